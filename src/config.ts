@@ -1,0 +1,109 @@
+import path from 'node:path'
+
+/** The service's configuration, read once from the environment at boot. */
+export interface Config {
+  readonly port: number
+  readonly host: string
+  /** Origin and optional path prefix every public id and URL is built from; no trailing slash. */
+  readonly publicBaseUrl: string
+  /** When absent, server.ts starts an embedded PostgreSQL under `dataDir`. */
+  readonly databaseUrl: string | undefined
+  readonly dataDir: string
+  /** Where signing key files live; defaults to `<dataDir>/keys` (development keys are generated there). */
+  readonly keysDir: string
+  readonly keysDirConfigured: boolean
+  readonly adminApiKey: string | undefined
+  readonly logLevel: string
+  /** The issuer created (or updated) at boot: the certifying body. */
+  readonly issuer: {
+    readonly id: string
+    readonly name: string
+    readonly url: string | undefined
+    readonly email: string | undefined
+    readonly description: string | undefined
+  }
+}
+
+export class ConfigError extends Error {
+  constructor (readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/
+
+/**
+ * Builds the configuration from an environment (process.env by default) and
+ * reports every problem at once, so that a bad deployment fails with one clear message.
+ */
+export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = []
+  const get = (name: string): string | undefined => {
+    const value = env[name]?.trim()
+    return value === undefined || value === '' ? undefined : value
+  }
+
+  const port = Number(get('PORT') ?? '3000')
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    problems.push(`"PORT" must be an integer from 0 to 65535, got "${get('PORT')}".`)
+  }
+
+  let publicBaseUrl = get('PUBLIC_BASE_URL') ?? `http://localhost:${port}`
+  try {
+    const url = new URL(publicBaseUrl)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol')
+    if (url.search !== '' || url.hash !== '') throw new Error('query')
+    publicBaseUrl = url.href.replace(/\/+$/, '')
+  } catch {
+    problems.push(`"PUBLIC_BASE_URL" must be an absolute http(s) URL without query or fragment, got "${publicBaseUrl}".`)
+  }
+
+  const databaseUrl = get('DATABASE_URL')
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('"DATABASE_URL" must be a postgres:// or postgresql:// URL.')
+  }
+
+  const dataDir = path.resolve(get('DATA_DIR') ?? './.data')
+  const keysDirValue = get('KEYS_DIR')
+  const adminApiKey = get('ADMIN_API_KEY')
+  if (adminApiKey !== undefined && adminApiKey.length < 32) {
+    problems.push('"ADMIN_API_KEY" must be at least 32 characters long (generate one with `openssl rand -base64 32`).')
+  }
+
+  const logLevel = get('LOG_LEVEL') ?? 'info'
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`"LOG_LEVEL" must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}".`)
+  }
+
+  const issuerId = get('ISSUER_ID') ?? 'main'
+  if (!SLUG.test(issuerId)) {
+    problems.push('"ISSUER_ID" must be lower-case letters, digits and dashes (it appears in URLs).')
+  }
+  const issuerUrl = get('ISSUER_URL')
+  if (issuerUrl !== undefined && !URL.canParse(issuerUrl)) problems.push('"ISSUER_URL" must be an absolute URL.')
+  const issuerEmail = get('ISSUER_EMAIL')
+  if (issuerEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(issuerEmail)) problems.push('"ISSUER_EMAIL" must be an email address.')
+
+  if (problems.length > 0) throw new ConfigError(problems)
+
+  return Object.freeze({
+    port,
+    host: get('HOST') ?? '127.0.0.1',
+    publicBaseUrl,
+    databaseUrl,
+    dataDir,
+    keysDir: keysDirValue !== undefined ? path.resolve(keysDirValue) : path.join(dataDir, 'keys'),
+    keysDirConfigured: keysDirValue !== undefined,
+    adminApiKey,
+    logLevel,
+    issuer: Object.freeze({
+      id: issuerId,
+      name: get('ISSUER_NAME') ?? 'Tessera Development Issuer',
+      url: issuerUrl,
+      email: issuerEmail,
+      description: get('ISSUER_DESCRIPTION')
+    })
+  })
+}

@@ -1,0 +1,42 @@
+import * as vc from '@digitalbazaar/vc'
+import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
+import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite'
+import { CompactSign } from 'jose'
+import { staticDocumentLoader } from '../jsonld/document-loader.js'
+import type { IssuerSigningKeys } from '../keys/key-ring.js'
+
+export type UnsignedCredential = Record<string, unknown> & { id: string, issuer: { id: string } | string }
+
+/**
+ * Adds an eddsa-rdfc-2022 DataIntegrityProof. Signing runs JSON-LD in safe
+ * mode, so a term missing from the contexts fails here rather than producing an
+ * unverifiable credential. The proof is emitted as an array, as the 1EdTech
+ * schema requires for every set.
+ */
+export async function signDataIntegrity (
+  credential: UnsignedCredential,
+  key: IssuerSigningKeys['dataIntegrity'],
+  now: Date
+): Promise<Record<string, unknown>> {
+  const suite = new DataIntegrityProof({ signer: key.keyPair.signer(), cryptosuite: eddsaRdfc2022, date: now })
+  const signed = await vc.issue({ credential: structuredClone(credential), suite, documentLoader: staticDocumentLoader })
+  const proof = signed.proof as unknown
+  return { ...signed, proof: Array.isArray(proof) ? proof : [proof] }
+}
+
+const seconds = (iso: string): number => Math.floor(Date.parse(iso) / 1000)
+
+/**
+ * Secures the same credential as a VC-JWT (OB 3.0 section 8.2): a compact JWS
+ * whose payload is the credential plus the registered claims that mirror it.
+ * The header holds only alg, kid and typ, as the 1EdTech validator expects.
+ */
+export async function signJwt (credential: UnsignedCredential, key: IssuerSigningKeys['jwt']): Promise<string> {
+  const issuerId = typeof credential.issuer === 'string' ? credential.issuer : credential.issuer.id
+  const payload: Record<string, unknown> = { ...credential, iss: issuerId, jti: credential.id }
+  if (typeof credential.validFrom === 'string') payload.nbf = seconds(credential.validFrom)
+  if (typeof credential.validUntil === 'string') payload.exp = seconds(credential.validUntil)
+  return await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+    .sign(key.privateKey)
+}

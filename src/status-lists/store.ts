@@ -1,0 +1,82 @@
+import type { Sql } from 'postgres'
+
+export interface StatusListRow {
+  id: string
+  issuerId: string
+  purpose: 'revocation' | 'suspension'
+  size: number
+  capacity: number
+  allocated: number
+  state: 'open' | 'full'
+  bits: Buffer
+  version: number
+  /** The signed BitstringStatusListCredential, as served. */
+  credential: string
+  signedAt: Date
+  validUntil: Date
+  updatedAt: Date
+}
+
+const columns = (sql: Sql) => sql`
+  id, issuer_id as "issuerId", purpose, size, capacity, allocated, state, bits, version,
+  credential, signed_at as "signedAt", valid_until as "validUntil", updated_at as "updatedAt"`
+
+export async function findStatusList (sql: Sql, id: string): Promise<StatusListRow | undefined> {
+  const [row] = await sql<StatusListRow[]>`select ${columns(sql)} from status_lists where id = ${id}`
+  return row
+}
+
+/** Reads a list and locks its row until the surrounding transaction ends (for read-modify-write). */
+export async function lockStatusList (tx: Sql, id: string): Promise<StatusListRow | undefined> {
+  const [row] = await tx<StatusListRow[]>`select ${columns(tx)} from status_lists where id = ${id} for update`
+  return row
+}
+
+export async function findOpenStatusList (sql: Sql, issuerId: string, purpose: string): Promise<{ id: string, size: number } | undefined> {
+  const [row] = await sql<{ id: string, size: number }[]>`
+    select id, size from status_lists where issuer_id = ${issuerId} and purpose = ${purpose} and state = 'open'`
+  return row
+}
+
+/** Inserts a new open list; returns false when another process opened one first. */
+export async function insertStatusList (sql: Sql, list: {
+  id: string, issuerId: string, purpose: string, size: number, capacity: number, bits: Buffer,
+  credential: string, signedAt: Date, validUntil: Date
+}): Promise<boolean> {
+  const rows = await sql`
+    insert into status_lists (id, issuer_id, purpose, size, capacity, bits, credential, signed_at, valid_until)
+    values (${list.id}, ${list.issuerId}, ${list.purpose}, ${list.size}, ${list.capacity}, ${list.bits},
+            ${list.credential}, ${list.signedAt}, ${list.validUntil})
+    on conflict do nothing
+    returning id`
+  return rows.length === 1
+}
+
+/**
+ * Claims one index on a list in a single statement. Returns the new allocation
+ * count, or undefined when the index was already taken (the caller draws again).
+ * An index once claimed is never released, even if the issuance that claimed it
+ * fails later: no two credentials can ever share one.
+ */
+export async function claimIndex (sql: Sql, listId: string, index: number): Promise<number | undefined> {
+  const [row] = await sql<{ allocated: number }[]>`
+    with claimed as (
+      insert into status_list_entries (status_list_id, status_index)
+      select ${listId}, ${index}
+      from status_lists where id = ${listId} and state = 'open'
+      on conflict do nothing
+      returning status_list_id
+    )
+    update status_lists set allocated = allocated + 1,
+      state = case when allocated + 1 >= capacity then 'full' else state end
+    from claimed where status_lists.id = claimed.status_list_id
+    returning allocated`
+  return row?.allocated
+}
+
+export async function saveSignedStatusList (tx: Sql, list: { id: string, bits: Buffer, version: number, credential: string, signedAt: Date, validUntil: Date }): Promise<void> {
+  await tx`
+    update status_lists set bits = ${list.bits}, version = ${list.version}, credential = ${list.credential},
+      signed_at = ${list.signedAt}, valid_until = ${list.validUntil}, updated_at = now()
+    where id = ${list.id}`
+}
