@@ -33,10 +33,16 @@ export async function migrate (sql: Sql, dir: string = MIGRATIONS_DIR): Promise<
       for (const file of files) {
         if (done.has(file)) continue
         const text = await readFile(path.join(dir, file), 'utf8')
-        await conn.begin(async (tx) => {
-          await tx.unsafe(text)
-          await tx`insert into schema_migrations (name) values (${file})`
-        })
+        // A reserved connection has no begin(): run the transaction by hand.
+        await conn.unsafe('begin')
+        try {
+          await conn.unsafe(text)
+          await conn`insert into schema_migrations (name) values (${file})`
+          await conn.unsafe('commit')
+        } catch (error) {
+          await conn.unsafe('rollback')
+          throw new Error(`Migration ${file} failed: ${(error as Error).message}`, { cause: error })
+        }
         applied.push(file)
       }
       return { applied, alreadyApplied: done.size }

@@ -35,7 +35,9 @@ export function multikeyVerificationMethod (key: PublishedKey, urls: PublicUrls)
  */
 export function issuerProfileDocument (issuer: IssuerRow, keys: PublishedKey[], urls: PublicUrls): Record<string, unknown> {
   return {
-    '@context': [CONTEXTS.credentialsV2, CONTEXTS.openBadgesV3, CONTEXTS.multikeyV1],
+    // DID v1 defines `assertionMethod`, so verifiers that frame this document
+    // in JSON-LD safe mode (jsonld-signatures does) find the keys.
+    '@context': [CONTEXTS.credentialsV2, CONTEXTS.openBadgesV3, CONTEXTS.didV1, CONTEXTS.multikeyV1],
     ...embeddedIssuerProfile(issuer, urls),
     assertionMethod: keys.filter((k) => k.algorithm === 'Ed25519').map((k) => multikeyVerificationMethod(k, urls))
   }

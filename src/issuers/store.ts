@@ -1,4 +1,4 @@
-import type { Sql } from 'postgres'
+import type { Db } from '../db/types.js'
 
 export interface IssuerRow {
   id: string
@@ -9,7 +9,7 @@ export interface IssuerRow {
 }
 
 /** Creates the issuer or brings its descriptive fields up to date. */
-export async function upsertIssuer (sql: Sql, issuer: IssuerRow): Promise<void> {
+export async function upsertIssuer (sql: Db, issuer: IssuerRow): Promise<void> {
   await sql`
     insert into issuers (id, name, url, email, description)
     values (${issuer.id}, ${issuer.name}, ${issuer.url}, ${issuer.email}, ${issuer.description})
@@ -20,7 +20,7 @@ export async function upsertIssuer (sql: Sql, issuer: IssuerRow): Promise<void> 
       is distinct from (excluded.name, excluded.url, excluded.email, excluded.description)`
 }
 
-export async function findIssuer (sql: Sql, id: string): Promise<IssuerRow | undefined> {
+export async function findIssuer (sql: Db, id: string): Promise<IssuerRow | undefined> {
   const [row] = await sql<IssuerRow[]>`select id, name, url, email, description from issuers where id = ${id}`
   return row
 }

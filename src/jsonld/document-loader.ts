@@ -37,6 +37,7 @@ export const CONTEXTS = {
   credentialsV2: 'https://www.w3.org/ns/credentials/v2',
   openBadgesV3: 'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json',
   multikeyV1: 'https://w3id.org/security/multikey/v1',
+  didV1: 'https://www.w3.org/ns/did/v1',
   jwkV1: 'https://w3id.org/security/jwk/v1',
   dataIntegrityV2: 'https://w3id.org/security/data-integrity/v2'
 } as const

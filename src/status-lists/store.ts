@@ -1,4 +1,4 @@
-import type { Sql } from 'postgres'
+import type { Db } from '../db/types.js'
 
 export interface StatusListRow {
   id: string
@@ -17,29 +17,29 @@ export interface StatusListRow {
   updatedAt: Date
 }
 
-const columns = (sql: Sql) => sql`
+const columns = (sql: Db) => sql`
   id, issuer_id as "issuerId", purpose, size, capacity, allocated, state, bits, version,
   credential, signed_at as "signedAt", valid_until as "validUntil", updated_at as "updatedAt"`
 
-export async function findStatusList (sql: Sql, id: string): Promise<StatusListRow | undefined> {
+export async function findStatusList (sql: Db, id: string): Promise<StatusListRow | undefined> {
   const [row] = await sql<StatusListRow[]>`select ${columns(sql)} from status_lists where id = ${id}`
   return row
 }
 
 /** Reads a list and locks its row until the surrounding transaction ends (for read-modify-write). */
-export async function lockStatusList (tx: Sql, id: string): Promise<StatusListRow | undefined> {
+export async function lockStatusList (tx: Db, id: string): Promise<StatusListRow | undefined> {
   const [row] = await tx<StatusListRow[]>`select ${columns(tx)} from status_lists where id = ${id} for update`
   return row
 }
 
-export async function findOpenStatusList (sql: Sql, issuerId: string, purpose: string): Promise<{ id: string, size: number } | undefined> {
+export async function findOpenStatusList (sql: Db, issuerId: string, purpose: string): Promise<{ id: string, size: number } | undefined> {
   const [row] = await sql<{ id: string, size: number }[]>`
     select id, size from status_lists where issuer_id = ${issuerId} and purpose = ${purpose} and state = 'open'`
   return row
 }
 
 /** Inserts a new open list; returns false when another process opened one first. */
-export async function insertStatusList (sql: Sql, list: {
+export async function insertStatusList (sql: Db, list: {
   id: string, issuerId: string, purpose: string, size: number, capacity: number, bits: Buffer,
   credential: string, signedAt: Date, validUntil: Date
 }): Promise<boolean> {
@@ -58,7 +58,7 @@ export async function insertStatusList (sql: Sql, list: {
  * An index once claimed is never released, even if the issuance that claimed it
  * fails later: no two credentials can ever share one.
  */
-export async function claimIndex (sql: Sql, listId: string, index: number): Promise<number | undefined> {
+export async function claimIndex (sql: Db, listId: string, index: number): Promise<number | undefined> {
   const [row] = await sql<{ allocated: number }[]>`
     with claimed as (
       insert into status_list_entries (status_list_id, status_index)
@@ -74,7 +74,7 @@ export async function claimIndex (sql: Sql, listId: string, index: number): Prom
   return row?.allocated
 }
 
-export async function saveSignedStatusList (tx: Sql, list: { id: string, bits: Buffer, version: number, credential: string, signedAt: Date, validUntil: Date }): Promise<void> {
+export async function saveSignedStatusList (tx: Db, list: { id: string, bits: Buffer, version: number, credential: string, signedAt: Date, validUntil: Date }): Promise<void> {
   await tx`
     update status_lists set bits = ${list.bits}, version = ${list.version}, credential = ${list.credential},
       signed_at = ${list.signedAt}, valid_until = ${list.validUntil}, updated_at = now()

@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify'
+import { notFound } from '../errors.js'
+import { findIssuer } from '../issuers/store.js'
+import { requireScope, staffOf } from '../staff-auth/bearer-auth.js'
+import { achievementResource, publicAchievementDocument } from './achievement-document.js'
+import { achievementIdParams, createAchievementBody, listAchievementsQuery, type CreateAchievementBody, type ListAchievementsQuery } from './schemas.js'
+import { createAchievement } from './service.js'
+import { findAchievement, listAchievements } from './store.js'
+
+/** Staff routes, registered under /api/v1 behind bearer auth. */
+export async function achievementStaffRoutes (app: FastifyInstance): Promise<void> {
+  app.post('/achievements', {
+    schema: { body: createAchievementBody },
+    preHandler: requireScope('achievements:write')
+  }, async (request, reply) => {
+    const { achievement, issuer } = await createAchievement(
+      { sql: app.sql, defaultIssuerId: app.config.issuer.id, actor: staffOf(request).actor },
+      request.body as CreateAchievementBody
+    )
+    const resource = achievementResource(achievement, issuer, app.urls)
+    return await reply.code(201).header('Location', resource.url as string).send(resource)
+  })
+
+  app.get('/achievements', {
+    schema: { querystring: listAchievementsQuery },
+    preHandler: requireScope('achievements:read')
+  }, async (request) => {
+    const query = request.query as ListAchievementsQuery
+    const limit = query.limit ?? 100
+    const rows = await listAchievements(app.sql, { limit, ...(query.after !== undefined ? { after: query.after } : {}) })
+    const issuers = new Map<string, Awaited<ReturnType<typeof findIssuer>>>()
+    const items = []
+    for (const row of rows) {
+      if (!issuers.has(row.issuerId)) issuers.set(row.issuerId, await findIssuer(app.sql, row.issuerId))
+      items.push(achievementResource(row, issuers.get(row.issuerId)!, app.urls))
+    }
+    return { items, next: rows.length === limit ? rows[rows.length - 1]!.id : null }
+  })
+
+  app.get('/achievements/:id', {
+    schema: { params: achievementIdParams },
+    preHandler: requireScope('achievements:read')
+  }, async (request) => {
+    const { id } = request.params as { id: string }
+    const achievement = await findAchievement(app.sql, id)
+    if (achievement === undefined) throw notFound(`Achievement "${id}"`)
+    return achievementResource(achievement, (await findIssuer(app.sql, achievement.issuerId))!, app.urls)
+  })
+}
+
+/** The public OB Achievement document at its id URL. */
+export async function achievementPublicRoutes (app: FastifyInstance): Promise<void> {
+  app.get('/achievements/:id', { schema: { params: achievementIdParams } }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const achievement = await findAchievement(app.sql, id)
+    if (achievement === undefined) throw notFound(`Achievement "${id}"`)
+    const issuer = (await findIssuer(app.sql, achievement.issuerId))!
+    return await reply.sendJsonLd(publicAchievementDocument(achievement, issuer, app.urls))
+  })
+}

@@ -1,0 +1,44 @@
+import type { Db } from '../db/types.js'
+
+export interface AchievementRow {
+  id: string
+  issuerId: string
+  name: string
+  description: string
+  criteria: { id?: string, narrative?: string }
+  image: { id: string, caption?: string } | null
+  achievementType: string | null
+  validityMonths: number | null
+  createdAt: Date
+  createdBy: string
+}
+
+const columns = (sql: Db) => sql`
+  id, issuer_id as "issuerId", name, description, criteria, image,
+  achievement_type as "achievementType", validity_months as "validityMonths",
+  created_at as "createdAt", created_by as "createdBy"`
+
+export async function insertAchievement (tx: Db, a: Omit<AchievementRow, 'createdAt'>): Promise<AchievementRow> {
+  const [row] = await tx<AchievementRow[]>`
+    insert into achievements (id, issuer_id, name, description, criteria, image, achievement_type, validity_months, created_by)
+    values (${a.id}, ${a.issuerId}, ${a.name}, ${a.description}, ${tx.json(a.criteria as never)},
+            ${a.image === null ? null : tx.json(a.image as never)}, ${a.achievementType}, ${a.validityMonths}, ${a.createdBy})
+    returning ${columns(tx)}`
+  return row!
+}
+
+export async function findAchievement (sql: Db, id: string): Promise<AchievementRow | undefined> {
+  const [row] = await sql<AchievementRow[]>`select ${columns(sql)} from achievements where id = ${id}`
+  return row
+}
+
+/** Pages through achievements in creation order (keyset pagination on (created_at, id)). */
+export async function listAchievements (sql: Db, page: { limit: number, after?: string }): Promise<AchievementRow[]> {
+  return await sql<AchievementRow[]>`
+    select ${columns(sql)} from achievements
+    ${page.after === undefined
+      ? sql``
+      : sql`where (created_at, id) > (select created_at, id from achievements where id = ${page.after})`}
+    order by created_at, id
+    limit ${page.limit}`
+}

@@ -1,0 +1,82 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Sql } from 'postgres'
+import { achievementPublicRoutes, achievementStaffRoutes } from './achievements/routes.js'
+import type { Config } from './config.js'
+import { credentialPublicRoutes, credentialStaffRoutes } from './credentials/routes.js'
+import { installErrorHandling } from './errors.js'
+import { healthRoutes } from './health-routes.js'
+import jsonLdReply from './http/json-ld-reply.js'
+import { issuerRoutes } from './issuers/routes.js'
+import type { KeyRing } from './keys/key-ring.js'
+import { keyRoutes } from './keys/routes.js'
+import { publicUrls, type PublicUrls } from './public-urls.js'
+import { installBearerAuth } from './staff-auth/bearer-auth.js'
+import { statusListRoutes } from './status-lists/routes.js'
+import { systemClock, type Clock } from './time.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+    sql: Sql
+    keyRing: KeyRing
+    urls: PublicUrls
+    clock: Clock
+  }
+}
+
+export interface AppDependencies {
+  config: Config
+  sql: Sql
+  keyRing: KeyRing
+  clock?: Clock
+  logger?: FastifyServerOptions['logger']
+}
+
+/** pino options: no secrets or key material in logs. */
+export function loggerOptions (level: string): FastifyServerOptions['logger'] {
+  return {
+    level,
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.secretKeyMultibase', '*.privateJwk', '*.d'], censor: '[redacted]' }
+  }
+}
+
+/**
+ * Builds the Fastify app: shared dependencies as decorators, the error
+ * catalogue, then the routes of each capability. Listening is server.ts's job;
+ * tests call this directly.
+ */
+export async function buildApp (deps: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? loggerOptions(deps.config.logLevel),
+    bodyLimit: 1024 * 1024,
+    // Honour X-Forwarded-* only when the deployer says a proxy is in front.
+    trustProxy: false,
+    ajv: {
+      // Never rewrite what a client sent: no coercion, no stripping of unknown fields.
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false }
+    }
+  })
+  app.decorate('config', deps.config)
+  app.decorate('sql', deps.sql)
+  app.decorate('keyRing', deps.keyRing)
+  app.decorate('urls', publicUrls(deps.config.publicBaseUrl))
+  app.decorate('clock', deps.clock ?? systemClock)
+
+  installErrorHandling(app)
+  await app.register(jsonLdReply)
+
+  await app.register(healthRoutes)
+  await app.register(issuerRoutes)
+  await app.register(keyRoutes)
+  await app.register(achievementPublicRoutes)
+  await app.register(credentialPublicRoutes)
+  await app.register(statusListRoutes)
+
+  await app.register(async (staff) => {
+    installBearerAuth(staff, deps.config.adminApiKey)
+    await staff.register(achievementStaffRoutes)
+    await staff.register(credentialStaffRoutes)
+  }, { prefix: '/api/v1' })
+
+  return app
+}

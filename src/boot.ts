@@ -1,0 +1,40 @@
+import type { Sql } from 'postgres'
+import type { Config } from './config.js'
+import { migrate } from './db/migrate.js'
+import { upsertIssuer } from './issuers/store.js'
+import { generateKeySet, readKeyFiles, writeKeyFiles } from './keys/key-files.js'
+import { buildKeyRing, type KeyRing } from './keys/key-ring.js'
+import { publicUrls } from './public-urls.js'
+
+export interface BootLog {
+  info: (message: string) => void
+  warn: (message: string) => void
+}
+
+/**
+ * Brings a database and key folder to a serving state: migrations applied, the
+ * configured issuer present, key files published and loaded. When no KEYS_DIR
+ * is configured and the issuer has no keys, development keys are generated
+ * under DATA_DIR with a loud warning.
+ */
+export async function prepareService (config: Config, sql: Sql, log: BootLog): Promise<KeyRing> {
+  const { applied } = await migrate(sql)
+  if (applied.length > 0) log.info(`applied migrations: ${applied.join(', ')}`)
+
+  const { issuer } = config
+  await upsertIssuer(sql, { id: issuer.id, name: issuer.name, url: issuer.url ?? null, email: issuer.email ?? null, description: issuer.description ?? null })
+
+  let files = await readKeyFiles(config.keysDir)
+  if (!files.some((f) => f.issuer === issuer.id && f.status === 'active')) {
+    if (config.keysDirConfigured) {
+      throw new Error(`KEYS_DIR (${config.keysDir}) holds no active keys for issuer "${issuer.id}". Run \`npm run keys:generate\` with KEYS_DIR set.`)
+    }
+    const written = await writeKeyFiles(config.keysDir, await generateKeySet(issuer.id))
+    log.warn('*'.repeat(78))
+    log.warn(`DEVELOPMENT KEYS generated for issuer "${issuer.id}": ${written.join(', ')}`)
+    log.warn('Credentials signed with them are only as safe as that folder. Set KEYS_DIR to real keys in production.')
+    log.warn('*'.repeat(78))
+    files = await readKeyFiles(config.keysDir)
+  }
+  return await buildKeyRing(sql, publicUrls(config.publicBaseUrl), files)
+}

@@ -1,0 +1,34 @@
+import type { FromSchema } from 'json-schema-to-ts'
+import { ID_PATTERN } from '../ids.js'
+
+const dateTime = { type: 'string', format: 'date-time', maxLength: 40 } as const
+
+export const issueCredentialBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['achievementId', 'recipient'],
+  properties: {
+    achievementId: { type: 'string', pattern: ID_PATTERN },
+    recipient: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'email'],
+      properties: {
+        name: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
+        email: { type: 'string', format: 'email', maxLength: 320 }
+      }
+    },
+    validFrom: dateTime,
+    validUntil: dateTime,
+    awardedDate: dateTime
+  }
+} as const
+
+export type IssueCredentialBody = FromSchema<typeof issueCredentialBody>
+
+export const credentialIdParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: ID_PATTERN } }
+} as const

@@ -1,0 +1,70 @@
+import path from 'node:path'
+import pino from 'pino'
+import { buildApp, loggerOptions } from './app.js'
+import { prepareService } from './boot.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { connect } from './db/connect.js'
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js'
+import { developmentAdminKey } from './dev-admin-key.js'
+
+/** The only file that listens: configuration, database, keys, HTTP, signals. */
+async function main (): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message)
+      process.exit(2)
+    }
+    throw error
+  }
+  const log = pino(loggerOptions(config.logLevel) as pino.LoggerOptions)
+
+  if (config.adminApiKey === undefined) {
+    const dev = await developmentAdminKey(config.dataDir)
+    log.warn(`ADMIN_API_KEY is not set: using the development staff key in ${dev.file}${dev.created ? ' (just created)' : ''}.`)
+    config = Object.freeze({ ...config, adminApiKey: dev.key })
+  }
+
+  let embedded: EmbeddedDatabase | undefined
+  let databaseUrl = config.databaseUrl
+  if (databaseUrl === undefined) {
+    const dir = path.join(config.dataDir, 'postgres')
+    log.info(`DATABASE_URL is not set: starting the embedded PostgreSQL in ${dir}`)
+    embedded = await startEmbeddedPostgres(dir, { log: (m) => { log.debug({ postgres: m }) } })
+    databaseUrl = embedded.url
+  }
+
+  const sql = connect(databaseUrl)
+  const keyRing = await prepareService(config, sql, { info: (m) => { log.info(m) }, warn: (m) => { log.warn(m) } })
+  const app = await buildApp({ config, sql, keyRing, logger: log })
+
+  let stopping = false
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    log.info(`${signal} received: shutting down`)
+    const force = setTimeout(() => { log.error('shutdown took too long; exiting'); process.exit(1) }, 15_000)
+    force.unref()
+    try {
+      await app.close()
+      await sql.end({ timeout: 5 })
+      await embedded?.stop()
+    } catch (error) {
+      log.error({ err: error }, 'error during shutdown')
+    }
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => { void stop('SIGTERM') })
+  process.on('SIGINT', () => { void stop('SIGINT') })
+
+  await app.listen({ port: config.port, host: config.host })
+  log.info(`Tessera is serving ${config.publicBaseUrl} (issuer "${config.issuer.id}")`)
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error)
+  if (error instanceof Error && error.stack !== undefined) console.error(error.stack)
+  process.exit(1)
+})

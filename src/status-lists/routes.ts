@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify'
+import { notFound } from '../errors.js'
+import { ID_PATTERN } from '../ids.js'
+import { currentStatusList } from './service.js'
+
+export async function statusListRoutes (app: FastifyInstance): Promise<void> {
+  app.get('/status-lists/:id', {
+    schema: { params: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', pattern: ID_PATTERN } } } }
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const list = await currentStatusList({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock() }, id)
+    if (list === undefined) throw notFound(`Status list "${id}"`)
+    const etag = `"${list.id}-${list.version}"`
+    // no-cache: caches may keep the list but must revalidate (a cheap 304) on every
+    // use, so a revocation is visible to the next fetch.
+    void reply.header('ETag', etag).header('Cache-Control', 'public, no-cache').header('Last-Modified', list.signedAt.toUTCString())
+    const ifNoneMatch = request.headers['if-none-match']
+    if (ifNoneMatch !== undefined && ifNoneMatch.split(',').map((s) => s.trim().replace(/^W\//, '')).includes(etag)) {
+      return await reply.code(304).send()
+    }
+    return await reply.sendJsonLd(list.credential, ['application/vc+ld+json', 'application/ld+json', 'application/vc', 'application/json'])
+  })
+}

@@ -1,0 +1,28 @@
+/** A clock: domain functions take one so tests can fix time without patching globals. */
+export type Clock = () => Date
+
+export const systemClock: Clock = () => new Date()
+
+/** RFC 3339 UTC with whole seconds, the form every date in a signed document takes. */
+export function isoSeconds (date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
+/** Truncates to whole seconds (VC-JWT nbf/exp are seconds, so documents carry no milliseconds). */
+export function toWholeSeconds (date: Date): Date {
+  return new Date(Math.floor(date.getTime() / 1000) * 1000)
+}
+
+/**
+ * Adds calendar months in UTC, clamping to the last day of the target month
+ * (31 January + 1 month = 28 or 29 February), keeping the time of day.
+ */
+export function addMonths (date: Date, months: number): Date {
+  const result = new Date(date.getTime())
+  const day = result.getUTCDate()
+  result.setUTCDate(1)
+  result.setUTCMonth(result.getUTCMonth() + months)
+  const lastDay = new Date(Date.UTC(result.getUTCFullYear(), result.getUTCMonth() + 1, 0)).getUTCDate()
+  result.setUTCDate(Math.min(day, lastDay))
+  return result
+}

@@ -1,0 +1,75 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import type { Sql } from 'postgres'
+import type { Test } from 'tap'
+import { buildApp } from '../../src/app.js'
+import { prepareService } from '../../src/boot.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import type { KeyRing } from '../../src/keys/key-ring.js'
+import type { Clock } from '../../src/time.js'
+import { freshDatabase } from './database.js'
+
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdefghijklmnop'
+export const BASE_URL = 'https://badges.test.example'
+
+export interface TestApp {
+  app: FastifyInstance
+  sql: Sql
+  config: Config
+  keyRing: KeyRing
+  dataDir: string
+  /** Headers for a staff call with the bootstrap admin key. */
+  auth: { authorization: string }
+}
+
+/**
+ * Builds the real app on its own fresh database, with development keys
+ * generated into a temporary folder (real Ed25519 and RSA keys), and closes
+ * everything in teardown.
+ */
+export async function build (t: Test, options: { clock?: Clock, env?: Record<string, string> } = {}): Promise<TestApp> {
+  const db = await freshDatabase()
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-test-'))
+  const config = loadConfig({
+    PUBLIC_BASE_URL: BASE_URL,
+    DATABASE_URL: db.url,
+    DATA_DIR: dataDir,
+    ADMIN_API_KEY: ADMIN_KEY,
+    LOG_LEVEL: 'silent',
+    ISSUER_NAME: 'American Association of Medical Assistants',
+    ISSUER_URL: 'https://www.aama-ntl.org',
+    ...options.env
+  })
+  const quiet = { info: () => {}, warn: () => {} }
+  const keyRing = await prepareService(config, db.sql, quiet)
+  const app = await buildApp({ config, sql: db.sql, keyRing, ...(options.clock !== undefined ? { clock: options.clock } : {}), logger: false })
+  t.teardown(async () => {
+    await app.close()
+    await db.drop()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+  return { app, sql: db.sql, config, keyRing, dataDir, auth: { authorization: `Bearer ${ADMIN_KEY}` } }
+}
+
+/** The CMA (AAMA) certification as staff would define it. */
+export const CMA_ACHIEVEMENT = {
+  name: 'CMA (AAMA)',
+  description: 'Certified Medical Assistant credential awarded by the American Association of Medical Assistants.',
+  criteria: { narrative: 'Passed the CMA (AAMA) Certification Exam, or recertified by continuing education or exam.' },
+  achievementType: 'Certification',
+  validityMonths: 60
+}
+
+export async function createAchievement (t: TestApp, body: Record<string, unknown> = CMA_ACHIEVEMENT): Promise<{ id: string, url: string }> {
+  const response = await t.app.inject({ method: 'POST', url: '/api/v1/achievements', headers: t.auth, payload: body })
+  if (response.statusCode !== 201) throw new Error(`creating an achievement failed: ${response.statusCode} ${response.body}`)
+  return response.json()
+}
+
+export async function issue (t: TestApp, body: Record<string, unknown>): Promise<{ id: string, url: string, credential: Record<string, any>, jwt: string }> {
+  const response = await t.app.inject({ method: 'POST', url: '/api/v1/credentials', headers: t.auth, payload: body })
+  if (response.statusCode !== 201) throw new Error(`issuing failed: ${response.statusCode} ${response.body}`)
+  return response.json()
+}
