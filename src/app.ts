@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Sql } from 'postgres'
 import { achievementPublicRoutes, achievementStaffRoutes } from './achievements/routes.js'
 import type { Config } from './config.js'
@@ -29,7 +29,8 @@ export interface AppDependencies {
   sql: Sql
   keyRing: KeyRing
   clock?: Clock
-  logger?: FastifyServerOptions['logger']
+  /** A pino logger to use (server.ts shares its boot logger); `false` silences logging (tests). */
+  logger?: FastifyBaseLogger | false
 }
 
 /** pino options: no secrets or key material in logs. */
@@ -47,7 +48,9 @@ export function loggerOptions (level: string): FastifyServerOptions['logger'] {
  */
 export async function buildApp (deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? loggerOptions(deps.config.logLevel),
+    ...(deps.logger === undefined
+      ? { logger: loggerOptions(deps.config.logLevel) }
+      : deps.logger === false ? { logger: false } : { loggerInstance: deps.logger }),
     bodyLimit: 1024 * 1024,
     // Honour X-Forwarded-* only when the deployer says a proxy is in front.
     trustProxy: false,

@@ -68,19 +68,16 @@ function fastifyClientProblem (error: FastifyError): { code: ProblemCode, detail
   if (error.validation !== undefined) {
     const where = error.validationContext ?? 'body'
     const first = error.validation[0]
-    const field = first?.instancePath !== undefined && first.instancePath !== ''
-      ? `"${first.instancePath.slice(1).replaceAll('/', '.')}"`
-      : (first?.params as { missingProperty?: string } | undefined)?.missingProperty !== undefined
-          ? `"${(first?.params as { missingProperty: string }).missingProperty}"`
-          : where
+    const params = (first?.params ?? {}) as { missingProperty?: string, additionalProperty?: string }
+    const path = (first?.instancePath ?? '').slice(1).replaceAll('/', '.')
+    const subject = path === '' ? `The request ${where}` : `"${path}"`
     let detail: string
     if (first?.keyword === 'required') {
-      detail = `${where} must have required property ${field}.`
+      detail = `${subject} must have the property "${params.missingProperty ?? '?'}".`
     } else if (first?.keyword === 'additionalProperties') {
-      const extraProperty = (first.params as { additionalProperty?: string }).additionalProperty
-      detail = `${where}${first.instancePath !== '' ? ` field ${field}` : ''} must not have property "${extraProperty}".`
+      detail = `${subject} must not have the property "${params.additionalProperty ?? '?'}".`
     } else {
-      detail = `${where} field ${field} ${first?.message ?? 'is not valid'}.`
+      detail = `${subject} ${first?.message ?? 'is not valid'}.`
     }
     return {
       code: 'validation_failed',

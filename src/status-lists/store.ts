@@ -40,8 +40,15 @@ export async function findOpenStatusList (sql: Db, issuerId: string, purpose: st
 
 /** Inserts a new open list; returns false when another process opened one first. */
 export async function insertStatusList (sql: Db, list: {
-  id: string, issuerId: string, purpose: string, size: number, capacity: number, bits: Buffer,
-  credential: string, signedAt: Date, validUntil: Date
+  id: string,
+  issuerId: string,
+  purpose: string,
+  size: number,
+  capacity: number,
+  bits: Buffer,
+  credential: string,
+  signedAt: Date,
+  validUntil: Date
 }): Promise<boolean> {
   const rows = await sql`
     insert into status_lists (id, issuer_id, purpose, size, capacity, bits, credential, signed_at, valid_until)
