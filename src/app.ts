@@ -6,6 +6,7 @@ import { credentialPublicRoutes, credentialStaffRoutes } from './credentials/rou
 import { installErrorHandling } from './errors.js'
 import { healthRoutes } from './health-routes.js'
 import jsonLdReply from './http/json-ld-reply.js'
+import { validatorCompiler } from './http/validator-compiler.js'
 import { issuerRoutes } from './issuers/routes.js'
 import type { KeyRing } from './keys/key-ring.js'
 import { keyRoutes } from './keys/routes.js'
@@ -53,12 +54,11 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
       : deps.logger === false ? { logger: false } : { loggerInstance: deps.logger }),
     bodyLimit: 1024 * 1024,
     // Honour X-Forwarded-* only when the deployer says a proxy is in front.
-    trustProxy: false,
-    ajv: {
-      // Never rewrite what a client sent: no coercion, no stripping of unknown fields.
-      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false }
-    }
+    trustProxy: false
   })
+  app.setValidatorCompiler(validatorCompiler)
+  // JSON only: a text/plain body gets 415 rather than a confusing schema error.
+  app.removeContentTypeParser('text/plain')
   app.decorate('config', deps.config)
   app.decorate('sql', deps.sql)
   app.decorate('keyRing', deps.keyRing)
