@@ -14,6 +14,7 @@ import { publicUrls, type PublicUrls } from './public-urls.js'
 import { installBearerAuth } from './staff-auth/bearer-auth.js'
 import { statusListRoutes } from './status-lists/routes.js'
 import { systemClock, type Clock } from './time.js'
+import { verificationRoutes } from './verification/routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -74,6 +75,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   await app.register(achievementPublicRoutes)
   await app.register(credentialPublicRoutes)
   await app.register(statusListRoutes)
+  await app.register(verificationRoutes)
 
   await app.register(async (staff) => {
     installBearerAuth(staff, deps.config.adminApiKey)

@@ -1,0 +1,56 @@
+import type { CredentialSummary, VerificationStatus } from './result.js'
+
+/**
+ * One sentence a person can read about why the credential is not valid, e.g.
+ * "This CMA (AAMA) certification expired on 31 March 2026."
+ */
+
+const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
+
+function formatDate (iso: string | undefined): string | undefined {
+  if (iso === undefined) return undefined
+  const ms = Date.parse(iso)
+  return Number.isNaN(ms) ? undefined : DATE.format(ms)
+}
+
+function subject (credential: CredentialSummary): string {
+  const noun = credential.achievement?.achievementType === 'Certification' ? 'certification' : 'badge'
+  const name = credential.achievement?.name
+  return name === undefined ? `This ${noun}` : `This ${name} ${noun}`
+}
+
+const sentence = (reason: string): string => /[.!?]$/.test(reason) ? reason : `${reason}.`
+
+/** The notice for a status; undefined when the credential is valid. */
+export function noticeFor (status: VerificationStatus, credential: CredentialSummary, reason: string, suspended = false): string | undefined {
+  const what = subject(credential)
+  switch (status) {
+    case 'valid':
+      return undefined
+    case 'expired': {
+      const date = formatDate(credential.validUntil)
+      return date === undefined ? `${what} has expired.` : `${what} expired on ${date}.`
+    }
+    case 'not_yet_valid': {
+      const date = formatDate(credential.validFrom)
+      return date === undefined ? `${what} is not valid yet.` : `${what} is not valid until ${date}.`
+    }
+    case 'revoked': {
+      const issuer = credential.issuer?.name ?? credential.issuer?.id
+      return issuer === undefined ? `${what} was revoked by its issuer.` : `${what} was revoked by ${issuer}.`
+    }
+    case 'invalid':
+      if (suspended) {
+        const issuer = credential.issuer?.name ?? credential.issuer?.id ?? 'its issuer'
+        return `${what} is currently suspended by ${issuer}.`
+      }
+      return `This badge could not be verified: ${sentence(lowerFirst(reason))}`
+    case 'indeterminate':
+      return `This badge could not be verified: ${sentence(lowerFirst(reason))}`
+  }
+}
+
+function lowerFirst (text: string): string {
+  // "The signature…" reads better mid-sentence as "the signature…"; leave acronyms and quotes alone.
+  return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text
+}

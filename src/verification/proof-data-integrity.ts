@@ -1,0 +1,112 @@
+import jsigs from 'jsonld-signatures'
+import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
+import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite'
+import { createVerifyCryptosuite as ecdsaSd2023 } from '@digitalbazaar/ecdsa-sd-2023-cryptosuite'
+import { Ed25519Signature2020 } from '@digitalbazaar/ed25519-signature-2020'
+import { createDocumentLoader, DocumentNotAvailableError } from '../jsonld/document-loader.js'
+import { asArray, isObject } from './credential-fields.js'
+import { resolveVerificationMethod, type ResolvedKey } from './key-resolution.js'
+
+/**
+ * Checks Data Integrity proofs with jsonld-signatures directly (not
+ * vc.verifyCredential, which would reject expired credentials before any
+ * crypto and ignores revocation). JSON-LD runs in safe mode inside the suites
+ * and the document loader never touches the network.
+ */
+
+type Json = Record<string, unknown>
+const { AssertionProofPurpose } = jsigs.purposes
+
+const MULTIKEY_CONTEXT = 'https://w3id.org/security/multikey/v1'
+const ED25519_2020_CONTEXT = 'https://w3id.org/security/suites/ed25519-2020/v1'
+const DID_CONTEXT = 'https://www.w3.org/ns/did/v1'
+
+// eddsa-2022 (the draft name of eddsa-rdfc-2022) is left out: its only sample
+// needs the data-integrity/v1 context, which collides with credentials/v1 in
+// safe mode, and nothing current issues it.
+const SUITES: Record<string, { label: string, create: () => unknown, keyFormat: 'Multikey' | 'Ed25519VerificationKey2020', keyType: ResolvedKey['keyType'] }> = {
+  'DataIntegrityProof/eddsa-rdfc-2022': { label: 'eddsa-rdfc-2022', create: () => new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 }), keyFormat: 'Multikey', keyType: 'Ed25519' },
+  'DataIntegrityProof/ecdsa-sd-2023': { label: 'ecdsa-sd-2023', create: () => new DataIntegrityProof({ cryptosuite: ecdsaSd2023() }), keyFormat: 'Multikey', keyType: 'P-256' },
+  Ed25519Signature2020: { label: 'Ed25519Signature2020', create: () => new Ed25519Signature2020(), keyFormat: 'Ed25519VerificationKey2020', keyType: 'Ed25519' }
+}
+
+export type ProofOutcome =
+  | { result: 'passed', suite: string, key: ResolvedKey }
+  | { result: 'failed' | 'unknown', suite: string, message: string, key?: ResolvedKey }
+  | { result: 'unsupported', suite: string, message: string }
+
+function suiteName (proof: Json): string {
+  const type = typeof proof.type === 'string' ? proof.type : '(no type)'
+  return type === 'DataIntegrityProof' && typeof proof.cryptosuite === 'string' ? `${type}/${proof.cryptosuite}` : type
+}
+
+function keyDocuments (key: ResolvedKey, format: 'Multikey' | 'Ed25519VerificationKey2020'): Map<string, Json> {
+  const keyDocument: Json = {
+    '@context': format === 'Multikey' ? MULTIKEY_CONTEXT : ED25519_2020_CONTEXT,
+    id: key.verificationMethod,
+    type: format,
+    controller: key.controller,
+    publicKeyMultibase: key.publicKeyMultibase
+  }
+  // The controller document lists the key under assertionMethod, which is
+  // what AssertionProofPurpose checks. A bare did:key is both at one URL.
+  const controllerDocument: Json = key.controller === key.verificationMethod
+    ? { ...keyDocument, '@context': [DID_CONTEXT, keyDocument['@context']], assertionMethod: [key.verificationMethod] }
+    : { '@context': DID_CONTEXT, id: key.controller, assertionMethod: [key.verificationMethod] }
+  return new Map([[key.verificationMethod, keyDocument], [key.controller, controllerDocument]])
+}
+
+function describeError (error: unknown): string {
+  const errors = asArray((error as { errors?: unknown } | undefined)?.errors)
+  const first = (errors[0] ?? error) as { message?: unknown, name?: unknown, details?: { event?: { message?: unknown, details?: unknown } } } | undefined
+  const event = first?.details?.event
+  if (first?.name === 'jsonld.ValidationError' && event !== undefined) {
+    // Safe mode: the signed data would silently lose terms its @context does not define.
+    return `the credential uses terms its "@context" does not define (JSON-LD safe mode: ${String(event.message)} ${JSON.stringify(event.details ?? {})})`
+  }
+  return typeof first?.message === 'string' ? first.message : String(first)
+}
+
+function findNotAvailable (error: unknown, depth = 0): DocumentNotAvailableError | undefined {
+  if (error instanceof DocumentNotAvailableError) return error
+  if (depth > 5 || error === null || typeof error !== 'object') return undefined
+  const e = error as { cause?: unknown, errors?: unknown, details?: { cause?: unknown } }
+  for (const next of [e.cause, e.details?.cause, ...asArray(e.errors)]) {
+    const found = findNotAvailable(next, depth + 1)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+/** Verifies one proof of the credential over the credential without its other proofs. */
+export async function verifyOneProof (credential: Json, proof: unknown): Promise<ProofOutcome> {
+  if (!isObject(proof)) return { result: 'failed', suite: '(none)', message: 'A "proof" entry is not an object.' }
+  const name = suiteName(proof)
+  const suite = SUITES[name]
+  if (suite === undefined) return { result: 'unsupported', suite: name, message: `The proof suite "${name}" is not supported by this verifier.` }
+
+  const resolution = resolveVerificationMethod(proof.verificationMethod)
+  if (!resolution.ok) return { result: resolution.result, suite: suite.label, message: resolution.message }
+  const key = resolution.key
+  if (key.keyType !== suite.keyType) {
+    return { result: 'failed', suite: suite.label, key, message: `A ${suite.label} proof cannot be made with the ${key.keyType} key "${key.verificationMethod}".` }
+  }
+  const documents = keyDocuments(key, suite.keyFormat)
+  const documentLoader = createDocumentLoader(async (url) => documents.get(url))
+  try {
+    const outcome = await jsigs.verify({ ...credential, proof }, {
+      suite: suite.create(),
+      purpose: new AssertionProofPurpose(),
+      documentLoader
+    })
+    if (outcome.verified === true) return { result: 'passed', suite: suite.label, key }
+    const missing = findNotAvailable(outcome.error)
+    if (missing !== undefined) return { result: 'unknown', suite: suite.label, key, message: `The document "${missing.url}" needed to check the proof is not available offline.` }
+    return { result: 'failed', suite: suite.label, key, message: `The ${suite.label} signature does not verify: ${describeError(outcome.error)}` }
+  } catch (error) {
+    // jsigs reports most problems in its result; anything thrown is a document it could not process.
+    const missing = findNotAvailable(error)
+    if (missing !== undefined) return { result: 'unknown', suite: suite.label, key, message: `The document "${missing.url}" needed to check the proof is not available offline.` }
+    return { result: 'failed', suite: suite.label, key, message: `The ${suite.label} proof could not be processed: ${describeError(error)}` }
+  }
+}

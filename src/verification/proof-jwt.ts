@@ -1,0 +1,100 @@
+import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose'
+import { isObject } from './credential-fields.js'
+import { multikeyToJwk } from './multikey.js'
+import type { VerificationSources } from './sources.js'
+
+/**
+ * VC-JWT (OB 3.0 section 8.2): a compact JWS over the credential. Only the
+ * signature and the key are judged here; dates are the validity_period
+ * check's business, so jose is never asked about exp/nbf (an expired token is
+ * "expired", not "invalid").
+ */
+
+type Json = Record<string, unknown>
+type Outcome = { result: 'passed' | 'failed' | 'unknown', message: string }
+
+export interface JwtOutcome {
+  proof: Outcome
+  /** Where the key came from, judged against the issuer later (key_binding). */
+  key?: { source: 'jwk' | 'own-kid' | 'did-key', issuerId?: string, status?: string, id?: string }
+  header?: Json
+  payload?: Json
+}
+
+const ALLOWED: Record<string, (jwk: JWK) => boolean> = {
+  RS256: (jwk) => jwk.kty === 'RSA',
+  ES256: (jwk) => jwk.kty === 'EC' && jwk.crv === 'P-256',
+  EdDSA: (jwk) => jwk.kty === 'OKP' && jwk.crv === 'Ed25519'
+}
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']
+
+const failed = (message: string): Outcome => ({ result: 'failed', message })
+const unknown = (message: string): Outcome => ({ result: 'unknown', message })
+
+function decodePayload (jwt: string): Json | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as unknown
+    return isObject(payload) ? payload : undefined
+  } catch {
+    return undefined
+  }
+}
+
+async function findKey (header: Json, sources: VerificationSources): Promise<{ jwk: JWK, key: NonNullable<JwtOutcome['key']> } | Outcome> {
+  if (header.jwk !== undefined) {
+    if (!isObject(header.jwk)) return failed('The JOSE header "jwk" is not a JSON Web Key.')
+    const jwk = header.jwk as JWK
+    // A private key in the header means the token was made carelessly or
+    // maliciously; either way it proves nothing about the issuer.
+    if (PRIVATE_MEMBERS.some((member) => member in jwk)) return failed('The JOSE header "jwk" holds private key material; only a public key may be sent.')
+    return { jwk, key: { source: 'jwk' } }
+  }
+  const kid = header.kid
+  if (typeof kid === 'string' && kid !== '') {
+    const own = await sources.findOwnJwtKey(kid)
+    if (own !== undefined) return { jwk: own.publicJwk, key: { source: 'own-kid', issuerId: own.issuerId, status: own.status, id: kid } }
+    if (kid.startsWith('did:key:')) {
+      const identifier = kid.slice('did:key:'.length).split('#')[0] ?? ''
+      const jwk = await multikeyToJwk(identifier)
+      if (jwk === undefined) return failed(`The "kid" "${kid}" is not a well-formed did:key.`)
+      return { jwk, key: { source: 'did-key', issuerId: `did:key:${identifier}`, id: kid } }
+    }
+    return unknown(`The key "${kid}" would have to be fetched over the network.`)
+  }
+  // Nothing anywhere could make this token verifiable: VC-JWT requires the
+  // header to identify its key, so it is malformed rather than unresolvable.
+  return failed('The JOSE header has neither "kid" nor "jwk", so no key can verify the signature.')
+}
+
+/** Checks the JWS signature of a VC-JWT and returns its decoded header and payload. */
+export async function verifyJwtProof (jwt: string, sources: VerificationSources): Promise<JwtOutcome> {
+  let header: Json
+  try {
+    header = decodeProtectedHeader(jwt) as Json
+  } catch {
+    return { proof: failed('The JWS protected header is not valid base64url JSON.') }
+  }
+  const payload = decodePayload(jwt)
+  if (payload === undefined) return { header, proof: failed('The JWS payload is not a JSON object.') }
+  const alg = header.alg
+  if (typeof alg !== 'string' || ALLOWED[alg] === undefined) {
+    return { header, payload, proof: failed(`The JWS algorithm "${String(alg)}" is not accepted; use RS256, ES256 or EdDSA.`) }
+  }
+  if (header.crit !== undefined) return { header, payload, proof: failed('The JWS header has "crit" extensions this verifier does not understand.') }
+
+  const found = await findKey(header, sources)
+  if ('result' in found) return { header, payload, proof: found }
+  // The algorithm must fit the key: an RSA key read as an HMAC secret is the classic forgery.
+  if (!ALLOWED[alg]!(found.jwk)) {
+    return { header, payload, key: found.key, proof: failed(`The "${alg}" algorithm does not match the ${found.jwk.kty ?? 'unknown'} key.`) }
+  }
+  try {
+    const key = await importJWK({ ...found.jwk, ext: true }, alg)
+    await compactVerify(jwt, key, { algorithms: [alg] })
+    return { header, payload, key: found.key, proof: { result: 'passed', message: `The ${alg} signature verifies.` } }
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return { header, payload, key: found.key, proof: failed(`The ${alg} signature does not verify.`) }
+    return { header, payload, key: found.key, proof: failed(`The JWS could not be verified: ${(error as Error).message}`) }
+  }
+}

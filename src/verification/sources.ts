@@ -1,0 +1,27 @@
+import type { JWK } from 'jose'
+
+/**
+ * Everything the verifier needs from outside the credential, injected so the
+ * pipeline never reaches the network or the database on its own.
+ */
+export interface VerificationSources {
+  /** Is this URL one of this service's own issuer ids? */
+  isOwnIssuer: (issuerId: string) => Promise<boolean>
+  /** Own issuers: the published Ed25519 key with this multibase, or undefined. */
+  findOwnEd25519Key: (issuerId: string, publicKeyMultibase: string) => Promise<{ id: string, status: 'active' | 'retired' | 'compromised' } | undefined>
+  /** Own JWT key by its kid URL, or undefined when the kid is not ours. */
+  findOwnJwtKey: (kid: string) => Promise<{ issuerId: string, publicJwk: JWK, alg: string, status: string } | undefined>
+  /** Own status list by its URL (bits from the database), or undefined when not ours. */
+  findOwnStatusList: (url: string) => Promise<{ issuerId: string, purpose: string, size: number, bits: Uint8Array } | undefined>
+  /** Foreign status list credential documents; production: always undefined (no network). */
+  fetchStatusListCredential: (url: string) => Promise<unknown>
+}
+
+/** Sources that know no issuer, key or list: every foreign lookup comes back empty. */
+export const noSources: VerificationSources = {
+  isOwnIssuer: async () => false,
+  findOwnEd25519Key: async () => undefined,
+  findOwnJwtKey: async () => undefined,
+  findOwnStatusList: async () => undefined,
+  fetchStatusListCredential: async () => undefined
+}

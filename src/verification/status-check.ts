@@ -1,0 +1,92 @@
+import { decodeList, getBit } from '../status-lists/bitstring.js'
+import { asArray, isObject, issuerId, types, validUntil } from './credential-fields.js'
+import { bindDataIntegrityKey } from './key-resolution.js'
+import { verifyOneProof } from './proof-data-integrity.js'
+import { failed, passed, unknown, type Check } from './result.js'
+import type { VerificationSources } from './sources.js'
+
+/**
+ * The `status` check: is the credential revoked (or suspended) right now?
+ * Own lists are read from the database; foreign list credentials come from
+ * `sources` and must themselves verify. Whatever cannot be established is
+ * `unknown`: an unreachable list never means "not revoked".
+ */
+
+type Json = Record<string, unknown>
+
+export interface StatusOutcome { check: Check, revoked: boolean, warnings: string[] }
+
+const ENTRY_TYPES = new Set(['BitstringStatusListEntry', 'StatusList2021Entry'])
+const LIST_TYPES = new Set(['BitstringStatusListCredential', 'StatusList2021Credential'])
+
+interface Bits { bits: Uint8Array, purpose: string, issuerId?: string }
+
+async function foreignList (url: string, entry: Json, now: Date, sources: VerificationSources): Promise<Bits | string> {
+  const document = await sources.fetchStatusListCredential(url)
+  if (!isObject(document)) return `the status list at ${url} could not be retrieved`
+  if (!types(document).some((t) => LIST_TYPES.has(t))) return `the document at ${url} is not a status list credential`
+  const proofs = asArray(document.proof)
+  const { proof: _, ...unsigned } = document
+  let verified = false
+  for (const proof of proofs) {
+    const outcome = await verifyOneProof(unsigned, proof)
+    if (outcome.result !== 'passed') continue
+    const binding = await bindDataIntegrityKey(outcome.key, issuerId(document), sources)
+    if (binding.result === 'passed') {
+      verified = true
+      break
+    }
+  }
+  if (!verified) return `the status list credential at ${url} does not carry a proof by its issuer that verifies`
+  const listUntil = validUntil(document)
+  if (listUntil !== undefined && Date.parse(listUntil) < now.getTime()) return `the status list at ${url} expired on ${listUntil}`
+  const subject = asArray(document.credentialSubject)[0]
+  if (!isObject(subject) || typeof subject.encodedList !== 'string') return `the status list at ${url} has no "encodedList"`
+  const purpose = typeof subject.statusPurpose === 'string' ? subject.statusPurpose : String(entry.statusPurpose ?? '')
+  try {
+    return { bits: decodeList(subject.encodedList), purpose, issuerId: issuerId(document) }
+  } catch {
+    return `the "encodedList" of the status list at ${url} cannot be decoded`
+  }
+}
+
+async function checkEntry (entry: unknown, credential: Json, now: Date, sources: VerificationSources): Promise<StatusOutcome> {
+  const warnings: string[] = []
+  if (!isObject(entry)) return { check: failed('status', '"credentialStatus" is not an object.'), revoked: false, warnings }
+  const type = typeof entry.type === 'string' ? entry.type : asArray(entry.type).join(', ')
+  if (type === '1EdTechRevocationList') {
+    return { check: unknown('status', `The 1EdTechRevocationList at ${String(entry.id)} could not be retrieved (it needs the network; the method is deprecated).`), revoked: false, warnings }
+  }
+  if (!ENTRY_TYPES.has(type)) return { check: unknown('status', `The status method "${type}" is not supported, so revocation cannot be checked.`), revoked: false, warnings }
+
+  const url = entry.statusListCredential
+  const index = Number(entry.statusListIndex)
+  const purpose = entry.statusPurpose
+  if (typeof url !== 'string' || !Number.isSafeInteger(index) || index < 0 || typeof purpose !== 'string') {
+    return { check: failed('status', `The ${type} needs "statusListCredential", a non-negative "statusListIndex" and "statusPurpose".`), revoked: false, warnings }
+  }
+  const own = await sources.findOwnStatusList(url)
+  const list = own !== undefined ? { bits: own.bits, purpose: own.purpose, issuerId: own.issuerId } : await foreignList(url, entry, now, sources)
+  if (typeof list === 'string') return { check: unknown('status', `Revocation could not be checked: ${list}.`), revoked: false, warnings }
+  if (list.purpose !== purpose) return { check: failed('status', `The entry's "statusPurpose" (${purpose}) does not match the list's (${list.purpose}).`), revoked: false, warnings }
+  if (list.issuerId !== issuerId(credential)) warnings.push(`The status list at ${url} is issued by ${list.issuerId ?? 'nobody'}, not by the credential's issuer.`)
+  if (index >= list.bits.length * 8) return { check: failed('status', `"statusListIndex" ${index} is outside the status list at ${url}.`), revoked: false, warnings }
+
+  const set = getBit(list.bits, index)
+  if (!set) return { check: passed('status', `Not ${purpose === 'revocation' ? 'revoked' : purpose === 'suspension' ? 'suspended' : `flagged for ${purpose}`} (${url}, index ${index}).`), revoked: false, warnings }
+  if (purpose === 'revocation') return { check: failed('status', `The credential has been revoked (${url}, index ${index}).`, 'revoked'), revoked: true, warnings }
+  if (purpose === 'suspension') return { check: failed('status', `The credential is suspended (${url}, index ${index}).`, 'suspended'), revoked: false, warnings }
+  // A "message" (or other) purpose bit carries no verdict about the credential.
+  warnings.push(`The ${purpose} status bit is set (${url}, index ${index}).`)
+  return { check: passed('status', `No revocation or suspension entry is set (${purpose} bit set).`), revoked: false, warnings }
+}
+
+/** Judges every credentialStatus entry, as of `now` (never the caller's evaluation time). */
+export async function checkStatus (credential: Json, now: Date, sources: VerificationSources): Promise<StatusOutcome> {
+  const entries = asArray(credential.credentialStatus)
+  if (entries.length === 0) return { check: passed('status', 'The credential has no status entry, so it cannot be revoked.'), revoked: false, warnings: [] }
+  const outcomes = await Promise.all(entries.map((entry) => checkEntry(entry, credential, now, sources)))
+  const rank = (c: Check): number => c.result === 'failed' ? (c.reason === undefined ? 0 : c.reason === 'revoked' ? 1 : 2) : c.result === 'unknown' ? 3 : 4
+  const worst = outcomes.reduce((a, b) => rank(b.check) < rank(a.check) ? b : a)
+  return { check: worst.check, revoked: outcomes.some((o) => o.revoked), warnings: outcomes.flatMap((o) => o.warnings) }
+}

@@ -1,0 +1,148 @@
+import { readFileSync, readdirSync } from 'node:fs'
+import t from 'tap'
+import { noSources, type VerificationSources } from '../../src/verification/sources.js'
+import { verifyCredential } from '../../src/verification/verify-credential.js'
+import type { CheckId, VerificationResult, VerificationStatus } from '../../src/verification/result.js'
+
+// The 1EdTech / W3C reference examples, read where they live beside the repo.
+const EXAMPLES = new URL('../../../shared/spec/examples/', import.meta.url)
+const TESTLIST_URL = 'https://raw.githubusercontent.com/1EdTech/digital-credentials-public-validator/refs/heads/main/inspector-vc/src/test/resources/ob30/bit-string-list/testlist'
+
+const read = (path: string): string => readFileSync(new URL(path, EXAMPLES), 'utf8')
+const load = (path: string): unknown => path.endsWith('.jwt') ? read(path).trim() : JSON.parse(read(path))
+
+/** No own issuers; the foreign status list of the revoked examples is served from the local copy. */
+const sources: VerificationSources = {
+  ...noSources,
+  fetchStatusListCredential: async (url) => url === TESTLIST_URL ? JSON.parse(read('status/bitstring-status-list-credential.testlist.json')) : undefined
+}
+const now = new Date('2026-07-01T12:00:00Z')
+const verify = async (path: string, s = sources): Promise<VerificationResult> => await verifyCredential(load(path), { now, sources: s })
+
+type Expectation = { status: VerificationStatus, failed?: CheckId[], unknown?: CheckId[], why: string }
+
+const VALID: Expectation = { status: 'valid', why: 'a genuine credential' }
+
+// Every example and what it must yield. `failed`/`unknown` list exactly the checks with that result.
+const EXPECTED: Record<string, Expectation> = {
+  'valid/validator/simple.json': VALID,
+  'valid/validator/simple-context-alias.json': VALID,
+  'valid/validator/simple-context-version.json': VALID,
+  'valid/validator/simple-did-web-method.json': VALID,
+  'valid/validator/simple-multiple-proofs.json': VALID,
+  'valid/validator/simple_v1.json': VALID,
+  'valid/validator/sd-derivedcredential.json': VALID,
+  'valid/validator/endorsement-valid.json': VALID,
+  'valid/testvector-eddsa-rdfc-2022/credential-signed.json': VALID,
+  'valid/jwt/simple-vcdm2-rs256-jwk.jwt': VALID,
+  'valid/jwt/simple-vcdm2-rs256-jwk.from-svg.jwt': VALID,
+  'valid/jwt/simple-vcdm11-rs256-jwk.jwt': VALID,
+  'valid/validator/complete.json': { status: 'indeterminate', unknown: ['status'], why: 'its 1EdTechRevocationList needs the network' },
+  'valid/validator/simple-eddsa-2022.json': { status: 'indeterminate', unknown: ['proof', 'key_binding'], why: 'the legacy eddsa-2022 suite is not supported' },
+  'valid/validator/simple-did-key-method.json': { status: 'indeterminate', unknown: ['key_binding'], why: 'the did:key controller is not the issuer (urn:uuid:…) and nothing offline links them' },
+
+  'invalid/simple-err-expired.json': { status: 'expired', failed: ['validity_period'], why: 'validUntil is in the past' },
+  'invalid/simple-err-issued.json': { status: 'invalid', failed: ['schema', 'validity_period'], why: 'no achievement, and validFrom is in 2040' },
+  'invalid/expired-vcdm11-complete_v1.json': { status: 'invalid', failed: ['schema', 'validity_period'], unknown: ['proof', 'key_binding', 'status'], why: 'expired, off-schema, key and list need the network' },
+  'invalid/revoked-bitstring-index23.json': { status: 'revoked', failed: ['status'], why: 'bit 23 of its list is set' },
+  'invalid/revoked-bitstring-index23-blank-nodes.json': { status: 'revoked', failed: ['status'], why: 'bit 23 of its list is set' },
+  'invalid/revoked-1edtech-revocation-list.json': { status: 'indeterminate', unknown: ['proof', 'key_binding', 'status'], why: 'did:web key and legacy list need the network' },
+  'invalid/endorsement-err-schema-status-refresh.json': { status: 'invalid', failed: ['proof'], unknown: ['key_binding', 'status'], why: 'its signature is broken' },
+  'invalid/simple-err-proof-value.json': { status: 'invalid', failed: ['proof'], unknown: ['key_binding'], why: 'the proofValue was tampered with' },
+  'invalid/simple-err-proof-method.json': { status: 'invalid', failed: ['proof'], unknown: ['key_binding'], why: 'the key in the fragment is garbled' },
+  'invalid/simple-err-proof-method-no-scheme.json': { status: 'invalid', failed: ['proof'], unknown: ['key_binding'], why: 'the verification method is not a URL' },
+  'invalid/simple-err-proof-method-unknown-scheme.json': { status: 'invalid', failed: ['proof'], unknown: ['key_binding'], why: 'the verification method has an unknown scheme' },
+  'invalid/simple-err-proof-method-unknown-did-method.json': { status: 'indeterminate', unknown: ['proof', 'key_binding'], why: 'did:example cannot be resolved' },
+  'invalid/simple-err-context.json': { status: 'invalid', failed: ['format'], unknown: ['schema', 'proof', 'key_binding', 'validity_period', 'status'], why: 'the VCDM context is missing' },
+  'invalid/simple-err-issuer.json': { status: 'invalid', failed: ['format'], unknown: ['schema', 'proof', 'key_binding', 'validity_period', 'status'], why: 'there is no issuer' },
+  'invalid/simple-err-type.json': { status: 'invalid', failed: ['format'], unknown: ['schema', 'proof', 'key_binding', 'validity_period', 'status'], why: 'it is not an Open Badges credential type' },
+  'invalid/simple-err-issuer-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'the issuer type is wrong (schema, safe mode)' },
+  'invalid/simple-err-issuer-parentorg-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'the parentOrg type is wrong' },
+  'invalid/simple-err-issuer-otheridentifier-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'the otherIdentifier type is wrong' },
+  'invalid/simple-err-credential-subject-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'the subject type is wrong' },
+  'invalid/simple-err-credential-subject-identifier-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'the identifier type is wrong' },
+  'invalid/simple-err-credential-subject-profile-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'the source profile type is wrong' },
+  'invalid/simple-err-credential-subject-result-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'a result type is wrong' },
+  'invalid/simple-err-credential-subject-achievement-result-description-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'a resultDescription type is wrong' },
+  'invalid/simple-err-evidence-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'an evidence type is wrong' },
+  'invalid/simple-noproof.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'it has no proof' },
+  'invalid/simple-jwt-no-kid-no-jwk.jwt': { status: 'invalid', failed: ['format', 'proof'], unknown: ['schema', 'key_binding', 'validity_period', 'status'], why: 'no key is named and the context is a pre-release one' },
+  'derived/tampered-payload-vcdm2-rs256.jwt': { status: 'invalid', failed: ['proof'], unknown: ['key_binding'], why: 'the payload was changed after signing' },
+  'derived/tampered-testvector-eddsa-rdfc-2022.json': { status: 'invalid', failed: ['proof'], unknown: ['key_binding'], why: 'the achievement name was changed after signing' }
+}
+
+t.test('every example file has an expected outcome in this table', async (t) => {
+  const onDisk = ['valid/validator/', 'valid/jwt/', 'invalid/', 'derived/'].flatMap((dir) => readdirSync(new URL(dir, EXAMPLES)).map((f) => dir + f))
+  t.same(onDisk.filter((f) => EXPECTED[f] === undefined), [], 'no example is left unchecked')
+})
+
+for (const [path, expected] of Object.entries(EXPECTED)) {
+  t.test(`${path} is ${expected.status} because ${expected.why}`, async (t) => {
+    const result = await verify(path)
+    t.equal(result.status, expected.status)
+    t.equal(result.verified, expected.status === 'valid')
+    const ids = (outcome: string): string[] => result.checks.filter((c) => c.result === outcome).map((c) => c.id).sort()
+    t.same(ids('failed'), [...(expected.failed ?? [])].sort(), 'failed checks')
+    t.same(ids('unknown'), [...(expected.unknown ?? [])].sort(), 'unknown checks')
+    t.same(result.checks.map((c) => c.id), ['format', 'schema', 'proof', 'key_binding', 'validity_period', 'status'], 'every check is reported, in order')
+    if (expected.status === 'valid') {
+      t.same(result.errors, [])
+      t.notOk('notice' in result, 'a valid credential has no notice')
+    } else {
+      t.type(result.notice, 'string')
+      t.ok(result.errors.length > 0, 'errors say what went wrong')
+    }
+  })
+}
+
+t.test('an expired but genuine credential is expired, not invalid, and its proof passes', async (t) => {
+  const result = await verify('invalid/simple-err-expired.json')
+  t.equal(result.status, 'expired')
+  t.equal(result.expired, true)
+  t.equal(result.revoked, false)
+  t.equal(result.checks.find((c) => c.id === 'proof')?.result, 'passed')
+  t.equal(result.notice, 'This Teamwork badge expired on 1 January 2010.')
+})
+
+t.test('a revoked credential names its issuer in the notice and sets revoked', async (t) => {
+  const result = await verify('invalid/revoked-bitstring-index23.json')
+  t.equal(result.revoked, true)
+  t.equal(result.expired, false)
+  t.match(result.notice, /^This .+ was revoked by 1EdTech Testing\.$/)
+})
+
+t.test('a revocation entry whose list cannot be retrieved is indeterminate, never valid', async (t) => {
+  const result = await verify('invalid/revoked-bitstring-index23.json', noSources)
+  t.equal(result.status, 'indeterminate')
+  t.equal(result.revoked, false)
+  t.match(result.checks.find((c) => c.id === 'status')?.message, `status list at ${TESTLIST_URL} could not be retrieved`)
+})
+
+t.test('a status list credential that does not verify is not trusted as "not revoked"', async (t) => {
+  const list = JSON.parse(read('status/bitstring-status-list-credential.testlist.json')) as { credentialSubject: { encodedList: string } }
+  // A forged all-zero list: the proof no longer covers the encodedList.
+  list.credentialSubject.encodedList = 'uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA'
+  const result = await verify('invalid/revoked-bitstring-index23.json', { ...noSources, fetchStatusListCredential: async () => list })
+  t.equal(result.status, 'indeterminate')
+  t.match(result.checks.find((c) => c.id === 'status')?.message, 'does not carry a proof by its issuer that verifies')
+})
+
+t.test('several proofs: one verifying supported proof is enough, and the unknown one is a warning', async (t) => {
+  const result = await verify('valid/validator/simple-multiple-proofs.json')
+  t.equal(result.status, 'valid')
+  t.match(result.warnings.join(' '), '"SomeProofType" is not supported')
+})
+
+t.test('a VCDM 1.1 credential is schema-checked in translation, with a warning', async (t) => {
+  const result = await verify('valid/validator/simple_v1.json')
+  t.equal(result.status, 'valid')
+  t.match(result.warnings.join(' '), 'VCDM 1.1')
+  t.equal(result.credential.validFrom, '2010-01-01T00:00:00Z', 'issuanceDate is reported as validFrom')
+})
+
+t.test('the summary names the issuer and the achievement', async (t) => {
+  const result = await verify('valid/validator/simple.json')
+  t.same(result.credential.issuer, { id: 'https://example.com/issuers/876543', name: 'Example Corp' })
+  t.equal(result.credential.achievement?.name, 'Teamwork')
+  t.equal(result.checkedAt, now.toISOString())
+})
