@@ -44,12 +44,7 @@ export const createAchievementBody = {
 
 export type CreateAchievementBody = FromSchema<typeof createAchievementBody>
 
-export const achievementIdParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id'],
-  properties: { id: { type: 'string', pattern: ID_PATTERN } }
-} as const
+export { idParams as achievementIdParams } from '../http/id-params.js'
 
 export const listAchievementsQuery = {
   type: 'object',

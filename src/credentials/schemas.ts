@@ -26,9 +26,4 @@ export const issueCredentialBody = {
 
 export type IssueCredentialBody = FromSchema<typeof issueCredentialBody>
 
-export const credentialIdParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id'],
-  properties: { id: { type: 'string', pattern: ID_PATTERN } }
-} as const
+export { idParams as credentialIdParams } from '../http/id-params.js'

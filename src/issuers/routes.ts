@@ -1,15 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import { notFound } from '../errors.js'
-import { ID_PATTERN } from '../ids.js'
+import { idParams } from '../http/id-params.js'
 import { listVerifyingKeys } from '../keys/store.js'
 import { issuerProfileDocument } from './profile.js'
 import { findIssuer } from './store.js'
 
 export async function issuerRoutes (app: FastifyInstance): Promise<void> {
   app.get('/issuers/:id', {
-    schema: {
-      params: { type: 'object', properties: { id: { type: 'string', pattern: ID_PATTERN } }, required: ['id'], additionalProperties: false }
-    }
+    schema: { params: idParams }
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const issuer = await findIssuer(app.sql, id)

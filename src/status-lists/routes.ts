@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import { notFound } from '../errors.js'
-import { ID_PATTERN } from '../ids.js'
+import { idParams } from '../http/id-params.js'
 import { currentStatusList } from './service.js'
 
 export async function statusListRoutes (app: FastifyInstance): Promise<void> {
   app.get('/status-lists/:id', {
-    schema: { params: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', pattern: ID_PATTERN } } } }
+    schema: { params: idParams }
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const list = await currentStatusList({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock() }, id)

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { findCredentialDocument } from '../credentials/store.js'
 import { AppError, notFound } from '../errors.js'
+import { idParams } from '../http/id-params.js'
 import { databaseSources } from './database-sources.js'
 import { isCompactJws } from './parse-input.js'
 import { verifyCredential } from './verify-credential.js'
@@ -19,13 +20,6 @@ const verifyBody = {
       properties: { at: { type: 'string', format: 'date-time' } }
     }
   }
-} as const
-
-const credentialIdParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id'],
-  properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } }
 } as const
 
 interface VerifyBody { verifiableCredential: Record<string, unknown> | string, options?: { at?: string } }
@@ -55,7 +49,7 @@ export async function verificationRoutes (app: FastifyInstance): Promise<void> {
     return await reply.code(result.verified ? 200 : 422).send(result)
   })
 
-  app.get('/credentials/:id/verification', { schema: { params: credentialIdParams } }, async (request, reply) => {
+  app.get('/credentials/:id/verification', { schema: { params: idParams } }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const stored = await findCredentialDocument(app.sql, id)
     if (stored === undefined) throw notFound(`Credential "${id}"`)
