@@ -53,7 +53,7 @@ export function resolveVerificationMethod (verificationMethod: unknown): KeyReso
   return fail(`The verification method "${verificationMethod}" uses the unsupported scheme "${scheme}".`)
 }
 
-export type Binding = { result: 'passed' | 'failed' | 'unknown', message: string }
+export type Binding = { result: 'passed' | 'failed' | 'unknown', message: string, warning?: string }
 
 /**
  * Is this key allowed to speak for the credential's issuer? Its controller
@@ -72,7 +72,11 @@ export async function bindDataIntegrityKey (key: ResolvedKey, issuer: string | u
     return { result: 'unknown', message: `The signing key is controlled by "${key.controller}", not by the issuer "${issuer}", and nothing available offline links the two.` }
   }
   if (!own) {
-    return { result: 'passed', message: `The signing key "${key.verificationMethod}" is controlled by the issuer.` }
+    return {
+      result: 'passed',
+      message: `The signing key "${key.verificationMethod}" is controlled by the issuer.`,
+      warning: 'The key was read from its own identifier (as the 1EdTech validator does); no document published by the issuer was consulted.'
+    }
   }
   const published = key.keyType === 'Ed25519' ? await sources.findOwnEd25519Key(issuer, key.publicKeyMultibase) : undefined
   if (published === undefined) return { result: 'failed', message: `The key "${key.publicKeyMultibase}" is not a key published for the issuer "${issuer}".` }

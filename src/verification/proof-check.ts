@@ -30,6 +30,7 @@ export async function checkDataIntegrity (credential: Json, sources: Verificatio
     if (outcome.result !== 'passed') continue
     const binding = await bindDataIntegrityKey(outcome.key, issuer, sources)
     if (binding.result === 'passed') {
+      if (binding.warning !== undefined) warnings.push(binding.warning)
       for (const other of outcomes.slice(0, -1)) if ('message' in other) warnings.push(other.message)
       for (const rest of proofs.slice(outcomes.length)) warnings.push(`A further proof was not checked: ${JSON.stringify((rest as Json | null)?.type ?? null)}.`)
       return { proof: passed('proof', `The ${outcome.suite} proof verifies.`), keyBinding: passed('key_binding', binding.message), warnings }

@@ -146,3 +146,9 @@ t.test('the summary names the issuer and the achievement', async (t) => {
   t.equal(result.credential.achievement?.name, 'Teamwork')
   t.equal(result.checkedAt, now.toISOString())
 })
+
+t.test('a foreign key read from its verification method id is valid but flagged as self-asserted', async (t) => {
+  const result = await verify('valid/validator/simple.json')
+  t.equal(result.status, 'valid')
+  t.ok(result.warnings.some((w) => /read from its own identifier/.test(w)), 'the warning says the binding is self-asserted')
+})
