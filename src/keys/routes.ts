@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify'
+import type { JWK } from 'jose'
+import { notFound } from '../errors.js'
+import { multikeyVerificationMethod } from '../issuers/profile.js'
+import { CONTEXTS } from '../jsonld/document-loader.js'
+import type { PublicUrls } from '../public-urls.js'
+import { findPublishedKey, listVerifyingKeys, type PublishedKey } from './store.js'
+
+function publicJwk (key: PublishedKey, urls: PublicUrls): JWK {
+  return { ...key.publicJwk, kid: urls.key(key.id), alg: key.algorithm, use: 'sig' }
+}
+
+export async function keyRoutes (app: FastifyInstance): Promise<void> {
+  // Every JWT key that still verifies, including retired ones, so that old credentials keep verifying.
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    const keys = (await listVerifyingKeys(app.sql)).filter((k) => k.publicJwk !== null)
+    return await reply.header('Cache-Control', 'public, max-age=300').type('application/jwk-set+json').send({ keys: keys.map((k) => publicJwk(k, app.urls)) })
+  })
+
+  // A JWT key's `kid` is this URL and returns that single JWK; an Ed25519 key returns its Multikey document.
+  app.get('/keys/:id', {
+    schema: { params: { type: 'object', properties: { id: { type: 'string', pattern: '^[a-z0-9-]{1,80}$' } }, required: ['id'] } }
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const key = await findPublishedKey(app.sql, id)
+    if (key === undefined || key.status === 'compromised') throw notFound(`Key "${id}"`)
+    if (key.publicJwk !== null) return await reply.type('application/jwk+json').send(publicJwk(key, app.urls))
+    return await reply.sendJsonLd({ '@context': [CONTEXTS.multikeyV1], ...multikeyVerificationMethod(key, app.urls) })
+  })
+}
