@@ -1,6 +1,7 @@
 import type { JWK } from 'jose'
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
 import * as EcdsaMultikey from '@digitalbazaar/ecdsa-multikey'
+import { decode as decodeBase58 } from 'base58-universal'
 
 /**
  * Multikey public keys named by a verification method itself (the fragment of
@@ -10,27 +11,6 @@ import * as EcdsaMultikey from '@digitalbazaar/ecdsa-multikey'
  */
 
 export type MultikeyType = 'Ed25519' | 'P-256'
-
-const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
-
-function decodeBase58 (text: string): Uint8Array | undefined {
-  let value = 0n
-  for (const char of text) {
-    const digit = BASE58.indexOf(char)
-    if (digit === -1) return undefined
-    value = value * 58n + BigInt(digit)
-  }
-  const bytes: number[] = []
-  while (value > 0n) {
-    bytes.unshift(Number(value & 0xffn))
-    value >>= 8n
-  }
-  for (const char of text) {
-    if (char !== '1') break
-    bytes.unshift(0)
-  }
-  return Uint8Array.from(bytes)
-}
 
 /** The key type of a base58btc multibase public key, or undefined if it is not a well-formed Ed25519 or P-256 key. */
 export function multikeyType (publicKeyMultibase: string): MultikeyType | undefined {
