@@ -14,6 +14,12 @@ export interface Config {
   readonly keysDirConfigured: boolean
   readonly adminApiKey: string | undefined
   readonly logLevel: string
+  /**
+   * Foreign issuer ids whose self-asserted keys (did:key, `<issuer>#z6Mk…`,
+   * a VC-JWT `jwk`) this deployment accepts as theirs; anyone else's such
+   * credential verifies as `unverified_issuer`, never `valid`.
+   */
+  readonly trustedIssuers: readonly string[]
   /** The issuer created (or updated) at boot: the certifying body. */
   readonly issuer: {
     readonly id: string
@@ -73,6 +79,10 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   }
 
   const logLevel = get('LOG_LEVEL') ?? 'info'
+  const trustedIssuers = (get('TRUSTED_ISSUERS') ?? '').split(/[\s,]+/).filter((id) => id !== '')
+  for (const id of trustedIssuers) {
+    if (!URL.canParse(id)) problems.push(`"TRUSTED_ISSUERS" must list absolute issuer ids (URLs or DIDs) separated by commas or spaces, got "${id}".`)
+  }
   if (!LOG_LEVELS.includes(logLevel)) {
     problems.push(`"LOG_LEVEL" must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}".`)
   }
@@ -98,6 +108,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     keysDirConfigured: keysDirValue !== undefined,
     adminApiKey,
     logLevel,
+    trustedIssuers: Object.freeze(trustedIssuers),
     issuer: Object.freeze({
       id: issuerId,
       name: get('ISSUER_NAME') ?? 'Tessera Development Issuer',

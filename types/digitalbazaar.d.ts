@@ -48,6 +48,7 @@ declare module 'base58-universal' {
 declare module 'jsonld' {
   const jsonld: {
     expand: (input: unknown, options: Record<string, unknown>) => Promise<unknown[]>
+    compact: (input: unknown, context: unknown, options: Record<string, unknown>) => Promise<Record<string, unknown>>
     canonize: (input: unknown, options: Record<string, unknown>) => Promise<string>
   }
   export default jsonld

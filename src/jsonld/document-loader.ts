@@ -43,6 +43,15 @@ export const CONTEXTS = {
 } as const
 
 /**
+ * The exact `@context` lists this service signs credentials with. A
+ * credential naming one of our issuers with any other list (an inline context,
+ * an extra URL) was not made here.
+ */
+export const ISSUED_CONTEXT_LISTS: ReadonlyArray<readonly string[]> = [
+  [CONTEXTS.credentialsV2, CONTEXTS.openBadgesV3]
+]
+
+/**
  * Builds a document loader that serves the static contexts and, after them,
  * whatever `resolve` returns for other URLs (keys, controller documents).
  * Anything else throws DocumentNotAvailableError.

@@ -3,36 +3,45 @@ import { findEd25519Key, findPublishedKey } from '../keys/store.js'
 import type { PublicUrls } from '../public-urls.js'
 import { parsePublicUrl } from '../public-urls.js'
 import { findStatusList } from '../status-lists/store.js'
-import type { VerificationSources } from './sources.js'
+import { ownershipClassifier } from './ownership.js'
+import { SourceUnavailableError, type VerificationSources } from './sources.js'
 
 /**
  * The verifier's view of this service's own issuers, keys and status lists,
  * read from the database. Foreign status lists are never fetched: the
  * service does not make outbound requests, so they come back undefined and
- * the status check reports `unknown`.
+ * the status check reports `unknown`. A database error becomes
+ * SourceUnavailableError, which the pipeline reports as indeterminate.
  */
-export function databaseSources (sql: Sql, urls: PublicUrls): VerificationSources {
+export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: readonly string[] = []): VerificationSources {
+  const ownership = ownershipClassifier(urls.base)
+  const trusted = new Set(trustedIssuers)
   const own = (url: string, kind: 'issuer' | 'key' | 'status-list'): string | undefined => {
     const parsed = parsePublicUrl(urls.base, url)
     return parsed?.kind === kind && parsed.fragment === undefined ? parsed.id : undefined
   }
+  const read = async <T>(what: string, query: () => Promise<T>): Promise<T> => {
+    try {
+      return await query()
+    } catch (error) {
+      throw new SourceUnavailableError(`The service's records of its own ${what} could not be read.`, { cause: error })
+    }
+  }
   return {
-    // Our whole issuer namespace counts as ours, even ids with no row: a
-    // credential naming one can only be a forgery, and must not pass as a
-    // foreign issuer's self-asserted key.
-    isOwnIssuer: async (issuerId) => own(issuerId, 'issuer') !== undefined,
+    ownership,
+    isTrustedIssuer: (issuerId) => trusted.has(issuerId),
 
     findOwnEd25519Key: async (issuerId, publicKeyMultibase) => {
       const id = own(issuerId, 'issuer')
       if (id === undefined) return undefined
-      const key = await findEd25519Key(sql, id, publicKeyMultibase)
+      const key = await read('keys', async () => await findEd25519Key(sql, id, publicKeyMultibase))
       return key === undefined ? undefined : { id: key.id, status: key.status }
     },
 
     findOwnJwtKey: async (kid) => {
       const id = own(kid, 'key')
       if (id === undefined) return undefined
-      const key = await findPublishedKey(sql, id)
+      const key = await read('keys', async () => await findPublishedKey(sql, id))
       if (key === undefined || key.publicJwk === null || key.algorithm === 'Ed25519') return undefined
       return { issuerId: urls.issuer(key.issuerId), publicJwk: key.publicJwk, alg: key.algorithm, status: key.status }
     },
@@ -40,7 +49,7 @@ export function databaseSources (sql: Sql, urls: PublicUrls): VerificationSource
     findOwnStatusList: async (url) => {
       const id = own(url, 'status-list')
       if (id === undefined) return undefined
-      const list = await findStatusList(sql, id)
+      const list = await read('status lists', async () => await findStatusList(sql, id))
       return list === undefined ? undefined : { issuerId: urls.issuer(list.issuerId), purpose: list.purpose, size: list.size, bits: list.bits }
     },
 

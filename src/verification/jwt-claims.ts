@@ -1,3 +1,4 @@
+import { isoSeconds } from '../time.js'
 import { isObject, issuerId, validFrom, validUntil } from './credential-fields.js'
 
 /**
@@ -10,16 +11,34 @@ type Json = Record<string, unknown>
 
 const REGISTERED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'cnf']
 
-/** The credential a VC-JWT payload carries. */
+/** A NumericDate claim as an RFC 3339 date, when it is a sane number of seconds. */
+function claimDate (value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return undefined
+  const ms = Math.floor(value) * 1000
+  return Math.abs(ms) <= 8.64e15 ? isoSeconds(new Date(ms)) : undefined
+}
+
+/**
+ * The credential a VC-JWT payload carries. Where the credential has no dates
+ * of its own, `nbf` and `exp` stand for them (VC-JWT 1.1 says they replace
+ * issuanceDate and expirationDate), so a token's expiry is never ignored.
+ */
 export function credentialFromPayload (payload: Json): Json {
-  if (isObject(payload.vc)) {
-    const credential = structuredClone(payload.vc)
+  const v1 = isObject(payload.vc)
+  const credential = v1
+    ? structuredClone(payload.vc as Json)
+    : Object.fromEntries(Object.entries(payload).filter(([name]) => !REGISTERED_CLAIMS.includes(name)))
+  const [fromName, untilName] = v1 ? ['issuanceDate', 'expirationDate'] : ['validFrom', 'validUntil']
+  if (v1) {
     // VC-JWT 1.1 lets the claims stand in for the properties they replace.
     if (credential.issuer === undefined && typeof payload.iss === 'string') credential.issuer = payload.iss
     if (credential.id === undefined && typeof payload.jti === 'string') credential.id = payload.jti
-    return credential
   }
-  return Object.fromEntries(Object.entries(payload).filter(([name]) => !REGISTERED_CLAIMS.includes(name)))
+  const nbf = claimDate(payload.nbf)
+  const exp = claimDate(payload.exp)
+  if (validFrom(credential) === undefined && nbf !== undefined) credential[fromName] = nbf
+  if (validUntil(credential) === undefined && exp !== undefined) credential[untilName] = exp
+  return credential
 }
 
 const seconds = (iso: string | undefined): number | undefined => {
@@ -37,9 +56,14 @@ export function claimDisagreements (payload: Json, credential: Json): string[] {
   const pairs: Array<[string, string | undefined, string]> = [['nbf', validFrom(credential), 'validFrom'], ['exp', validUntil(credential), 'validUntil']]
   for (const [claim, date, property] of pairs) {
     const value = payload[claim]
-    if (value === undefined || date === undefined) continue
+    if (value === undefined) continue
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      problems.push(`"${claim}" (${JSON.stringify(value)}) must be a number of seconds (a JWT NumericDate).`)
+      continue
+    }
+    if (date === undefined) continue
     const expected = seconds(date)
-    if (typeof value !== 'number' || expected === undefined || Math.floor(value) !== expected) {
+    if (expected === undefined || Math.floor(value) !== expected) {
       problems.push(`"${claim}" (${String(value)}) does not match "${property}" (${date}).`)
     }
   }

@@ -53,31 +53,49 @@ export function resolveVerificationMethod (verificationMethod: unknown): KeyReso
   return fail(`The verification method "${verificationMethod}" uses the unsupported scheme "${scheme}".`)
 }
 
-export type Binding = { result: 'passed' | 'failed' | 'unknown', message: string, warning?: string }
+export type Binding = { result: 'passed' | 'failed' | 'unknown', message: string, reason?: 'self_asserted' }
+
+/** The failure for an id on our host that is not spelt as we spell our own. */
+export const impostorMessage = (what: string, id: string): string =>
+  `The ${what} "${id}" names this service's address but is not the exact id of anything it publishes; this service never signs such an id, so the credential is not genuine.`
+
+/**
+ * What a self-asserted key (did:key, `#z6Mk…`) proves about a foreign issuer:
+ * that whoever holds the key signed, not who that is. Passed only when the
+ * deployment lists the issuer as trusted.
+ */
+export function selfAssertedBinding (issuer: string, sources: VerificationSources, keyDescription: string): Binding {
+  if (sources.isTrustedIssuer(issuer)) {
+    return { result: 'passed', message: `The issuer "${issuer}" is trusted by this deployment, and ${keyDescription} is its own.` }
+  }
+  return {
+    result: 'unknown',
+    reason: 'self_asserted',
+    message: `${keyDescription[0]!.toUpperCase()}${keyDescription.slice(1)} is named by the credential itself; nothing published by "${issuer}" was consulted, so who issued it is not established (the deployment does not list this issuer as trusted).`
+  }
+}
 
 /**
  * Is this key allowed to speak for the credential's issuer? Its controller
  * must be the issuer; for this service's own issuers the key must also be
  * one we published and have not marked compromised, so a forged credential
- * that names us but carries its own key in the fragment is caught.
+ * that names us but carries its own key in the fragment is caught. Any other
+ * spelling of our address is a forgery, never a "foreign" issuer.
  */
 export async function bindDataIntegrityKey (key: ResolvedKey, issuer: string | undefined, sources: VerificationSources): Promise<Binding> {
   if (issuer === undefined) return { result: 'failed', message: 'The credential names no issuer to bind the key to.' }
-  const own = await sources.isOwnIssuer(issuer)
+  const issuerOwnership = sources.ownership(issuer)
+  const controllerOwnership = sources.ownership(key.controller)
+  if (issuerOwnership === 'impostor') return { result: 'failed', message: impostorMessage('issuer id', issuer) }
+  if (controllerOwnership === 'impostor') return { result: 'failed', message: impostorMessage('verification method', key.verificationMethod) }
   if (key.controller !== issuer) {
-    if (own) return { result: 'failed', message: `The signing key is controlled by "${key.controller}", not by the issuer "${issuer}".` }
+    if (issuerOwnership === 'own' || controllerOwnership === 'own') return { result: 'failed', message: `The signing key is controlled by "${key.controller}", not by the issuer "${issuer}".` }
     // Only the issuer's own document could say that it uses this key (the
     // 1EdTech validator accepts a did:key whatever the issuer); without it the
     // binding is not established, so the answer is unknown, never valid.
     return { result: 'unknown', message: `The signing key is controlled by "${key.controller}", not by the issuer "${issuer}", and nothing available offline links the two.` }
   }
-  if (!own) {
-    return {
-      result: 'passed',
-      message: `The signing key "${key.verificationMethod}" is controlled by the issuer.`,
-      warning: 'The key was read from its own identifier (as the 1EdTech validator does); no document published by the issuer was consulted.'
-    }
-  }
+  if (issuerOwnership === 'foreign') return selfAssertedBinding(issuer, sources, `the key "${key.verificationMethod}"`)
   const published = key.keyType === 'Ed25519' ? await sources.findOwnEd25519Key(issuer, key.publicKeyMultibase) : undefined
   if (published === undefined) return { result: 'failed', message: `The key "${key.publicKeyMultibase}" is not a key published for the issuer "${issuer}".` }
   if (published.status === 'compromised') return { result: 'failed', message: `The key "${published.id}" of the issuer "${issuer}" has been reported compromised.` }

@@ -45,6 +45,10 @@ export function noticeFor (status: VerificationStatus, credential: CredentialSum
         return `${what} is currently suspended by ${issuer}.`
       }
       return `This badge could not be verified: ${sentence(lowerFirst(reason))}`
+    case 'unverified_issuer': {
+      const issuer = credential.issuer?.name ?? credential.issuer?.id ?? 'the issuer it names'
+      return `This badge's signature is genuine, but nothing ties the signing key to ${issuer}, so who issued it cannot be confirmed.`
+    }
     case 'indeterminate':
       return `This badge could not be verified: ${sentence(lowerFirst(reason))}`
   }

@@ -1,7 +1,8 @@
 import { asArray, issuerId } from './credential-fields.js'
-import { bindDataIntegrityKey } from './key-resolution.js'
+import { LIMITS } from './limits.js'
+import { bindDataIntegrityKey, impostorMessage, selfAssertedBinding, type Binding } from './key-resolution.js'
 import type { JwtOutcome } from './proof-jwt.js'
-import { verifyOneProof, type ProofOutcome } from './proof-data-integrity.js'
+import { verifyProofSet } from './proof-data-integrity.js'
 import { claimDisagreements } from './jwt-claims.js'
 import { failed, passed, skipped, unknown, type Check } from './result.js'
 import type { VerificationSources } from './sources.js'
@@ -15,31 +16,33 @@ import type { VerificationSources } from './sources.js'
 type Json = Record<string, unknown>
 export interface ProofChecks { proof: Check, keyBinding: Check, warnings: string[] }
 
+const bindingCheck = (binding: Binding): Check =>
+  binding.result === 'passed' ? passed('key_binding', binding.message) : binding.result === 'failed' ? failed('key_binding', binding.message) : unknown('key_binding', binding.message, binding.reason)
+
 /** Checks the Data Integrity proof(s) embedded in a JSON-LD credential. */
 export async function checkDataIntegrity (credential: Json, sources: VerificationSources): Promise<ProofChecks> {
   const proofs = asArray(credential.proof)
   if (proofs.length === 0) return { proof: failed('proof', 'The credential has no "proof".'), keyBinding: skipped('key_binding', 'proof'), warnings: [] }
+  // Each proof costs a canonicalisation of the whole document: a few are a proof set, hundreds are an attack.
+  if (proofs.length > LIMITS.proofs) {
+    return { proof: failed('proof', `The credential carries ${proofs.length} proofs; this verifier checks at most ${LIMITS.proofs}.`), keyBinding: skipped('key_binding', 'proof'), warnings: [] }
+  }
   const { proof: _, ...unsigned } = credential
   const issuer = issuerId(credential)
   const warnings: string[] = []
-  const outcomes: ProofOutcome[] = []
-  let boundFailure: Check | undefined
-  for (const proof of proofs) {
-    const outcome = await verifyOneProof(unsigned, proof)
-    outcomes.push(outcome)
+  const outcomes = await verifyProofSet(unsigned, proofs)
+  let bound: { suite: string, binding: Binding } | undefined
+  for (const outcome of outcomes) {
     if (outcome.result !== 'passed') continue
     const binding = await bindDataIntegrityKey(outcome.key, issuer, sources)
-    if (binding.result === 'passed') {
-      if (binding.warning !== undefined) warnings.push(binding.warning)
-      for (const other of outcomes.slice(0, -1)) if ('message' in other) warnings.push(other.message)
-      for (const rest of proofs.slice(outcomes.length)) warnings.push(`A further proof was not checked: ${JSON.stringify((rest as Json | null)?.type ?? null)}.`)
-      return { proof: passed('proof', `The ${outcome.suite} proof verifies.`), keyBinding: passed('key_binding', binding.message), warnings }
-    }
-    boundFailure ??= { id: 'key_binding', result: binding.result, message: binding.message }
+    // The best binding wins: passed, then self-asserted, then the first other outcome.
+    const rank = (b: Binding): number => b.result === 'passed' ? 0 : b.reason === 'self_asserted' ? 1 : 2
+    if (bound === undefined || rank(binding) < rank(bound.binding)) bound = { suite: outcome.suite, binding }
+    if (binding.result === 'passed') break
   }
-  if (boundFailure !== undefined) {
-    const suite = outcomes.find((o) => o.result === 'passed')?.suite ?? ''
-    return { proof: passed('proof', `The ${suite} proof verifies.`), keyBinding: boundFailure, warnings }
+  if (bound !== undefined) {
+    for (const o of outcomes) if (o.result !== 'passed') warnings.push(o.message)
+    return { proof: passed('proof', `The ${bound.suite} proof verifies.`), keyBinding: bindingCheck(bound.binding), warnings }
   }
   const firstFailed = outcomes.find((o) => o.result === 'failed')
   const firstUnknown = outcomes.find((o) => o.result === 'unknown')
@@ -59,19 +62,24 @@ export async function checkJwt (outcome: JwtOutcome, credential: Json, sources: 
     return { proof, keyBinding: skipped('key_binding', 'proof'), warnings: [] }
   }
   const issuer = issuerId(credential)
-  const warnings: string[] = []
   const problems = claimDisagreements(outcome.payload, credential)
   const key = outcome.key
-  const own = issuer !== undefined && await sources.isOwnIssuer(issuer)
-  if (key.source === 'jwk') {
-    // An embedded key proves only that the token was signed by whoever holds it.
-    if (own) problems.push(`The issuer "${issuer ?? ''}" is this service's own; its tokens must name a published "kid", not carry their own key.`)
-    else warnings.push('The token carries its own public key ("jwk"); nothing published by the issuer ties that key to it.')
-  } else if (key.issuerId !== issuer) {
+  const ownership = issuer === undefined ? 'foreign' : sources.ownership(issuer)
+  if (ownership === 'impostor') problems.push(impostorMessage('issuer id', issuer ?? ''))
+  if (key.source === 'own-kid') {
+    if (key.issuerId !== issuer) problems.push(`The key "${key.id ?? ''}" belongs to "${key.issuerId ?? ''}", not to the issuer "${issuer ?? 'none'}".`)
+    else if (key.status === 'compromised') problems.push(`The key "${key.id ?? ''}" has been reported compromised.`)
+  } else if (ownership === 'own') {
+    problems.push(`The issuer "${issuer ?? ''}" is this service's own; its tokens must name a published "kid", not carry their own key.`)
+  } else if (key.source === 'did-key' && key.issuerId !== issuer) {
     problems.push(`The key "${key.id ?? ''}" belongs to "${key.issuerId ?? ''}", not to the issuer "${issuer ?? 'none'}".`)
-  } else if (key.status === 'compromised') {
-    problems.push(`The key "${key.id ?? ''}" has been reported compromised.`)
   }
-  if (problems.length > 0) return { proof, keyBinding: failed('key_binding', problems.join(' ')), warnings }
-  return { proof, keyBinding: passed('key_binding', 'The signing key belongs to the issuer and the JWT claims agree with the credential.'), warnings }
+  if (problems.length > 0) return { proof, keyBinding: failed('key_binding', problems.join(' ')), warnings: [] }
+  if (key.source !== 'own-kid') {
+    // An embedded jwk or a did:key proves only that whoever holds the key signed.
+    const description = key.source === 'jwk' ? 'the public key in the token\'s "jwk" header' : `the key "${key.id ?? ''}"`
+    const binding = selfAssertedBinding(issuer ?? '', sources, description)
+    return { proof, keyBinding: bindingCheck(binding), warnings: [] }
+  }
+  return { proof, keyBinding: passed('key_binding', 'The signing key belongs to the issuer and the JWT claims agree with the credential.'), warnings: [] }
 }

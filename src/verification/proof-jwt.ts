@@ -1,5 +1,6 @@
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose'
 import { isObject } from './credential-fields.js'
+import { impostorMessage } from './key-resolution.js'
 import { multikeyToJwk } from './multikey.js'
 import type { VerificationSources } from './sources.js'
 
@@ -51,8 +52,11 @@ async function findKey (header: Json, sources: VerificationSources): Promise<{ j
   }
   const kid = header.kid
   if (typeof kid === 'string' && kid !== '') {
-    const own = await sources.findOwnJwtKey(kid)
+    const ownership = sources.ownership(kid)
+    if (ownership === 'impostor') return failed(impostorMessage('key id ("kid")', kid))
+    const own = ownership === 'own' ? await sources.findOwnJwtKey(kid) : undefined
     if (own !== undefined) return { jwk: own.publicJwk, key: { source: 'own-kid', issuerId: own.issuerId, status: own.status, id: kid } }
+    if (ownership === 'own') return failed(`The "kid" "${kid}" is not a signing key this service published.`)
     if (kid.startsWith('did:key:')) {
       const identifier = kid.slice('did:key:'.length).split('#')[0] ?? ''
       const jwk = await multikeyToJwk(identifier)

@@ -11,11 +11,14 @@ export interface Check {
   id: CheckId
   result: CheckOutcome
   message: string
-  /** Which failure a `failed` check stands for; only validity_period and status use it. */
-  reason?: 'expired' | 'not_yet_valid' | 'revoked' | 'suspended'
+  /**
+   * Which failure a `failed` check stands for (validity_period and status), or,
+   * on an `unknown` key_binding, that the key was only self-asserted.
+   */
+  reason?: 'expired' | 'not_yet_valid' | 'revoked' | 'suspended' | 'self_asserted'
 }
 
-export type VerificationStatus = 'valid' | 'expired' | 'not_yet_valid' | 'revoked' | 'invalid' | 'indeterminate'
+export type VerificationStatus = 'valid' | 'expired' | 'not_yet_valid' | 'revoked' | 'invalid' | 'unverified_issuer' | 'indeterminate'
 
 export interface CredentialSummary {
   id?: string
@@ -44,7 +47,8 @@ export interface VerificationResult {
 export const passed = (id: CheckId, message: string): Check => ({ id, result: 'passed', message })
 export const failed = (id: CheckId, message: string, reason?: Check['reason']): Check =>
   reason === undefined ? { id, result: 'failed', message } : { id, result: 'failed', message, reason }
-export const unknown = (id: CheckId, message: string): Check => ({ id, result: 'unknown', message })
+export const unknown = (id: CheckId, message: string, reason?: Check['reason']): Check =>
+  reason === undefined ? { id, result: 'unknown', message } : { id, result: 'unknown', message, reason }
 
 /** A check that did not run because an earlier one made it meaningless. */
 export const skipped = (id: CheckId, because: CheckId): Check =>
@@ -52,8 +56,11 @@ export const skipped = (id: CheckId, because: CheckId): Check =>
 
 /**
  * The most serious outcome wins: invalid, revoked, expired, not_yet_valid,
- * indeterminate. Any `unknown` with no failure is indeterminate, never valid:
- * a verifier that cannot finish must fail closed.
+ * indeterminate, unverified_issuer. Any `unknown` with no failure is
+ * indeterminate, never valid: a verifier that cannot finish must fail closed.
+ * When the only thing not established is who controls a self-asserted key
+ * (did:key, `#z6Mk…`), the answer is unverified_issuer: genuine bytes, but
+ * nothing says the issuer it names really made them.
  */
 export function deriveStatus (checks: readonly Check[]): VerificationStatus {
   const failures = checks.filter((c) => c.result === 'failed')
@@ -65,6 +72,8 @@ export function deriveStatus (checks: readonly Check[]): VerificationStatus {
   if (reasons.has('suspended')) return 'invalid'
   if (reasons.has('expired')) return 'expired'
   if (reasons.has('not_yet_valid')) return 'not_yet_valid'
-  if (checks.some((c) => c.result === 'unknown')) return 'indeterminate'
+  const unknowns = checks.filter((c) => c.result === 'unknown')
+  if (unknowns.some((c) => c.reason !== 'self_asserted')) return 'indeterminate'
+  if (unknowns.length > 0) return 'unverified_issuer'
   return 'valid'
 }

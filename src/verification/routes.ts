@@ -3,8 +3,24 @@ import { findCredentialDocument } from '../credentials/store.js'
 import { AppError, notFound } from '../errors.js'
 import { idParams } from '../http/id-params.js'
 import { databaseSources } from './database-sources.js'
+import { LIMITS } from './limits.js'
 import { isCompactJws } from './parse-input.js'
-import { verifyCredential } from './verify-credential.js'
+import type { CheckId } from './result.js'
+import { CHECK_IDS, verifyCredential } from './verify-credential.js'
+
+/**
+ * Names W3C VC API clients use in `options.checks`, mapped to our check ids.
+ * Every check always runs (a verifier that skipped one could not say
+ * "valid"); asking for one only makes sure it is in the answer.
+ */
+const CHECK_ALIASES: Record<string, CheckId> = {
+  ...Object.fromEntries(CHECK_IDS.map((id) => [id, id])),
+  credentialStatus: 'status',
+  expiration: 'validity_period',
+  validFrom: 'validity_period',
+  validUntil: 'validity_period',
+  issuer: 'key_binding'
+}
 
 const verifyBody = {
   type: 'object',
@@ -17,12 +33,20 @@ const verifyBody = {
     options: {
       type: 'object',
       additionalProperties: false,
-      properties: { at: { type: 'string', format: 'date-time' } }
+      properties: {
+        at: { type: 'string', format: 'date-time' },
+        checks: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 64 } },
+        challenge: { type: 'string', maxLength: 1024 },
+        domain: { anyOf: [{ type: 'string', maxLength: 1024 }, { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 1024 } }] }
+      }
     }
   }
 } as const
 
-interface VerifyBody { verifiableCredential: Record<string, unknown> | string, options?: { at?: string } }
+interface VerifyBody {
+  verifiableCredential: Record<string, unknown> | string
+  options?: { at?: string, checks?: string[], challenge?: string, domain?: string | string[] }
+}
 
 /**
  * Public verification: POST a credential (JSON-LD object, compact VC-JWT or
@@ -31,22 +55,41 @@ interface VerifyBody { verifiableCredential: Record<string, unknown> | string, o
  * a malformed request is a 400.
  */
 export async function verificationRoutes (app: FastifyInstance): Promise<void> {
-  const sources = databaseSources(app.sql, app.urls)
+  const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers)
 
-  app.post('/credentials/verify', { schema: { body: verifyBody }, bodyLimit: 1024 * 1024 }, async (request, reply) => {
+  app.post('/credentials/verify', { schema: { body: verifyBody }, bodyLimit: LIMITS.bodyBytes }, async (request, reply) => {
     const body = request.body as VerifyBody
     const credential = body.verifiableCredential
     if (typeof credential === 'string' && !isCompactJws(credential)) {
       throw new AppError('validation_failed', '"verifiableCredential" must be a credential object or a compact JWS (header.payload.signature).')
     }
+    const options = body.options ?? {}
     let at: Date | undefined
-    if (body.options?.at !== undefined) {
-      at = new Date(body.options.at)
+    if (options.at !== undefined) {
+      at = new Date(options.at)
       if (Number.isNaN(at.getTime())) throw new AppError('validation_failed', '"options.at" must be an RFC 3339 date-time.')
     }
+    const unknownChecks = (options.checks ?? []).filter((name) => CHECK_ALIASES[name] === undefined)
+    if (unknownChecks.length > 0) {
+      throw new AppError('validation_failed', `"options.checks" names checks this verifier does not know: ${unknownChecks.map((c) => `"${c}"`).join(', ')}. Known: ${Object.keys(CHECK_ALIASES).map((c) => `"${c}"`).join(', ')}.`)
+    }
     const result = await verifyCredential(credential, { now: app.clock(), sources }, at === undefined ? {} : { at })
+    const warnings = [...result.warnings]
+    if (options.challenge !== undefined || options.domain !== undefined) {
+      warnings.push('"challenge" and "domain" bind a verifiable presentation; a bare credential carries neither, so they were not checked.')
+    }
     request.log.info({ credentialId: result.credential.id, status: result.status }, 'credential verified')
-    return await reply.code(result.verified ? 200 : 422).send(result)
+    return await reply.code(result.verified ? 200 : 422).send({
+      ...result,
+      warnings,
+      // What was asked, echoed: every check runs whatever the request names, so all of these are in `checks`.
+      options: {
+        checks: options.checks ?? [...CHECK_IDS],
+        ...(options.at !== undefined ? { at: options.at } : {}),
+        ...(options.challenge !== undefined ? { challenge: options.challenge } : {}),
+        ...(options.domain !== undefined ? { domain: options.domain } : {})
+      }
+    })
   })
 
   app.get('/credentials/:id/verification', { schema: { params: idParams } }, async (request, reply) => {

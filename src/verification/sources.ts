@@ -1,12 +1,15 @@
 import type { JWK } from 'jose'
+import type { Ownership } from './ownership.js'
 
 /**
  * Everything the verifier needs from outside the credential, injected so the
  * pipeline never reaches the network or the database on its own.
  */
 export interface VerificationSources {
-  /** Is this URL one of this service's own issuer ids? */
-  isOwnIssuer: (issuerId: string) => Promise<boolean>
+  /** Is this id (issuer, key, status list) one of ours, a forged spelling of one, or someone else's? Pure, no I/O. */
+  ownership: (id: string) => Ownership
+  /** Foreign issuers the deployment trusts, whose self-asserted keys (did:key, `#z6Mk…`) are accepted as theirs. */
+  isTrustedIssuer: (issuerId: string) => boolean
   /** Own issuers: the published Ed25519 key with this multibase, or undefined. */
   findOwnEd25519Key: (issuerId: string, publicKeyMultibase: string) => Promise<{ id: string, status: 'active' | 'retired' | 'compromised' } | undefined>
   /** Own JWT key by its kid URL, or undefined when the kid is not ours. */
@@ -19,9 +22,21 @@ export interface VerificationSources {
 
 /** Sources that know no issuer, key or list: every foreign lookup comes back empty. */
 export const noSources: VerificationSources = {
-  isOwnIssuer: async () => false,
+  ownership: () => 'foreign',
+  isTrustedIssuer: () => false,
   findOwnEd25519Key: async () => undefined,
   findOwnJwtKey: async () => undefined,
   findOwnStatusList: async () => undefined,
   fetchStatusListCredential: async () => undefined
+}
+
+/**
+ * Thrown by a source that cannot answer right now (the database is down). The
+ * pipeline turns it into an `indeterminate` result: never valid, never a 500.
+ */
+export class SourceUnavailableError extends Error {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'SourceUnavailableError'
+  }
 }

@@ -1,7 +1,8 @@
 import { decodeList, getBit } from '../status-lists/bitstring.js'
 import { asArray, isObject, issuerId, types, validUntil } from './credential-fields.js'
-import { bindDataIntegrityKey } from './key-resolution.js'
-import { verifyOneProof } from './proof-data-integrity.js'
+import { bindDataIntegrityKey, impostorMessage } from './key-resolution.js'
+import { LIMITS } from './limits.js'
+import { verifyProofSet } from './proof-data-integrity.js'
 import { failed, passed, unknown, type Check } from './result.js'
 import type { VerificationSources } from './sources.js'
 
@@ -18,6 +19,7 @@ export interface StatusOutcome { check: Check, revoked: boolean, warnings: strin
 
 const ENTRY_TYPES = new Set(['BitstringStatusListEntry', 'StatusList2021Entry'])
 const LIST_TYPES = new Set(['BitstringStatusListCredential', 'StatusList2021Credential'])
+const CANONICAL_INDEX = /^(0|[1-9][0-9]{0,9})$/
 
 interface Bits { bits: Uint8Array, purpose: string, issuerId?: string }
 
@@ -25,14 +27,15 @@ async function foreignList (url: string, entry: Json, now: Date, sources: Verifi
   const document = await sources.fetchStatusListCredential(url)
   if (!isObject(document)) return `the status list at ${url} could not be retrieved`
   if (!types(document).some((t) => LIST_TYPES.has(t))) return `the document at ${url} is not a status list credential`
-  const proofs = asArray(document.proof)
   const { proof: _, ...unsigned } = document
   let verified = false
-  for (const proof of proofs) {
-    const outcome = await verifyOneProof(unsigned, proof)
+  for (const outcome of await verifyProofSet(unsigned, asArray(document.proof).slice(0, LIMITS.proofs))) {
     if (outcome.result !== 'passed') continue
     const binding = await bindDataIntegrityKey(outcome.key, issuerId(document), sources)
-    if (binding.result === 'passed') {
+    // A self-asserted key is as good for the list as for the credential: the
+    // list must come from the credential's own issuer (checked by the caller),
+    // and the credential's verdict already says whether that issuer is established.
+    if (binding.result === 'passed' || binding.reason === 'self_asserted') {
       verified = true
       break
     }
@@ -60,16 +63,29 @@ async function checkEntry (entry: unknown, credential: Json, now: Date, sources:
   if (!ENTRY_TYPES.has(type)) return { check: unknown('status', `The status method "${type}" is not supported, so revocation cannot be checked.`), revoked: false, warnings }
 
   const url = entry.statusListCredential
-  const index = Number(entry.statusListIndex)
   const purpose = entry.statusPurpose
-  if (typeof url !== 'string' || !Number.isSafeInteger(index) || index < 0 || typeof purpose !== 'string') {
-    return { check: failed('status', `The ${type} needs "statusListCredential", a non-negative "statusListIndex" and "statusPurpose".`), revoked: false, warnings }
+  if (typeof url !== 'string' || typeof purpose !== 'string') {
+    return { check: failed('status', `The ${type} needs "statusListCredential" and "statusPurpose".`), revoked: false, warnings }
   }
-  const own = await sources.findOwnStatusList(url)
+  // The spec's form is a base-10 string; "1e3", " 7" or "0x10" would be read as other indexes by other verifiers.
+  // A plain JSON integer is unambiguous (1EdTech's own examples use one), so it is read with a warning.
+  const rawIndex = entry.statusListIndex
+  const index = typeof rawIndex === 'string' && CANONICAL_INDEX.test(rawIndex) ? Number(rawIndex) : Number.isSafeInteger(rawIndex) && (rawIndex as number) >= 0 ? rawIndex as number : undefined
+  if (index === undefined) {
+    return { check: failed('status', `"statusListIndex" must be a non-negative base-10 integer written as a string, like "94567"; got ${JSON.stringify(rawIndex) ?? 'nothing'}.`), revoked: false, warnings }
+  }
+  if (typeof rawIndex !== 'string') warnings.push(`"statusListIndex" is the number ${index}; the Bitstring Status List spec writes it as a string ("${index}").`)
+  const ownership = sources.ownership(url)
+  if (ownership === 'impostor') return { check: failed('status', impostorMessage('status list', url)), revoked: false, warnings }
+  const own = ownership === 'own' ? await sources.findOwnStatusList(url) : undefined
+  if (ownership === 'own' && own === undefined) return { check: failed('status', `The status list "${url}" does not exist on this service.`), revoked: false, warnings }
   const list = own !== undefined ? { bits: own.bits, purpose: own.purpose, issuerId: own.issuerId } : await foreignList(url, entry, now, sources)
   if (typeof list === 'string') return { check: unknown('status', `Revocation could not be checked: ${list}.`), revoked: false, warnings }
   if (list.purpose !== purpose) return { check: failed('status', `The entry's "statusPurpose" (${purpose}) does not match the list's (${list.purpose}).`), revoked: false, warnings }
-  if (list.issuerId !== issuerId(credential)) warnings.push(`The status list at ${url} is issued by ${list.issuerId ?? 'nobody'}, not by the credential's issuer.`)
+  // A list speaks only for its own issuer's credentials: anyone could point at a list whose bit is clear.
+  if (list.issuerId !== issuerId(credential)) {
+    return { check: failed('status', `The status list at ${url} is issued by "${list.issuerId ?? 'nobody'}", not by the credential's issuer, so it cannot vouch for it.`), revoked: false, warnings }
+  }
   if (index >= list.bits.length * 8) return { check: failed('status', `"statusListIndex" ${index} is outside the status list at ${url}.`), revoked: false, warnings }
 
   const set = getBit(list.bits, index)
@@ -85,6 +101,9 @@ async function checkEntry (entry: unknown, credential: Json, now: Date, sources:
 export async function checkStatus (credential: Json, now: Date, sources: VerificationSources): Promise<StatusOutcome> {
   const entries = asArray(credential.credentialStatus)
   if (entries.length === 0) return { check: passed('status', 'The credential has no status entry, so it cannot be revoked.'), revoked: false, warnings: [] }
+  if (entries.length > LIMITS.statusEntries) {
+    return { check: failed('status', `The credential has ${entries.length} "credentialStatus" entries; this verifier checks at most ${LIMITS.statusEntries}.`), revoked: false, warnings: [] }
+  }
   const outcomes = await Promise.all(entries.map((entry) => checkEntry(entry, credential, now, sources)))
   const rank = (c: Check): number => c.result === 'failed' ? (c.reason === undefined ? 0 : c.reason === 'revoked' ? 1 : 2) : c.result === 'unknown' ? 3 : 4
   const worst = outcomes.reduce((a, b) => rank(b.check) < rank(a.check) ? b : a)

@@ -1,13 +1,15 @@
 import { isObject, summarise } from './credential-fields.js'
 import { checkFormat } from './format-check.js'
 import { credentialFromPayload } from './jwt-claims.js'
+import { LIMITS, exceedsJsonLimits } from './limits.js'
 import { noticeFor } from './notice.js'
 import { parseInput } from './parse-input.js'
 import { checkDataIntegrity, checkJwt, type ProofChecks } from './proof-check.js'
 import { verifyJwtProof } from './proof-jwt.js'
-import { deriveStatus, failed, skipped, type Check, type CheckId, type VerificationResult } from './result.js'
+import { deriveStatus, failed, skipped, unknown, type Check, type CheckId, type VerificationResult } from './result.js'
 import { checkSchema } from './schema-check.js'
-import type { VerificationSources } from './sources.js'
+import { fieldsDifferingFromSignedMeaning } from './signed-meaning.js'
+import { SourceUnavailableError, type VerificationSources } from './sources.js'
 import { checkStatus } from './status-check.js'
 import { checkValidityPeriod } from './validity-period.js'
 
@@ -22,18 +24,43 @@ export interface VerifyDeps {
 export interface VerifyOptions {
   /** Evaluation time for the validity period ("was it valid at that moment?"); defaults to now. */
   at?: Date
+  /** Wall-clock budget; past it the answer is indeterminate. Defaults to LIMITS.timeBudgetMs. */
+  timeBudgetMs?: number
 }
 
-const ALL_AFTER_FORMAT: CheckId[] = ['schema', 'proof', 'key_binding', 'validity_period', 'status']
+export const CHECK_IDS: readonly CheckId[] = ['format', 'schema', 'proof', 'key_binding', 'validity_period', 'status']
+const ALL_AFTER_FORMAT = CHECK_IDS.slice(1)
+
+const notRun = (because: string): Check[] => ALL_AFTER_FORMAT.map((id) => unknown(id, because))
 
 /**
  * Verifies an Open Badges 3.0 credential: a JSON-LD object with Data
  * Integrity proof(s), a compact VC-JWT, or an EnvelopedVerifiableCredential.
  * Never throws for a bad credential; the verdict is derived from the checks.
+ * Fails closed: past its time budget, or when this service's own records
+ * cannot be read, the answer is indeterminate, never valid.
  */
 export async function verifyCredential (input: unknown, deps: VerifyDeps, options: VerifyOptions = {}): Promise<VerificationResult> {
+  const budget = options.timeBudgetMs ?? LIMITS.timeBudgetMs
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<VerificationResult>((resolve) => {
+    timer = setTimeout(() => {
+      resolve(finish(deps.now, {}, [unknown('format', `Verification did not finish within ${budget} ms, so nothing about this credential is established.`), ...notRun('Not finished within the time budget.')]))
+    }, budget)
+  })
+  const work = runChecks(input, deps, options.at ?? deps.now).catch((error: unknown) => {
+    if (!(error instanceof SourceUnavailableError)) throw error
+    return finish(deps.now, {}, [unknown('format', `${error.message} Nothing about this credential can be established now; try again shortly.`), ...notRun('Not checked: the service\'s records are unavailable.')])
+  })
+  try {
+    return await Promise.race([work, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<VerificationResult> {
   const { now, sources } = deps
-  const at = options.at ?? now
   const parsed = parseInput(input)
   if (parsed.kind === 'unparseable') return finish(now, {}, [failed('format', `The input is not a credential: ${parsed.reason}.`), ...ALL_AFTER_FORMAT.map((id) => skipped(id, 'format'))])
 
@@ -51,7 +78,11 @@ export async function verifyCredential (input: unknown, deps: VerifyDeps, option
     proofChecks = async (c) => await checkDataIntegrity(c, sources)
   }
 
-  const format = checkFormat(credential)
+  // Before any recursive walk (schema view, JSON-LD): a bounded document is a bounded bill.
+  const tooBig = exceedsJsonLimits(credential)
+  if (tooBig !== undefined) return finish(now, {}, [failed('format', `The credential is too large to verify: ${tooBig}.`), ...ALL_AFTER_FORMAT.map((id) => skipped(id, 'format'))])
+
+  let format = checkFormat(credential, sources.ownership)
   if (format.result !== 'passed') {
     // A JWS signature does not depend on the credential's shape, so its verdict is still worth reporting.
     const rest = ALL_AFTER_FORMAT.map((id) => id === 'proof' && jwtProof !== undefined ? jwtProof : skipped(id, 'format'))
@@ -60,9 +91,21 @@ export async function verifyCredential (input: unknown, deps: VerifyDeps, option
 
   const schema = checkSchema(credential)
   const [proof, status] = await Promise.all([proofChecks(credential), checkStatus(credential, now, sources)])
+  if (parsed.kind === 'json-ld' && proof.proof.result === 'passed') format = await checkSignedMeaning(credential) ?? format
   const validity = checkValidityPeriod(credential, at)
   return finish(now, credential, [format, schema.check, proof.proof, proof.keyBinding, validity, status.check],
     [...schema.warnings, ...proof.warnings, ...status.warnings], status.revoked)
+}
+
+/** A failed `format` check when the JSON does not say what the proof signed (see signed-meaning.ts). */
+async function checkSignedMeaning (credential: Json): Promise<Check | undefined> {
+  try {
+    const differing = await fieldsDifferingFromSignedMeaning(credential)
+    if (differing.length === 0) return undefined
+    return failed('format', `The credential's JSON does not say what its proof signed (${differing.join('; ')}): a field is written under another name, an expanded IRI or an alias from an inline "@context".`)
+  } catch (error) {
+    return failed('format', `The credential's JSON-LD meaning cannot be read: ${(error as Error).message}`)
+  }
 }
 
 function finish (now: Date, credential: Json, checks: Check[], warnings: string[] = [], revoked = false): VerificationResult {

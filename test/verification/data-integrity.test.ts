@@ -6,6 +6,7 @@ import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cry
 import t from 'tap'
 import { staticDocumentLoader } from '../../src/jsonld/document-loader.js'
 import { emptyBitstring, withBitSet } from '../../src/status-lists/bitstring.js'
+import { ownershipClassifier } from '../../src/verification/ownership.js'
 import { noSources, type VerificationSources } from '../../src/verification/sources.js'
 import { verifyCredential } from '../../src/verification/verify-credential.js'
 import type { VerificationResult } from '../../src/verification/result.js'
@@ -56,7 +57,7 @@ const signOwn = async (unsigned: Record<string, unknown>, key = testKey): Promis
 function ownSources (keyStatus: 'active' | 'retired' | 'compromised' | undefined, list?: { purpose: string, bits: Uint8Array }): VerificationSources {
   return {
     ...noSources,
-    isOwnIssuer: async (id) => id === OWN_ISSUER,
+    ownership: ownershipClassifier('https://badges.test.example'),
     findOwnEd25519Key: async (issuerId, multibase) => issuerId === OWN_ISSUER && multibase === testKey.publicKeyMultibase && keyStatus !== undefined
       ? { id: 'key-2024', status: keyStatus }
       : undefined,
@@ -99,7 +100,10 @@ t.test('a bare did:key verification method is resolved from the identifier when 
   const did = `did:key:${testKey.publicKeyMultibase}`
   const signed = await sign(credential(did), testKey, did, did)
   const result = await verifyCredential(signed, { now, sources: noSources }, { at })
-  t.equal(result.status, 'valid')
+  t.equal(result.status, 'unverified_issuer', 'a did:key is its own issuer, but nothing says who holds it')
+  t.equal(result.checks.find((c) => c.id === 'proof')?.result, 'passed')
+  const trusted = await verifyCredential(signed, { now, sources: { ...noSources, isTrustedIssuer: (id) => id === did } }, { at })
+  t.equal(trusted.status, 'valid', 'a deployment that trusts the DID accepts it')
 })
 
 t.test('the validity period is judged at options.at; expiry and not-yet-valid notices use the achievement', async (t) => {

@@ -11,9 +11,14 @@ const TESTLIST_URL = 'https://raw.githubusercontent.com/1EdTech/digital-credenti
 const read = (path: string): string => readFileSync(new URL(path, EXAMPLES), 'utf8')
 const load = (path: string): unknown => path.endsWith('.jwt') ? read(path).trim() : JSON.parse(read(path))
 
-/** No own issuers; the foreign status list of the revoked examples is served from the local copy. */
+/**
+ * No own issuers; every example issuer is trusted, as a deployment that
+ * accepts them would configure (TRUSTED_ISSUERS); the foreign status list of
+ * the revoked examples is served from the local copy.
+ */
 const sources: VerificationSources = {
   ...noSources,
+  isTrustedIssuer: () => true,
   fetchStatusListCredential: async (url) => url === TESTLIST_URL ? JSON.parse(read('status/bitstring-status-list-credential.testlist.json')) : undefined
 }
 const now = new Date('2026-07-01T12:00:00Z')
@@ -147,8 +152,23 @@ t.test('the summary names the issuer and the achievement', async (t) => {
   t.equal(result.checkedAt, now.toISOString())
 })
 
-t.test('a foreign key read from its verification method id is valid but flagged as self-asserted', async (t) => {
-  const result = await verify('valid/validator/simple.json')
-  t.equal(result.status, 'valid')
-  t.ok(result.warnings.some((w) => /read from its own identifier/.test(w)), 'the warning says the binding is self-asserted')
+t.test('a foreign issuer whose key is only self-asserted is unverified_issuer unless trusted', async (t) => {
+  const untrusted = { ...sources, isTrustedIssuer: () => false }
+  for (const path of ['valid/validator/simple.json', 'valid/jwt/simple-vcdm2-rs256-jwk.jwt', 'valid/testvector-eddsa-rdfc-2022/credential-signed.json']) {
+    const result = await verify(path, untrusted)
+    t.equal(result.status, 'unverified_issuer', path)
+    t.equal(result.verified, false, `${path}: never verified`)
+    const binding = result.checks.find((c) => c.id === 'key_binding')
+    t.equal(binding?.result, 'unknown', `${path}: the binding is not established`)
+    t.equal(binding?.reason, 'self_asserted')
+    t.match(result.notice, 'who issued it cannot be confirmed')
+  }
+  const trusted = await verify('valid/validator/simple.json', { ...sources, isTrustedIssuer: (id) => id === 'https://example.com/issuers/876543' })
+  t.equal(trusted.status, 'valid', 'listed as trusted, the same credential is valid')
+  t.match(trusted.checks.find((c) => c.id === 'key_binding')?.message, 'trusted by this deployment')
+})
+
+t.test('a revoked credential of an untrusted issuer is still reported revoked', async (t) => {
+  const result = await verify('invalid/revoked-bitstring-index23.json', { ...sources, isTrustedIssuer: () => false })
+  t.equal(result.status, 'revoked')
 })

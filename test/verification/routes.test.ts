@@ -8,9 +8,11 @@ import { build, createAchievement, issue } from '../helpers/build-app.js'
 const EXAMPLES = new URL('../../../shared/spec/examples/', import.meta.url)
 const read = (path: string): string => readFileSync(new URL(path, EXAMPLES), 'utf8')
 const now = new Date('2026-07-01T12:00:00Z')
+// The deployment trusts the example issuers, whose keys are self-asserted.
+const env = { TRUSTED_ISSUERS: 'https://example.com/issuers/876543,https://1edtech.edu/issuers/565049' }
 
 t.test('POST /credentials/verify answers 200 with the result document for a valid credential', async (t) => {
-  const { app } = await build(t, { clock: () => now })
+  const { app } = await build(t, { clock: () => now, env })
   const res = await app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: JSON.parse(read('valid/validator/simple.json')) } })
   t.equal(res.statusCode, 200)
   const body = res.json()
@@ -19,21 +21,42 @@ t.test('POST /credentials/verify answers 200 with the result document for a vali
   t.equal(body.checkedAt, now.toISOString())
 })
 
-t.test('POST /credentials/verify answers 422 with the same document for an expired credential', async (t) => {
+t.test('POST /credentials/verify answers 422 unverified_issuer for a genuine credential whose issuer is not trusted', async (t) => {
   const { app } = await build(t, { clock: () => now })
+  const res = await app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: JSON.parse(read('valid/validator/simple.json')) } })
+  t.equal(res.statusCode, 422)
+  t.match(res.json(), { verified: false, status: 'unverified_issuer' })
+})
+
+t.test('options.checks, challenge and domain as W3C VC API clients send them are accepted and echoed', async (t) => {
+  const { app } = await build(t, { clock: () => now, env })
+  const payload = { verifiableCredential: JSON.parse(read('valid/validator/simple.json')), options: { checks: ['proof', 'credentialStatus'], challenge: 'c-123', domain: 'example.org' } }
+  const res = await app.inject({ method: 'POST', url: '/credentials/verify', payload })
+  t.equal(res.statusCode, 200)
+  const body = res.json()
+  t.same(body.options, { checks: ['proof', 'credentialStatus'], challenge: 'c-123', domain: 'example.org' })
+  t.same(body.checks.map((c: { id: string }) => c.id), ['format', 'schema', 'proof', 'key_binding', 'validity_period', 'status'], 'every check ran, the asked ones included')
+  t.match(body.warnings.join(' '), '"challenge" and "domain"')
+  const bad = await app.inject({ method: 'POST', url: '/credentials/verify', payload: { ...payload, options: { checks: ['telepathy'] } } })
+  t.equal(bad.statusCode, 400)
+  t.match(bad.json().detail, '"telepathy"')
+})
+
+t.test('POST /credentials/verify answers 422 with the same document for an expired credential', async (t) => {
+  const { app } = await build(t, { clock: () => now, env })
   const res = await app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: JSON.parse(read('invalid/simple-err-expired.json')) } })
   t.equal(res.statusCode, 422)
   t.match(res.json(), { verified: false, status: 'expired', expired: true, notice: 'This Teamwork badge expired on 1 January 2010.' })
 })
 
 t.test('options.at moves the validity evaluation time (its validity period is the single instant 2010-01-01)', async (t) => {
-  const { app } = await build(t, { clock: () => now })
+  const { app } = await build(t, { clock: () => now, env })
   const res = await app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: JSON.parse(read('invalid/simple-err-expired.json')), options: { at: '2010-01-01T00:00:00Z' } } })
   t.equal(res.statusCode, 200)
 })
 
 t.test('a compact JWT string is verified; a tampered one with three parts is a 422', async (t) => {
-  const { app } = await build(t, { clock: () => now })
+  const { app } = await build(t, { clock: () => now, env })
   const good = await app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: read('valid/jwt/simple-vcdm2-rs256-jwk.jwt').trim() } })
   t.equal(good.statusCode, 200)
   const bad = await app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: read('derived/tampered-payload-vcdm2-rs256.jwt').trim() } })
@@ -42,7 +65,7 @@ t.test('a compact JWT string is verified; a tampered one with three parts is a 4
 })
 
 t.test('malformed requests are 400 problem documents that say what is wrong', async (t) => {
-  const { app } = await build(t, { clock: () => now })
+  const { app } = await build(t, { clock: () => now, env })
   const jwt = read('valid/jwt/simple-vcdm2-rs256-jwk.jwt').trim()
   const cases: Array<[string, string]> = [
     ['an unknown field', JSON.stringify({ verifiableCredential: {}, extra: 1 })],

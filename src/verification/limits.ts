@@ -1,0 +1,41 @@
+/**
+ * How much work one verification may cost. Every Data Integrity proof
+ * canonicalises the whole document (RDFC-1.0 over its expanded triples), and
+ * every status entry may read the database, so an unbounded credential is an
+ * unbounded bill. The numbers leave a wide margin over real credentials: the
+ * largest 1EdTech example (validator/complete.json, 25 KiB) has 553 JSON
+ * nodes nested 11 deep and one proof; a VCDM 1.1 one is 31 KiB.
+ */
+export const LIMITS = {
+  /** Proofs in one proof set. One is normal; two or three are an issuer migrating suites. */
+  proofs: 3,
+  /** credentialStatus entries: revocation, suspension, and room for a message or refresh list. */
+  statusEntries: 4,
+  /** JSON nesting depth of the credential; OB 3.0 credentials nest about a dozen levels. */
+  depth: 32,
+  /** JSON nodes (objects, arrays and values) in the credential: ten times the largest example. */
+  nodes: 6_000,
+  /** Bytes of a verify request body: ten times the largest example, with room for an embedded image. */
+  bodyBytes: 256 * 1024,
+  /** Wall-clock time for one verification before it gives up as indeterminate. */
+  timeBudgetMs: 5_000
+} as const
+
+/**
+ * Why a JSON value is too big to verify, or undefined when it is within the
+ * limits. Iterative, so a 10,000-deep document cannot overflow the stack, and
+ * it stops at the first limit crossed.
+ */
+export function exceedsJsonLimits (value: unknown, limits: { depth: number, nodes: number } = LIMITS): string | undefined {
+  const stack: Array<[unknown, number]> = [[value, 1]]
+  let nodes = 0
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!
+    if (++nodes > limits.nodes) return `it has more than ${limits.nodes} JSON values`
+    if (depth > limits.depth) return `it is nested more than ${limits.depth} levels deep`
+    if (typeof current === 'object' && current !== null) {
+      for (const child of Array.isArray(current) ? current : Object.values(current)) stack.push([child, depth + 1])
+    }
+  }
+  return undefined
+}
