@@ -151,4 +151,3 @@ export async function verifyProofSet (credential: Json, proofs: readonly unknown
 }
 
 const isNoMatchingProof = (error: unknown): boolean => (error as { name?: unknown } | undefined)?.name === 'NotFoundError'
-
