@@ -7,7 +7,7 @@ import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
 import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite'
 import { staticDocumentLoader } from '../src/jsonld/document-loader.js'
-import { LIMITS, exceedsJsonLimits } from '../src/verification/limits.js'
+import { LIMITS, exceedsVerifyLimits } from '../src/verification/limits.js'
 import { noSources } from '../src/verification/sources.js'
 import { verifyCredential } from '../src/verification/verify-credential.js'
 
@@ -33,11 +33,11 @@ function credential (evidenceCount: number): Record<string, unknown> {
 
 // The largest evidence list (with room for three proofs) that stays inside the limits.
 let count = 1
-while (exceedsJsonLimits({ ...credential(count * 2), proof: [{}, {}, {}].map(() => ({ a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7 })) }) === undefined) count *= 2
+while (exceedsVerifyLimits({ ...credential(count * 2), proof: [{}, {}, {}].map(() => ({ a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7 })) }) === undefined) count *= 2
 let low = count; let high = count * 2
 while (high - low > 1) {
   const mid = Math.floor((low + high) / 2)
-  if (exceedsJsonLimits({ ...credential(mid), proof: [{}, {}, {}].map(() => ({ a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7 })) }) === undefined) low = mid
+  if (exceedsVerifyLimits({ ...credential(mid), proof: [{}, {}, {}].map(() => ({ a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7 })) }) === undefined) low = mid
   else high = mid
 }
 

@@ -5,6 +5,7 @@ import type { Config } from './config.js'
 import { credentialPublicRoutes, credentialStaffRoutes } from './credentials/routes.js'
 import { installErrorHandling } from './errors.js'
 import { healthRoutes } from './health-routes.js'
+import { installJsonBodyParser } from './http/json-body.js'
 import jsonLdReply from './http/json-ld-reply.js'
 import { validatorCompiler } from './http/validator-compiler.js'
 import { issuerRoutes } from './issuers/routes.js'
@@ -60,6 +61,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   app.setValidatorCompiler(validatorCompiler)
   // JSON only: a text/plain body gets 415 rather than a confusing schema error.
   app.removeContentTypeParser('text/plain')
+  installJsonBodyParser(app)
   app.decorate('config', deps.config)
   app.decorate('sql', deps.sql)
   app.decorate('keyRing', deps.keyRing)

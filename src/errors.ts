@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isDatabaseUnavailable } from './db/errors.js'
 
 /**
  * The error catalogue. Each entry has a stable code (the last segment of the
@@ -11,15 +12,21 @@ export const PROBLEMS = {
   unauthorized: { status: 401, title: 'Authentication required' },
   forbidden: { status: 403, title: 'Not allowed' },
   not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
   not_acceptable: { status: 406, title: 'No acceptable representation' },
+  request_timeout: { status: 408, title: 'The request took too long to arrive' },
   conflict: { status: 409, title: 'Conflict' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  too_many_requests: { status: 429, title: 'Too many requests' },
+  /** Any other 4xx: the status is kept as given. */
+  client_error: { status: 400, title: 'The request cannot be served' },
   unknown_achievement: { status: 422, title: 'Unknown achievement' },
   invalid_validity_period: { status: 422, title: 'Invalid validity period' },
   credential_invalid: { status: 422, title: 'The credential could not be built' },
   internal_error: { status: 500, title: 'Internal server error' },
-  service_unavailable: { status: 503, title: 'Service unavailable' }
+  service_unavailable: { status: 503, title: 'Service unavailable' },
+  database_unavailable: { status: 503, title: 'The database is unavailable' }
 } as const
 
 export type ProblemCode = keyof typeof PROBLEMS
@@ -63,6 +70,16 @@ export function sendProblem (reply: FastifyReply, code: ProblemCode, detail: str
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body)
 }
 
+/** The catalogue code for a 4xx status that reached the handler without one of ours. */
+function codeForStatus (status: number): ProblemCode {
+  const known = Object.entries(PROBLEMS).find(([code, entry]) => entry.status === status && code !== 'client_error' && code !== 'validation_failed')
+  return status === 400 ? 'validation_failed' : (known?.[0] as ProblemCode | undefined) ?? 'client_error'
+}
+
+/** The range of dates the service accepts anywhere: outside it, dates are typos or probes. */
+export const EARLIEST_DATE = '1900-01-01T00:00:00Z'
+export const LATEST_DATE = '2200-01-01T00:00:00Z'
+
 /** Maps Fastify's own client errors (body parser, content type, validation) onto the catalogue. */
 function fastifyClientProblem (error: FastifyError): { code: ProblemCode, detail: string, extra?: Record<string, unknown> } | undefined {
   if (error.validation !== undefined) {
@@ -76,6 +93,8 @@ function fastifyClientProblem (error: FastifyError): { code: ProblemCode, detail
       detail = `${subject} must have the property "${params.missingProperty ?? '?'}".`
     } else if (first?.keyword === 'additionalProperties') {
       detail = `${subject} must not have the property "${params.additionalProperty ?? '?'}".`
+    } else if (first?.keyword === 'formatMinimum' || first?.keyword === 'formatMaximum') {
+      detail = `${subject} must be a date between ${EARLIEST_DATE.slice(0, 4)} and ${LATEST_DATE.slice(0, 4)}.`
     } else {
       detail = `${subject} ${first?.message ?? 'is not valid'}.`
     }
@@ -111,11 +130,18 @@ export function installErrorHandling (app: FastifyInstance): void {
     }
     const mapped = fastifyClientProblem(error as FastifyError)
     if (mapped !== undefined) return sendProblem(reply, mapped.code, mapped.detail, mapped.extra)
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ err: error }, 'database unavailable')
+      void reply.header('Retry-After', '5')
+      return sendProblem(reply, 'database_unavailable', 'The database is unavailable; nothing was changed. Try again shortly.')
+    }
     const status = (error as FastifyError).statusCode
     if (status !== undefined && status >= 400 && status < 500) {
-      // A Fastify client error outside the catalogue's explicit mapping: keep its status, use our envelope.
-      const code: ProblemCode = status === 404 ? 'not_found' : status === 415 ? 'unsupported_media_type' : status === 413 ? 'payload_too_large' : status === 406 ? 'not_acceptable' : 'validation_failed'
-      return sendProblem(reply, code, error.message)
+      // A client error outside the catalogue's explicit mapping (a 429 from a
+      // rate limiter, a 405...): keep its status, use our envelope.
+      const code = codeForStatus(status)
+      const body = problemDocument(code, error.message, { instance: request.url, status })
+      return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(body)
     }
     request.log.error({ err: error }, 'unhandled error')
     return sendProblem(reply, 'internal_error', 'Something went wrong on our side; the error has been logged.')

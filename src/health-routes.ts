@@ -15,7 +15,8 @@ export async function healthRoutes (app: FastifyInstance): Promise<void> {
       return { status: 'ready', database: 'ok' }
     } catch (error) {
       request.log.warn({ err: error }, 'readiness check failed')
-      return sendProblem(reply, 'service_unavailable', 'The database is not answering.')
+      void reply.header('Retry-After', '5')
+      return sendProblem(reply, 'database_unavailable', 'The database is not answering.')
     }
   })
 }

@@ -1,7 +1,6 @@
 import type { FromSchema } from 'json-schema-to-ts'
+import { dateTime } from '../http/common-schemas.js'
 import { ID_PATTERN } from '../ids.js'
-
-const dateTime = { type: 'string', format: 'date-time', maxLength: 40 } as const
 
 export const issueCredentialBody = {
   type: 'object',

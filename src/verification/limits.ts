@@ -1,3 +1,5 @@
+import { exceedsJsonLimits } from '../http/json-body.js'
+
 /**
  * How much work one verification may cost. Every Data Integrity proof
  * canonicalises the whole document (RDFC-1.0 over its expanded triples), and
@@ -25,21 +27,5 @@ export const LIMITS = {
   timeBudgetMs: 5_000
 } as const
 
-/**
- * Why a JSON value is too big to verify, or undefined when it is within the
- * limits. Iterative, so a 10,000-deep document cannot overflow the stack, and
- * it stops at the first limit crossed.
- */
-export function exceedsJsonLimits (value: unknown, limits: { depth: number, nodes: number } = LIMITS): string | undefined {
-  const stack: Array<[unknown, number]> = [[value, 1]]
-  let nodes = 0
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!
-    if (++nodes > limits.nodes) return `it has more than ${limits.nodes} JSON values`
-    if (depth > limits.depth) return `it is nested more than ${limits.depth} levels deep`
-    if (typeof current === 'object' && current !== null) {
-      for (const child of Array.isArray(current) ? current : Object.values(current)) stack.push([child, depth + 1])
-    }
-  }
-  return undefined
-}
+/** Why a credential is too big to verify (see LIMITS), or undefined. Iterative: safe on any depth. */
+export const exceedsVerifyLimits = (value: unknown): string | undefined => exceedsJsonLimits(value, LIMITS)

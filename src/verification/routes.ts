@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { findCredentialDocument } from '../credentials/store.js'
 import { AppError, notFound } from '../errors.js'
+import { dateTime } from '../http/common-schemas.js'
 import { idParams } from '../http/id-params.js'
 import { databaseSources } from './database-sources.js'
 import { LIMITS } from './limits.js'
@@ -34,7 +35,7 @@ const verifyBody = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        at: { type: 'string', format: 'date-time' },
+        at: dateTime,
         checks: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 64 } },
         challenge: { type: 'string', maxLength: 1024 },
         domain: { anyOf: [{ type: 'string', maxLength: 1024 }, { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 1024 } }] }

@@ -1,7 +1,7 @@
 import { isObject, summarise } from './credential-fields.js'
 import { checkFormat } from './format-check.js'
 import { credentialFromPayload } from './jwt-claims.js'
-import { LIMITS, exceedsJsonLimits } from './limits.js'
+import { LIMITS, exceedsVerifyLimits } from './limits.js'
 import { noticeFor } from './notice.js'
 import { parseInput } from './parse-input.js'
 import { checkDataIntegrity, checkJwt, type ProofChecks } from './proof-check.js'
@@ -79,7 +79,7 @@ async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<V
   }
 
   // Before any recursive walk (schema view, JSON-LD): a bounded document is a bounded bill.
-  const tooBig = exceedsJsonLimits(credential)
+  const tooBig = exceedsVerifyLimits(credential)
   if (tooBig !== undefined) return finish(now, {}, [failed('format', `The credential is too large to verify: ${tooBig}.`), ...ALL_AFTER_FORMAT.map((id) => skipped(id, 'format'))])
 
   let format = checkFormat(credential, sources.ownership)
