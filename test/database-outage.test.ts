@@ -1,0 +1,73 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { buildApp } from '../src/app.js'
+import { prepareService } from '../src/boot.js'
+import { loadConfig } from '../src/config.js'
+import { connect } from '../src/db/connect.js'
+import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js'
+import { ADMIN_KEY, BASE_URL, CMA_ACHIEVEMENT } from './helpers/build-app.js'
+
+// A real PostgreSQL stopped and restarted under a running service: every
+// database-backed route answers 503 within seconds (never a 500, never a
+// hang), verification of our own credentials is indeterminate, /ready says so,
+// and the service recovers by itself when the database returns.
+
+t.test('a database outage is a quick 503, and the service recovers by itself', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-outage-'))
+  const port = await freePort()
+  let database = await startEmbeddedPostgres(path.join(dir, 'pg'), { throwaway: true, port })
+  const sql = connect(database.url, { max: 4, connectTimeout: 2 })
+  t.teardown(async () => {
+    await sql.end({ timeout: 1 }).catch(() => {})
+    await database.stop().catch(() => {})
+    await rm(dir, { recursive: true, force: true })
+  })
+  const config = loadConfig({ PUBLIC_BASE_URL: BASE_URL, DATABASE_URL: database.url, DATA_DIR: dir, ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'silent' })
+  const keyRing = await prepareService(config, sql, { info: () => {}, warn: () => {} })
+  const app = await buildApp({ config, sql, keyRing, logger: false })
+  t.teardown(async () => { await app.close() })
+  const auth = { authorization: `Bearer ${ADMIN_KEY}` }
+
+  const achievement = (await app.inject({ method: 'POST', url: '/api/v1/achievements', headers: auth, payload: CMA_ACHIEVEMENT })).json()
+  const issued = (await app.inject({ method: 'POST', url: '/api/v1/credentials', headers: auth, payload: { achievementId: achievement.id, recipient: { name: 'Jane', email: 'jane@example.org' } } })).json()
+  const credentialPath = new URL(issued.url).pathname
+  t.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 200)
+
+  await database.stop()
+  const requests = [
+    ['a staff write', { method: 'POST' as const, url: '/api/v1/achievements', headers: auth, payload: CMA_ACHIEVEMENT }],
+    ['a public read', { method: 'GET' as const, url: credentialPath }],
+    ['a staff read', { method: 'GET' as const, url: `/api/v1/credentials/${issued.id}`, headers: auth }],
+    ['readiness', { method: 'GET' as const, url: '/ready' }]
+  ] as const
+  for (const [label, request] of requests) {
+    const started = Date.now()
+    const response = await app.inject(request)
+    const seconds = (Date.now() - started) / 1000
+    t.equal(response.statusCode, 503, `${label}: 503`)
+    t.match(response.headers['content-type'], /^application\/problem\+json/, label)
+    t.equal(response.json().type, 'urn:tessera:problem:database_unavailable', label)
+    t.ok(response.headers['retry-after'], `${label}: Retry-After`)
+    t.ok(seconds < 6, `${label}: answered in ${seconds.toFixed(1)} s`)
+  }
+  for (const credential of [issued.credential, issued.jwt]) {
+    const response = await app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: credential } })
+    t.equal(response.statusCode, 422, 'verifying our own credential during the outage: 422')
+    t.equal(response.json().status, 'indeterminate', 'indeterminate, never valid')
+  }
+
+  database = await startEmbeddedPostgres(path.join(dir, 'pg'), { throwaway: true, port })
+  const restarted = Date.now()
+  let ready = 503
+  while (ready !== 200 && Date.now() - restarted < 20_000) {
+    ready = (await app.inject({ method: 'GET', url: '/ready' })).statusCode
+    if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  t.equal(ready, 200, `ready again ${((Date.now() - restarted) / 1000).toFixed(1)} s after the database returned`)
+  t.equal((await app.inject({ method: 'GET', url: credentialPath })).statusCode, 200, 'public reads work again')
+  const verified = await app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: issued.credential } })
+  t.equal(verified.json().status, 'valid', 'verification is valid again')
+  t.equal((await app.inject({ method: 'POST', url: '/api/v1/achievements', headers: auth, payload: CMA_ACHIEVEMENT })).statusCode, 201, 'staff writes work again')
+})
