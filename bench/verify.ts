@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { noSources, type VerificationSources } from '../src/verification/sources.js'
 import { verifyCredential } from '../src/verification/verify-credential.js'
 
-const EXAMPLES = new URL('../../shared/spec/examples/', import.meta.url)
+const EXAMPLES = new URL('../test/fixtures/ob3/examples/', import.meta.url)
 const now = new Date('2026-07-01T00:00:00Z')
 // The example issuers' keys are self-asserted: trust them, as a deployment listing them in TRUSTED_ISSUERS would.
 const sources: VerificationSources = { ...noSources, isTrustedIssuer: () => true }

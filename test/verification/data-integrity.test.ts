@@ -12,7 +12,7 @@ import { verifyCredential } from '../../src/verification/verify-credential.js'
 import type { VerificationResult } from '../../src/verification/result.js'
 
 // Published TEST keys (1EdTech material): anyone can sign with them, which is the point here.
-const testKeys = JSON.parse(readFileSync(new URL('../../../shared/spec/keys/test-keys.json', import.meta.url), 'utf8')) as
+const testKeys = JSON.parse(readFileSync(new URL('../fixtures/ob3/keys/test-keys.json', import.meta.url), 'utf8')) as
   { ed25519_multikey: Array<{ publicKeyMultibase: string, secretKeyMultibase: string }> }
 const testKey = testKeys.ed25519_multikey[0]!
 const otherKey = testKeys.ed25519_multikey[1]!

@@ -4,8 +4,8 @@ import { noSources, type VerificationSources } from '../../src/verification/sour
 import { verifyCredential } from '../../src/verification/verify-credential.js'
 import type { CheckId, VerificationResult, VerificationStatus } from '../../src/verification/result.js'
 
-// The 1EdTech / W3C reference examples, read where they live beside the repo.
-const EXAMPLES = new URL('../../../shared/spec/examples/', import.meta.url)
+// The 1EdTech / W3C reference examples, copied into test/fixtures/ob3 (see its README).
+const EXAMPLES = new URL('../fixtures/ob3/examples/', import.meta.url)
 const TESTLIST_URL = 'https://raw.githubusercontent.com/1EdTech/digital-credentials-public-validator/refs/heads/main/inspector-vc/src/test/resources/ob30/bit-string-list/testlist'
 
 const read = (path: string): string => readFileSync(new URL(path, EXAMPLES), 'utf8')

@@ -5,7 +5,7 @@ import { noSources, type VerificationSources } from '../../src/verification/sour
 import { verifyCredential } from '../../src/verification/verify-credential.js'
 import type { VerificationResult } from '../../src/verification/result.js'
 
-const EXAMPLES = new URL('../../../shared/spec/examples/', import.meta.url)
+const EXAMPLES = new URL('../fixtures/ob3/examples/', import.meta.url)
 const sampleJwt = readFileSync(new URL('valid/jwt/simple-vcdm2-rs256-jwk.jwt', EXAMPLES), 'utf8').trim()
 const samplePayload = JSON.parse(Buffer.from(sampleJwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>
 const now = new Date('2026-07-01T12:00:00Z')

@@ -5,7 +5,7 @@ import { build, createAchievement, issue } from '../helpers/build-app.js'
 // The verify routes on the real app (real PostgreSQL, the app's own validator
 // and error handling), fed the 1EdTech reference examples. Malformed-request
 // cases on our own credentials live in test/verify-issued.test.ts.
-const EXAMPLES = new URL('../../../shared/spec/examples/', import.meta.url)
+const EXAMPLES = new URL('../fixtures/ob3/examples/', import.meta.url)
 const read = (path: string): string => readFileSync(new URL(path, EXAMPLES), 'utf8')
 const now = new Date('2026-07-01T12:00:00Z')
 // The deployment trusts the example issuers, whose keys are self-asserted.
