@@ -32,7 +32,7 @@ async function main (): Promise<void> {
   if (databaseUrl === undefined) {
     const dir = path.join(config.dataDir, 'postgres')
     log.info(`DATABASE_URL is not set: starting the embedded PostgreSQL in ${dir}`)
-    embedded = await startEmbeddedPostgres(dir, { log: (m) => { log.debug({ postgres: m }) } })
+    embedded = await startEmbeddedPostgres(dir, { log: (m) => { log.debug({ postgres: m }) }, warn: (m) => { log.warn(m) } })
     databaseUrl = embedded.url
   }
 
@@ -49,7 +49,8 @@ async function main (): Promise<void> {
     force.unref()
     try {
       await app.close()
-      await sql.end({ timeout: 5 })
+      // Bounded: a database that is already gone must not hold the shutdown.
+      await sql.end({ timeout: 3 })
       await embedded?.stop()
     } catch (error) {
       log.error({ err: error }, 'error during shutdown')
@@ -64,7 +65,12 @@ async function main (): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error)
-  if (error instanceof Error && error.stack !== undefined) console.error(error.stack)
+  // Whatever was thrown (libraries sometimes reject with nothing), say something a person can act on.
+  if (error instanceof Error) {
+    console.error(`Tessera could not start: ${error.message}`)
+    if (error.stack !== undefined) console.error(error.stack)
+  } else {
+    console.error(`Tessera could not start: ${error === undefined ? 'an unknown error (a dependency rejected without a reason)' : String(error)}`)
+  }
   process.exit(1)
 })

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { chmod, mkdir, stat } from 'node:fs/promises'
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -46,7 +46,7 @@ async function letPostgresUserReach (dir: string): Promise<void> {
  */
 export async function startEmbeddedPostgres (
   dir: string,
-  options: { log?: (message: string) => void, throwaway?: boolean, port?: number } = {}
+  options: { log?: (message: string) => void, warn?: (message: string) => void, throwaway?: boolean, port?: number } = {}
 ): Promise<EmbeddedDatabase> {
   const log = options.log ?? (() => {})
   await mkdir(path.dirname(dir), { recursive: true })
@@ -75,9 +75,63 @@ export async function startEmbeddedPostgres (
     onError: (message) => { log(String(message).trim()) }
   })
   if (!existsSync(path.join(dir, 'PG_VERSION'))) await pg.initialise()
-  await pg.start()
+  const stale = await stopStalePostmaster(dir)
+  if (stale !== undefined) (options.warn ?? log)(stale)
+  try {
+    await pg.start()
+  } catch (error) {
+    // The package rejects with nothing when postgres exits early; say what happened and where to look.
+    const reason = error instanceof Error ? error.message : 'the postgres process exited during start-up'
+    throw new Error(`The embedded PostgreSQL in ${dir} did not start: ${reason}. Its log lines are printed at LOG_LEVEL=debug; a data folder another running PostgreSQL holds, or a damaged one, are the usual causes.`, { cause: error })
+  }
+  const child = (pg as unknown as { process?: { exitCode: number | null, signalCode: string | null } }).process
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
-    stop: async () => { await pg.stop() }
+    stop: async () => {
+      // The package waits for an 'exit' event that never comes if postgres is already gone.
+      if (child !== undefined && (child.exitCode !== null || child.signalCode !== null)) return
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([pg.stop(), new Promise((resolve) => { timer = setTimeout(resolve, 10_000) })])
+      clearTimeout(timer)
+    }
   }
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: it exists but belongs to another user (the postgres user, when we run as root).
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * A service killed with SIGKILL leaves its embedded postmaster running, holding
+ * the data folder, so the next start fails. Finds the postmaster named in
+ * `postmaster.pid` and, if it is still running, shuts it down (fast shutdown,
+ * then immediate); returns what it did, for the log, or undefined.
+ */
+export async function stopStalePostmaster (dir: string): Promise<string | undefined> {
+  let pid: number
+  try {
+    pid = Number((await readFile(path.join(dir, 'postmaster.pid'), 'utf8')).split('\n')[0])
+  } catch {
+    return undefined
+  }
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return undefined
+  if (!isAlive(pid)) return `A stale postmaster.pid (pid ${pid}, no longer running) was left in ${dir}; PostgreSQL will replace it.`
+  for (const [signal, waitMs] of [['SIGINT', 10_000], ['SIGQUIT', 5_000]] as const) {
+    try {
+      process.kill(pid, signal)
+    } catch {
+      break
+    }
+    for (let waited = 0; waited < waitMs && isAlive(pid); waited += 100) await sleep(100)
+    if (!isAlive(pid)) return `Stopped a PostgreSQL (pid ${pid}) left running in ${dir} by a previous process that did not shut down (${signal}).`
+  }
+  throw new Error(`A PostgreSQL (pid ${pid}) left running in ${dir} did not stop; stop it by hand before starting Tessera.`)
 }
