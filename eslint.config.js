@@ -1,7 +1,7 @@
 import neostandard from 'neostandard'
 
 export default [
-  ...neostandard({ ts: true, ignores: ['node_modules/**', '.data/**', 'coverage/**', '.tap/**'] }),
+  ...neostandard({ ts: true, ignores: ['node_modules/**', '.data/**', 'coverage/**', '.tap/**', 'dist/**'] }),
   {
     rules: {
       // Signed documents and library results are untyped JSON by nature.

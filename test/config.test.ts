@@ -30,3 +30,33 @@ t.test('every problem is reported at once, naming the variable', async (t) => {
     }
   }
 })
+
+t.test('production refuses to start without a database, keys, a staff key and an https base URL', async (t) => {
+  const error = t.throws(() => loadConfig({ NODE_ENV: 'production' })) as ConfigError
+  t.equal(error.problems.length, 4, 'each missing setting is named')
+  for (const name of ['DATABASE_URL', 'KEYS_DIR', 'ADMIN_API_KEY', 'PUBLIC_BASE_URL']) t.match(error.message, `"${name}"`)
+  const complete = {
+    NODE_ENV: 'production',
+    DATABASE_URL: 'postgres://db.internal/tessera',
+    KEYS_DIR: '/run/secrets/tessera-keys',
+    ADMIN_API_KEY: 'a-production-staff-key-0123456789abcdef',
+    PUBLIC_BASE_URL: 'https://badges.aama-ntl.org'
+  }
+  t.equal(loadConfig(complete).production, true)
+  t.throws(() => loadConfig({ ...complete, PUBLIC_BASE_URL: 'http://badges.aama-ntl.org' }), /must be an https URL in production/)
+  t.equal(loadConfig({ PUBLIC_BASE_URL: 'http://localhost:3000' }).production, false, 'development keeps its defaults')
+})
+
+t.test('NODE_ENV=production npm start with nothing configured exits 2 with one clear message', async (t) => {
+  const { spawnSync } = await import('node:child_process')
+  const server = new URL('../src/server.ts', import.meta.url).pathname
+  const result = spawnSync(process.execPath, ['--import', 'tsx', server], { env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' }, encoding: 'utf8', timeout: 60_000 })
+  t.equal(result.status, 2)
+  for (const name of ['DATABASE_URL', 'KEYS_DIR', 'ADMIN_API_KEY', 'PUBLIC_BASE_URL']) t.match(result.stderr, name)
+  t.notMatch(result.stderr + result.stdout, /DEVELOPMENT KEYS|embedded PostgreSQL/, 'nothing was generated or started')
+})
+
+t.test('TRUSTED_ISSUERS is a list of absolute ids', async (t) => {
+  t.same(loadConfig({ TRUSTED_ISSUERS: 'https://a.example/issuers/1, did:key:z6MkTest' }).trustedIssuers, ['https://a.example/issuers/1', 'did:key:z6MkTest'])
+  t.throws(() => loadConfig({ TRUSTED_ISSUERS: 'not a url' }), /TRUSTED_ISSUERS/)
+})

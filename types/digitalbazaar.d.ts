@@ -12,9 +12,6 @@ declare module '@digitalbazaar/data-integrity' {
 declare module '@digitalbazaar/eddsa-rdfc-2022-cryptosuite' {
   export const cryptosuite: unknown
 }
-declare module '@digitalbazaar/eddsa-2022-cryptosuite' {
-  export const cryptosuite: unknown
-}
 declare module '@digitalbazaar/ecdsa-sd-2023-cryptosuite' {
   export function createVerifyCryptosuite (options?: Record<string, unknown>): unknown
 }
