@@ -13,6 +13,8 @@ import type { KeyRing } from './keys/key-ring.js'
 import { keyRoutes } from './keys/routes.js'
 import { publicUrls, type PublicUrls } from './public-urls.js'
 import { installBearerAuth } from './staff-auth/bearer-auth.js'
+import { statusListPolicy, type StatusListPolicy } from './status-lists/policy.js'
+import { statusListRefresh } from './status-lists/refresh-task.js'
 import { statusListRoutes } from './status-lists/routes.js'
 import { systemClock, type Clock } from './time.js'
 import { verificationRoutes } from './verification/routes.js'
@@ -24,6 +26,7 @@ declare module 'fastify' {
     keyRing: KeyRing
     urls: PublicUrls
     clock: Clock
+    statusListPolicy: StatusListPolicy
   }
 }
 
@@ -32,6 +35,10 @@ export interface AppDependencies {
   sql: Sql
   keyRing: KeyRing
   clock?: Clock
+  /** Overrides of the status-list size, capacity and draws (tests fill small lists). */
+  statusLists?: Partial<StatusListPolicy>
+  /** How often expiring status lists are re-signed; one hour by default. */
+  statusListRefreshMs?: number
   /** A pino logger to use (server.ts shares its boot logger); `false` silences logging (tests). */
   logger?: FastifyBaseLogger | false
 }
@@ -67,9 +74,11 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   app.decorate('keyRing', deps.keyRing)
   app.decorate('urls', publicUrls(deps.config.publicBaseUrl))
   app.decorate('clock', deps.clock ?? systemClock)
+  app.decorate('statusListPolicy', statusListPolicy(deps.statusLists))
 
   installErrorHandling(app)
   await app.register(jsonLdReply)
+  await app.register(statusListRefresh, { intervalMs: deps.statusListRefreshMs ?? 3600_000 })
 
   await app.register(healthRoutes)
   await app.register(issuerRoutes)

@@ -26,6 +26,7 @@ export const PROBLEMS = {
   credential_invalid: { status: 422, title: 'The credential could not be built' },
   internal_error: { status: 500, title: 'Internal server error' },
   service_unavailable: { status: 503, title: 'Service unavailable' },
+  status_index_unavailable: { status: 503, title: 'No status-list index could be claimed' },
   database_unavailable: { status: 503, title: 'The database is unavailable' }
 } as const
 

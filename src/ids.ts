@@ -8,4 +8,6 @@ export function newId (): string {
   return randomBytes(12).toString('base64url')
 }
 
-export const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$'
+/** The characters of every id the service mints (base64url); ids in URLs and request bodies must match. */
+export const ID_CHARS = 'A-Za-z0-9_-'
+export const ID_PATTERN = `^[${ID_CHARS}]{1,64}$`

@@ -1,3 +1,5 @@
+import { ID_CHARS } from './ids.js'
+
 /**
  * Every public URL the service mints, in one place. Ids in signed documents are
  * built from these, so the shapes here are a public contract: change with care.
@@ -17,6 +19,8 @@ export function publicUrls (base: string) {
 
 export type PublicUrls = ReturnType<typeof publicUrls>
 
+const PUBLIC_PATH = new RegExp(`^(issuers|achievements|credentials|status-lists|keys)/([${ID_CHARS}]{1,64})$`)
+
 /** Reverses publicUrls: which of our own resources, if any, a URL names. */
 export function parsePublicUrl (base: string, url: string): { kind: 'issuer' | 'achievement' | 'credential' | 'status-list' | 'key', id: string, fragment?: string } | undefined {
   if (!url.startsWith(base + '/')) return undefined
@@ -24,7 +28,7 @@ export function parsePublicUrl (base: string, url: string): { kind: 'issuer' | '
   const hashAt = rest.indexOf('#')
   const pathPart = hashAt === -1 ? rest : rest.slice(0, hashAt)
   const fragment = hashAt === -1 ? undefined : rest.slice(hashAt + 1)
-  const match = /^(issuers|achievements|credentials|status-lists|keys)\/([A-Za-z0-9_-]+)$/.exec(pathPart)
+  const match = PUBLIC_PATH.exec(pathPart)
   if (match === null) return undefined
   const kinds = { issuers: 'issuer', achievements: 'achievement', credentials: 'credential', 'status-lists': 'status-list', keys: 'key' } as const
   return { kind: kinds[match[1] as keyof typeof kinds], id: match[2]!, ...(fragment !== undefined ? { fragment } : {}) }

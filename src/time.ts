@@ -26,3 +26,9 @@ export function addMonths (date: Date, months: number): Date {
   result.setUTCDate(Math.min(day, lastDay))
   return result
 }
+
+/** Whole seconds since the epoch for an RFC 3339 date (JWT NumericDate), or undefined when it is not a date. */
+export function epochSeconds (iso: string): number | undefined {
+  const ms = Date.parse(iso)
+  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000)
+}

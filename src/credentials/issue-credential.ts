@@ -9,7 +9,9 @@ import { embeddedIssuerProfile } from '../issuers/profile.js'
 import { findIssuer } from '../issuers/store.js'
 import type { KeyRing } from '../keys/key-ring.js'
 import type { PublicUrls } from '../public-urls.js'
-import { allocateStatusEntry } from '../status-lists/service.js'
+import type { StatusListPolicy } from '../status-lists/policy.js'
+import { claimStatusEntry } from '../status-lists/service.js'
+import { countStatusEntry } from '../status-lists/store.js'
 import { addMonths, toWholeSeconds } from '../time.js'
 import { buildOpenBadgeCredential, normaliseEmail } from './build-credential.js'
 import { validateOpenBadgeSchema } from './ob-schema.js'
@@ -23,6 +25,7 @@ export interface IssueDeps {
   urls: PublicUrls
   now: Date
   actor: string
+  statusLists: StatusListPolicy
 }
 
 export interface IssuedCredential {
@@ -46,10 +49,11 @@ export function validityPeriod (body: Pick<IssueCredentialBody, 'validFrom' | 'v
 }
 
 /**
- * Issues one OpenBadgeCredential: build (pure) -> allocate a status index ->
- * sign (Data Integrity, then VC-JWT of the same document) -> check against the
- * 1EdTech schema -> store the badge, the credential and an audit event in one
- * transaction.
+ * Issues one OpenBadgeCredential in one transaction: claim a status index ->
+ * build (pure) -> sign (Data Integrity, then VC-JWT of the same document) ->
+ * check against the 1EdTech schema -> store the badge, the credential and an
+ * audit event -> count the index on its list. A failure at any step rolls all
+ * of it back: there is a complete, verifiable credential or nothing.
  */
 export async function issueCredential (deps: IssueDeps, body: IssueCredentialBody): Promise<IssuedCredential> {
   const achievement = await findAchievement(deps.sql, body.achievementId)
@@ -61,22 +65,22 @@ export async function issueCredential (deps: IssueDeps, body: IssueCredentialBod
 
   const id = newId()
   const url = deps.urls.credential(id)
-  const status = await allocateStatusEntry(deps, issuer.id)
-  const unsigned = buildOpenBadgeCredential({
-    credentialUrl: url,
-    issuerProfile: embeddedIssuerProfile(issuer, deps.urls) as Record<string, unknown> & { id: string },
-    achievement: achievementDocument(achievement, issuer, deps.urls) as Record<string, unknown> & { name: string },
-    recipient: body.recipient,
-    identitySalt: randomBytes(16).toString('hex'),
-    ...period,
-    status: { listUrl: deps.urls.statusList(status.listId), index: status.index, purpose: 'revocation' }
-  })
-  const credential = await signDataIntegrity(unsigned, keys.dataIntegrity, deps.now)
-  const jwt = await signJwt(unsigned, keys.jwt)
-  const schema = validateOpenBadgeSchema(credential)
-  if (!schema.valid) throw new Error(`Issued credential fails the 1EdTech schema: ${schema.errors.join('; ')}`)
+  return await deps.sql.begin(async (tx) => {
+    const status = await claimStatusEntry({ ...deps, sql: tx }, deps.statusLists, issuer.id)
+    const unsigned = buildOpenBadgeCredential({
+      credentialUrl: url,
+      issuerProfile: embeddedIssuerProfile(issuer, deps.urls) as Record<string, unknown> & { id: string },
+      achievement: achievementDocument(achievement, issuer, deps.urls) as Record<string, unknown> & { name: string },
+      recipient: body.recipient,
+      identitySalt: randomBytes(16).toString('hex'),
+      ...period,
+      status: { listUrl: deps.urls.statusList(status.listId), index: status.index, purpose: 'revocation' }
+    })
+    const credential = await signDataIntegrity(unsigned, keys.dataIntegrity, deps.now)
+    const jwt = await signJwt(unsigned, keys.jwt)
+    const schema = validateOpenBadgeSchema(credential)
+    if (!schema.valid) throw new Error(`Issued credential fails the 1EdTech schema: ${schema.errors.join('; ')}`)
 
-  await deps.sql.begin(async (tx) => {
     const badgeId = newId()
     await insertBadge(tx, { id: badgeId, issuerId: issuer.id, achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: normaliseEmail(body.recipient.email) })
     await insertCredential(tx, {
@@ -99,6 +103,8 @@ export async function issueCredential (deps: IssueDeps, body: IssueCredentialBod
       issuedBy: deps.actor
     })
     await recordAuditEvent(tx, { actor: deps.actor, action: 'credential.issued', subjectType: 'credential', subjectId: id, details: { achievementId: achievement.id, badgeId } })
-  })
-  return { id, url, credential, jwt }
+    // Last: it locks the list's row until commit.
+    await countStatusEntry(tx, status.listId)
+    return { id, url, credential, jwt }
+  }) as IssuedCredential
 }

@@ -42,7 +42,7 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
     preHandler: requireScope('credentials:issue')
   }, async (request, reply) => {
     const issued = await issueCredential(
-      { sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor: staffOf(request).actor },
+      { sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor: staffOf(request).actor, statusLists: app.statusListPolicy },
       request.body as IssueCredentialBody
     )
     request.log.info({ credentialId: issued.id }, 'credential issued')

@@ -4,6 +4,7 @@ import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cry
 import { CompactSign } from 'jose'
 import { staticDocumentLoader } from '../jsonld/document-loader.js'
 import type { IssuerSigningKeys } from '../keys/key-ring.js'
+import { epochSeconds } from '../time.js'
 
 export type UnsignedCredential = Record<string, unknown> & { id: string, issuer: { id: string } | string }
 
@@ -24,8 +25,6 @@ export async function signDataIntegrity (
   return { ...signed, proof: Array.isArray(proof) ? proof : [proof] }
 }
 
-const seconds = (iso: string): number => Math.floor(Date.parse(iso) / 1000)
-
 /**
  * Secures the same credential as a VC-JWT (OB 3.0 section 8.2): a compact JWS
  * whose payload is the credential plus the registered claims that mirror it.
@@ -34,8 +33,8 @@ const seconds = (iso: string): number => Math.floor(Date.parse(iso) / 1000)
 export async function signJwt (credential: UnsignedCredential, key: IssuerSigningKeys['jwt']): Promise<string> {
   const issuerId = typeof credential.issuer === 'string' ? credential.issuer : credential.issuer.id
   const payload: Record<string, unknown> = { ...credential, iss: issuerId, jti: credential.id }
-  if (typeof credential.validFrom === 'string') payload.nbf = seconds(credential.validFrom)
-  if (typeof credential.validUntil === 'string') payload.exp = seconds(credential.validUntil)
+  if (typeof credential.validFrom === 'string') payload.nbf = epochSeconds(credential.validFrom)
+  if (typeof credential.validUntil === 'string') payload.exp = epochSeconds(credential.validUntil)
   return await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .sign(key.privateKey)

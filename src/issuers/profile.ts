@@ -1,5 +1,5 @@
 import { CONTEXTS } from '../jsonld/document-loader.js'
-import type { PublishedKey } from '../keys/store.js'
+import type { PublishedEd25519Key, PublishedKey } from '../keys/store.js'
 import type { PublicUrls } from '../public-urls.js'
 import type { IssuerRow } from './store.js'
 
@@ -19,9 +19,9 @@ export function embeddedIssuerProfile (issuer: IssuerRow, urls: PublicUrls): Rec
 }
 
 /** The Multikey verification method document of a published Ed25519 key. */
-export function multikeyVerificationMethod (key: PublishedKey, urls: PublicUrls): Record<string, unknown> {
+export function multikeyVerificationMethod (key: PublishedEd25519Key, urls: PublicUrls): Record<string, unknown> {
   return {
-    id: urls.verificationMethod(key.issuerId, key.publicKeyMultibase!),
+    id: urls.verificationMethod(key.issuerId, key.publicKeyMultibase),
     type: 'Multikey',
     controller: urls.issuer(key.issuerId),
     publicKeyMultibase: key.publicKeyMultibase
@@ -39,6 +39,6 @@ export function issuerProfileDocument (issuer: IssuerRow, keys: PublishedKey[], 
     // in JSON-LD safe mode (jsonld-signatures does) find the keys.
     '@context': [CONTEXTS.credentialsV2, CONTEXTS.openBadgesV3, CONTEXTS.didV1, CONTEXTS.multikeyV1],
     ...embeddedIssuerProfile(issuer, urls),
-    assertionMethod: keys.filter((k) => k.algorithm === 'Ed25519').map((k) => multikeyVerificationMethod(k, urls))
+    assertionMethod: keys.filter((k): k is PublishedEd25519Key => k.algorithm === 'Ed25519').map((k) => multikeyVerificationMethod(k, urls))
   }
 }

@@ -34,6 +34,7 @@ function loadStaticContexts (): ReadonlyMap<string, unknown> {
 export const STATIC_CONTEXTS: ReadonlyMap<string, unknown> = loadStaticContexts()
 
 export const CONTEXTS = {
+  credentialsV1: 'https://www.w3.org/2018/credentials/v1',
   credentialsV2: 'https://www.w3.org/ns/credentials/v2',
   openBadgesV3: 'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json',
   multikeyV1: 'https://w3id.org/security/multikey/v1',

@@ -5,7 +5,7 @@ import type { JWK } from 'jose'
 import type { Sql } from 'postgres'
 import type { PublicUrls } from '../public-urls.js'
 import { KeyFileError, type KeyFile } from './key-files.js'
-import { publishKey } from './store.js'
+import { publishKey, type NewPublishedKey } from './store.js'
 
 /** The keys an issuer signs with right now. */
 export interface IssuerSigningKeys {
@@ -31,20 +31,16 @@ export function publicJwkOf (privateJwk: JWK): JWK {
 export async function buildKeyRing (sql: Sql, urls: PublicUrls, files: KeyFile[]): Promise<KeyRing> {
   const newestActive = new Map<string, KeyFile>()
   for (const file of files) {
-    const publicJwk = file.algorithm === 'RS256' ? publicJwkOf(file.privateJwk) : undefined
-    const published = await publishKey(sql, {
-      id: file.id,
-      issuerId: file.issuer,
-      algorithm: file.algorithm,
-      ...(file.algorithm === 'Ed25519' ? { publicKeyMultibase: file.publicKeyMultibase } : { publicJwk: publicJwk! }),
-      createdAt: file.createdAt
-    }).catch((error: { code?: string }) => {
+    const key: NewPublishedKey = file.algorithm === 'Ed25519'
+      ? { id: file.id, issuerId: file.issuer, algorithm: 'Ed25519', publicKeyMultibase: file.publicKeyMultibase, createdAt: file.createdAt }
+      : { id: file.id, issuerId: file.issuer, algorithm: 'RS256', publicJwk: publicJwkOf(file.privateJwk), createdAt: file.createdAt }
+    const published = await publishKey(sql, key).catch((error: { code?: string }) => {
       if (error.code === '23503') throw new KeyFileError(`Key file "${file.id}" names issuer "${file.issuer}", which does not exist.`)
       throw error
     })
-    const same = file.algorithm === 'Ed25519'
-      ? published.publicKeyMultibase === file.publicKeyMultibase
-      : published.publicJwk?.n === publicJwk?.n && published.publicJwk?.e === publicJwk?.e
+    const same = key.algorithm === 'Ed25519'
+      ? published.publicKeyMultibase === key.publicKeyMultibase
+      : published.publicJwk?.n === key.publicJwk.n && published.publicJwk?.e === key.publicJwk.e
     if (!same || published.issuerId !== file.issuer) {
       throw new KeyFileError(`Key file "${file.id}" does not match the key already published under that id.`)
     }

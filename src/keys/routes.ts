@@ -4,16 +4,16 @@ import { notFound } from '../errors.js'
 import { multikeyVerificationMethod } from '../issuers/profile.js'
 import { CONTEXTS } from '../jsonld/document-loader.js'
 import type { PublicUrls } from '../public-urls.js'
-import { findPublishedKey, listVerifyingKeys, type PublishedKey } from './store.js'
+import { findPublishedKey, listVerifyingKeys, type PublishedJwkKey } from './store.js'
 
-function publicJwk (key: PublishedKey, urls: PublicUrls): JWK {
+function publicJwk (key: PublishedJwkKey, urls: PublicUrls): JWK {
   return { ...key.publicJwk, kid: urls.key(key.id), alg: key.algorithm, use: 'sig' }
 }
 
 export async function keyRoutes (app: FastifyInstance): Promise<void> {
   // Every JWT key that still verifies, including retired ones, so that old credentials keep verifying.
   app.get('/.well-known/jwks.json', async (_request, reply) => {
-    const keys = (await listVerifyingKeys(app.sql)).filter((k) => k.publicJwk !== null)
+    const keys = (await listVerifyingKeys(app.sql)).filter((k): k is PublishedJwkKey => k.algorithm !== 'Ed25519')
     return await reply.header('Cache-Control', 'public, max-age=300').type('application/jwk-set+json').send({ keys: keys.map((k) => publicJwk(k, app.urls)) })
   })
 
@@ -24,7 +24,7 @@ export async function keyRoutes (app: FastifyInstance): Promise<void> {
     const { id } = request.params as { id: string }
     const key = await findPublishedKey(app.sql, id)
     if (key === undefined || key.status === 'compromised') throw notFound(`Key "${id}"`)
-    if (key.publicJwk !== null) return await reply.type('application/jwk+json').send(publicJwk(key, app.urls))
+    if (key.algorithm !== 'Ed25519') return await reply.type('application/jwk+json').send(publicJwk(key, app.urls))
     return await reply.sendJsonLd({ '@context': [CONTEXTS.multikeyV1], ...multikeyVerificationMethod(key, app.urls) })
   })
 }

@@ -1,16 +1,33 @@
 import type { Db } from '../db/types.js'
 import type { JWK } from 'jose'
 
-export interface PublishedKey {
+interface PublishedKeyCommon {
   id: string
   issuerId: string
-  algorithm: 'Ed25519' | 'RS256' | 'ES256'
-  publicKeyMultibase: string | null
-  publicJwk: JWK | null
   status: 'active' | 'retired' | 'compromised'
   createdAt: Date
   compromisedAt: Date | null
 }
+
+/** An Ed25519 key signs Data Integrity proofs and is published as a Multikey. */
+export interface PublishedEd25519Key extends PublishedKeyCommon {
+  algorithm: 'Ed25519'
+  publicKeyMultibase: string
+  publicJwk: null
+}
+
+/** A VC-JWT key is published as a JWK (the table's check constraint holds the pairing). */
+export interface PublishedJwkKey extends PublishedKeyCommon {
+  algorithm: 'RS256' | 'ES256'
+  publicKeyMultibase: null
+  publicJwk: JWK
+}
+
+export type PublishedKey = PublishedEd25519Key | PublishedJwkKey
+
+export type NewPublishedKey =
+  | { id: string, issuerId: string, algorithm: 'Ed25519', publicKeyMultibase: string, createdAt: string }
+  | { id: string, issuerId: string, algorithm: 'RS256', publicJwk: JWK, createdAt: string }
 
 const columns = (sql: Db) => sql`
   id, issuer_id as "issuerId", algorithm, public_key_multibase as "publicKeyMultibase",
@@ -20,11 +37,12 @@ const columns = (sql: Db) => sql`
  * Publishes a key's public half. Idempotent; returns the row as stored, so the
  * caller can check that a key file and the published key agree.
  */
-export async function publishKey (sql: Db, key: { id: string, issuerId: string, algorithm: 'Ed25519' | 'RS256', publicKeyMultibase?: string, publicJwk?: JWK, createdAt: string }): Promise<PublishedKey> {
+export async function publishKey (sql: Db, key: NewPublishedKey): Promise<PublishedKey> {
+  const multibase = key.algorithm === 'Ed25519' ? key.publicKeyMultibase : null
+  const jwk = key.algorithm === 'Ed25519' ? null : sql.json(key.publicJwk as never)
   await sql`
     insert into signing_keys (id, issuer_id, algorithm, public_key_multibase, public_jwk, created_at)
-    values (${key.id}, ${key.issuerId}, ${key.algorithm}, ${key.publicKeyMultibase ?? null},
-            ${key.publicJwk === undefined ? null : sql.json(key.publicJwk as never)}, ${key.createdAt})
+    values (${key.id}, ${key.issuerId}, ${key.algorithm}, ${multibase}, ${jwk}, ${key.createdAt})
     on conflict (id) do nothing`
   const [row] = await sql<PublishedKey[]>`select ${columns(sql)} from signing_keys where id = ${key.id}`
   return row!
@@ -35,8 +53,8 @@ export async function findPublishedKey (sql: Db, id: string): Promise<PublishedK
   return row
 }
 
-export async function findEd25519Key (sql: Db, issuerId: string, publicKeyMultibase: string): Promise<PublishedKey | undefined> {
-  const [row] = await sql<PublishedKey[]>`
+export async function findEd25519Key (sql: Db, issuerId: string, publicKeyMultibase: string): Promise<PublishedEd25519Key | undefined> {
+  const [row] = await sql<PublishedEd25519Key[]>`
     select ${columns(sql)} from signing_keys
     where issuer_id = ${issuerId} and algorithm = 'Ed25519' and public_key_multibase = ${publicKeyMultibase}`
   return row

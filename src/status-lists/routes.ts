@@ -1,14 +1,16 @@
 import type { FastifyInstance } from 'fastify'
 import { notFound } from '../errors.js'
 import { idParams } from '../http/id-params.js'
-import { currentStatusList } from './service.js'
+import { findStatusList } from './store.js'
 
 export async function statusListRoutes (app: FastifyInstance): Promise<void> {
   app.get('/status-lists/:id', {
     schema: { params: idParams }
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
-    const list = await currentStatusList({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock() }, id)
+    // A read never writes (so reads can go to a replica): lists are re-signed
+    // ahead of their validUntil by the refresh task, not here.
+    const list = await findStatusList(app.sql, id)
     if (list === undefined) throw notFound(`Status list "${id}"`)
     const etag = `"${list.id}-${list.version}"`
     // no-cache: caches may keep the list but must revalidate (a cheap 304) on every

@@ -1,16 +1,17 @@
-import { randomInt } from 'node:crypto'
-import type { Sql } from 'postgres'
 import type { Db } from '../db/types.js'
 import { signDataIntegrity } from '../credentials/sign.js'
 import { newId } from '../ids.js'
 import type { KeyRing } from '../keys/key-ring.js'
 import type { PublicUrls } from '../public-urls.js'
-import { emptyBitstring, getBit, MIN_STATUS_LIST_SIZE, withBitSet } from './bitstring.js'
-import { buildStatusListCredential, STATUS_LIST_REFRESH_MS } from './status-list-credential.js'
-import { claimIndex, findOpenStatusList, findStatusList, insertStatusList, lockStatusList, saveSignedStatusList, type StatusListRow } from './store.js'
+import { AppError } from '../errors.js'
+import { emptyBitstring, getBit, withBitSet } from './bitstring.js'
+import type { StatusListPolicy } from './policy.js'
+import { buildStatusListCredential } from './status-list-credential.js'
+import { claimIndex, findOpenStatusList, insertStatusList, lockStatusList, saveSignedStatusList } from './store.js'
 
 export interface StatusListDeps {
-  sql: Sql
+  /** The issuing transaction (or any connection). */
+  sql: Db
   keyRing: KeyRing
   urls: PublicUrls
   now: Date
@@ -18,12 +19,8 @@ export interface StatusListDeps {
 
 export interface StatusEntry { listId: string, index: number }
 
-// Close a list at half its size: a random draw then hits a free index at least
-// half the time, and every credential hides among 65,536 others (herd privacy).
-const CAPACITY_RATIO = 0.5
-const MAX_DRAWS = 64
-
-async function signList (deps: Pick<StatusListDeps, 'keyRing' | 'urls' | 'now'>, list: { id: string, issuerId: string, purpose: string, bits: Uint8Array }): Promise<{ credential: string, validUntil: Date }> {
+/** Builds and signs a list's BitstringStatusListCredential for its current bits. */
+export async function signList (deps: Pick<StatusListDeps, 'keyRing' | 'urls' | 'now'>, list: { id: string, issuerId: string, purpose: string, bits: Uint8Array }): Promise<{ credential: string, validUntil: Date }> {
   const keys = deps.keyRing.signingKeys(list.issuerId)
   if (keys === undefined) throw new Error(`No signing keys for issuer "${list.issuerId}".`)
   const { credential, validUntil } = buildStatusListCredential({ listId: list.id, issuerId: list.issuerId, purpose: list.purpose, bits: list.bits, now: deps.now, urls: deps.urls })
@@ -31,31 +28,35 @@ async function signList (deps: Pick<StatusListDeps, 'keyRing' | 'urls' | 'now'>,
   return { credential: JSON.stringify(signed), validUntil }
 }
 
-async function openNewList (deps: StatusListDeps, issuerId: string, purpose: string): Promise<void> {
+async function openNewList (deps: StatusListDeps, policy: StatusListPolicy, issuerId: string, purpose: string): Promise<void> {
   const id = newId()
-  const size = MIN_STATUS_LIST_SIZE
+  const size = policy.size
   const bits = emptyBitstring(size)
   const { credential, validUntil } = await signList(deps, { id, issuerId, purpose, bits })
   // When another process opens one at the same moment, the unique index keeps
   // theirs and ours is dropped; both then use theirs.
-  await insertStatusList(deps.sql, { id, issuerId, purpose, size, capacity: Math.floor(size * CAPACITY_RATIO), bits, credential, signedAt: deps.now, validUntil })
+  await insertStatusList(deps.sql, { id, issuerId, purpose, size, capacity: policy.capacity, bits, credential, signedAt: deps.now, validUntil })
 }
 
 /**
- * Hands out a random, never-used index on the issuer's open list, opening a new
- * list when there is none or the current one is full.
+ * Claims a random, never-used index on the issuer's open list, opening a new
+ * list when there is none or the current one is full. Runs inside the issuing
+ * transaction: the claim is an INSERT ... ON CONFLICT DO NOTHING, so a taken
+ * index never aborts the transaction, and if the issuance rolls back the claim
+ * goes with it (no signed document carrying that index ever left the service).
+ * Call countStatusEntry last in the same transaction.
  */
-export async function allocateStatusEntry (deps: StatusListDeps, issuerId: string, purpose = 'revocation'): Promise<StatusEntry> {
-  for (let draw = 0; draw < MAX_DRAWS; draw++) {
+export async function claimStatusEntry (deps: StatusListDeps, policy: StatusListPolicy, issuerId: string, purpose = 'revocation'): Promise<StatusEntry> {
+  for (let draw = 0; draw < policy.maxDraws; draw++) {
     const list = await findOpenStatusList(deps.sql, issuerId, purpose)
     if (list === undefined) {
-      await openNewList(deps, issuerId, purpose)
+      await openNewList(deps, policy, issuerId, purpose)
       continue
     }
-    const index = randomInt(list.size)
-    if (await claimIndex(deps.sql, list.id, index) !== undefined) return { listId: list.id, index }
+    const index = policy.drawIndex(list.size)
+    if (await claimIndex(deps.sql, list.id, index)) return { listId: list.id, index }
   }
-  throw new Error(`Could not allocate a status index for issuer "${issuerId}" after ${MAX_DRAWS} draws.`)
+  throw new AppError('status_index_unavailable', `No free status-list index was found for issuer "${issuerId}" in ${policy.maxDraws} draws; nothing was issued. Try again.`)
 }
 
 /**
@@ -71,21 +72,4 @@ export async function setStatusBit (deps: Omit<StatusListDeps, 'sql'> & { sql: D
   const { credential, validUntil } = await signList(deps, { ...list, bits })
   await saveSignedStatusList(deps.sql, { id: list.id, bits, version: list.version + 1, credential, signedAt: deps.now, validUntil })
   return true
-}
-
-/**
- * Returns the list to serve, re-signing it first when its signed credential is
- * close to its validUntil, so a served list is never expired.
- */
-export async function currentStatusList (deps: StatusListDeps, id: string): Promise<StatusListRow | undefined> {
-  const list = await findStatusList(deps.sql, id)
-  if (list === undefined || list.validUntil.getTime() - deps.now.getTime() > STATUS_LIST_REFRESH_MS) return list
-  return await deps.sql.begin(async (tx) => {
-    const locked = await lockStatusList(tx, id)
-    if (locked === undefined || locked.validUntil.getTime() - deps.now.getTime() > STATUS_LIST_REFRESH_MS) return locked
-    const { credential, validUntil } = await signList(deps, locked)
-    const refreshed = { id, bits: locked.bits, version: locked.version + 1, credential, signedAt: deps.now, validUntil }
-    await saveSignedStatusList(tx, refreshed)
-    return { ...locked, ...refreshed, updatedAt: deps.now }
-  }) as StatusListRow | undefined
 }

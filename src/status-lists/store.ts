@@ -60,25 +60,38 @@ export async function insertStatusList (sql: Db, list: {
 }
 
 /**
- * Claims one index on a list in a single statement. Returns the new allocation
- * count, or undefined when the index was already taken (the caller draws again).
- * An index once claimed is never released, even if the issuance that claimed it
- * fails later: no two credentials can ever share one.
+ * Claims one index on an open list. Returns false when the index was already
+ * taken (the caller draws again). ON CONFLICT DO NOTHING keeps a collision from
+ * aborting the surrounding transaction. Only the entries table is written, so
+ * concurrent issuers do not queue on the list's row.
  */
-export async function claimIndex (sql: Db, listId: string, index: number): Promise<number | undefined> {
-  const [row] = await sql<{ allocated: number }[]>`
-    with claimed as (
-      insert into status_list_entries (status_list_id, status_index)
-      select ${listId}, ${index}
-      from status_lists where id = ${listId} and state = 'open'
-      on conflict do nothing
-      returning status_list_id
-    )
+export async function claimIndex (tx: Db, listId: string, index: number): Promise<boolean> {
+  const rows = await tx`
+    insert into status_list_entries (status_list_id, status_index)
+    select ${listId}, ${index} from status_lists where id = ${listId} and state = 'open'
+    on conflict do nothing
+    returning status_index`
+  return rows.length === 1
+}
+
+/**
+ * Counts a claimed index and closes the list when it reaches its capacity.
+ * It locks the list's row until commit, so the issuing transaction calls it
+ * last. Concurrent issuers may overshoot the capacity by a few; the size is
+ * the hard limit.
+ */
+export async function countStatusEntry (tx: Db, listId: string): Promise<void> {
+  await tx`
     update status_lists set allocated = allocated + 1,
       state = case when allocated + 1 >= capacity then 'full' else state end
-    from claimed where status_lists.id = claimed.status_list_id
-    returning allocated`
-  return row?.allocated
+    where id = ${listId}`
+}
+
+/** Lists whose signed credential ends before `threshold`, locked; rows another process holds are skipped. */
+export async function lockExpiringStatusLists (tx: Db, threshold: Date, limit: number): Promise<StatusListRow[]> {
+  return await tx<StatusListRow[]>`
+    select ${columns(tx)} from status_lists where valid_until < ${threshold}
+    order by valid_until limit ${limit} for update skip locked`
 }
 
 export async function saveSignedStatusList (tx: Db, list: { id: string, bits: Buffer, version: number, credential: string, signedAt: Date, validUntil: Date }): Promise<void> {

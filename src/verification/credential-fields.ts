@@ -1,14 +1,13 @@
+import { CONTEXTS } from '../jsonld/document-loader.js'
+import { isObject, type JsonObject } from '../json.js'
 import type { CredentialSummary } from './result.js'
 
 /** Readers for the few credential fields the checks need, tolerant of VCDM 1.1 and 2.0 and of any shape. */
 
-export const VCDM1_CONTEXT = 'https://www.w3.org/2018/credentials/v1'
-export const VCDM2_CONTEXT = 'https://www.w3.org/ns/credentials/v2'
+export const VCDM1_CONTEXT = CONTEXTS.credentialsV1
+export const VCDM2_CONTEXT = CONTEXTS.credentialsV2
 
-type Json = Record<string, unknown>
-
-export const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
+type Json = JsonObject
 
 const str = (value: unknown): string | undefined => typeof value === 'string' && value !== '' ? value : undefined
 

@@ -42,7 +42,7 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
       const id = own(kid, 'key')
       if (id === undefined) return undefined
       const key = await read('keys', async () => await findPublishedKey(sql, id))
-      if (key === undefined || key.publicJwk === null || key.algorithm === 'Ed25519') return undefined
+      if (key === undefined || key.algorithm === 'Ed25519') return undefined
       return { issuerId: urls.issuer(key.issuerId), publicJwk: key.publicJwk, alg: key.algorithm, status: key.status }
     },
 

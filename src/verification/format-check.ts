@@ -1,4 +1,5 @@
-import { VCDM1_CONTEXT, VCDM2_CONTEXT, asArray, contexts, isObject, issuerId, types, validFrom } from './credential-fields.js'
+import { isObject } from '../json.js'
+import { VCDM1_CONTEXT, VCDM2_CONTEXT, asArray, contexts, issuerId, types, validFrom } from './credential-fields.js'
 import { ISSUED_CONTEXT_LISTS } from '../jsonld/document-loader.js'
 import type { Ownership } from './ownership.js'
 import { failed, passed, type Check } from './result.js'

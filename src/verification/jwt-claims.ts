@@ -1,5 +1,6 @@
-import { isoSeconds } from '../time.js'
-import { isObject, issuerId, validFrom, validUntil } from './credential-fields.js'
+import { epochSeconds, isoSeconds } from '../time.js'
+import { isObject } from '../json.js'
+import { issuerId, validFrom, validUntil } from './credential-fields.js'
 
 /**
  * The credential inside a VC-JWT, and whether the registered claims agree
@@ -41,11 +42,7 @@ export function credentialFromPayload (payload: Json): Json {
   return credential
 }
 
-const seconds = (iso: string | undefined): number | undefined => {
-  if (iso === undefined) return undefined
-  const ms = Date.parse(iso)
-  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000)
-}
+const seconds = (iso: string | undefined): number | undefined => iso === undefined ? undefined : epochSeconds(iso)
 
 /** Every way the JWT claims contradict the credential; empty when they agree. */
 export function claimDisagreements (payload: Json, credential: Json): string[] {

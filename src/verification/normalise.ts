@@ -1,4 +1,5 @@
-import { VCDM2_CONTEXT, isObject, isVcdm1 } from './credential-fields.js'
+import { isObject } from '../json.js'
+import { VCDM2_CONTEXT, isVcdm1 } from './credential-fields.js'
 
 type Json = Record<string, unknown>
 

@@ -1,3 +1,5 @@
+import { isObject } from '../json.js'
+
 /**
  * Tells the three accepted input shapes apart: a JSON-LD credential object, a
  * compact VC-JWT, or a VCDM 2.0 EnvelopedVerifiableCredential wrapping one.
@@ -15,9 +17,6 @@ const ENVELOPE_PREFIX = 'data:application/vc+jwt,'
 export function isCompactJws (value: string): boolean {
   return COMPACT_JWS.test(value.trim())
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 const hasType = (value: Record<string, unknown>, type: string): boolean =>
   value.type === type || (Array.isArray(value.type) && value.type.includes(type))

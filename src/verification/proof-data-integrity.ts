@@ -4,7 +4,8 @@ import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cry
 import { createVerifyCryptosuite as ecdsaSd2023 } from '@digitalbazaar/ecdsa-sd-2023-cryptosuite'
 import { Ed25519Signature2020 } from '@digitalbazaar/ed25519-signature-2020'
 import { createDocumentLoader, DocumentNotAvailableError } from '../jsonld/document-loader.js'
-import { asArray, isObject } from './credential-fields.js'
+import { isObject } from '../json.js'
+import { asArray } from './credential-fields.js'
 import { resolveVerificationMethod, type ResolvedKey } from './key-resolution.js'
 
 /**

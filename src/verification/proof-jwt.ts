@@ -1,5 +1,5 @@
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose'
-import { isObject } from './credential-fields.js'
+import { isObject } from '../json.js'
 import { impostorMessage } from './key-resolution.js'
 import { multikeyToJwk } from './multikey.js'
 import type { VerificationSources } from './sources.js'

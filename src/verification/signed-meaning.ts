@@ -1,6 +1,7 @@
 import jsonld from 'jsonld'
 import { staticDocumentLoader } from '../jsonld/document-loader.js'
-import { asArray, isObject, issuerId } from './credential-fields.js'
+import { isObject } from '../json.js'
+import { asArray, issuerId } from './credential-fields.js'
 
 /**
  * A Data Integrity proof signs the JSON-LD meaning of a credential (its RDF

@@ -1,5 +1,6 @@
 import { decodeList, getBit } from '../status-lists/bitstring.js'
-import { asArray, isObject, issuerId, types, validUntil } from './credential-fields.js'
+import { isObject } from '../json.js'
+import { asArray, issuerId, types, validUntil } from './credential-fields.js'
 import { bindDataIntegrityKey, impostorMessage } from './key-resolution.js'
 import { LIMITS } from './limits.js'
 import { verifyProofSet } from './proof-data-integrity.js'

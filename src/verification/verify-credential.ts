@@ -1,4 +1,5 @@
-import { isObject, summarise } from './credential-fields.js'
+import { isObject } from '../json.js'
+import { summarise } from './credential-fields.js'
 import { checkFormat } from './format-check.js'
 import { credentialFromPayload } from './jwt-claims.js'
 import { LIMITS, exceedsVerifyLimits } from './limits.js'

@@ -8,6 +8,7 @@ import { buildApp } from '../../src/app.js'
 import { prepareService } from '../../src/boot.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import type { KeyRing } from '../../src/keys/key-ring.js'
+import type { StatusListPolicy } from '../../src/status-lists/policy.js'
 import type { Clock } from '../../src/time.js'
 import { freshDatabase } from './database.js'
 
@@ -29,7 +30,7 @@ export interface TestApp {
  * generated into a temporary folder (real Ed25519 and RSA keys), and closes
  * everything in teardown.
  */
-export async function build (t: Test, options: { clock?: Clock, env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function build (t: Test, options: { clock?: Clock, env?: Record<string, string>, statusLists?: Partial<StatusListPolicy> } = {}): Promise<TestApp> {
   const db = await freshDatabase()
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-test-'))
   const config = loadConfig({
@@ -43,13 +44,15 @@ export async function build (t: Test, options: { clock?: Clock, env?: Record<str
     ...options.env
   })
   const quiet = { info: () => {}, warn: () => {} }
-  const keyRing = await prepareService(config, db.sql, quiet)
-  const app = await buildApp({ config, sql: db.sql, keyRing, ...(options.clock !== undefined ? { clock: options.clock } : {}), logger: false })
+  // Teardown is registered before the app exists, so a build that throws still drops its database.
+  const built: { app?: FastifyInstance } = {}
   t.teardown(async () => {
-    await app.close()
+    await built.app?.close()
     await db.drop()
     await rm(dataDir, { recursive: true, force: true })
   })
+  const keyRing = await prepareService(config, db.sql, quiet)
+  const app = built.app = await buildApp({ config, sql: db.sql, keyRing, ...(options.clock !== undefined ? { clock: options.clock } : {}), ...(options.statusLists !== undefined ? { statusLists: options.statusLists } : {}), logger: false })
   return { app, sql: db.sql, config, keyRing, dataDir, auth: { authorization: `Bearer ${ADMIN_KEY}` } }
 }
 
