@@ -36,8 +36,10 @@ t.test('an issued credential passes the 1EdTech schema, JSON-LD safe mode, and a
 
   t.equal(issued.url, `${BASE_URL}/credentials/${issued.id}`)
   t.equal(credential.id, issued.url, 'the credential id is its public URL')
-  t.same(credential['@context'], ['https://www.w3.org/ns/credentials/v2', 'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json'])
+  t.same(credential['@context'], ['https://www.w3.org/ns/credentials/v2', 'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json', 'https://purl.imsglobal.org/spec/ob/v3p0/extensions.json'])
   t.same(credential.type, ['VerifiableCredential', 'OpenBadgeCredential'])
+  t.same(credential.refreshService, { id: issued.url, type: '1EdTechCredentialRefresh' }, 'the credential URL is its refresh service')
+  t.equal(issued.version, 1)
   t.equal(credential.validUntil, '2031-03-31T00:00:00Z', 'validUntil defaults to validFrom + 60 months')
   t.equal(credential.issuer.type[0], 'Profile')
   t.equal(credential.credentialSubject.achievement.id, achievement.url)

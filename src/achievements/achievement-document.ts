@@ -30,6 +30,7 @@ export function achievementResource (achievement: AchievementRow, issuer: Issuer
     url: urls.achievement(achievement.id),
     issuerId: achievement.issuerId,
     validityMonths: achievement.validityMonths,
+    recertification: achievement.recertification,
     createdAt: achievement.createdAt.toISOString(),
     achievement: achievementDocument(achievement, issuer, urls)
   }

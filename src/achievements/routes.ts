@@ -3,8 +3,9 @@ import { notFound } from '../errors.js'
 import { findIssuer } from '../issuers/store.js'
 import { requireScope, staffOf } from '../staff-auth/bearer-auth.js'
 import { achievementResource, publicAchievementDocument } from './achievement-document.js'
-import { achievementIdParams, createAchievementBody, listAchievementsQuery, type CreateAchievementBody, type ListAchievementsQuery } from './schemas.js'
-import { createAchievement } from './service.js'
+import type { RecertificationPolicy } from '../credentials/recertification-rules.js'
+import { achievementIdParams, createAchievementBody, listAchievementsQuery, recertificationPolicyBody, type CreateAchievementBody, type ListAchievementsQuery } from './schemas.js'
+import { createAchievement, updateRecertificationPolicy } from './service.js'
 import { findAchievement, listAchievements } from './store.js'
 
 /** Staff routes, registered under /api/v1 behind bearer auth. */
@@ -14,7 +15,7 @@ export async function achievementStaffRoutes (app: FastifyInstance): Promise<voi
     preHandler: requireScope('achievements:write')
   }, async (request, reply) => {
     const { achievement, issuer } = await createAchievement(
-      { sql: app.sql, defaultIssuerId: app.config.issuer.id, actor: staffOf(request).actor },
+      { sql: app.sql, defaultIssuerId: app.config.issuer.id, actor: staffOf(request).actor, requestId: request.id },
       request.body as CreateAchievementBody
     )
     const resource = achievementResource(achievement, issuer, app.urls)
@@ -45,6 +46,23 @@ export async function achievementStaffRoutes (app: FastifyInstance): Promise<voi
     const achievement = await findAchievement(app.sql, id)
     if (achievement === undefined) throw notFound(`Achievement "${id}"`)
     return achievementResource(achievement, (await findIssuer(app.sql, achievement.issuerId))!, app.urls)
+  })
+
+  await achievementPolicyRoutes(app)
+}
+
+/** Recertification rules are data: staff set or change them without a deploy. */
+async function achievementPolicyRoutes (app: FastifyInstance): Promise<void> {
+  app.put('/achievements/:id/recertification', {
+    schema: { params: achievementIdParams, body: recertificationPolicyBody },
+    preHandler: requireScope('achievements:write')
+  }, async (request) => {
+    const { id } = request.params as { id: string }
+    const { recertification } = request.body as { recertification: RecertificationPolicy | null }
+    const achievement = await updateRecertificationPolicy({ sql: app.sql, actor: staffOf(request).actor, requestId: request.id }, id, recertification)
+    const issuer = await findIssuer(app.sql, achievement.issuerId)
+    if (issuer === undefined) throw notFound(`Issuer "${achievement.issuerId}"`)
+    return achievementResource(achievement, issuer, app.urls)
   })
 }
 

@@ -6,6 +6,35 @@ export const ACHIEVEMENT_TYPES = ['Achievement', 'ApprenticeshipCertificate', 'A
 
 const httpUrl = { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2048 } as const
 
+const points = { type: 'integer', minimum: 0, maximum: 10000 } as const
+
+/** The recertification rules (see credentials/recertification-rules.ts). */
+export const recertificationPolicy = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    continuingEducation: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['minPoints'],
+      properties: {
+        minPoints: { ...points, minimum: 1 },
+        minApprovedPoints: points,
+        graceMonths: { type: 'integer', minimum: 0, maximum: 120 }
+      }
+    },
+    exam: { type: 'boolean' }
+  }
+} as const
+
+export const recertificationPolicyBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['recertification'],
+  properties: { recertification: { anyOf: [recertificationPolicy, { type: 'null' }] } }
+} as const
+
 export const createAchievementBody = {
   type: 'object',
   additionalProperties: false,
@@ -38,6 +67,7 @@ export const createAchievementBody = {
       ]
     },
     validityMonths: { type: 'integer', minimum: 1, maximum: 1200 },
+    recertification: recertificationPolicy,
     issuerId: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }
   }
 } as const

@@ -37,7 +37,7 @@ export function identityHash (identifier: string, salt: string): string {
  */
 export function buildOpenBadgeCredential (input: CredentialInput): UnsignedCredential {
   return {
-    '@context': [CONTEXTS.credentialsV2, CONTEXTS.openBadgesV3],
+    '@context': [CONTEXTS.credentialsV2, CONTEXTS.openBadgesV3, CONTEXTS.openBadgesExtensions],
     id: input.credentialUrl,
     type: ['VerifiableCredential', 'OpenBadgeCredential'],
     name: input.achievement.name,
@@ -63,6 +63,9 @@ export function buildOpenBadgeCredential (input: CredentialInput): UnsignedCrede
       statusPurpose: input.status.purpose,
       statusListIndex: String(input.status.index),
       statusListCredential: input.status.listUrl
-    }
+    },
+    // The credential URL always serves the current version: a verifier or
+    // wallet holding an older copy finds the newer one here (OB 3.0, refresh).
+    refreshService: { id: input.credentialUrl, type: '1EdTechCredentialRefresh' }
   }
 }

@@ -1,23 +1,18 @@
-import { randomBytes } from 'node:crypto'
 import type { Sql } from 'postgres'
-import { achievementDocument } from '../achievements/achievement-document.js'
 import { findAchievement } from '../achievements/store.js'
 import { recordAuditEvent } from '../audit/store.js'
 import { AppError } from '../errors.js'
 import { newId } from '../ids.js'
-import { embeddedIssuerProfile } from '../issuers/profile.js'
 import { findIssuer } from '../issuers/store.js'
 import type { KeyRing } from '../keys/key-ring.js'
 import type { PublicUrls } from '../public-urls.js'
 import type { StatusListPolicy } from '../status-lists/policy.js'
-import { claimStatusEntry } from '../status-lists/service.js'
 import { countStatusEntry } from '../status-lists/store.js'
 import { addMonths, toWholeSeconds } from '../time.js'
-import { buildOpenBadgeCredential, normaliseEmail } from './build-credential.js'
-import { validateOpenBadgeSchema } from './ob-schema.js'
+import { normaliseEmail } from './build-credential.js'
+import { createVersion } from './create-version.js'
 import type { IssueCredentialBody } from './schemas.js'
-import { signDataIntegrity, signJwt } from './sign.js'
-import { insertBadge, insertCredential } from './store.js'
+import { findHeldCredential, insertBadge, insertCredential, lockRecipientAchievement } from './store.js'
 
 export interface IssueDeps {
   sql: Sql
@@ -26,11 +21,13 @@ export interface IssueDeps {
   now: Date
   actor: string
   statusLists: StatusListPolicy
+  requestId?: string
 }
 
 export interface IssuedCredential {
   id: string
   url: string
+  version: number
   credential: Record<string, unknown>
   jwt: string
 }
@@ -49,62 +46,45 @@ export function validityPeriod (body: Pick<IssueCredentialBody, 'validFrom' | 'v
 }
 
 /**
- * Issues one OpenBadgeCredential in one transaction: claim a status index ->
- * build (pure) -> sign (Data Integrity, then VC-JWT of the same document) ->
- * check against the 1EdTech schema -> store the badge, the credential and an
- * audit event -> count the index on its list. A failure at any step rolls all
- * of it back: there is a complete, verifiable credential or nothing.
+ * Issues one OpenBadgeCredential (version 1 of a new credential URL) in one
+ * transaction: refuse a duplicate -> store the badge and the credential ->
+ * create the signed version (create-version.ts) -> audit -> count the status
+ * entry. A failure at any step rolls all of it back: there is a complete,
+ * verifiable credential or nothing.
  */
 export async function issueCredential (deps: IssueDeps, body: IssueCredentialBody): Promise<IssuedCredential> {
   const achievement = await findAchievement(deps.sql, body.achievementId)
   if (achievement === undefined) throw new AppError('unknown_achievement', `"achievementId" names no achievement: "${body.achievementId}".`)
-  const issuer = (await findIssuer(deps.sql, achievement.issuerId))!
-  const keys = deps.keyRing.signingKeys(issuer.id)
-  if (keys === undefined) throw new AppError('service_unavailable', `No signing keys are configured for issuer "${issuer.id}".`)
+  const issuer = await findIssuer(deps.sql, achievement.issuerId)
+  if (issuer === undefined) throw new Error(`Achievement "${achievement.id}" names a missing issuer "${achievement.issuerId}".`)
   const period = validityPeriod(body, achievement.validityMonths, deps.now)
+  const email = normaliseEmail(body.recipient.email)
 
   const id = newId()
   const url = deps.urls.credential(id)
   return await deps.sql.begin(async (tx) => {
-    const status = await claimStatusEntry({ ...deps, sql: tx }, deps.statusLists, issuer.id)
-    const unsigned = buildOpenBadgeCredential({
-      credentialUrl: url,
-      issuerProfile: embeddedIssuerProfile(issuer, deps.urls) as Record<string, unknown> & { id: string },
-      achievement: achievementDocument(achievement, issuer, deps.urls) as Record<string, unknown> & { name: string },
-      recipient: body.recipient,
-      identitySalt: randomBytes(16).toString('hex'),
-      ...period,
-      status: { listUrl: deps.urls.statusList(status.listId), index: status.index, purpose: 'revocation' }
-    })
-    const credential = await signDataIntegrity(unsigned, keys.dataIntegrity, deps.now)
-    const jwt = await signJwt(unsigned, keys.jwt)
-    const schema = validateOpenBadgeSchema(credential)
-    if (!schema.valid) throw new Error(`Issued credential fails the 1EdTech schema: ${schema.errors.join('; ')}`)
-
+    await lockRecipientAchievement(tx, achievement.id, email)
+    const held = await findHeldCredential(tx, achievement.id, email, deps.now)
+    if (held !== undefined) {
+      const existing = deps.urls.credential(held.id)
+      throw new AppError('duplicate_credential', `${body.recipient.email} already holds a current "${achievement.name}" credential: ${existing}. Reissue or recertify it instead of issuing another.`, { existing: { id: held.id, url: existing } })
+    }
     const badgeId = newId()
-    await insertBadge(tx, { id: badgeId, issuerId: issuer.id, achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: normaliseEmail(body.recipient.email) })
-    await insertCredential(tx, {
-      id,
-      badgeId,
-      issuerId: issuer.id,
-      achievementId: achievement.id,
-      recipientName: body.recipient.name,
-      recipientEmail: normaliseEmail(body.recipient.email),
-      validFrom: period.validFrom,
-      validUntil: period.validUntil ?? null,
-      awardedDate: period.awardedDate,
-      statusListId: status.listId,
-      statusIndex: status.index,
-      document: JSON.stringify(credential),
-      jwt,
-      signingKeyId: keys.dataIntegrity.keyId,
-      jwtKeyId: keys.jwt.keyId,
-      issuedAt: deps.now,
-      issuedBy: deps.actor
+    await insertBadge(tx, { id: badgeId, issuerId: issuer.id, achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email })
+    await insertCredential(tx, { id, badgeId, issuerId: issuer.id, achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email, awardedDate: period.awardedDate, validUntil: period.validUntil ?? null, issuedAt: deps.now, issuedBy: deps.actor })
+    const signed = await createVersion(tx, deps, { credentialId: id, issuer, achievement, recipient: body.recipient, ...period, version: 1, kind: 'issue', reason: null })
+    await recordAuditEvent(tx, {
+      actor: deps.actor,
+      action: 'credential.issued',
+      subjectType: 'credential',
+      subjectId: id,
+      version: 1,
+      ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
+      after: { achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email, validFrom: period.validFrom.toISOString(), validUntil: period.validUntil?.toISOString() ?? null },
+      details: { badgeId }
     })
-    await recordAuditEvent(tx, { actor: deps.actor, action: 'credential.issued', subjectType: 'credential', subjectId: id, details: { achievementId: achievement.id, badgeId } })
     // Last: it locks the list's row until commit.
-    await countStatusEntry(tx, status.listId)
-    return { id, url, credential, jwt }
+    await countStatusEntry(tx, signed.statusListId)
+    return { id, url, version: 1, credential: signed.credential, jwt: signed.jwt }
   }) as IssuedCredential
 }

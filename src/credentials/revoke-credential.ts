@@ -1,10 +1,11 @@
 import type { Sql } from 'postgres'
 import { recordAuditEvent } from '../audit/store.js'
+import type { Db } from '../db/types.js'
 import { notFound } from '../errors.js'
 import type { KeyRing } from '../keys/key-ring.js'
 import type { PublicUrls } from '../public-urls.js'
 import { setStatusBit } from '../status-lists/service.js'
-import { lockCredential, markRevoked } from './store.js'
+import { listLiveVersions, lockCredential, markRevoked, type VersionRow } from './store.js'
 
 export interface Revocation {
   id: string
@@ -16,13 +17,25 @@ export interface Revocation {
 }
 
 /**
- * Revokes a credential for good: sets its bit, re-signs the status list and
- * records who, when and why, in one transaction. Repeating the call returns
- * the first revocation and changes nothing. Locks are taken credential first,
- * then list, so concurrent revocations on one list queue instead of deadlocking.
+ * Sets the status bit of each version, re-signing each list once per version,
+ * in the caller's transaction. Lists are locked in a fixed order (list id,
+ * then index) so concurrent callers queue instead of deadlocking.
+ */
+export async function setStatusBits (deps: { sql: Db, keyRing: KeyRing, urls: PublicUrls, now: Date }, versions: readonly VersionRow[]): Promise<void> {
+  const ordered = [...versions].sort((a, b) => a.statusListId < b.statusListId ? -1 : a.statusListId > b.statusListId ? 1 : a.statusIndex - b.statusIndex)
+  for (const version of ordered) {
+    await setStatusBit(deps, { listId: version.statusListId, index: version.statusIndex })
+  }
+}
+
+/**
+ * Revokes a credential for good: sets the bit of every version still live,
+ * re-signs their lists and records who, when and why, in one transaction.
+ * Repeating the call returns the first revocation and changes nothing. Locks
+ * are taken credential first, then lists, so concurrent revocations queue.
  */
 export async function revokeCredential (
-  deps: { sql: Sql, keyRing: KeyRing, urls: PublicUrls, now: Date, actor: string },
+  deps: { sql: Sql, keyRing: KeyRing, urls: PublicUrls, now: Date, actor: string, requestId?: string },
   id: string,
   reason: string
 ): Promise<Revocation> {
@@ -30,11 +43,23 @@ export async function revokeCredential (
     const credential = await lockCredential(tx, id)
     if (credential === undefined) throw notFound(`Credential "${id}"`)
     if (credential.revokedAt !== null) {
-      return { id, revokedAt: credential.revokedAt, revokedBy: credential.revokedBy!, reason: credential.revocationReason!, alreadyRevoked: true }
+      return { id, revokedAt: credential.revokedAt, revokedBy: credential.revokedBy ?? '', reason: credential.revocationReason ?? '', alreadyRevoked: true }
     }
-    await setStatusBit({ ...deps, sql: tx }, { listId: credential.statusListId, index: credential.statusIndex })
+    const live = await listLiveVersions(tx, id)
+    await setStatusBits({ ...deps, sql: tx }, live)
     await markRevoked(tx, id, { at: deps.now, by: deps.actor, reason })
-    await recordAuditEvent(tx, { actor: deps.actor, action: 'credential.revoked', subjectType: 'credential', subjectId: id, details: { reason } })
+    await recordAuditEvent(tx, {
+      actor: deps.actor,
+      action: 'credential.revoked',
+      subjectType: 'credential',
+      subjectId: id,
+      version: credential.currentVersion,
+      reason,
+      ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
+      before: { revoked: false },
+      after: { revoked: true, revokedVersions: live.map((v) => v.version) },
+      details: { reason }
+    })
     return { id, revokedAt: deps.now, revokedBy: deps.actor, reason, alreadyRevoked: false }
   }) as Revocation
 }

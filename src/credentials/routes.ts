@@ -1,33 +1,56 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { AppError, notFound } from '../errors.js'
 import { negotiate } from '../http/content-negotiation.js'
 import { requireScope, staffOf } from '../staff-auth/bearer-auth.js'
-import { issueCredential } from './issue-credential.js'
+import { issueCredential, type IssuedCredential } from './issue-credential.js'
+import type { RecertificationRequest } from './recertification-rules.js'
+import { correctCredential, recertifyCredential, type CorrectionRequest } from './reissue-credential.js'
 import { revokeCredential, type Revocation } from './revoke-credential.js'
-import { credentialIdParams, issueCredentialBody, type IssueCredentialBody } from './schemas.js'
-import { findCredential, type CredentialRow } from './store.js'
+import { credentialIdParams, issueCredentialBody, recertifyBody, reissueBody, revokeBody, versionParams, type IssueCredentialBody } from './schemas.js'
+import { findCredential, findSignedVersion, listVersions, type CredentialRow, type SignedVersionRow, type VersionRow } from './store.js'
+import type { PublicUrls } from '../public-urls.js'
 
-const revokeBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['reason'],
-  properties: { reason: { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' } }
-} as const
+export type VersionState = 'current' | 'superseded' | 'revoked'
 
-function credentialRecord (row: CredentialRow, url: string): Record<string, unknown> {
+/** A version's state: revoked when the credential was revoked while it was live; superseded once a newer version exists. */
+export function versionState (credential: CredentialRow, version: VersionRow): VersionState {
+  if (credential.revokedAt !== null && (version.supersededAt === null || version.supersededAt > credential.revokedAt)) return 'revoked'
+  return version.version === credential.currentVersion ? 'current' : 'superseded'
+}
+
+export const versionUrl = (urls: PublicUrls, id: string, version: number): string => `${urls.credential(id)}/versions/${version}`
+
+function versionSummary (credential: CredentialRow, version: VersionRow, urls: PublicUrls): Record<string, unknown> {
+  return {
+    version: version.version,
+    url: versionUrl(urls, credential.id, version.version),
+    kind: version.kind,
+    state: versionState(credential, version),
+    validFrom: version.validFrom.toISOString(),
+    validUntil: version.validUntil?.toISOString() ?? null,
+    issuedAt: version.issuedAt.toISOString(),
+    ...(version.supersededAt !== null ? { supersededAt: version.supersededAt.toISOString() } : {})
+  }
+}
+
+function credentialRecord (row: CredentialRow, current: SignedVersionRow, versions: VersionRow[], urls: PublicUrls): Record<string, unknown> {
   return {
     id: row.id,
-    url,
+    url: urls.credential(row.id),
     badgeId: row.badgeId,
     achievementId: row.achievementId,
     recipientName: row.recipientName,
-    validFrom: row.validFrom.toISOString(),
-    validUntil: row.validUntil?.toISOString() ?? null,
+    recipientEmail: row.recipientEmail,
+    version: row.currentVersion,
+    validFrom: current.validFrom.toISOString(),
+    validUntil: current.validUntil?.toISOString() ?? null,
+    awardedDate: row.awardedDate?.toISOString() ?? null,
     issuedAt: row.issuedAt.toISOString(),
     issuedBy: row.issuedBy,
     revocation: row.revokedAt === null ? null : { revokedAt: row.revokedAt.toISOString(), revokedBy: row.revokedBy, reason: row.revocationReason },
-    credential: JSON.parse(row.document) as unknown,
-    jwt: row.jwt
+    versions: versions.map((v) => versionSummary(row, v, urls)),
+    credential: JSON.parse(current.document) as unknown,
+    jwt: current.jwt
   }
 }
 
@@ -35,19 +58,24 @@ function revocationResponse (revocation: Revocation, url: string): Record<string
   return { id: revocation.id, url, revoked: true, revokedAt: revocation.revokedAt.toISOString(), revokedBy: revocation.revokedBy, reason: revocation.reason }
 }
 
+/** 201 with the new version. The signed credential is serialised as is: no response schema may touch it. */
+async function sendNewVersion (reply: FastifyReply, urls: PublicUrls, issued: IssuedCredential): Promise<FastifyReply> {
+  return await reply.code(201).header('Location', issued.version === 1 ? issued.url : versionUrl(urls, issued.id, issued.version))
+    .type('application/json; charset=utf-8').send(issued)
+}
+
 /** Staff routes, registered under /api/v1 behind bearer auth. */
 export async function credentialStaffRoutes (app: FastifyInstance): Promise<void> {
+  const versionDeps = (request: { id: string, staff?: unknown }, actor: string): Parameters<typeof issueCredential>[0] =>
+    ({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor, statusLists: app.statusListPolicy, requestId: request.id })
+
   app.post('/credentials', {
     schema: { body: issueCredentialBody },
     preHandler: requireScope('credentials:issue')
   }, async (request, reply) => {
-    const issued = await issueCredential(
-      { sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor: staffOf(request).actor, statusLists: app.statusListPolicy },
-      request.body as IssueCredentialBody
-    )
+    const issued = await issueCredential(versionDeps(request, staffOf(request).actor), request.body as IssueCredentialBody)
     request.log.info({ credentialId: issued.id }, 'credential issued')
-    // The signed credential is serialised as is: no response schema may touch it.
-    return await reply.code(201).header('Location', issued.url).type('application/json; charset=utf-8').send(issued)
+    return await sendNewVersion(reply, app.urls, issued)
   })
 
   app.get('/credentials/:id', {
@@ -56,8 +84,9 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
   }, async (request) => {
     const { id } = request.params as { id: string }
     const row = await findCredential(app.sql, id)
-    if (row === undefined) throw notFound(`Credential "${id}"`)
-    return credentialRecord(row, app.urls.credential(id))
+    const current = row === undefined ? undefined : await findSignedVersion(app.sql, id)
+    if (row === undefined || current === undefined) throw notFound(`Credential "${id}"`)
+    return credentialRecord(row, current, await listVersions(app.sql, id), app.urls)
   })
 
   app.post('/credentials/:id/revoke', {
@@ -66,27 +95,71 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
   }, async (request) => {
     const { id } = request.params as { id: string }
     const revocation = await revokeCredential(
-      { sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor: staffOf(request).actor },
+      { sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor: staffOf(request).actor, requestId: request.id },
       id,
       (request.body as { reason: string }).reason
     )
     if (!revocation.alreadyRevoked) request.log.info({ credentialId: id }, 'credential revoked')
     return revocationResponse(revocation, app.urls.credential(id))
   })
+
+  app.post('/credentials/:id/reissue', {
+    schema: { params: credentialIdParams, body: reissueBody },
+    preHandler: requireScope('credentials:issue')
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const issued = await correctCredential(versionDeps(request, staffOf(request).actor), id, request.body as CorrectionRequest)
+    request.log.info({ credentialId: id, version: issued.version }, 'credential corrected')
+    return await sendNewVersion(reply, app.urls, issued)
+  })
+
+  app.post('/credentials/:id/recertify', {
+    schema: { params: credentialIdParams, body: recertifyBody },
+    preHandler: requireScope('credentials:issue')
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const issued = await recertifyCredential(versionDeps(request, staffOf(request).actor), id, request.body as RecertificationRequest & { note?: string })
+    request.log.info({ credentialId: id, version: issued.version }, 'credential recertified')
+    return await sendNewVersion(reply, app.urls, issued)
+  })
 }
 
 const CREDENTIAL_MEDIA_TYPES = ['application/ld+json', 'application/vc+ld+json', 'application/vc', 'application/json', 'application/vc+jwt', 'application/jwt'] as const
 
-/** The public credential URL: the signed credential as JSON-LD, or as a VC-JWT. */
+async function sendSignedVersion (request: { headers: { accept?: string | undefined } }, reply: FastifyReply, version: SignedVersionRow, cache: string): Promise<FastifyReply> {
+  const type = negotiate(request.headers.accept, CREDENTIAL_MEDIA_TYPES)
+  if (type === undefined) throw new AppError('not_acceptable', `This credential is available as ${CREDENTIAL_MEDIA_TYPES.join(', ')}.`)
+  void reply.header('Vary', 'Accept').header('Cache-Control', cache)
+  if (type === 'application/vc+jwt' || type === 'application/jwt') return await reply.type(type).send(version.jwt)
+  return await reply.type(`${type}; charset=utf-8`).send(version.document)
+}
+
+/**
+ * The public credential URL: one URL for life. It serves the current version
+ * (JSON-LD or VC-JWT by Accept) and is also the credential's refreshService;
+ * every version stays reachable byte for byte under /versions/{n}.
+ */
 export async function credentialPublicRoutes (app: FastifyInstance): Promise<void> {
   app.get('/credentials/:id', { schema: { params: credentialIdParams } }, async (request, reply) => {
     const { id } = request.params as { id: string }
-    const type = negotiate(request.headers.accept, CREDENTIAL_MEDIA_TYPES)
-    if (type === undefined) throw new AppError('not_acceptable', `This credential is available as ${CREDENTIAL_MEDIA_TYPES.join(', ')}.`)
+    const current = await findSignedVersion(app.sql, id)
+    if (current === undefined) throw notFound(`Credential "${id}"`)
+    return await sendSignedVersion(request, reply, current, 'no-cache')
+  })
+
+  app.get('/credentials/:id/versions', { schema: { params: credentialIdParams } }, async (request) => {
+    const { id } = request.params as { id: string }
     const row = await findCredential(app.sql, id)
     if (row === undefined) throw notFound(`Credential "${id}"`)
-    void reply.header('Vary', 'Accept').header('Cache-Control', 'no-cache')
-    if (type === 'application/vc+jwt' || type === 'application/jwt') return await reply.type(type).send(row.jwt)
-    return await reply.type(`${type}; charset=utf-8`).send(row.document)
+    const versions = await listVersions(app.sql, id)
+    return { id: app.urls.credential(id), currentVersion: row.currentVersion, versions: versions.map((v) => versionSummary(row, v, app.urls)) }
+  })
+
+  app.get('/credentials/:id/versions/:version', { schema: { params: versionParams } }, async (request, reply) => {
+    const { id, version } = request.params as { id: string, version: number }
+    const signed = await findSignedVersion(app.sql, id, version)
+    if (signed === undefined) throw notFound(`Version ${version} of credential "${id}"`)
+    // A version's bytes never change once signed.
+    return await sendSignedVersion(request, reply, signed, 'public, max-age=31536000, immutable')
   })
 }

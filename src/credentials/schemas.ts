@@ -26,3 +26,67 @@ export const issueCredentialBody = {
 export type IssueCredentialBody = FromSchema<typeof issueCredentialBody>
 
 export { idParams as credentialIdParams } from '../http/id-params.js'
+
+export const versionParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'version'],
+  properties: { id: { type: 'string', pattern: ID_PATTERN }, version: { type: 'integer', minimum: 1, maximum: 100000 } }
+} as const
+
+const note = { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' } as const
+
+export const revokeBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reason'],
+  properties: { reason: note }
+} as const
+
+/** A correction of the recipient's name or email (holders cannot edit these themselves). */
+export const reissueBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reason', 'recipient'],
+  properties: {
+    reason: { type: 'string', enum: ['correction'] },
+    recipient: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: {
+        name: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
+        email: { type: 'string', format: 'email', maxLength: 320 }
+      }
+    },
+    note
+  }
+} as const
+
+const points = { type: 'integer', minimum: 0, maximum: 10000 } as const
+
+export const recertifyBody = {
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['method'],
+      properties: { method: { const: 'exam' }, note }
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['method', 'points'],
+      properties: {
+        method: { const: 'continuing-education' },
+        points: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['total', 'approved'],
+          properties: { total: points, approved: points }
+        },
+        note
+      }
+    }
+  ]
+} as const

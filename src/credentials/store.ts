@@ -1,17 +1,17 @@
 import type { Db } from '../db/types.js'
 
+/** A credential: one public URL for life, and who holds it now. */
 export interface CredentialRow {
   id: string
   badgeId: string
   issuerId: string
   achievementId: string
   recipientName: string
-  validFrom: Date
-  validUntil: Date | null
-  statusListId: string
-  statusIndex: number
-  document: string
-  jwt: string
+  recipientEmail: string
+  awardedDate: Date | null
+  currentVersion: number
+  /** The validUntil of the current version (null: it does not expire). */
+  currentValidUntil: Date | null
   issuedAt: Date
   issuedBy: string
   revokedAt: Date | null
@@ -19,23 +19,78 @@ export interface CredentialRow {
   revocationReason: string | null
 }
 
-const columns = (sql: Db) => sql`
-  id, badge_id as "badgeId", issuer_id as "issuerId", achievement_id as "achievementId",
-  recipient_name as "recipientName", valid_from as "validFrom", valid_until as "validUntil",
-  status_list_id as "statusListId", status_index as "statusIndex", document, jwt,
-  issued_at as "issuedAt", issued_by as "issuedBy", revoked_at as "revokedAt",
-  revoked_by as "revokedBy", revocation_reason as "revocationReason"`
+export type VersionKind = 'issue' | 'correction' | 'recertification'
 
-export interface NewCredential {
+/** One signed document under a credential's id. */
+export interface VersionRow {
+  credentialId: string
+  version: number
+  kind: VersionKind
+  reason: string | null
+  recipientName: string
+  recipientEmail: string
+  validFrom: Date
+  validUntil: Date | null
+  statusListId: string
+  statusIndex: number
+  issuedAt: Date
+  issuedBy: string
+  supersededAt: Date | null
+}
+
+export interface SignedVersionRow extends VersionRow {
+  /** The signed JSON-LD text, byte for byte as issued. */
+  document: string
+  jwt: string
+}
+
+const credentialColumns = (sql: Db) => sql`
+  c.id, c.badge_id as "badgeId", c.issuer_id as "issuerId", c.achievement_id as "achievementId",
+  c.recipient_name as "recipientName", c.recipient_email as "recipientEmail", c.awarded_date as "awardedDate",
+  c.current_version as "currentVersion", c.current_valid_until as "currentValidUntil",
+  c.issued_at as "issuedAt", c.issued_by as "issuedBy", c.revoked_at as "revokedAt",
+  c.revoked_by as "revokedBy", c.revocation_reason as "revocationReason"`
+
+const versionColumns = (sql: Db) => sql`
+  v.credential_id as "credentialId", v.version, v.kind, v.reason, v.recipient_name as "recipientName",
+  v.recipient_email as "recipientEmail", v.valid_from as "validFrom", v.valid_until as "validUntil",
+  v.status_list_id as "statusListId", v.status_index as "statusIndex", v.issued_at as "issuedAt",
+  v.issued_by as "issuedBy", v.superseded_at as "supersededAt"`
+
+export async function insertBadge (tx: Db, badge: { id: string, issuerId: string, achievementId: string, recipientName: string, recipientEmail: string }): Promise<void> {
+  await tx`
+    insert into badges (id, issuer_id, achievement_id, recipient_name, recipient_email)
+    values (${badge.id}, ${badge.issuerId}, ${badge.achievementId}, ${badge.recipientName}, ${badge.recipientEmail})`
+}
+
+export async function insertCredential (tx: Db, c: {
   id: string
   badgeId: string
   issuerId: string
   achievementId: string
   recipientName: string
   recipientEmail: string
+  awardedDate: Date | null
+  validUntil: Date | null
+  issuedAt: Date
+  issuedBy: string
+}): Promise<void> {
+  await tx`
+    insert into credentials (id, badge_id, issuer_id, achievement_id, recipient_name, recipient_email,
+      awarded_date, current_version, current_valid_until, issued_at, issued_by)
+    values (${c.id}, ${c.badgeId}, ${c.issuerId}, ${c.achievementId}, ${c.recipientName}, ${c.recipientEmail},
+      ${c.awardedDate}, 1, ${c.validUntil}, ${c.issuedAt}, ${c.issuedBy})`
+}
+
+export interface NewVersion {
+  credentialId: string
+  version: number
+  kind: VersionKind
+  reason: string | null
+  recipientName: string
+  recipientEmail: string
   validFrom: Date
   validUntil: Date | null
-  awardedDate: Date | null
   statusListId: string
   statusIndex: number
   document: string
@@ -46,41 +101,102 @@ export interface NewCredential {
   issuedBy: string
 }
 
-export async function insertBadge (tx: Db, badge: { id: string, issuerId: string, achievementId: string, recipientName: string, recipientEmail: string }): Promise<void> {
+export async function insertVersion (tx: Db, v: NewVersion): Promise<void> {
   await tx`
-    insert into badges (id, issuer_id, achievement_id, recipient_name, recipient_email)
-    values (${badge.id}, ${badge.issuerId}, ${badge.achievementId}, ${badge.recipientName}, ${badge.recipientEmail})`
+    insert into credential_versions (credential_id, version, kind, reason, recipient_name, recipient_email,
+      valid_from, valid_until, status_list_id, status_index, document, jwt, signing_key_id, jwt_key_id, issued_at, issued_by)
+    values (${v.credentialId}, ${v.version}, ${v.kind}, ${v.reason}, ${v.recipientName}, ${v.recipientEmail},
+      ${v.validFrom}, ${v.validUntil}, ${v.statusListId}, ${v.statusIndex}, ${v.document}, ${v.jwt},
+      ${v.signingKeyId}, ${v.jwtKeyId}, ${v.issuedAt}, ${v.issuedBy})`
 }
 
-export async function insertCredential (tx: Db, c: NewCredential): Promise<void> {
+/** Points the credential at its newest version and records who holds it now. */
+export async function setCurrentVersion (tx: Db, id: string, current: { version: number, recipientName: string, recipientEmail: string, validUntil: Date | null }): Promise<void> {
   await tx`
-    insert into credentials (id, badge_id, issuer_id, achievement_id, recipient_name, recipient_email,
-      valid_from, valid_until, awarded_date, status_list_id, status_index, document, jwt,
-      signing_key_id, jwt_key_id, issued_at, issued_by)
-    values (${c.id}, ${c.badgeId}, ${c.issuerId}, ${c.achievementId}, ${c.recipientName}, ${c.recipientEmail},
-      ${c.validFrom}, ${c.validUntil}, ${c.awardedDate}, ${c.statusListId}, ${c.statusIndex}, ${c.document}, ${c.jwt},
-      ${c.signingKeyId}, ${c.jwtKeyId}, ${c.issuedAt}, ${c.issuedBy})`
+    update credentials set current_version = ${current.version}, current_valid_until = ${current.validUntil},
+      recipient_name = ${current.recipientName}, recipient_email = ${current.recipientEmail}
+    where id = ${id}`
+  await tx`update badges set recipient_name = ${current.recipientName}, recipient_email = ${current.recipientEmail}
+    where id = (select badge_id from credentials where id = ${id})`
 }
 
 export async function findCredential (sql: Db, id: string): Promise<CredentialRow | undefined> {
-  const [row] = await sql<CredentialRow[]>`select ${columns(sql)} from credentials where id = ${id}`
+  const [row] = await sql<CredentialRow[]>`select ${credentialColumns(sql)} from credentials c where c.id = ${id}`
   return row
 }
 
-/** The signed JSON-LD text of a stored credential, byte for byte as issued. */
-export async function findCredentialDocument (sql: Db, id: string): Promise<{ document: string } | undefined> {
-  const [row] = await sql<{ document: string }[]>`select document from credentials where id = ${id}`
-  return row
-}
-
-/** Locks a credential row for the rest of the transaction (revocation is read-modify-write). */
+/** Locks a credential row for the rest of the transaction (every new version and revocation is read-modify-write). */
 export async function lockCredential (tx: Db, id: string): Promise<CredentialRow | undefined> {
-  const [row] = await tx<CredentialRow[]>`select ${columns(tx)} from credentials where id = ${id} for update`
+  const [row] = await tx<CredentialRow[]>`select ${credentialColumns(tx)} from credentials c where c.id = ${id} for update`
   return row
+}
+
+/**
+ * Serialises issuing of one achievement to one email for the rest of the
+ * transaction, so two concurrent first issues cannot both pass the duplicate
+ * check.
+ */
+export async function lockRecipientAchievement (tx: Db, achievementId: string, email: string): Promise<void> {
+  await tx`select pg_advisory_xact_lock(hashtextextended(${achievementId + ' ' + email}, 7))`
+}
+
+/** A credential for this achievement held by this (normalised) email that is neither revoked nor expired at `now`. */
+export async function findHeldCredential (sql: Db, achievementId: string, email: string, now: Date): Promise<CredentialRow | undefined> {
+  const [row] = await sql<CredentialRow[]>`
+    select ${credentialColumns(sql)} from credentials c
+    where c.achievement_id = ${achievementId} and c.recipient_email = ${email} and c.revoked_at is null
+      and (c.current_valid_until is null or c.current_valid_until > ${now})
+    order by c.issued_at desc limit 1`
+  return row
+}
+
+/** A version with its signed documents; `version` undefined means the current one. */
+export async function findSignedVersion (sql: Db, id: string, version?: number): Promise<SignedVersionRow | undefined> {
+  const [row] = await sql<SignedVersionRow[]>`
+    select ${versionColumns(sql)}, v.document, v.jwt
+    from credential_versions v join credentials c on c.id = v.credential_id
+    where v.credential_id = ${id} and v.version = ${version ?? sql`c.current_version`}`
+  return row
+}
+
+export async function listVersions (sql: Db, id: string): Promise<VersionRow[]> {
+  return await sql<VersionRow[]>`select ${versionColumns(sql)} from credential_versions v where v.credential_id = ${id} order by v.version`
+}
+
+/** Versions whose status bit is still clear: a correction or a revocation sets all of them. */
+export async function listLiveVersions (tx: Db, id: string): Promise<VersionRow[]> {
+  return await tx<VersionRow[]>`
+    select ${versionColumns(tx)} from credential_versions v
+    where v.credential_id = ${id} and v.superseded_at is null order by v.version`
+}
+
+export async function markSuperseded (tx: Db, id: string, versions: number[], at: Date): Promise<void> {
+  await tx`update credential_versions set superseded_at = ${at} where credential_id = ${id} and version in ${tx(versions)}`
 }
 
 export async function markRevoked (tx: Db, id: string, revocation: { at: Date, by: string, reason: string }): Promise<void> {
   await tx`
     update credentials set revoked_at = ${revocation.at}, revoked_by = ${revocation.by}, revocation_reason = ${revocation.reason}
     where id = ${id}`
+}
+
+/** What the service's records say about the version holding a status entry (for verification). */
+export interface StatusRecord {
+  credentialId: string
+  version: number
+  currentVersion: number
+  currentValidFrom: Date
+  supersededAt: Date | null
+  revokedAt: Date | null
+}
+
+export async function findStatusRecord (sql: Db, listId: string, index: number): Promise<StatusRecord | undefined> {
+  const [row] = await sql<StatusRecord[]>`
+    select v.credential_id as "credentialId", v.version, c.current_version as "currentVersion",
+      cur.valid_from as "currentValidFrom", v.superseded_at as "supersededAt", c.revoked_at as "revokedAt"
+    from credential_versions v
+    join credentials c on c.id = v.credential_id
+    join credential_versions cur on cur.credential_id = c.id and cur.version = c.current_version
+    where v.status_list_id = ${listId} and v.status_index = ${index}`
+  return row
 }

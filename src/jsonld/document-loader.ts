@@ -37,6 +37,8 @@ export const CONTEXTS = {
   credentialsV1: 'https://www.w3.org/2018/credentials/v1',
   credentialsV2: 'https://www.w3.org/ns/credentials/v2',
   openBadgesV3: 'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json',
+  /** Defines 1EdTechCredentialRefresh (refreshService), among other 1EdTech terms. */
+  openBadgesExtensions: 'https://purl.imsglobal.org/spec/ob/v3p0/extensions.json',
   multikeyV1: 'https://w3id.org/security/multikey/v1',
   didV1: 'https://www.w3.org/ns/did/v1',
   jwkV1: 'https://w3id.org/security/jwk/v1',
@@ -49,6 +51,9 @@ export const CONTEXTS = {
  * an extra URL) was not made here.
  */
 export const ISSUED_CONTEXT_LISTS: ReadonlyArray<readonly string[]> = [
+  // Since versions (issue 7): every credential names its refresh service.
+  [CONTEXTS.credentialsV2, CONTEXTS.openBadgesV3, CONTEXTS.openBadgesExtensions],
+  // Credentials issued before versions existed.
   [CONTEXTS.credentialsV2, CONTEXTS.openBadgesV3]
 ]
 

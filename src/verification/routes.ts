@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { findCredentialDocument } from '../credentials/store.js'
+import { findSignedVersion } from '../credentials/store.js'
 import { AppError, notFound } from '../errors.js'
 import { dateTime } from '../http/common-schemas.js'
 import { idParams } from '../http/id-params.js'
@@ -95,7 +95,7 @@ export async function verificationRoutes (app: FastifyInstance): Promise<void> {
 
   app.get('/credentials/:id/verification', { schema: { params: idParams } }, async (request, reply) => {
     const { id } = request.params as { id: string }
-    const stored = await findCredentialDocument(app.sql, id)
+    const stored = await findSignedVersion(app.sql, id)
     if (stored === undefined) throw notFound(`Credential "${id}"`)
     // The stored text is exactly what was signed; parse it only here, never re-serialise it first.
     const result = await verifyCredential(JSON.parse(stored.document) as unknown, { now: app.clock(), sources })

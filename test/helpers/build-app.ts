@@ -71,7 +71,7 @@ export async function createAchievement (t: TestApp, body: Record<string, unknow
   return response.json()
 }
 
-export async function issue (t: TestApp, body: Record<string, unknown>): Promise<{ id: string, url: string, credential: Record<string, any>, jwt: string }> {
+export async function issue (t: TestApp, body: Record<string, unknown>): Promise<{ id: string, url: string, version: number, credential: Record<string, any>, jwt: string }> {
   const response = await t.app.inject({ method: 'POST', url: '/api/v1/credentials', headers: t.auth, payload: body })
   if (response.statusCode !== 201) throw new Error(`issuing failed: ${response.statusCode} ${response.body}`)
   return response.json()

@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto'
+import { achievementDocument } from '../achievements/achievement-document.js'
+import type { AchievementRow } from '../achievements/store.js'
+import type { Db } from '../db/types.js'
+import { AppError } from '../errors.js'
+import { embeddedIssuerProfile } from '../issuers/profile.js'
+import type { IssuerRow } from '../issuers/store.js'
+import type { KeyRing } from '../keys/key-ring.js'
+import type { PublicUrls } from '../public-urls.js'
+import type { StatusListPolicy } from '../status-lists/policy.js'
+import { claimStatusEntry } from '../status-lists/service.js'
+import { buildOpenBadgeCredential, normaliseEmail } from './build-credential.js'
+import { validateOpenBadgeSchema } from './ob-schema.js'
+import { signDataIntegrity, signJwt } from './sign.js'
+import { insertVersion, type VersionKind } from './store.js'
+
+export interface VersionDeps {
+  keyRing: KeyRing
+  urls: PublicUrls
+  now: Date
+  actor: string
+  statusLists: StatusListPolicy
+}
+
+export interface VersionContent {
+  credentialId: string
+  issuer: IssuerRow
+  achievement: AchievementRow
+  recipient: { name: string, email: string }
+  validFrom: Date
+  validUntil?: Date
+  awardedDate: Date
+  version: number
+  kind: VersionKind
+  reason: string | null
+}
+
+export interface SignedVersion {
+  version: number
+  credential: Record<string, unknown>
+  jwt: string
+  statusListId: string
+}
+
+/**
+ * Makes one signed version of a credential inside the caller's transaction:
+ * claim a status index -> build (pure) -> sign (Data Integrity, then VC-JWT of
+ * the same document) -> check against the 1EdTech schema -> store. Every
+ * version, first issue or reissue, takes this one path, so every version
+ * passes the same checks. The caller counts the status entry last
+ * (countStatusEntry) and commits.
+ */
+export async function createVersion (tx: Db, deps: VersionDeps, content: VersionContent): Promise<SignedVersion> {
+  const keys = deps.keyRing.signingKeys(content.issuer.id)
+  if (keys === undefined) throw new AppError('service_unavailable', `No signing keys are configured for issuer "${content.issuer.id}".`)
+  const status = await claimStatusEntry({ sql: tx, keyRing: deps.keyRing, urls: deps.urls, now: deps.now }, deps.statusLists, content.issuer.id)
+  const url = deps.urls.credential(content.credentialId)
+  const unsigned = buildOpenBadgeCredential({
+    credentialUrl: url,
+    issuerProfile: embeddedIssuerProfile(content.issuer, deps.urls) as Record<string, unknown> & { id: string },
+    achievement: achievementDocument(content.achievement, content.issuer, deps.urls) as Record<string, unknown> & { name: string },
+    recipient: content.recipient,
+    identitySalt: randomBytes(16).toString('hex'),
+    validFrom: content.validFrom,
+    ...(content.validUntil !== undefined ? { validUntil: content.validUntil } : {}),
+    awardedDate: content.awardedDate,
+    status: { listUrl: deps.urls.statusList(status.listId), index: status.index, purpose: 'revocation' }
+  })
+  const credential = await signDataIntegrity(unsigned, keys.dataIntegrity, deps.now)
+  const jwt = await signJwt(unsigned, keys.jwt)
+  const schema = validateOpenBadgeSchema(credential)
+  if (!schema.valid) throw new Error(`Issued credential fails the 1EdTech schema: ${schema.errors.join('; ')}`)
+  await insertVersion(tx, {
+    credentialId: content.credentialId,
+    version: content.version,
+    kind: content.kind,
+    reason: content.reason,
+    recipientName: content.recipient.name,
+    recipientEmail: normaliseEmail(content.recipient.email),
+    validFrom: content.validFrom,
+    validUntil: content.validUntil ?? null,
+    statusListId: status.listId,
+    statusIndex: status.index,
+    document: JSON.stringify(credential),
+    jwt,
+    signingKeyId: keys.dataIntegrity.keyId,
+    jwtKeyId: keys.jwt.keyId,
+    issuedAt: deps.now,
+    issuedBy: deps.actor
+  })
+  return { version: content.version, credential, jwt, statusListId: status.listId }
+}

@@ -1,0 +1,154 @@
+import type { Sql } from 'postgres'
+import { findAchievement, type AchievementRow } from '../achievements/store.js'
+import { recordAuditEvent } from '../audit/store.js'
+import type { Db } from '../db/types.js'
+import { AppError, notFound } from '../errors.js'
+import { findIssuer, type IssuerRow } from '../issuers/store.js'
+import { countStatusEntry } from '../status-lists/store.js'
+import { isoSeconds, toWholeSeconds } from '../time.js'
+import { normaliseEmail } from './build-credential.js'
+import { createVersion, type VersionDeps } from './create-version.js'
+import type { IssuedCredential } from './issue-credential.js'
+import { decideRecertification, type RecertificationPolicy, type RecertificationRequest } from './recertification-rules.js'
+import { setStatusBits } from './revoke-credential.js'
+import { findSignedVersion, listLiveVersions, lockCredential, markSuperseded, setCurrentVersion, type CredentialRow, type SignedVersionRow } from './store.js'
+
+export interface ReissueDeps extends VersionDeps {
+  sql: Sql
+  requestId?: string
+}
+
+export interface CorrectionRequest {
+  reason: 'correction'
+  recipient: { name?: string, email?: string }
+  note?: string
+}
+
+interface Locked { credential: CredentialRow, current: SignedVersionRow, achievement: AchievementRow, issuer: IssuerRow }
+
+/** Locks the credential and loads what a new version needs; refuses revoked credentials. */
+async function lockForNewVersion (tx: Db, id: string): Promise<Locked> {
+  const credential = await lockCredential(tx, id)
+  if (credential === undefined) throw notFound(`Credential "${id}"`)
+  if (credential.revokedAt !== null) {
+    throw new AppError('credential_revoked', `Credential "${id}" was revoked on ${isoSeconds(credential.revokedAt)}; a revoked credential gets no new versions. Issue a new credential instead.`)
+  }
+  const current = await findSignedVersion(tx, id)
+  const achievement = await findAchievement(tx, credential.achievementId)
+  const issuer = achievement === undefined ? undefined : await findIssuer(tx, achievement.issuerId)
+  if (current === undefined || achievement === undefined || issuer === undefined) throw new Error(`Credential "${id}" has inconsistent records.`)
+  return { credential, current, achievement, issuer }
+}
+
+const summary = (v: { recipientName: string, recipientEmail: string, validFrom: Date, validUntil: Date | null }): Record<string, unknown> => ({
+  recipientName: v.recipientName,
+  recipientEmail: v.recipientEmail,
+  validFrom: v.validFrom.toISOString(),
+  validUntil: v.validUntil?.toISOString() ?? null
+})
+
+/**
+ * A correction (name or email): a new version under the same id with the
+ * corrected recipient, the same validUntil and a later validFrom. Every
+ * version still live carries the wrong data, so their status bits are set
+ * and they are marked superseded: verifying one answers `superseded`.
+ */
+export async function correctCredential (deps: ReissueDeps, id: string, request: CorrectionRequest): Promise<IssuedCredential> {
+  return await deps.sql.begin(async (tx) => {
+    const { credential, current, achievement, issuer } = await lockForNewVersion(tx, id)
+    const recipient = {
+      name: request.recipient.name ?? credential.recipientName,
+      email: request.recipient.email !== undefined ? normaliseEmail(request.recipient.email) : credential.recipientEmail
+    }
+    if (recipient.name === credential.recipientName && recipient.email === credential.recipientEmail) {
+      throw new AppError('validation_failed', '"recipient" changes nothing: give the corrected "name" and/or "email".')
+    }
+    // Later than the current version's validFrom (wallets keep the newest),
+    // and before its validUntil even when the credential has already expired.
+    const now = toWholeSeconds(deps.now)
+    const until = current.validUntil
+    const validFrom = until !== null && now.getTime() >= until.getTime() ? new Date(Math.max(until.getTime() - 1000, current.validFrom.getTime() + 1000)) : now
+    if (validFrom.getTime() <= current.validFrom.getTime() || (until !== null && validFrom.getTime() >= until.getTime())) {
+      throw new AppError('conflict', `Credential "${id}" was reissued a moment ago; try again in a second.`)
+    }
+    const live = await listLiveVersions(tx, id)
+    await setStatusBits({ ...deps, sql: tx }, live)
+    await markSuperseded(tx, id, live.map((v) => v.version), deps.now)
+
+    const version = credential.currentVersion + 1
+    const signed = await createVersion(tx, deps, {
+      credentialId: id,
+      issuer,
+      achievement,
+      recipient,
+      validFrom,
+      ...(until !== null ? { validUntil: until } : {}),
+      awardedDate: credential.awardedDate ?? current.validFrom,
+      version,
+      kind: 'correction',
+      reason: request.note ?? 'correction'
+    })
+    await setCurrentVersion(tx, id, { version, recipientName: recipient.name, recipientEmail: recipient.email, validUntil: until })
+    await recordAuditEvent(tx, {
+      actor: deps.actor,
+      action: 'credential.corrected',
+      subjectType: 'credential',
+      subjectId: id,
+      version,
+      reason: request.note ?? 'correction',
+      ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
+      before: { version: current.version, ...summary(current) },
+      after: { version, ...summary({ ...recipient, recipientName: recipient.name, recipientEmail: recipient.email, validFrom, validUntil: until }) },
+      details: { supersededVersions: live.map((v) => v.version) }
+    })
+    await countStatusEntry(tx, signed.statusListId)
+    return { id, url: deps.urls.credential(id), version, credential: signed.credential, jwt: signed.jwt }
+  }) as IssuedCredential
+}
+
+/**
+ * A recertification under the achievement's rules (recertification-rules.ts):
+ * a new version under the same id with the new period. The prior version is
+ * not superseded: it stays valid for its own period, and verifying it says a
+ * newer version exists. A refusal is 422 naming the rule.
+ */
+export async function recertifyCredential (deps: ReissueDeps, id: string, request: RecertificationRequest & { note?: string }): Promise<IssuedCredential> {
+  return await deps.sql.begin(async (tx) => {
+    const { credential, current, achievement, issuer } = await lockForNewVersion(tx, id)
+    const now = toWholeSeconds(deps.now)
+    const decision = decideRecertification({ policy: achievement.recertification as RecertificationPolicy | null, validityMonths: achievement.validityMonths, currentValidUntil: current.validUntil, request, now })
+    if (!decision.allowed) throw new AppError('recertification_refused', decision.message, { rule: decision.rule })
+    if (decision.validFrom.getTime() <= current.validFrom.getTime()) {
+      throw new AppError('conflict', `Credential "${id}" was reissued a moment ago; try again in a second.`)
+    }
+    const version = credential.currentVersion + 1
+    const recipient = { name: credential.recipientName, email: credential.recipientEmail }
+    const signed = await createVersion(tx, deps, {
+      credentialId: id,
+      issuer,
+      achievement,
+      recipient,
+      validFrom: decision.validFrom,
+      validUntil: decision.validUntil,
+      awardedDate: credential.awardedDate ?? current.validFrom,
+      version,
+      kind: 'recertification',
+      reason: request.method
+    })
+    await setCurrentVersion(tx, id, { version, recipientName: recipient.name, recipientEmail: recipient.email, validUntil: decision.validUntil })
+    await recordAuditEvent(tx, {
+      actor: deps.actor,
+      action: 'credential.recertified',
+      subjectType: 'credential',
+      subjectId: id,
+      version,
+      reason: request.note ?? request.method,
+      ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
+      before: { version: current.version, ...summary(current) },
+      after: { version, ...summary({ recipientName: recipient.name, recipientEmail: recipient.email, validFrom: decision.validFrom, validUntil: decision.validUntil }) },
+      details: request.method === 'exam' ? { method: 'exam' } : { method: request.method, points: request.points }
+    })
+    await countStatusEntry(tx, signed.statusListId)
+    return { id, url: deps.urls.credential(id), version, credential: signed.credential, jwt: signed.jwt }
+  }) as IssuedCredential
+}
