@@ -10,6 +10,8 @@ export function publicUrls (base: string) {
     issuer: (id: string) => `${base}/issuers/${id}`,
     achievement: (id: string) => `${base}/achievements/${id}`,
     credential: (id: string) => `${base}/credentials/${id}`,
+    /** One signed version of a credential, byte for byte; the credential URL itself serves the current one. */
+    credentialVersion: (id: string, version: number) => `${base}/credentials/${id}/versions/${version}`,
     statusList: (id: string) => `${base}/status-lists/${id}`,
     key: (id: string) => `${base}/keys/${id}`,
     /** The Data Integrity verification method of an Ed25519 key: `<issuer id>#<publicKeyMultibase>`. */

@@ -5,24 +5,10 @@ import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cry
 import jsonld from 'jsonld'
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose'
 import { validateOpenBadgeSchema } from '../src/credentials/ob-schema.js'
-import { createDocumentLoader, staticDocumentLoader } from '../src/jsonld/document-loader.js'
+import { staticDocumentLoader } from '../src/jsonld/document-loader.js'
 import { decodeList, getBit } from '../src/status-lists/bitstring.js'
-import { BASE_URL, build, CMA_ACHIEVEMENT, createAchievement, issue, type TestApp } from './helpers/build-app.js'
-
-/** Resolves keys the way an outside verifier would: from what the service publishes over HTTP. */
-function publishedDocumentLoader (t: TestApp) {
-  return createDocumentLoader(async (url) => {
-    if (!url.startsWith(BASE_URL)) return undefined
-    const path = url.slice(BASE_URL.length).split('#')[0]!
-    const response = await t.app.inject({ method: 'GET', url: path, headers: { accept: 'application/ld+json' } })
-    if (response.statusCode !== 200) return undefined
-    const document = response.json()
-    if (!url.includes('#')) return document
-    // A fragment names a verification method inside the controller (issuer) document.
-    const method = (document.assertionMethod as Array<{ id: string }>).find((m) => m.id === url)
-    return method === undefined ? undefined : { '@context': 'https://w3id.org/security/multikey/v1', ...method }
-  })
-}
+import { BASE_URL, build, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/build-app.js'
+import { publishedDocumentLoader } from './helpers/independent-checks.js'
 
 t.test('an issued credential passes the 1EdTech schema, JSON-LD safe mode, and an independent proof check', async (t) => {
   const app = await build(t)

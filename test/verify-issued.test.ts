@@ -109,7 +109,7 @@ t.test('a revoked credential is revoked in both forms, even when asked about a p
     t.match(body.notice, /revoked/)
     t.notMatch(body.notice, /annulled/, 'the private reason is not published')
     const past = await verify(app, vc, { at: '2027-01-01T00:00:00Z' })
-    t.equal(past.body.status, 'revoked', 'revocation is judged as of now')
+    t.equal(past.body.status, 'revoked', 'revoked before that moment')
     const both = await verify(app, vc, { at: '2032-01-01T00:00:00Z' })
     t.equal(both.body.status, 'revoked', 'revoked outranks expired')
     t.equal(both.body.expired, true)

@@ -18,12 +18,10 @@ export function versionState (credential: CredentialRow, version: VersionRow): V
   return version.version === credential.currentVersion ? 'current' : 'superseded'
 }
 
-export const versionUrl = (urls: PublicUrls, id: string, version: number): string => `${urls.credential(id)}/versions/${version}`
-
 function versionSummary (credential: CredentialRow, version: VersionRow, urls: PublicUrls): Record<string, unknown> {
   return {
     version: version.version,
-    url: versionUrl(urls, credential.id, version.version),
+    url: urls.credentialVersion(credential.id, version.version),
     kind: version.kind,
     state: versionState(credential, version),
     validFrom: version.validFrom.toISOString(),
@@ -60,7 +58,7 @@ function revocationResponse (revocation: Revocation, url: string): Record<string
 
 /** 201 with the new version. The signed credential is serialised as is: no response schema may touch it. */
 async function sendNewVersion (reply: FastifyReply, urls: PublicUrls, issued: IssuedCredential): Promise<FastifyReply> {
-  return await reply.code(201).header('Location', issued.version === 1 ? issued.url : versionUrl(urls, issued.id, issued.version))
+  return await reply.code(201).header('Location', issued.version === 1 ? issued.url : urls.credentialVersion(issued.id, issued.version))
     .type('application/json; charset=utf-8').send(issued)
 }
 

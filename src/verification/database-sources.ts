@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres'
+import { findStatusRecord } from '../credentials/store.js'
 import { findEd25519Key, findPublishedKey } from '../keys/store.js'
 import type { PublicUrls } from '../public-urls.js'
 import { parsePublicUrl } from '../public-urls.js'
@@ -51,6 +52,20 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
       if (id === undefined) return undefined
       const list = await read('status lists', async () => await findStatusList(sql, id))
       return list === undefined ? undefined : { issuerId: urls.issuer(list.issuerId), purpose: list.purpose, size: list.size, bits: list.bits }
+    },
+
+    findOwnStatusRecord: async (url, index) => {
+      const id = own(url, 'status-list')
+      if (id === undefined) return undefined
+      const record = await read('credentials', async () => await findStatusRecord(sql, id, index))
+      if (record === undefined) return undefined
+      return {
+        credentialUrl: urls.credential(record.credentialId),
+        version: record.version,
+        currentVersion: record.currentVersion,
+        ...(record.supersededAt !== null ? { supersededAt: record.supersededAt } : {}),
+        ...(record.revokedAt !== null ? { revokedAt: record.revokedAt } : {})
+      }
     },
 
     fetchStatusListCredential: async () => undefined

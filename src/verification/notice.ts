@@ -1,4 +1,4 @@
-import type { CredentialSummary, VerificationStatus } from './result.js'
+import type { CredentialSummary, CurrentVersion, VerificationStatus } from './result.js'
 
 /**
  * One sentence a person can read about why the credential is not valid, e.g.
@@ -22,7 +22,7 @@ function subject (credential: CredentialSummary): string {
 const sentence = (reason: string): string => /[.!?]$/.test(reason) ? reason : `${reason}.`
 
 /** The notice for a status; undefined when the credential is valid. */
-export function noticeFor (status: VerificationStatus, credential: CredentialSummary, reason: string, suspended = false): string | undefined {
+export function noticeFor (status: VerificationStatus, credential: CredentialSummary, reason: string, suspended = false, current?: CurrentVersion): string | undefined {
   const what = subject(credential)
   switch (status) {
     case 'valid':
@@ -34,6 +34,11 @@ export function noticeFor (status: VerificationStatus, credential: CredentialSum
     case 'not_yet_valid': {
       const date = formatDate(credential.validFrom)
       return date === undefined ? `${what} is not valid yet.` : `${what} is not valid until ${date}.`
+    }
+    case 'superseded': {
+      const date = formatDate(current?.supersededAt)
+      const where = current === undefined ? '' : `: the current version is at ${current.url}`
+      return `${what} was replaced${date === undefined ? '' : ` on ${date}`} by a corrected version${where}.`
     }
     case 'revoked': {
       const issuer = credential.issuer?.name ?? credential.issuer?.id

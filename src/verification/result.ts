@@ -15,10 +15,10 @@ export interface Check {
    * Which failure a `failed` check stands for (validity_period and status), or,
    * on an `unknown` key_binding, that the key was only self-asserted.
    */
-  reason?: 'expired' | 'not_yet_valid' | 'revoked' | 'suspended' | 'self_asserted'
+  reason?: 'expired' | 'not_yet_valid' | 'revoked' | 'superseded' | 'suspended' | 'self_asserted'
 }
 
-export type VerificationStatus = 'valid' | 'expired' | 'not_yet_valid' | 'revoked' | 'invalid' | 'unverified_issuer' | 'indeterminate'
+export type VerificationStatus = 'valid' | 'expired' | 'not_yet_valid' | 'revoked' | 'superseded' | 'invalid' | 'unverified_issuer' | 'indeterminate'
 
 export interface CredentialSummary {
   id?: string
@@ -31,12 +31,24 @@ export interface CredentialSummary {
 
 export interface CheckError { id: CheckId, message: string }
 
+/**
+ * Set when the credential checked is not the current version of one of this
+ * service's credentials: where the current one is, and, for a corrected
+ * version, when it was superseded.
+ */
+export interface CurrentVersion {
+  url: string
+  version: number
+  supersededAt?: string
+}
+
 export interface VerificationResult {
   verified: boolean
   status: VerificationStatus
   expired: boolean
   revoked: boolean
   notice?: string
+  currentVersion?: CurrentVersion
   checks: Check[]
   credential: CredentialSummary
   checkedAt: string
@@ -55,7 +67,8 @@ export const skipped = (id: CheckId, because: CheckId): Check =>
   unknown(id, `Not checked because the "${because}" check did not pass.`)
 
 /**
- * The most serious outcome wins: invalid, revoked, expired, not_yet_valid,
+ * The most serious outcome wins: invalid, revoked, superseded (a corrected
+ * version carried wrong data), expired, not_yet_valid,
  * indeterminate, unverified_issuer. Any `unknown` with no failure is
  * indeterminate, never valid: a verifier that cannot finish must fail closed.
  * When the only thing not established is who controls a self-asserted key
@@ -67,6 +80,7 @@ export function deriveStatus (checks: readonly Check[]): VerificationStatus {
   const reasons = new Set(failures.map((c) => c.reason))
   if (failures.some((c) => c.reason === undefined)) return 'invalid'
   if (reasons.has('revoked')) return 'revoked'
+  if (reasons.has('superseded')) return 'superseded'
   // A suspension is temporary, so it is not "revoked"; the enum has no better
   // word than invalid for "do not trust this now", and the notice says why.
   if (reasons.has('suspended')) return 'invalid'

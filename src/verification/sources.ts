@@ -16,8 +16,22 @@ export interface VerificationSources {
   findOwnJwtKey: (kid: string) => Promise<{ issuerId: string, publicJwk: JWK, alg: string, status: string } | undefined>
   /** Own status list by its URL (bits from the database), or undefined when not ours. */
   findOwnStatusList: (url: string) => Promise<{ issuerId: string, purpose: string, size: number, bits: Uint8Array } | undefined>
+  /**
+   * Own credentials: what the records say about the version holding this
+   * status entry (when it was superseded or revoked, which version is
+   * current), or undefined when no version of ours holds it.
+   */
+  findOwnStatusRecord: (statusListUrl: string, index: number) => Promise<OwnStatusRecord | undefined>
   /** Foreign status list credential documents; production: always undefined (no network). */
   fetchStatusListCredential: (url: string) => Promise<unknown>
+}
+
+export interface OwnStatusRecord {
+  credentialUrl: string
+  version: number
+  currentVersion: number
+  supersededAt?: Date
+  revokedAt?: Date
 }
 
 /** Sources that know no issuer, key or list: every foreign lookup comes back empty. */
@@ -27,6 +41,7 @@ export const noSources: VerificationSources = {
   findOwnEd25519Key: async () => undefined,
   findOwnJwtKey: async () => undefined,
   findOwnStatusList: async () => undefined,
+  findOwnStatusRecord: async () => undefined,
   fetchStatusListCredential: async () => undefined
 }
 

@@ -4,8 +4,9 @@ import { asArray, issuerId, types, validUntil } from './credential-fields.js'
 import { bindDataIntegrityKey, impostorMessage } from './key-resolution.js'
 import { LIMITS } from './limits.js'
 import { verifyProofSet } from './proof-data-integrity.js'
-import { failed, passed, unknown, type Check } from './result.js'
-import type { VerificationSources } from './sources.js'
+import { failed, passed, unknown, type Check, type CurrentVersion } from './result.js'
+import type { OwnStatusRecord, VerificationSources } from './sources.js'
+import { isoSeconds } from '../time.js'
 
 /**
  * The `status` check: is the credential revoked (or suspended) right now?
@@ -16,7 +17,7 @@ import type { VerificationSources } from './sources.js'
 
 type Json = Record<string, unknown>
 
-export interface StatusOutcome { check: Check, revoked: boolean, warnings: string[] }
+export interface StatusOutcome { check: Check, revoked: boolean, warnings: string[], current?: CurrentVersion }
 
 const ENTRY_TYPES = new Set(['BitstringStatusListEntry', 'StatusList2021Entry'])
 const LIST_TYPES = new Set(['BitstringStatusListCredential', 'StatusList2021Credential'])
@@ -54,7 +55,7 @@ async function foreignList (url: string, entry: Json, now: Date, sources: Verifi
   }
 }
 
-async function checkEntry (entry: unknown, credential: Json, now: Date, sources: VerificationSources): Promise<StatusOutcome> {
+async function checkEntry (entry: unknown, credential: Json, now: Date, at: Date, sources: VerificationSources): Promise<StatusOutcome> {
   const warnings: string[] = []
   if (!isObject(entry)) return { check: failed('status', '"credentialStatus" is not an object.'), revoked: false, warnings }
   const type = typeof entry.type === 'string' ? entry.type : asArray(entry.type).join(', ')
@@ -90,6 +91,13 @@ async function checkEntry (entry: unknown, credential: Json, now: Date, sources:
   if (index >= list.bits.length * 8) return { check: failed('status', `"statusListIndex" ${index} is outside the status list at ${url}.`), revoked: false, warnings }
 
   const set = getBit(list.bits, index)
+  if (own !== undefined && purpose === 'revocation') {
+    const record = await sources.findOwnStatusRecord(url, index)
+    if (record !== undefined) {
+      const judged = judgeOwnRecord(record, set, url, index, at)
+      return { ...judged, warnings: [...warnings, ...judged.warnings] }
+    }
+  }
   if (!set) return { check: passed('status', `Not ${purpose === 'revocation' ? 'revoked' : purpose === 'suspension' ? 'suspended' : `flagged for ${purpose}`} (${url}, index ${index}).`), revoked: false, warnings }
   if (purpose === 'revocation') return { check: failed('status', `The credential has been revoked (${url}, index ${index}).`, 'revoked'), revoked: true, warnings }
   if (purpose === 'suspension') return { check: failed('status', `The credential is suspended (${url}, index ${index}).`, 'suspended'), revoked: false, warnings }
@@ -98,15 +106,49 @@ async function checkEntry (entry: unknown, credential: Json, now: Date, sources:
   return { check: passed('status', `No revocation or suspension entry is set (${purpose} bit set).`), revoked: false, warnings }
 }
 
-/** Judges every credentialStatus entry, as of `now` (never the caller's evaluation time). */
-export async function checkStatus (credential: Json, now: Date, sources: VerificationSources): Promise<StatusOutcome> {
+const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
+
+/**
+ * One of our own versions, judged from the service's records, which know
+ * when it was superseded or revoked (the bit alone does not): so "was it good
+ * on 1 March?" has an exact answer. A bit set with no recorded event is still
+ * revoked (fail closed).
+ */
+function judgeOwnRecord (record: OwnStatusRecord, bitSet: boolean, url: string, index: number, at: Date): StatusOutcome {
+  const superseded = record.supersededAt !== undefined && (record.revokedAt === undefined || record.supersededAt <= record.revokedAt)
+  const event = superseded
+    ? { kind: 'superseded' as const, on: record.supersededAt }
+    : record.revokedAt !== undefined || bitSet ? { kind: 'revoked' as const, on: record.revokedAt } : undefined
+  const current: CurrentVersion | undefined = record.version === record.currentVersion
+    ? undefined
+    : { url: record.credentialUrl, version: record.currentVersion, ...(superseded && record.supersededAt !== undefined ? { supersededAt: isoSeconds(record.supersededAt) } : {}) }
+  const newer = current === undefined ? [] : [`This is version ${record.version}; version ${record.currentVersion} is current: ${record.credentialUrl}.`]
+  const withCurrent = (outcome: StatusOutcome): StatusOutcome => current === undefined ? outcome : { ...outcome, current }
+  if (event === undefined) return withCurrent({ check: passed('status', `Not revoked (${url}, index ${index}).`), revoked: false, warnings: newer })
+  if (event.on !== undefined && at.getTime() < event.on.getTime()) {
+    return withCurrent({ check: passed('status', `Not revoked or superseded on ${isoSeconds(at)}; it was ${event.kind} on ${isoSeconds(event.on)}.`), revoked: false, warnings: newer })
+  }
+  if (event.kind === 'superseded' && event.on !== undefined) {
+    return withCurrent({ check: failed('status', `This version was superseded on ${DATE.format(event.on)} by a corrected version (version ${record.currentVersion}): ${record.credentialUrl}.`, 'superseded'), revoked: false, warnings: [] })
+  }
+  const when = event.on === undefined ? '' : ` on ${DATE.format(event.on)}`
+  return withCurrent({ check: failed('status', `The credential was revoked${when} (${url}, index ${index}).`, 'revoked'), revoked: true, warnings: [] })
+}
+
+/**
+ * Judges every credentialStatus entry. Foreign lists say only "set now", so
+ * they are judged as of `now`; this service's own versions are judged as of
+ * `at` from its records (revocation and supersession times are known).
+ */
+export async function checkStatus (credential: Json, now: Date, sources: VerificationSources, at: Date = now): Promise<StatusOutcome> {
   const entries = asArray(credential.credentialStatus)
   if (entries.length === 0) return { check: passed('status', 'The credential has no status entry, so it cannot be revoked.'), revoked: false, warnings: [] }
   if (entries.length > LIMITS.statusEntries) {
     return { check: failed('status', `The credential has ${entries.length} "credentialStatus" entries; this verifier checks at most ${LIMITS.statusEntries}.`), revoked: false, warnings: [] }
   }
-  const outcomes = await Promise.all(entries.map((entry) => checkEntry(entry, credential, now, sources)))
-  const rank = (c: Check): number => c.result === 'failed' ? (c.reason === undefined ? 0 : c.reason === 'revoked' ? 1 : 2) : c.result === 'unknown' ? 3 : 4
+  const outcomes = await Promise.all(entries.map((entry) => checkEntry(entry, credential, now, at, sources)))
+  const rank = (c: Check): number => c.result === 'failed' ? (c.reason === undefined ? 0 : c.reason === 'revoked' ? 1 : c.reason === 'superseded' ? 2 : 3) : c.result === 'unknown' ? 4 : 5
   const worst = outcomes.reduce((a, b) => rank(b.check) < rank(a.check) ? b : a)
-  return { check: worst.check, revoked: outcomes.some((o) => o.revoked), warnings: outcomes.flatMap((o) => o.warnings) }
+  const current = outcomes.find((o) => o.current !== undefined)?.current
+  return { check: worst.check, revoked: outcomes.some((o) => o.revoked), warnings: outcomes.flatMap((o) => o.warnings), ...(current !== undefined ? { current } : {}) }
 }

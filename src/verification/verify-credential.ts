@@ -7,7 +7,7 @@ import { noticeFor } from './notice.js'
 import { parseInput } from './parse-input.js'
 import { checkDataIntegrity, checkJwt, type ProofChecks } from './proof-check.js'
 import { verifyJwtProof } from './proof-jwt.js'
-import { deriveStatus, failed, skipped, unknown, type Check, type CheckId, type VerificationResult } from './result.js'
+import { deriveStatus, failed, skipped, unknown, type Check, type CheckId, type CurrentVersion, type VerificationResult } from './result.js'
 import { checkSchema } from './schema-check.js'
 import { fieldsDifferingFromSignedMeaning } from './signed-meaning.js'
 import { SourceUnavailableError, type VerificationSources } from './sources.js'
@@ -91,11 +91,11 @@ async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<V
   }
 
   const schema = checkSchema(credential)
-  const [proof, status] = await Promise.all([proofChecks(credential), checkStatus(credential, now, sources)])
+  const [proof, status] = await Promise.all([proofChecks(credential), checkStatus(credential, now, sources, at)])
   if (parsed.kind === 'json-ld' && proof.proof.result === 'passed') format = await checkSignedMeaning(credential) ?? format
   const validity = checkValidityPeriod(credential, at)
   return finish(now, credential, [format, schema.check, proof.proof, proof.keyBinding, validity, status.check],
-    [...schema.warnings, ...proof.warnings, ...status.warnings], status.revoked)
+    [...schema.warnings, ...proof.warnings, ...status.warnings], status.revoked, status.current)
 }
 
 /** A failed `format` check when the JSON does not say what the proof signed (see signed-meaning.ts). */
@@ -109,20 +109,21 @@ async function checkSignedMeaning (credential: Json): Promise<Check | undefined>
   }
 }
 
-function finish (now: Date, credential: Json, checks: Check[], warnings: string[] = [], revoked = false): VerificationResult {
+function finish (now: Date, credential: Json, checks: Check[], warnings: string[] = [], revoked = false, currentVersion?: CurrentVersion): VerificationResult {
   const status = deriveStatus(checks)
   const summary = isObject(credential) ? summarise(credential) : {}
   const problems = checks.filter((c) => c.result !== 'passed')
   // The reason quoted in the notice: the first failure, else the first thing we could not establish.
   const reason = (problems.find((c) => c.result === 'failed' && c.reason === undefined) ?? problems.find((c) => c.result === 'unknown') ?? problems[0])?.message ?? ''
   const suspendedOnly = !checks.some((c) => c.result === 'failed' && c.reason === undefined) && checks.some((c) => c.reason === 'suspended')
-  const notice = noticeFor(status, summary, reason, suspendedOnly)
+  const notice = noticeFor(status, summary, reason, suspendedOnly, currentVersion)
   return {
     verified: status === 'valid',
     status,
     expired: checks.some((c) => c.reason === 'expired'),
     revoked,
     ...(notice === undefined ? {} : { notice }),
+    ...(currentVersion === undefined ? {} : { currentVersion }),
     checks,
     credential: summary,
     checkedAt: now.toISOString(),
