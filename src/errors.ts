@@ -126,6 +126,19 @@ function fastifyClientProblem (error: FastifyError): { code: ProblemCode, detail
   return undefined
 }
 
+/**
+ * The problem document for an error caught outside the request's own error
+ * handler (one item of a batch): the same mapping, without a reply. Returns
+ * whether it was a server fault, so the caller can log it.
+ */
+export function problemForError (error: unknown): { problem: ProblemDocument, serverFault: boolean } {
+  if (error instanceof AppError) return { problem: problemDocument(error.code, error.message, error.extra), serverFault: error.statusCode >= 500 }
+  const mapped = fastifyClientProblem(error as FastifyError)
+  if (mapped !== undefined) return { problem: problemDocument(mapped.code, mapped.detail, mapped.extra), serverFault: false }
+  if (isDatabaseUnavailable(error)) return { problem: problemDocument('database_unavailable', 'The database is unavailable; nothing was changed for this item. Try again shortly.'), serverFault: true }
+  return { problem: problemDocument('internal_error', 'Something went wrong on our side with this item; the error has been logged.'), serverFault: true }
+}
+
 /** Installs the one error handler and the not-found handler. */
 export function installErrorHandling (app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) => {

@@ -2,11 +2,12 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { AppError, notFound } from '../errors.js'
 import { negotiate } from '../http/content-negotiation.js'
 import { requireScope, staffOf } from '../staff-auth/bearer-auth.js'
+import { issueBatch, itemsFromCsv } from './batch.js'
 import { issueCredential, type IssuedCredential } from './issue-credential.js'
 import type { RecertificationRequest } from './recertification-rules.js'
 import { correctCredential, recertifyCredential, type CorrectionRequest } from './reissue-credential.js'
 import { revokeCredential, type Revocation } from './revoke-credential.js'
-import { credentialIdParams, issueCredentialBody, recertifyBody, reissueBody, revokeBody, versionParams, type IssueCredentialBody } from './schemas.js'
+import { batchBody, credentialIdParams, issueCredentialBody, recertifyBody, reissueBody, revokeBody, versionParams, type IssueCredentialBody } from './schemas.js'
 import { findCredential, findSignedVersion, listVersions, type CredentialRow, type SignedVersionRow, type VersionRow } from './store.js'
 import type { PublicUrls } from '../public-urls.js'
 
@@ -62,6 +63,9 @@ async function sendNewVersion (reply: FastifyReply, urls: PublicUrls, issued: Is
     .type('application/json; charset=utf-8').send(issued)
 }
 
+/** 1,000 rows of CSV or JSON items fit well inside this. */
+const BATCH_BODY_LIMIT = 2 * 1024 * 1024
+
 /** Staff routes, registered under /api/v1 behind bearer auth. */
 export async function credentialStaffRoutes (app: FastifyInstance): Promise<void> {
   const versionDeps = (request: { id: string, staff?: unknown }, actor: string): Parameters<typeof issueCredential>[0] =>
@@ -74,6 +78,23 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
     const issued = await issueCredential(versionDeps(request, staffOf(request).actor), request.body as IssueCredentialBody)
     request.log.info({ credentialId: issued.id }, 'credential issued')
     return await sendNewVersion(reply, app.urls, issued)
+  })
+
+  // Spreadsheets arrive as CSV; parsed as text here, read as rows in batch.ts.
+  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: BATCH_BODY_LIMIT }, (_request, body, done) => { done(null, body) })
+
+  app.post('/credentials/batch', {
+    schema: { body: batchBody },
+    bodyLimit: BATCH_BODY_LIMIT,
+    preHandler: requireScope('credentials:issue')
+  }, async (request, reply) => {
+    const body = request.body as { items: unknown[] } | string
+    const items = typeof body === 'string' ? itemsFromCsv(body) : body.items
+    const started = performance.now()
+    const results = await issueBatch({ ...versionDeps(request, staffOf(request).actor), clock: app.clock, log: request.log }, items)
+    const created = results.filter((r) => !('type' in r)).length
+    request.log.info({ items: items.length, created, ms: Math.round(performance.now() - started) }, 'batch issued')
+    return await reply.code(207).type('application/json; charset=utf-8').send({ summary: { total: items.length, created, failed: items.length - created }, results })
   })
 
   app.get('/credentials/:id', {

@@ -90,3 +90,16 @@ export const recertifyBody = {
     }
   ]
 } as const
+
+/** A batch: `{ "items": [...] }` as JSON, or a CSV document (parsed in batch.ts). Items are validated one by one. */
+export const batchBody = {
+  anyOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['items'],
+      properties: { items: { type: 'array', minItems: 1, maxItems: 1000 } }
+    },
+    { type: 'string', minLength: 1 }
+  ]
+} as const

@@ -1,0 +1,46 @@
+/**
+ * A real service for benches: the app listening on a random port over a real
+ * PostgreSQL (embedded unless DATABASE_URL is set), with one achievement.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { buildApp } from '../src/app.js'
+import { prepareService } from '../src/boot.js'
+import { loadConfig } from '../src/config.js'
+import { connect } from '../src/db/connect.js'
+import { startEmbeddedPostgres } from '../src/db/embedded.js'
+
+export interface BenchService {
+  address: string
+  headers: Record<string, string>
+  achievementId: string
+  close: () => Promise<void>
+}
+
+export async function startBenchService (): Promise<BenchService> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-bench-'))
+  const embedded = process.env.DATABASE_URL === undefined ? await startEmbeddedPostgres(path.join(dir, 'pg'), { throwaway: true }) : undefined
+  const adminKey = 'bench-admin-key-0123456789abcdefghijklmnopq'
+  const databaseUrl = process.env.DATABASE_URL ?? embedded?.url ?? ''
+  const config = loadConfig({ DATABASE_URL: databaseUrl, DATA_DIR: dir, ADMIN_API_KEY: adminKey, LOG_LEVEL: 'silent', PORT: '0' })
+  const sql = connect(databaseUrl)
+  const keyRing = await prepareService(config, sql, { info: () => {}, warn: () => {} })
+  const app = await buildApp({ config, sql, keyRing, logger: false })
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }
+  const achievement = await (await fetch(`${address}/api/v1/achievements`, {
+    method: 'POST', headers, body: JSON.stringify({ name: 'CMA (AAMA)', description: 'd', criteria: { narrative: 'n' }, achievementType: 'Certification', validityMonths: 60 })
+  })).json() as { id: string }
+  return {
+    address,
+    headers,
+    achievementId: achievement.id,
+    close: async () => {
+      await app.close()
+      await sql.end()
+      await embedded?.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+}
