@@ -60,7 +60,7 @@ t.test('a batch that cannot be read at all is one 400, and nothing is issued', a
   const cases: Array<[string, InjectOptions, RegExp]> = [
     ['missing column', csv(`name,achievementId\nA,${achievement.id}\n`), /lacks the columns "email"/],
     ['unknown column', csv(`name,email,achievementId,phone\nA,a@example.com,${achievement.id},555\n`), /unknown columns: "phone"/],
-    ['ragged row', csv(`name,email,achievementId\nA,a@example.com\n`), /cannot be read/],
+    ['ragged row', csv('name,email,achievementId\nA,a@example.com\n'), /cannot be read/],
     ['header only', csv('name,email,achievementId\n'), /no rows/],
     ['too many rows', csv('name,email,achievementId\n' + Array.from({ length: 1001 }, (_, i) => `N${i},n${i}@example.com,${achievement.id}`).join('\n')), /at most 1000/],
     ['no items', { method: 'POST', url: '/api/v1/credentials/batch', headers: app.auth, payload: { items: [] } }, /items/],
