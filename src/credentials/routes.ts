@@ -3,12 +3,13 @@ import { AppError, notFound } from '../errors.js'
 import { negotiate } from '../http/content-negotiation.js'
 import { requireScope, staffOf } from '../staff-auth/bearer-auth.js'
 import { issueBatch, itemsFromCsv } from './batch.js'
+import { normaliseEmail } from './build-credential.js'
 import { issueCredential, type IssuedCredential } from './issue-credential.js'
 import type { RecertificationRequest } from './recertification-rules.js'
 import { correctCredential, recertifyCredential, type CorrectionRequest } from './reissue-credential.js'
 import { revokeCredential, type Revocation } from './revoke-credential.js'
-import { batchBody, credentialIdParams, issueCredentialBody, recertifyBody, reissueBody, revokeBody, versionParams, type IssueCredentialBody } from './schemas.js'
-import { findCredential, findSignedVersion, listVersions, type CredentialRow, type SignedVersionRow, type VersionRow } from './store.js'
+import { batchBody, credentialIdParams, issueCredentialBody, listCredentialsQuery, type ListCredentialsQuery, recertifyBody, reissueBody, revokeBody, versionParams, type IssueCredentialBody } from './schemas.js'
+import { findCredential, findSignedVersion, listVersions, queryCredentials, type CredentialRow, type SignedVersionRow, type VersionRow } from './store.js'
 import type { PublicUrls } from '../public-urls.js'
 
 export type VersionState = 'current' | 'superseded' | 'revoked'
@@ -50,6 +51,21 @@ function credentialRecord (row: CredentialRow, current: SignedVersionRow, versio
     versions: versions.map((v) => versionSummary(row, v, urls)),
     credential: JSON.parse(current.document) as unknown,
     jwt: current.jwt
+  }
+}
+
+function credentialListItem (row: CredentialRow, urls: PublicUrls, now: Date): Record<string, unknown> {
+  const state = row.revokedAt !== null ? 'revoked' : row.currentValidUntil !== null && row.currentValidUntil <= now ? 'expired' : 'valid'
+  return {
+    id: row.id,
+    url: urls.credential(row.id),
+    achievementId: row.achievementId,
+    recipientName: row.recipientName,
+    recipientEmail: row.recipientEmail,
+    version: row.currentVersion,
+    status: state,
+    validUntil: row.currentValidUntil?.toISOString() ?? null,
+    issuedAt: row.issuedAt.toISOString()
   }
 }
 
@@ -95,6 +111,27 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
     const created = results.filter((r) => !('type' in r)).length
     request.log.info({ items: items.length, created, ms: Math.round(performance.now() - started) }, 'batch issued')
     return await reply.code(207).type('application/json; charset=utf-8').send({ summary: { total: items.length, created, failed: items.length - created }, results })
+  })
+
+  app.get('/credentials', {
+    schema: { querystring: listCredentialsQuery },
+    preHandler: requireScope('credentials:read')
+  }, async (request) => {
+    const query = request.query as ListCredentialsQuery
+    const limit = query.limit ?? 100
+    const now = app.clock()
+    const rows = await queryCredentials(app.sql, {
+      now,
+      limit,
+      ...(query.achievementId !== undefined ? { achievementId: query.achievementId } : {}),
+      ...(query.email !== undefined ? { email: normaliseEmail(query.email) } : {}),
+      ...(query.status !== undefined ? { state: query.status } : {}),
+      ...(query.expiresAfter !== undefined ? { expiresAfter: new Date(query.expiresAfter) } : {}),
+      ...(query.expiresBefore !== undefined ? { expiresBefore: new Date(query.expiresBefore) } : {}),
+      ...(query.after !== undefined ? { after: query.after } : {})
+    })
+    const last = rows.at(-1)
+    return { items: rows.map((row) => credentialListItem(row, app.urls, now)), next: rows.length === limit && last !== undefined ? last.id : null }
   })
 
   app.get('/credentials/:id', {

@@ -103,3 +103,19 @@ export const batchBody = {
     { type: 'string', minLength: 1 }
   ]
 } as const
+
+export const listCredentialsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    achievementId: { type: 'string', pattern: ID_PATTERN },
+    email: { type: 'string', format: 'email', maxLength: 320 },
+    status: { type: 'string', enum: ['valid', 'expired', 'revoked', 'superseded'] },
+    expiresAfter: dateTime,
+    expiresBefore: dateTime,
+    limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+    after: { type: 'string', pattern: ID_PATTERN }
+  }
+} as const
+
+export type ListCredentialsQuery = FromSchema<typeof listCredentialsQuery>

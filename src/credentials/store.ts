@@ -200,3 +200,43 @@ export async function findStatusRecord (sql: Db, listId: string, index: number):
     where v.status_list_id = ${listId} and v.status_index = ${index}`
   return row
 }
+
+export type CredentialState = 'valid' | 'expired' | 'revoked' | 'superseded'
+
+export interface CredentialQuery {
+  achievementId?: string
+  /** Normalised (trimmed, lower-cased). */
+  email?: string
+  state?: CredentialState
+  expiresAfter?: Date
+  expiresBefore?: Date
+  now: Date
+  limit: number
+  /** Keyset cursor: the id of the last credential of the previous page. */
+  after?: string
+}
+
+/**
+ * Staff search, keyset-paginated on (issued_at, id). The state is judged at
+ * `now`: revoked, else expired (current validUntil passed), else valid;
+ * `superseded` finds credentials with a corrected (superseded) version.
+ */
+export async function queryCredentials (sql: Db, q: CredentialQuery): Promise<CredentialRow[]> {
+  const conditions = [
+    q.achievementId === undefined ? undefined : sql`c.achievement_id = ${q.achievementId}`,
+    q.email === undefined ? undefined : sql`c.recipient_email = ${q.email}`,
+    q.state === 'revoked' ? sql`c.revoked_at is not null` : undefined,
+    q.state === 'expired' ? sql`c.revoked_at is null and c.current_valid_until <= ${q.now}` : undefined,
+    q.state === 'valid' ? sql`c.revoked_at is null and (c.current_valid_until is null or c.current_valid_until > ${q.now})` : undefined,
+    q.state === 'superseded' ? sql`exists (select 1 from credential_versions v where v.credential_id = c.id and v.superseded_at is not null)` : undefined,
+    q.expiresAfter === undefined ? undefined : sql`c.current_valid_until >= ${q.expiresAfter}`,
+    q.expiresBefore === undefined ? undefined : sql`c.current_valid_until < ${q.expiresBefore}`,
+    q.after === undefined ? undefined : sql`(c.issued_at, c.id) > (select issued_at, id from credentials where id = ${q.after})`
+  ].filter((c) => c !== undefined)
+  const where = conditions.reduce((all, condition) => sql`${all} and ${condition}`, sql`true`)
+  return await sql<CredentialRow[]>`
+    select ${credentialColumns(sql)} from credentials c
+    where ${where}
+    order by c.issued_at, c.id
+    limit ${q.limit}`
+}
