@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Sql } from 'postgres'
 import { achievementPublicRoutes, achievementStaffRoutes } from './achievements/routes.js'
+import { auditRoutes } from './audit/routes.js'
 import type { Config } from './config.js'
 import { credentialPublicRoutes, credentialStaffRoutes } from './credentials/routes.js'
 import { installErrorHandling } from './errors.js'
@@ -92,6 +93,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     installBearerAuth(staff, deps.config.adminApiKey)
     await staff.register(achievementStaffRoutes)
     await staff.register(credentialStaffRoutes)
+    await staff.register(auditRoutes)
   }, { prefix: '/api/v1' })
 
   return app

@@ -27,3 +27,49 @@ export async function recordAuditEvent (tx: Db, event: AuditEvent): Promise<void
             ${event.reason ?? null}, ${event.requestId ?? null}, ${json(event.before) as never}, ${json(event.after) as never},
             ${tx.json((event.details ?? {}) as never)})`
 }
+
+export interface AuditEventRow {
+  id: string
+  occurredAt: Date
+  actor: string
+  action: string
+  subjectType: string
+  subjectId: string
+  version: number | null
+  reason: string | null
+  requestId: string | null
+  before: Record<string, unknown> | null
+  after: Record<string, unknown> | null
+  details: Record<string, unknown>
+}
+
+export interface AuditQuery {
+  subjectType?: string
+  subjectId?: string
+  action?: string
+  actor?: string
+  since?: Date
+  until?: Date
+  limit: number
+  /** Keyset cursor: events older than this id (ids grow with time). */
+  before?: string
+}
+
+/** Newest first, keyset-paginated on the identity column. */
+export async function listAuditEvents (sql: Db, q: AuditQuery): Promise<AuditEventRow[]> {
+  const conditions = [
+    q.subjectType === undefined ? undefined : sql`subject_type = ${q.subjectType}`,
+    q.subjectId === undefined ? undefined : sql`subject_id = ${q.subjectId}`,
+    q.action === undefined ? undefined : sql`action = ${q.action}`,
+    q.actor === undefined ? undefined : sql`actor = ${q.actor}`,
+    q.since === undefined ? undefined : sql`occurred_at >= ${q.since}`,
+    q.until === undefined ? undefined : sql`occurred_at < ${q.until}`,
+    q.before === undefined ? undefined : sql`id < ${q.before}`
+  ].filter((c) => c !== undefined)
+  const where = conditions.reduce((all, condition) => sql`${all} and ${condition}`, sql`true`)
+  return await sql<AuditEventRow[]>`
+    select id::text, occurred_at as "occurredAt", actor, action, subject_type as "subjectType", subject_id as "subjectId",
+      version, reason, request_id as "requestId", before, after, details
+    from audit_events where ${where}
+    order by id desc limit ${q.limit}`
+}

@@ -9,7 +9,7 @@ export interface StaffPrincipal {
 }
 
 /** The scopes staff routes require. The bootstrap admin key holds all of them. */
-export const SCOPES = ['achievements:read', 'achievements:write', 'credentials:read', 'credentials:issue', 'credentials:revoke'] as const
+export const SCOPES = ['achievements:read', 'achievements:write', 'credentials:read', 'credentials:issue', 'credentials:revoke', 'audit:read'] as const
 export type Scope = typeof SCOPES[number]
 
 declare module 'fastify' {
