@@ -6,6 +6,7 @@ import type { Config } from './config.js'
 import { credentialPublicRoutes, credentialStaffRoutes } from './credentials/routes.js'
 import { installErrorHandling } from './errors.js'
 import { healthRoutes } from './health-routes.js'
+import { installIdempotency } from './http/idempotency.js'
 import { installJsonBodyParser } from './http/json-body.js'
 import jsonLdReply from './http/json-ld-reply.js'
 import { validatorCompiler } from './http/validator-compiler.js'
@@ -91,6 +92,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
 
   await app.register(async (staff) => {
     installBearerAuth(staff, deps.config.adminApiKey)
+    installIdempotency(staff)
     await staff.register(achievementStaffRoutes)
     await staff.register(credentialStaffRoutes)
     await staff.register(auditRoutes)
