@@ -40,6 +40,15 @@ async function lockForNewVersion (tx: Db, id: string): Promise<Locked> {
   return { credential, current, achievement, issuer }
 }
 
+/**
+ * A new version's validFrom: now, in whole seconds (VC-JWT nbf), but always
+ * after the current version's, because wallets keep the credential with the
+ * newer validFrom. Two versions within one second are a second apart.
+ */
+function nextValidFrom (current: { validFrom: Date }, now: Date): Date {
+  return new Date(Math.max(toWholeSeconds(now).getTime(), current.validFrom.getTime() + 1000))
+}
+
 const summary = (v: { recipientName: string, recipientEmail: string, validFrom: Date, validUntil: Date | null }): Record<string, unknown> => ({
   recipientName: v.recipientName,
   recipientEmail: v.recipientEmail,
@@ -63,13 +72,13 @@ export async function correctCredential (deps: ReissueDeps, id: string, request:
     if (recipient.name === credential.recipientName && recipient.email === credential.recipientEmail) {
       throw new AppError('validation_failed', '"recipient" changes nothing: give the corrected "name" and/or "email".')
     }
-    // Later than the current version's validFrom (wallets keep the newest),
-    // and before its validUntil even when the credential has already expired.
-    const now = toWholeSeconds(deps.now)
     const until = current.validUntil
-    const validFrom = until !== null && now.getTime() >= until.getTime() ? new Date(Math.max(until.getTime() - 1000, current.validFrom.getTime() + 1000)) : now
-    if (validFrom.getTime() <= current.validFrom.getTime() || (until !== null && validFrom.getTime() >= until.getTime())) {
-      throw new AppError('conflict', `Credential "${id}" was reissued a moment ago; try again in a second.`)
+    let validFrom = nextValidFrom(current, deps.now)
+    // An expired credential is corrected as of the last second of its period,
+    // so the corrected version keeps the same dates and still reads "expired".
+    if (until !== null && validFrom.getTime() >= until.getTime()) validFrom = new Date(Math.max(until.getTime() - 1000, current.validFrom.getTime() + 1000))
+    if (until !== null && validFrom.getTime() >= until.getTime()) {
+      throw new AppError('conflict', `Credential "${id}" ends at ${isoSeconds(until)}; a correction needs a validFrom after ${isoSeconds(current.validFrom)} and before that.`)
     }
     const live = await listLiveVersions(tx, id)
     await setStatusBits({ ...deps, sql: tx }, live)
@@ -115,12 +124,9 @@ export async function correctCredential (deps: ReissueDeps, id: string, request:
 export async function recertifyCredential (deps: ReissueDeps, id: string, request: RecertificationRequest & { note?: string }): Promise<IssuedCredential> {
   return await deps.sql.begin(async (tx) => {
     const { credential, current, achievement, issuer } = await lockForNewVersion(tx, id)
-    const now = toWholeSeconds(deps.now)
+    const now = nextValidFrom(current, deps.now)
     const decision = decideRecertification({ policy: achievement.recertification as RecertificationPolicy | null, validityMonths: achievement.validityMonths, currentValidUntil: current.validUntil, request, now })
     if (!decision.allowed) throw new AppError('recertification_refused', decision.message, { rule: decision.rule })
-    if (decision.validFrom.getTime() <= current.validFrom.getTime()) {
-      throw new AppError('conflict', `Credential "${id}" was reissued a moment ago; try again in a second.`)
-    }
     const version = credential.currentVersion + 1
     const recipient = { name: credential.recipientName, email: credential.recipientEmail }
     const signed = await createVersion(tx, deps, {
