@@ -34,6 +34,17 @@ export interface Config {
     readonly email: string | undefined
     readonly description: string | undefined
   }
+  /** How the holder pages, images and PDFs look: the certifying body's logo and colours. */
+  readonly branding: {
+    /** An https or data: URL of the issuer's logo, shown on the pages. */
+    readonly logoUrl: string | undefined
+    /** The main colour (#rrggbb): headers, badge ring. */
+    readonly primaryColor: string
+    /** The accent colour (#rrggbb): links and buttons. */
+    readonly accentColor: string
+    /** LinkedIn's numeric organization id, used by "Add to profile" instead of the name when set. */
+    readonly linkedInOrganizationId: string | undefined
+  }
 }
 
 export class ConfigError extends Error {
@@ -102,6 +113,18 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const issuerEmail = get('ISSUER_EMAIL')
   if (issuerEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(issuerEmail)) problems.push('"ISSUER_EMAIL" must be an email address.')
 
+  const logoUrl = get('BRAND_LOGO_URL')
+  if (logoUrl !== undefined && !/^(https:\/\/|data:image\/)/.test(logoUrl)) problems.push('"BRAND_LOGO_URL" must be an https: or data:image/ URL.')
+  const color = (name: string, fallback: string): string => {
+    const value = get(name) ?? fallback
+    if (!/^#[0-9a-fA-F]{6}$/.test(value)) problems.push(`"${name}" must be a colour like #1f4e79, got "${value}".`)
+    return value
+  }
+  const primaryColor = color('BRAND_PRIMARY_COLOR', '#1f3a5f')
+  const accentColor = color('BRAND_ACCENT_COLOR', '#0b6e4f')
+  const linkedInOrganizationId = get('LINKEDIN_ORGANIZATION_ID')
+  if (linkedInOrganizationId !== undefined && !/^\d{1,20}$/.test(linkedInOrganizationId)) problems.push('"LINKEDIN_ORGANIZATION_ID" must be LinkedIn\'s numeric organization id.')
+
   const production = get('NODE_ENV') === 'production'
   if (production) {
     // Each one missing would otherwise fall back to a development default that
@@ -132,6 +155,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       url: issuerUrl,
       email: issuerEmail,
       description: get('ISSUER_DESCRIPTION')
-    })
+    }),
+    branding: Object.freeze({ logoUrl, primaryColor, accentColor, linkedInOrganizationId })
   })
 }
