@@ -26,6 +26,8 @@ COPY package.json ./
 COPY migrations ./migrations
 COPY contexts ./contexts
 COPY schemas ./schemas
+COPY templates ./templates
+COPY assets ./assets
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \

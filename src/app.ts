@@ -6,6 +6,7 @@ import type { Config } from './config.js'
 import { credentialPublicRoutes, credentialStaffRoutes } from './credentials/routes.js'
 import { installErrorHandling } from './errors.js'
 import { healthRoutes } from './health-routes.js'
+import { holderPageRoutes } from './holder-pages/routes.js'
 import { installIdempotency } from './http/idempotency.js'
 import { installJsonBodyParser } from './http/json-body.js'
 import jsonLdReply from './http/json-ld-reply.js'
@@ -87,6 +88,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   await app.register(keyRoutes)
   await app.register(achievementPublicRoutes)
   await app.register(credentialPublicRoutes)
+  await app.register(holderPageRoutes)
   await app.register(statusListRoutes)
   await app.register(verificationRoutes)
 

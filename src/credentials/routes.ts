@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { AppError, notFound } from '../errors.js'
 import { negotiate } from '../http/content-negotiation.js'
+import { credentialPageResponder } from '../holder-pages/routes.js'
 import { requireScope, staffOf } from '../staff-auth/bearer-auth.js'
 import { issueBatch, itemsFromCsv } from './batch.js'
 import { normaliseEmail } from './build-credential.js'
@@ -180,11 +181,11 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
   })
 }
 
-const CREDENTIAL_MEDIA_TYPES = ['application/ld+json', 'application/vc+ld+json', 'application/vc', 'application/json', 'application/vc+jwt', 'application/jwt'] as const
+// JSON-LD first: a client that sends no Accept (curl) or */* gets the signed
+// document. text/html last: a browser's Accept ranks it above its */*;q=0.8.
+const CREDENTIAL_MEDIA_TYPES = ['application/ld+json', 'application/vc+ld+json', 'application/vc', 'application/json', 'application/vc+jwt', 'application/jwt', 'text/html'] as const
 
-async function sendSignedVersion (request: { headers: { accept?: string | undefined } }, reply: FastifyReply, version: SignedVersionRow, cache: string): Promise<FastifyReply> {
-  const type = negotiate(request.headers.accept, CREDENTIAL_MEDIA_TYPES)
-  if (type === undefined) throw new AppError('not_acceptable', `This credential is available as ${CREDENTIAL_MEDIA_TYPES.join(', ')}.`)
+async function sendSignedVersion (reply: FastifyReply, type: string, version: SignedVersionRow, cache: string): Promise<FastifyReply> {
   void reply.header('Vary', 'Accept').header('Cache-Control', cache)
   if (type === 'application/vc+jwt' || type === 'application/jwt') return await reply.type(type).send(version.jwt)
   return await reply.type(`${type}; charset=utf-8`).send(version.document)
@@ -196,11 +197,20 @@ async function sendSignedVersion (request: { headers: { accept?: string | undefi
  * every version stays reachable byte for byte under /versions/{n}.
  */
 export async function credentialPublicRoutes (app: FastifyInstance): Promise<void> {
+  const sendPage = credentialPageResponder(app)
+  const negotiated = (accept: string | undefined): string => {
+    const type = negotiate(accept, CREDENTIAL_MEDIA_TYPES)
+    if (type === undefined) throw new AppError('not_acceptable', `This credential is available as ${CREDENTIAL_MEDIA_TYPES.join(', ')}.`)
+    return type
+  }
+
   app.get('/credentials/:id', { schema: { params: credentialIdParams } }, async (request, reply) => {
     const { id } = request.params as { id: string }
+    const type = negotiated(request.headers.accept)
+    if (type === 'text/html') return await sendPage(reply, id)
     const current = await findSignedVersion(app.sql, id)
     if (current === undefined) throw notFound(`Credential "${id}"`)
-    return await sendSignedVersion(request, reply, current, 'no-cache')
+    return await sendSignedVersion(reply, type, current, 'no-cache')
   })
 
   app.get('/credentials/:id/versions', { schema: { params: credentialIdParams } }, async (request) => {
@@ -213,9 +223,11 @@ export async function credentialPublicRoutes (app: FastifyInstance): Promise<voi
 
   app.get('/credentials/:id/versions/:version', { schema: { params: versionParams } }, async (request, reply) => {
     const { id, version } = request.params as { id: string, version: number }
+    const type = negotiated(request.headers.accept)
+    if (type === 'text/html') return await sendPage(reply, id, version)
     const signed = await findSignedVersion(app.sql, id, version)
     if (signed === undefined) throw notFound(`Version ${version} of credential "${id}"`)
-    // A version's bytes never change once signed.
-    return await sendSignedVersion(request, reply, signed, 'public, max-age=31536000, immutable')
+    // A version's bytes never change once signed (its page does: the status is live).
+    return await sendSignedVersion(reply, type, signed, 'public, max-age=31536000, immutable')
   })
 }

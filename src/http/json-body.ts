@@ -28,6 +28,22 @@ export function exceedsJsonLimits (value: unknown, limits: { depth: number, node
 const { FST_ERR_CTP_EMPTY_JSON_BODY, FST_ERR_CTP_INVALID_JSON_BODY } = fastify.errorCodes
 
 /**
+ * Parses JSON from outside (a request body, a baked image) the way the body
+ * parser does: prototype pollution refused, depth bounded. Throws AppError.
+ */
+export function parseUntrustedJson (text: string): unknown {
+  let parsed: unknown
+  try {
+    parsed = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' })
+  } catch {
+    throw new AppError('malformed_json', 'The embedded credential is not valid JSON.')
+  }
+  const tooBig = exceedsJsonLimits(parsed, { depth: MAX_JSON_DEPTH, nodes: Number.POSITIVE_INFINITY })
+  if (tooBig !== undefined) throw new AppError('validation_failed', `The JSON is too complex: ${tooBig}.`)
+  return parsed
+}
+
+/**
  * Replaces Fastify's JSON body parser with the same parser (secure-json-parse,
  * `__proto__` and `constructor.prototype` refused) plus a depth limit checked
  * before any handler, schema or library walks the body recursively.

@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { findSignedVersion } from '../credentials/store.js'
+import { BakingError, extractFromPng } from '../baking/png.js'
+import { extractFromSvg } from '../baking/svg.js'
 import { AppError, notFound } from '../errors.js'
+import { parseUntrustedJson } from '../http/json-body.js'
 import { dateTime } from '../http/common-schemas.js'
 import { idParams } from '../http/id-params.js'
 import { databaseSources } from './database-sources.js'
@@ -57,6 +60,19 @@ interface VerifyBody {
  */
 export async function verificationRoutes (app: FastifyInstance): Promise<void> {
   const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers)
+
+  // A baked badge image as the body: the credential inside it is what is verified.
+  const bakedImageParser = (extract: (body: Buffer) => string | undefined) => (_request: unknown, body: Buffer, done: (error: Error | null, value?: unknown) => void): void => {
+    try {
+      const text = extract(body)?.trim()
+      if (text === undefined || text === '') throw new AppError('validation_failed', 'The image has no credential baked in it (no "openbadgecredential" iTXt chunk or <openbadges:credential> element).')
+      done(null, { verifiableCredential: text.startsWith('{') ? parseUntrustedJson(text) : text })
+    } catch (error) {
+      done(error instanceof BakingError ? new AppError('validation_failed', error.message) : error as Error)
+    }
+  }
+  app.addContentTypeParser('image/png', { parseAs: 'buffer' }, bakedImageParser(extractFromPng))
+  app.addContentTypeParser('image/svg+xml', { parseAs: 'buffer' }, bakedImageParser((body) => extractFromSvg(body.toString('utf8'))))
 
   app.post('/credentials/verify', { schema: { body: verifyBody }, bodyLimit: LIMITS.bodyBytes }, async (request, reply) => {
     const body = request.body as VerifyBody

@@ -1,0 +1,79 @@
+import type { Sql } from 'postgres'
+import { findAchievement, type AchievementRow } from '../achievements/store.js'
+import type { Config } from '../config.js'
+import { findCredential, findSignedVersion, type CredentialRow, type SignedVersionRow } from '../credentials/store.js'
+import type { JsonObject } from '../json.js'
+import type { PublicUrls } from '../public-urls.js'
+import type { VerificationResult } from '../verification/result.js'
+import type { VerificationSources } from '../verification/sources.js'
+import { verifyCredential } from '../verification/verify-credential.js'
+import { defaultBadgeSvg, svgToPng, type Palette } from './images.js'
+import { displayFields, type DisplayFields } from './display.js'
+import { statusBanner, type Banner } from './status-banner.js'
+
+export interface HolderDeps {
+  sql: Sql
+  urls: PublicUrls
+  config: Config
+  sources: VerificationSources
+  now: Date
+}
+
+/** Everything the page, the images and the PDFs show about one version, with its live status. */
+export interface HolderView {
+  credential: CredentialRow
+  version: SignedVersionRow
+  achievement: AchievementRow
+  document: JsonObject
+  fields: DisplayFields
+  result: VerificationResult
+  banner: Banner
+  noun: string
+  palette: Palette
+}
+
+/** Loads a version (the current one by default) and judges it with the same verifier the API uses. */
+export async function loadHolderView (deps: HolderDeps, id: string, versionNumber?: number): Promise<HolderView | undefined> {
+  const credential = await findCredential(deps.sql, id)
+  const version = credential === undefined ? undefined : await findSignedVersion(deps.sql, id, versionNumber)
+  const achievement = credential === undefined ? undefined : await findAchievement(deps.sql, credential.achievementId)
+  if (credential === undefined || version === undefined || achievement === undefined) return undefined
+  const document = JSON.parse(version.document) as JsonObject
+  const result = await verifyCredential(document, { now: deps.now, sources: deps.sources })
+  const fields = displayFields(document, deps.urls.base)
+  const noun = fields.achievement.achievementType === 'Certification' ? 'certification' : 'badge'
+  const banner = statusBanner({
+    result,
+    noun,
+    issuerName: fields.issuerName,
+    ...(fields.validUntil !== undefined ? { validUntil: fields.validUntil } : {}),
+    ...(fields.validFrom !== undefined ? { validFrom: fields.validFrom } : {}),
+    ...(credential.revokedAt !== null ? { revokedAt: credential.revokedAt } : {}),
+    recertification: achievement.recertification,
+    now: deps.now
+  })
+  return { credential, version, achievement, document, fields, result, banner, noun, palette: { primary: deps.config.branding.primaryColor, accent: deps.config.branding.accentColor } }
+}
+
+/** The words stamped across a printed certificate or card that is not valid now. */
+export function printStamp (banner: Banner): string | undefined {
+  const stamps: Record<Banner['tone'], string | undefined> = { valid: undefined, expired: 'EXPIRED', revoked: 'REVOKED', superseded: 'REPLACED', pending: 'NOT YET VALID', invalid: 'NOT VERIFIED' }
+  return stamps[banner.tone]
+}
+
+/** The achievement's own image when it is a data: PNG or SVG; otherwise (none, or a remote URL the service will not fetch) undefined. */
+function ownImage (achievement: AchievementRow): { png?: Buffer, svg?: string } {
+  const url = achievement.image?.id
+  const match = url === undefined ? null : /^data:image\/(png|svg\+xml)(;base64)?,(.*)$/s.exec(url)
+  if (match === null) return {}
+  const data = match[2] !== undefined ? Buffer.from(match[3] ?? '', 'base64') : Buffer.from(decodeURIComponent(match[3] ?? ''), 'utf8')
+  return match[1] === 'png' ? { png: data } : { svg: data.toString('utf8') }
+}
+
+/** The image to bake: the achievement's own (PNG or SVG as asked), or the badge the service draws. */
+export function badgeImage (view: HolderView, format: 'png' | 'svg'): Buffer | string {
+  const own = ownImage(view.achievement)
+  const drawn = (): string => defaultBadgeSvg({ achievementName: view.fields.achievement.name, issuerName: view.fields.issuerName, palette: view.palette })
+  if (format === 'svg') return own.svg ?? drawn()
+  return own.png ?? svgToPng(own.svg ?? drawn())
+}

@@ -1,0 +1,87 @@
+import { Eta } from 'eta'
+import { fileURLToPath } from 'node:url'
+import type { FastifyReply } from 'fastify'
+import type { Config } from '../config.js'
+import type { PublicUrls } from '../public-urls.js'
+import { longDate } from './dates.js'
+import type { HolderView } from './holder-view.js'
+import { shareLinks } from './share-links.js'
+import { checksInWords, type Banner } from './status-banner.js'
+import type { VerificationResult } from '../verification/result.js'
+
+/** Templates live in templates/ (not src/), so the compiled dist/ finds them too; compiled once, cached. */
+const eta = new Eta({ views: fileURLToPath(new URL('../../templates/', import.meta.url)), cache: true, autoEscape: true, autoTrim: false })
+
+/**
+ * Security headers on every page: no script at all (the pages work without
+ * JavaScript), styles and images only from here (and https logos), no framing.
+ */
+export function sendPage (reply: FastifyReply, html: string, status = 200): FastifyReply {
+  return reply.code(status)
+    .header('Content-Security-Policy', "default-src 'none'; img-src 'self' data: https:; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+    .header('X-Content-Type-Options', 'nosniff')
+    .header('Referrer-Policy', 'strict-origin-when-cross-origin')
+    .header('Cache-Control', 'no-cache')
+    .type('text/html; charset=utf-8')
+    .send(html)
+}
+
+function brand (config: Config): Record<string, unknown> {
+  return { issuerName: config.issuer.name, logoUrl: config.branding.logoUrl }
+}
+
+/** The banner and checks, as the result partial shows them (credential page and /verify). */
+export function resultView (banner: Banner, result: VerificationResult): Record<string, unknown> {
+  return { banner, checks: checksInWords(result), checkedAt: `${longDate(result.checkedAt) ?? ''} at ${result.checkedAt.slice(11, 16)} UTC` }
+}
+
+export function renderCredentialPage (view: HolderView, urls: PublicUrls, config: Config): string {
+  const id = view.credential.id
+  const url = urls.credential(id)
+  const { fields } = view
+  const current = view.version.version === view.credential.currentVersion
+  const base = current ? url : urls.credentialVersion(id, view.version.version)
+  const description = `${fields.holderName ?? 'The holder'} holds ${fields.achievement.name}, issued by ${fields.issuerName}. ${view.banner.text}`
+  return eta.render('./credential', {
+    title: `${fields.achievement.name}: ${fields.holderName ?? ''}`,
+    description,
+    og: { title: `${fields.achievement.name}: ${fields.holderName ?? ''}`, description, url, image: `${url}/preview.png`, imageAlt: `${fields.achievement.name} awarded to ${fields.holderName ?? 'the holder'}: ${view.banner.label}` },
+    brand: brand(config),
+    ...resultView(view.banner, view.result),
+    noun: view.noun,
+    achievement: fields.achievement,
+    holderName: fields.holderName ?? 'Not stated',
+    issuerName: fields.issuerName,
+    awardDate: longDate(fields.issued),
+    validFrom: longDate(fields.validFrom),
+    validUntil: longDate(fields.validUntil),
+    credentialId: id,
+    credentialUrl: url,
+    imageUrl: `${url}/badge.png`,
+    imageAlt: view.achievement.image?.caption ?? `${fields.achievement.name} badge`,
+    ...(current ? {} : { olderVersion: { number: view.version.version, currentUrl: url } }),
+    share: current
+      ? shareLinks({
+        credentialUrl: url,
+        credentialId: id,
+        achievementName: fields.achievement.name,
+        issuerName: fields.issuerName,
+        ...(config.branding.linkedInOrganizationId !== undefined ? { linkedInOrganizationId: config.branding.linkedInOrganizationId } : {}),
+        ...(fields.issued !== undefined ? { issued: fields.issued } : {}),
+        ...(fields.validUntil !== undefined ? { expires: fields.validUntil } : {})
+      })
+      : undefined,
+    downloads: [
+      { href: `${base}/credential.jsonld`, text: 'Credential (JSON-LD)' },
+      { href: `${base}/credential.jwt`, text: 'Credential (VC-JWT)' },
+      { href: `${base}/badge.png`, text: 'Badge image with the credential baked in (PNG)' },
+      { href: `${base}/badge.svg`, text: 'Badge image with the credential baked in (SVG)' },
+      { href: `${base}/certificate.pdf`, text: 'Certificate (PDF, US Letter)' },
+      { href: `${base}/wallet-card.pdf`, text: 'Wallet card (PDF)' }
+    ]
+  })
+}
+
+export function renderVerifyPage (config: Config, data: { input?: string, error?: string, shown?: Record<string, unknown> }): string {
+  return eta.render('./verify', { title: 'Verify a credential', description: `Check an Open Badges credential: ${config.issuer.name}.`, brand: brand(config), ...data })
+}
