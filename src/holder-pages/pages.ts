@@ -40,7 +40,8 @@ export function renderCredentialPage (view: HolderView, urls: PublicUrls, config
   const url = urls.credential(id)
   const { fields } = view
   const current = view.version.version === view.credential.currentVersion
-  const base = current ? url : urls.credentialVersion(id, view.version.version)
+  // In-page links are paths, so the page works at whatever host served it; og: and share links stay absolute.
+  const base = new URL(current ? url : urls.credentialVersion(id, view.version.version)).pathname
   const description = `${fields.holderName ?? 'The holder'} holds ${fields.achievement.name}, issued by ${fields.issuerName}. ${view.banner.text}`
   return eta.render('./credential', {
     title: `${fields.achievement.name}: ${fields.holderName ?? ''}`,
@@ -57,9 +58,9 @@ export function renderCredentialPage (view: HolderView, urls: PublicUrls, config
     validUntil: longDate(fields.validUntil),
     credentialId: id,
     credentialUrl: url,
-    imageUrl: `${url}/badge.png`,
+    imageUrl: `${new URL(url).pathname}/badge.png`,
     imageAlt: view.achievement.image?.caption ?? `${fields.achievement.name} badge`,
-    ...(current ? {} : { olderVersion: { number: view.version.version, currentUrl: url } }),
+    ...(current ? {} : { olderVersion: { number: view.version.version, currentUrl: new URL(url).pathname } }),
     share: current
       ? shareLinks({
         credentialUrl: url,

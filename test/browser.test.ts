@@ -1,0 +1,102 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import os from 'node:os'
+import path from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import t from 'tap'
+import { build, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/build-app.js'
+
+/**
+ * End to end in a real headless Chromium (Debian's, driven by playwright-core;
+ * no browser is ever downloaded): the holder's page, the Verify control, the
+ * /verify page, and axe-core accessibility checks. With
+ * TESSERA_SCREENSHOTS=1 it refreshes the README's screenshots in
+ * docs/screenshots/.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (Debian package "chromium"; .ci/run installs it, or set CHROMIUM_PATH)`
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+const SHOTS = process.env.TESSERA_SCREENSHOTS === '1' ? path.resolve('docs/screenshots') : mkdtempSync(path.join(os.tmpdir(), 'tessera-shots-'))
+
+/** axe-core's serious and critical violations on the page (WCAG 2.x A and AA rules). */
+async function accessibilityViolations (page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE)
+  const results = await page.evaluate(async () => await (window as unknown as { axe: { run: (context: Document, options: unknown) => Promise<{ violations: Array<{ id: string, impact: string, help: string, nodes: unknown[] }> }> } })
+    .axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } }))
+  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help}, ${v.nodes.length} node(s)`)
+}
+
+t.test('a holder page, its Verify control and the /verify page in a real browser', { skip, timeout: 120_000 }, async (t) => {
+  let now = new Date('2026-11-25T12:00:00Z')
+  const app = await build(t, { clock: () => now, env: { ISSUER_NAME: 'American Association of Medical Assistants' } })
+  const achievement = await createAchievement(app, { ...CMA_ACHIEVEMENT, recertification: { continuingEducation: { minPoints: 60, minApprovedPoints: 30, graceMonths: 3 }, exam: true } })
+  const valid = await issue(app, { achievementId: achievement.id, recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' }, validFrom: '2026-03-31T00:00:00Z' })
+  const expired = await issue(app, { achievementId: achievement.id, recipient: { name: 'Sam Lee', email: 'sam@example.org' }, validFrom: '2021-09-30T00:00:00Z' })
+  const address = await app.app.listen({ port: 0, host: '127.0.0.1' })
+  // Pages are requested at 127.0.0.1; credential ids carry the configured base URL.
+  const local = (url: string): string => `${address}${new URL(url).pathname}`
+
+  const browser: Browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+  })
+  t.teardown(async () => { await browser.close() })
+  // bypassCSP only so that axe-core can be injected: the pages themselves run no script.
+  const context = await browser.newContext({ viewport: { width: 1000, height: 900 }, bypassCSP: true })
+  const page = await context.newPage()
+  mkdirSync(SHOTS, { recursive: true })
+  if (process.env.TESSERA_SCREENSHOTS !== '1') t.teardown(() => { rmSync(SHOTS, { recursive: true, force: true }) })
+
+  await page.goto(local(valid.url))
+  t.equal(await page.locator('.banner__label').textContent(), 'Valid')
+  t.equal(await page.locator('.banner__text').textContent(), 'Valid until 31 March 2031.')
+  t.equal(await page.locator('h1').textContent(), 'CMA (AAMA)')
+  t.notOk(await page.locator('.checks').isVisible(), 'the checks are folded away')
+  await page.getByText('Verify: show each check').click()
+  t.ok(await page.locator('.checks').isVisible(), 'clicking Verify shows each check')
+  t.match(await page.locator('.checks').innerText(), /Digital signature: Passed/)
+  t.match(await page.locator('.checks').innerText(), /Revocation status: Passed/)
+  t.same(await accessibilityViolations(page), [], 'axe-core: no serious or critical violations on a valid page')
+  await page.screenshot({ path: path.join(SHOTS, 'badge-valid.png'), fullPage: true })
+
+  await page.goto(local(expired.url))
+  t.equal(await page.locator('.banner__label').textContent(), 'Expired')
+  t.equal(await page.locator('.banner__text').textContent(), 'This certification expired on 30 September 2026.')
+  t.equal(await page.locator('.banner__advice').textContent(), 'It can be renewed by continuing education until 30 December 2026.')
+  t.same(await accessibilityViolations(page), [], 'axe-core: no serious or critical violations on an expired page')
+  await page.screenshot({ path: path.join(SHOTS, 'badge-expired.png'), fullPage: true })
+
+  await page.goto(`${address}/verify`)
+  t.same(await accessibilityViolations(page), [], 'axe-core: the /verify form')
+  await page.getByLabel('Credential link, JSON or JWT').fill(JSON.stringify(valid.credential))
+  await page.getByRole('button', { name: 'Verify' }).click()
+  await page.waitForURL(`${address}/verify`)
+  t.equal(await page.locator('.banner__text').textContent(), 'Valid until 31 March 2031.')
+  t.match(await page.locator('.checks').innerText(), /Digital signature: Passed/, 'the checks are open on the result')
+  t.same(await accessibilityViolations(page), [], 'axe-core: a /verify result')
+
+  await page.goto(`${address}/verify`)
+  await page.getByLabel('Credential link, JSON or JWT').fill(expired.jwt)
+  await page.getByRole('button', { name: 'Verify' }).click()
+  t.equal(await page.locator('.banner__label').textContent(), 'Expired', 'a pasted VC-JWT')
+
+  // The keyboard reaches the skip link first, then the page's controls.
+  await page.goto(local(valid.url))
+  await page.keyboard.press('Tab')
+  t.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to main content')
+
+  // The wallet card, as printed (rendered by poppler where it is installed).
+  now = new Date('2026-11-25T12:00:00Z')
+  const card = await app.app.inject({ method: 'GET', url: `${new URL(valid.url).pathname}/wallet-card.pdf` })
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-card-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  writeFileSync(path.join(dir, 'card.pdf'), card.rawPayload)
+  try {
+    execFileSync('pdftoppm', ['-png', '-r', '200', '-singlefile', path.join(dir, 'card.pdf'), path.join(SHOTS, 'wallet-card')])
+    t.ok(existsSync(path.join(SHOTS, 'wallet-card.png')), 'wallet card rendered')
+  } catch {
+    t.comment('pdftoppm is not installed: no wallet card screenshot')
+  }
+})
