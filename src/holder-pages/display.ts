@@ -34,9 +34,13 @@ export function credentialOf (input: unknown): JsonObject | undefined {
   }
 }
 
-/** Only images that cannot reach the network from the viewer's page (ours, or data: images) are shown. */
+/**
+ * Images a page may show: ours, https (the viewer's browser fetches them, as
+ * any displayer does; the service never does), or data: raster and SVG images
+ * (an <img> never runs script in an SVG).
+ */
 const displayableImage = (url: string | undefined, ownBase: string): string | undefined =>
-  url !== undefined && (url.startsWith(`${ownBase}/`) || /^data:image\/(png|jpeg|gif|webp|svg\+xml)[;,]/.test(url)) ? url : undefined
+  url !== undefined && (url.startsWith(`${ownBase}/`) || url.startsWith('https://') || /^data:image\/(png|jpeg|gif|webp|svg\+xml)[;,]/.test(url)) ? url : undefined
 
 export function displayFields (credential: JsonObject, ownBase: string): DisplayFields {
   const subject = asArray(credential.credentialSubject).find(isObject)
