@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify'
 import type { Sql } from 'postgres'
 import { achievementPublicRoutes, achievementStaffRoutes } from './achievements/routes.js'
 import { auditRoutes } from './audit/routes.js'
@@ -16,6 +16,7 @@ import type { KeyRing } from './keys/key-ring.js'
 import { keyRoutes } from './keys/routes.js'
 import { publicUrls, type PublicUrls } from './public-urls.js'
 import { installBearerAuth } from './staff-auth/bearer-auth.js'
+import { apiKeyRoutes } from './staff-auth/routes.js'
 import { statusListPolicy, type StatusListPolicy } from './status-lists/policy.js'
 import { statusListRefresh } from './status-lists/refresh-task.js'
 import { statusListRoutes } from './status-lists/routes.js'
@@ -30,6 +31,8 @@ declare module 'fastify' {
     urls: PublicUrls
     clock: Clock
     statusListPolicy: StatusListPolicy
+    /** Every route as registered, for the tests that walk the route table and for the API contract. */
+    routeTable: readonly RouteOptions[]
   }
 }
 
@@ -68,6 +71,9 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     // Honour X-Forwarded-* only when the deployer says a proxy is in front.
     trustProxy: false
   })
+  const routeTable: RouteOptions[] = []
+  app.addHook('onRoute', (route) => { routeTable.push(route) })
+  app.decorate('routeTable', routeTable)
   app.setValidatorCompiler(validatorCompiler)
   // JSON only: a text/plain body gets 415 rather than a confusing schema error.
   app.removeContentTypeParser('text/plain')
@@ -98,6 +104,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     await staff.register(achievementStaffRoutes)
     await staff.register(credentialStaffRoutes)
     await staff.register(auditRoutes)
+    await staff.register(apiKeyRoutes)
   }, { prefix: '/api/v1' })
 
   return app

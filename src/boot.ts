@@ -1,5 +1,7 @@
 import type { Sql } from 'postgres'
 import type { Config } from './config.js'
+import { SCOPES } from './staff-auth/bearer-auth.js'
+import { upsertBootstrapKey } from './staff-auth/store.js'
 import { migrate } from './db/migrate.js'
 import { upsertIssuer } from './issuers/store.js'
 import { generateKeySet, readKeyFiles, writeKeyFiles } from './keys/key-files.js'
@@ -23,6 +25,8 @@ export async function prepareService (config: Config, sql: Sql, log: BootLog): P
 
   const { issuer } = config
   await upsertIssuer(sql, { id: issuer.id, name: issuer.name, url: issuer.url ?? null, email: issuer.email ?? null, description: issuer.description ?? null })
+  // The bootstrap key gets a row too, so the audit trail and the key list name it.
+  if (config.adminApiKey !== undefined) await upsertBootstrapKey(sql, SCOPES)
 
   let files = await readKeyFiles(config.keysDir)
   if (!files.some((f) => f.issuer === issuer.id && f.status === 'active')) {

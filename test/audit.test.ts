@@ -29,7 +29,7 @@ t.test('staff read the audit trail: newest first, filtered, page by page', async
   t.same(all.items.map((e: { action: string }) => e.action), ['credential.revoked', 'credential.issued', 'achievement.created', 'achievement.created'])
   t.equal(all.next, null)
   const revoked = all.items[0]
-  t.match(revoked, { actor: 'admin', subject: { type: 'credential', id: issued.id }, version: 1, reason: 'Issued in error', before: { revoked: false }, after: { revoked: true, revokedVersions: [1] } })
+  t.match(revoked, { actor: 'bootstrap', actorName: 'ADMIN_API_KEY (bootstrap)', subject: { type: 'credential', id: issued.id }, version: 1, reason: 'Issued in error', before: { revoked: false }, after: { revoked: true, revokedVersions: [1] } })
   t.type(revoked.requestId, 'string')
   t.match(revoked.occurredAt, /^\d{4}-\d\d-\d\dT/)
 

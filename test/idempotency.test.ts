@@ -80,7 +80,7 @@ t.test('a retry while the first is still running waits for its answer; an abando
   const body = JSON.stringify(CMA_ACHIEVEMENT)
   // The same request's fingerprint; the "first request" finishes 300 ms after the retry starts waiting.
   const hash = createHash('sha256').update(`POST /api/v1/achievements\n${body}`, 'utf8').digest('hex')
-  await app.sql`insert into idempotency_keys (actor, key, method, path, request_hash) values ('admin', 'slow', 'POST', '/api/v1/achievements', ${hash})`
+  await app.sql`insert into idempotency_keys (actor, key, method, path, request_hash) values ('bootstrap', 'slow', 'POST', '/api/v1/achievements', ${hash})`
   setTimeout(() => {
     void app.sql`update idempotency_keys set status_code = 201, response_headers = ${app.sql.json({ 'content-type': 'application/json; charset=utf-8' })}, response_body = '{"first":true}', completed_at = now() where key = 'slow'`.execute()
   }, 300)
@@ -89,7 +89,7 @@ t.test('a retry while the first is still running waits for its answer; an abando
   t.equal(waited.body, '{"first":true}', 'the waiting retry got the first answer')
   t.equal(await count(app, 'achievements'), 0)
 
-  await app.sql`insert into idempotency_keys (actor, key, method, path, request_hash, created_at) values ('admin', 'dead', 'POST', '/api/v1/achievements', ${hash}, now() - interval '10 minutes')`
+  await app.sql`insert into idempotency_keys (actor, key, method, path, request_hash, created_at) values ('bootstrap', 'dead', 'POST', '/api/v1/achievements', ${hash}, now() - interval '10 minutes')`
   const takeover = await achievementPost(app, 'dead')
   t.equal(takeover.statusCode, 201)
   t.equal(await count(app, 'achievements'), 1, 'the abandoned request ran again')

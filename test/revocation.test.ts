@@ -18,7 +18,7 @@ t.test('revoking sets the bit, re-signs the list, and records who, when and why'
 
   const response = await app.app.inject({ method: 'POST', url: `/api/v1/credentials/${issued.id}/revoke`, headers: app.auth, payload: { reason: 'Issued to the wrong person' } })
   t.equal(response.statusCode, 200)
-  t.same(response.json(), { id: issued.id, url: issued.url, revoked: true, revokedAt: fixed.toISOString(), revokedBy: 'admin', reason: 'Issued to the wrong person' })
+  t.same(response.json(), { id: issued.id, url: issued.url, revoked: true, revokedAt: fixed.toISOString(), revokedBy: 'bootstrap', reason: 'Issued to the wrong person' })
 
   const after = await fetchList(app, status.statusListCredential)
   t.ok(getBit(after.bits, Number(status.statusListIndex)), 'the bit is set')
@@ -27,7 +27,7 @@ t.test('revoking sets the bit, re-signs the list, and records who, when and why'
   t.equal(after.bits.filter((b) => b !== 0).length, 1, 'only that bit is set')
 
   const record = (await app.app.inject({ method: 'GET', url: `/api/v1/credentials/${issued.id}`, headers: app.auth })).json()
-  t.same(record.revocation, { revokedAt: fixed.toISOString(), revokedBy: 'admin', reason: 'Issued to the wrong person' })
+  t.same(record.revocation, { revokedAt: fixed.toISOString(), revokedBy: 'bootstrap', reason: 'Issued to the wrong person' })
   const audit = await app.sql`select actor, action, details from audit_events where subject_id = ${issued.id} order by id`
   t.same(audit.map((e) => e.action), ['credential.issued', 'credential.revoked'])
 })

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { notFound } from '../errors.js'
 import { findIssuer } from '../issuers/store.js'
-import { requireScope, staffOf } from '../staff-auth/bearer-auth.js'
+import { staffOf } from '../staff-auth/bearer-auth.js'
 import { achievementResource, publicAchievementDocument } from './achievement-document.js'
 import type { RecertificationPolicy } from '../credentials/recertification-rules.js'
 import { achievementIdParams, createAchievementBody, listAchievementsQuery, recertificationPolicyBody, type CreateAchievementBody, type ListAchievementsQuery } from './schemas.js'
@@ -12,7 +12,7 @@ import { findAchievement, listAchievements } from './store.js'
 export async function achievementStaffRoutes (app: FastifyInstance): Promise<void> {
   app.post('/achievements', {
     schema: { body: createAchievementBody },
-    preHandler: requireScope('achievements:write')
+    config: { scope: 'achievements:write' }
   }, async (request, reply) => {
     const { achievement, issuer } = await createAchievement(
       { sql: app.sql, defaultIssuerId: app.config.issuer.id, actor: staffOf(request).actor, requestId: request.id },
@@ -24,7 +24,7 @@ export async function achievementStaffRoutes (app: FastifyInstance): Promise<voi
 
   app.get('/achievements', {
     schema: { querystring: listAchievementsQuery },
-    preHandler: requireScope('achievements:read')
+    config: { scope: 'achievements:read' }
   }, async (request) => {
     const query = request.query as ListAchievementsQuery
     const limit = query.limit ?? 100
@@ -40,7 +40,7 @@ export async function achievementStaffRoutes (app: FastifyInstance): Promise<voi
 
   app.get('/achievements/:id', {
     schema: { params: achievementIdParams },
-    preHandler: requireScope('achievements:read')
+    config: { scope: 'achievements:read' }
   }, async (request) => {
     const { id } = request.params as { id: string }
     const achievement = await findAchievement(app.sql, id)
@@ -55,7 +55,7 @@ export async function achievementStaffRoutes (app: FastifyInstance): Promise<voi
 async function achievementPolicyRoutes (app: FastifyInstance): Promise<void> {
   app.put('/achievements/:id/recertification', {
     schema: { params: achievementIdParams, body: recertificationPolicyBody },
-    preHandler: requireScope('achievements:write')
+    config: { scope: 'achievements:write' }
   }, async (request) => {
     const { id } = request.params as { id: string }
     const { recertification } = request.body as { recertification: RecertificationPolicy | null }

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify'
-import { requireScope } from '../staff-auth/bearer-auth.js'
 import { listAuditEventsQuery, type ListAuditEventsQuery } from './schemas.js'
 import { listAuditEvents, type AuditEventRow } from './store.js'
 
@@ -8,6 +7,7 @@ function auditEventResource (row: AuditEventRow): Record<string, unknown> {
     id: row.id,
     occurredAt: row.occurredAt.toISOString(),
     actor: row.actor,
+    actorName: row.actorName,
     action: row.action,
     subject: { type: row.subjectType, id: row.subjectId },
     version: row.version,
@@ -23,7 +23,7 @@ function auditEventResource (row: AuditEventRow): Record<string, unknown> {
 export async function auditRoutes (app: FastifyInstance): Promise<void> {
   app.get('/audit-events', {
     schema: { querystring: listAuditEventsQuery },
-    preHandler: requireScope('audit:read')
+    config: { scope: 'audit:read' }
   }, async (request) => {
     const q = request.query as ListAuditEventsQuery
     const limit = q.limit ?? 100

@@ -32,6 +32,8 @@ export interface AuditEventRow {
   id: string
   occurredAt: Date
   actor: string
+  /** The API key's name, when the actor is a key. */
+  actorName: string | null
   action: string
   subjectType: string
   subjectId: string
@@ -58,18 +60,19 @@ export interface AuditQuery {
 /** Newest first, keyset-paginated on the identity column. */
 export async function listAuditEvents (sql: Db, q: AuditQuery): Promise<AuditEventRow[]> {
   const conditions = [
-    q.subjectType === undefined ? undefined : sql`subject_type = ${q.subjectType}`,
-    q.subjectId === undefined ? undefined : sql`subject_id = ${q.subjectId}`,
-    q.action === undefined ? undefined : sql`action = ${q.action}`,
-    q.actor === undefined ? undefined : sql`actor = ${q.actor}`,
-    q.since === undefined ? undefined : sql`occurred_at >= ${q.since}`,
-    q.until === undefined ? undefined : sql`occurred_at < ${q.until}`,
-    q.before === undefined ? undefined : sql`id < ${q.before}`
+    q.subjectType === undefined ? undefined : sql`a.subject_type = ${q.subjectType}`,
+    q.subjectId === undefined ? undefined : sql`a.subject_id = ${q.subjectId}`,
+    q.action === undefined ? undefined : sql`a.action = ${q.action}`,
+    q.actor === undefined ? undefined : sql`a.actor = ${q.actor}`,
+    q.since === undefined ? undefined : sql`a.occurred_at >= ${q.since}`,
+    q.until === undefined ? undefined : sql`a.occurred_at < ${q.until}`,
+    q.before === undefined ? undefined : sql`a.id < ${q.before}`
   ].filter((c) => c !== undefined)
   const where = conditions.reduce((all, condition) => sql`${all} and ${condition}`, sql`true`)
   return await sql<AuditEventRow[]>`
-    select id::text, occurred_at as "occurredAt", actor, action, subject_type as "subjectType", subject_id as "subjectId",
-      version, reason, request_id as "requestId", before, after, details
-    from audit_events where ${where}
-    order by id desc limit ${q.limit}`
+    select a.id::text, a.occurred_at as "occurredAt", a.actor, k.name as "actorName", a.action, a.subject_type as "subjectType",
+      a.subject_id as "subjectId", a.version, a.reason, a.request_id as "requestId", a.before, a.after, a.details
+    from audit_events a left join api_keys k on k.id = a.actor
+    where ${where}
+    order by a.id desc limit ${q.limit}`
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { AppError, notFound } from '../errors.js'
 import { negotiate } from '../http/content-negotiation.js'
 import { credentialPageResponder } from '../holder-pages/routes.js'
-import { requireScope, staffOf } from '../staff-auth/bearer-auth.js'
+import { staffOf } from '../staff-auth/bearer-auth.js'
 import { issueBatch, itemsFromCsv } from './batch.js'
 import { normaliseEmail } from './build-credential.js'
 import { issueCredential, type IssuedCredential } from './issue-credential.js'
@@ -90,7 +90,7 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
 
   app.post('/credentials', {
     schema: { body: issueCredentialBody },
-    preHandler: requireScope('credentials:issue')
+    config: { scope: 'credentials:issue' }
   }, async (request, reply) => {
     const issued = await issueCredential(versionDeps(request, staffOf(request).actor), request.body as IssueCredentialBody)
     request.log.info({ credentialId: issued.id }, 'credential issued')
@@ -103,7 +103,7 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
   app.post('/credentials/batch', {
     schema: { body: batchBody },
     bodyLimit: BATCH_BODY_LIMIT,
-    preHandler: requireScope('credentials:issue')
+    config: { scope: 'credentials:issue' }
   }, async (request, reply) => {
     const body = request.body as { items: unknown[] } | string
     const items = typeof body === 'string' ? itemsFromCsv(body) : body.items
@@ -116,7 +116,7 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
 
   app.get('/credentials', {
     schema: { querystring: listCredentialsQuery },
-    preHandler: requireScope('credentials:read')
+    config: { scope: 'credentials:read' }
   }, async (request) => {
     const query = request.query as ListCredentialsQuery
     const limit = query.limit ?? 100
@@ -137,7 +137,7 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
 
   app.get('/credentials/:id', {
     schema: { params: credentialIdParams },
-    preHandler: requireScope('credentials:read')
+    config: { scope: 'credentials:read' }
   }, async (request) => {
     const { id } = request.params as { id: string }
     const row = await findCredential(app.sql, id)
@@ -148,7 +148,7 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
 
   app.post('/credentials/:id/revoke', {
     schema: { params: credentialIdParams, body: revokeBody },
-    preHandler: requireScope('credentials:revoke')
+    config: { scope: 'credentials:revoke' }
   }, async (request) => {
     const { id } = request.params as { id: string }
     const revocation = await revokeCredential(
@@ -162,7 +162,7 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
 
   app.post('/credentials/:id/reissue', {
     schema: { params: credentialIdParams, body: reissueBody },
-    preHandler: requireScope('credentials:issue')
+    config: { scope: 'credentials:reissue' }
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const issued = await correctCredential(versionDeps(request, staffOf(request).actor), id, request.body as CorrectionRequest)
@@ -172,7 +172,7 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
 
   app.post('/credentials/:id/recertify', {
     schema: { params: credentialIdParams, body: recertifyBody },
-    preHandler: requireScope('credentials:issue')
+    config: { scope: 'credentials:reissue' }
   }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const issued = await recertifyCredential(versionDeps(request, staffOf(request).actor), id, request.body as RecertificationRequest & { note?: string })

@@ -1,20 +1,34 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Sql } from 'postgres'
 import { AppError } from '../errors.js'
+import { findApiKey, touchApiKey } from './store.js'
 
-/** What a staff request is allowed to do, and who it is (recorded in the audit trail). */
+/** Who a staff request is (recorded in the audit trail: the key's id and name) and what it may do. */
 export interface StaffPrincipal {
+  /** The API key's id ("bootstrap" for ADMIN_API_KEY). */
   actor: string
+  name: string
   scopes: readonly string[]
 }
 
-/** The scopes staff routes require. The bootstrap admin key holds all of them. */
-export const SCOPES = ['achievements:read', 'achievements:write', 'credentials:read', 'credentials:issue', 'credentials:revoke', 'audit:read'] as const
+/** Every scope a staff route can require. The bootstrap key holds all of them. */
+export const SCOPES = [
+  'achievements:read', 'achievements:write',
+  'credentials:read', 'credentials:issue', 'credentials:reissue', 'credentials:revoke',
+  'audit:read', 'keys:admin', 'orders:admin', 'webhooks:admin'
+] as const
 export type Scope = typeof SCOPES[number]
+
+export const BOOTSTRAP_KEY_ID = 'bootstrap'
 
 declare module 'fastify' {
   interface FastifyRequest {
     staff?: StaffPrincipal
+  }
+  interface FastifyContextConfig {
+    /** The scope a staff route requires; every staff route declares one (test/route-auth.test.ts). */
+    scope?: Scope
   }
 }
 
@@ -28,32 +42,51 @@ export function keysMatch (presented: string, expected: string): boolean {
   return timingSafeEqual(digest(presented), digest(expected))
 }
 
+/** "tsk_" + a 12-character id (visible, to recognise a leaked key) + "_" + a 256-bit secret. */
+const KEY_FORMAT = /^tsk_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/
+
+export function newApiKey (): { id: string, key: string, secretHash: Buffer } {
+  const id = randomBytes(9).toString('base64url').replace(/[-_]/g, 'x').slice(0, 12)
+  const secret = randomBytes(32).toString('base64url')
+  return { id, key: `tsk_${id}_${secret}`, secretHash: digest(secret) }
+}
+
+/** The visible part of a key, safe to log or show: "tsk_<id>". */
+export const keyPrefix = (id: string): string => `tsk_${id}`
+
+async function authenticate (presented: string, deps: { sql: Sql, adminApiKey: string | undefined, now: () => Date }): Promise<StaffPrincipal> {
+  if (deps.adminApiKey !== undefined && keysMatch(presented, deps.adminApiKey)) {
+    return { actor: BOOTSTRAP_KEY_ID, name: 'ADMIN_API_KEY (bootstrap)', scopes: SCOPES }
+  }
+  const match = KEY_FORMAT.exec(presented)
+  const row = match === null ? undefined : await findApiKey(deps.sql, match[1]!)
+  if (match === null || row?.secretHash == null || !timingSafeEqual(digest(match[2]!), row.secretHash)) {
+    throw new AppError('unauthorized', 'The API key is not valid.')
+  }
+  if (row.revokedAt !== null) throw new AppError('unauthorized', `The API key ${keyPrefix(row.id)} was revoked on ${row.revokedAt.toISOString()}.`)
+  if (row.expiresAt !== null && row.expiresAt.getTime() <= deps.now().getTime()) throw new AppError('unauthorized', `The API key ${keyPrefix(row.id)} expired on ${row.expiresAt.toISOString()}.`)
+  await touchApiKey(deps.sql, row.id).catch(() => {}) // best effort: a missed last-used time is not worth failing the request
+  return { actor: row.id, name: row.name, scopes: row.scopes }
+}
+
 /**
  * Requires `Authorization: Bearer <key>` on every route of the scope it is
- * registered in. Only the bootstrap ADMIN_API_KEY exists for now; when it is
- * not configured, every staff call is refused.
+ * registered in, then the scope the route declares in `config.scope`. A
+ * route that declares none is refused (fail closed). Keys are the bootstrap
+ * ADMIN_API_KEY or scoped keys made with `npm run admin -- api-keys create`
+ * or POST /api/v1/api-keys.
  */
 export function installBearerAuth (app: FastifyInstance, adminApiKey: string | undefined): void {
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const header = request.headers.authorization
     const match = header === undefined ? null : /^Bearer[ ]+([^\s]+)\s*$/i.exec(header)
-    if (match === null) {
-      throw new AppError('unauthorized', 'Send a staff API key as "Authorization: Bearer <key>".')
-    }
-    if (adminApiKey === undefined || !keysMatch(match[1]!, adminApiKey)) {
-      throw new AppError('unauthorized', 'The API key is not valid.')
-    }
-    request.staff = { actor: 'admin', scopes: SCOPES }
+    if (match === null) throw new AppError('unauthorized', 'Send a staff API key as "Authorization: Bearer <key>".')
+    request.staff = await authenticate(match[1]!, { sql: app.sql, adminApiKey, now: app.clock })
+    // Before the body is even parsed: a key without the scope learns nothing from validation errors.
+    const scope = request.routeOptions.config.scope
+    if (scope === undefined) throw new AppError('forbidden', `${request.method} ${request.routeOptions.url ?? request.url} declares no scope, so no key may use it.`)
+    if (request.staff?.scopes.includes(scope) !== true) throw new AppError('forbidden', `This API key lacks the "${scope}" scope.`)
   })
-}
-
-/** A preHandler that refuses a staff request lacking `scope`. */
-export function requireScope (scope: Scope) {
-  return async (request: FastifyRequest): Promise<void> => {
-    if (request.staff?.scopes.includes(scope) !== true) {
-      throw new AppError('forbidden', `This API key lacks the "${scope}" scope.`)
-    }
-  }
 }
 
 /** The authenticated principal; routes behind installBearerAuth always have one. */

@@ -1,0 +1,60 @@
+/**
+ * Administration from the shell, for whoever runs the service:
+ *   npm run admin -- api-keys create --name "Exam office" --scopes credentials:issue,credentials:read [--expires 2027-06-30T00:00:00Z]
+ *   npm run admin -- api-keys list
+ *   npm run admin -- api-keys revoke <id>
+ * Each change is audited with the actor "cli".
+ */
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../config.js'
+import { migrate } from '../db/migrate.js'
+import { apiKeyResource, createApiKey, listApiKeys, revokeStaffKey } from '../staff-auth/api-keys.js'
+import { SCOPES, type Scope } from '../staff-auth/bearer-auth.js'
+import { cliDatabase } from './database.js'
+
+const USAGE = `usage: npm run admin -- <command>
+  api-keys create --name <name> --scopes <scope,scope,...> [--expires <RFC 3339 time>]
+  api-keys list
+  api-keys revoke <id>
+scopes: ${SCOPES.join(', ')}`
+
+class UsageError extends Error {}
+
+async function main (argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { name: { type: 'string' }, scopes: { type: 'string' }, expires: { type: 'string' } } })
+  const [group, command, ...rest] = positionals
+  if (group !== 'api-keys' || command === undefined) throw new UsageError(USAGE)
+  const config = loadConfig(process.env)
+  const db = await cliDatabase(config)
+  try {
+    await migrate(db.sql)
+    const deps = { sql: db.sql, actor: 'cli', now: new Date() }
+    if (command === 'create') {
+      const scopes = (values.scopes ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+      const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s))
+      if (values.name === undefined || scopes.length === 0 || unknown.length > 0) throw new UsageError(unknown.length > 0 ? `unknown scopes: ${unknown.join(', ')}\n${USAGE}` : USAGE)
+      const expiresAt = values.expires === undefined ? undefined : new Date(values.expires)
+      if (expiresAt !== undefined && Number.isNaN(expiresAt.getTime())) throw new UsageError(`--expires must be an RFC 3339 time\n${USAGE}`)
+      const { key, row } = await createApiKey(deps, { name: values.name, scopes: scopes as Scope[], ...(expiresAt !== undefined ? { expiresAt } : {}) })
+      console.log(JSON.stringify(apiKeyResource(row), null, 2))
+      console.log(`\nThe key (shown this once; only its hash is kept):\n${key}`)
+    } else if (command === 'list') {
+      for (const row of await listApiKeys(db.sql)) {
+        const r = apiKeyResource(row)
+        console.log([r.id, r.name, (r.scopes as string[]).join(','), r.revokedAt !== null ? `revoked ${String(r.revokedAt)}` : r.expiresAt !== null ? `expires ${String(r.expiresAt)}` : 'active', `last used ${String(r.lastUsedAt ?? 'never')}`].join('\t'))
+      }
+    } else if (command === 'revoke' && rest[0] !== undefined) {
+      console.log(JSON.stringify(apiKeyResource(await revokeStaffKey(deps, rest[0])), null, 2))
+    } else {
+      throw new UsageError(USAGE)
+    }
+    return 0
+  } finally {
+    await db.close()
+  }
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (error: unknown) => {
+  console.error(error instanceof UsageError ? error.message : `admin: ${(error as Error).message}`)
+  process.exitCode = error instanceof UsageError ? 64 : 1
+})
