@@ -7,6 +7,7 @@ import { credentialPublicRoutes, credentialStaffRoutes } from './credentials/rou
 import { installErrorHandling } from './errors.js'
 import { healthRoutes } from './health-routes.js'
 import { holderPageRoutes } from './holder-pages/routes.js'
+import { installHardening } from './http/hardening.js'
 import { installIdempotency } from './http/idempotency.js'
 import { installJsonBodyParser } from './http/json-body.js'
 import jsonLdReply from './http/json-ld-reply.js'
@@ -68,8 +69,9 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
       ? { logger: loggerOptions(deps.config.logLevel) }
       : deps.logger === false ? { logger: false } : { loggerInstance: deps.logger }),
     bodyLimit: 1024 * 1024,
-    // Honour X-Forwarded-* only when the deployer says a proxy is in front.
-    trustProxy: false
+    // Honour X-Forwarded-* only when the deployer says a proxy is in front (TRUST_PROXY).
+    // (A number is a hop count; Fastify accepts it, its types only list the other forms.)
+    trustProxy: deps.config.trustProxy as boolean | string
   })
   const routeTable: RouteOptions[] = []
   app.addHook('onRoute', (route) => { routeTable.push(route) })
@@ -86,6 +88,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   app.decorate('statusListPolicy', statusListPolicy(deps.statusLists))
 
   installErrorHandling(app)
+  await installHardening(app)
   await app.register(jsonLdReply)
   await app.register(statusListRefresh, { intervalMs: deps.statusListRefreshMs ?? 3600_000 })
 

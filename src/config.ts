@@ -34,6 +34,21 @@ export interface Config {
     readonly email: string | undefined
     readonly description: string | undefined
   }
+  /**
+   * Fastify's trustProxy: whether (and which) X-Forwarded-* headers to believe,
+   * so client IPs and rate limits are right behind a load balancer.
+   */
+  readonly trustProxy: boolean | number | string
+  /** Load shedding: past this event-loop delay, requests get 503 with Retry-After (0 turns it off). */
+  readonly maxEventLoopDelayMs: number
+  readonly rateLimits: {
+    /** Verifications per client IP per minute (POST /credentials/verify, POST /verify). */
+    readonly verifyPerMinute: number
+    /** Public lookups (credential URLs, their files, status lists, keys) per client IP per minute. */
+    readonly lookupPerMinute: number
+    /** Failed staff authentications per client IP per minute before 429. */
+    readonly failedAuthPerMinute: number
+  }
   /** How the holder pages, images and PDFs look: the certifying body's logo and colours. */
   readonly branding: {
     /** An https or data: URL of the issuer's logo, shown on the pages. */
@@ -125,6 +140,25 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const linkedInOrganizationId = get('LINKEDIN_ORGANIZATION_ID')
   if (linkedInOrganizationId !== undefined && !/^\d{1,20}$/.test(linkedInOrganizationId)) problems.push('"LINKEDIN_ORGANIZATION_ID" must be LinkedIn\'s numeric organization id.')
 
+  const trustProxyValue = get('TRUST_PROXY')
+  const trustProxy: boolean | number | string = trustProxyValue === undefined || trustProxyValue === 'false'
+    ? false
+    : trustProxyValue === 'true' ? true : /^\d+$/.test(trustProxyValue) ? Number(trustProxyValue) : trustProxyValue
+  const perMinute = (name: string, fallback: number): number => {
+    const value = get(name)
+    if (value === undefined) return fallback
+    if (!/^[1-9]\d{0,6}$/.test(value)) problems.push(`"${name}" must be a whole number of requests per minute, got "${value}".`)
+    return Number(value)
+  }
+  const maxEventLoopDelayValue = get('MAX_EVENT_LOOP_DELAY_MS') ?? '2000'
+  if (!/^\d{1,6}$/.test(maxEventLoopDelayValue)) problems.push(`"MAX_EVENT_LOOP_DELAY_MS" must be a number of milliseconds, got "${maxEventLoopDelayValue}".`)
+  const maxEventLoopDelayMs = Number(maxEventLoopDelayValue)
+  const rateLimits = Object.freeze({
+    verifyPerMinute: perMinute('RATE_LIMIT_VERIFY_PER_MINUTE', 60),
+    lookupPerMinute: perMinute('RATE_LIMIT_LOOKUP_PER_MINUTE', 600),
+    failedAuthPerMinute: perMinute('RATE_LIMIT_FAILED_AUTH_PER_MINUTE', 20)
+  })
+
   const production = get('NODE_ENV') === 'production'
   if (production) {
     // Each one missing would otherwise fall back to a development default that
@@ -156,6 +190,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       email: issuerEmail,
       description: get('ISSUER_DESCRIPTION')
     }),
+    trustProxy,
+    maxEventLoopDelayMs,
+    rateLimits,
     branding: Object.freeze({ logoUrl, primaryColor, accentColor, linkedInOrganizationId })
   })
 }

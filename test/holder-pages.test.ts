@@ -164,6 +164,7 @@ t.test('the certificate and wallet card: holder, id, a QR code to the URL, and a
   }
   setNow('2026-05-01T00:00:00Z')
   const expired = await app.app.inject({ method: 'GET', url: `${pathOf(issued.url)}/certificate.pdf` })
+  t.equal(expired.statusCode, 200, expired.statusCode === 200 ? '' : expired.body)
   writeFileSync(path.join(dir, 'expired.pdf'), expired.rawPayload)
   const expiredText = execFileSync('pdftotext', [path.join(dir, 'expired.pdf'), '-']).toString('utf8')
   t.match(expiredText, /Status on 1 May 2026: Expired/, 'an expired certificate says so in words')

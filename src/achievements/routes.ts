@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { perMinute } from '../http/hardening.js'
 import { notFound } from '../errors.js'
 import { findIssuer } from '../issuers/store.js'
 import { staffOf } from '../staff-auth/bearer-auth.js'
@@ -68,7 +69,7 @@ async function achievementPolicyRoutes (app: FastifyInstance): Promise<void> {
 
 /** The public OB Achievement document at its id URL. */
 export async function achievementPublicRoutes (app: FastifyInstance): Promise<void> {
-  app.get('/achievements/:id', { schema: { params: achievementIdParams } }, async (request, reply) => {
+  app.get('/achievements/:id', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: achievementIdParams } }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const achievement = await findAchievement(app.sql, id)
     if (achievement === undefined) throw notFound(`Achievement "${id}"`)

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { AppError, notFound } from '../errors.js'
 import { negotiate } from '../http/content-negotiation.js'
+import { perMinute } from '../http/hardening.js'
 import { credentialPageResponder } from '../holder-pages/routes.js'
 import { staffOf } from '../staff-auth/bearer-auth.js'
 import { issueBatch, itemsFromCsv } from './batch.js'
@@ -204,7 +205,7 @@ export async function credentialPublicRoutes (app: FastifyInstance): Promise<voi
     return type
   }
 
-  app.get('/credentials/:id', { schema: { params: credentialIdParams } }, async (request, reply) => {
+  app.get('/credentials/:id', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: credentialIdParams } }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const type = negotiated(request.headers.accept)
     if (type === 'text/html') return await sendPage(reply, id)
@@ -213,7 +214,7 @@ export async function credentialPublicRoutes (app: FastifyInstance): Promise<voi
     return await sendSignedVersion(reply, type, current, 'no-cache')
   })
 
-  app.get('/credentials/:id/versions', { schema: { params: credentialIdParams } }, async (request) => {
+  app.get('/credentials/:id/versions', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: credentialIdParams } }, async (request) => {
     const { id } = request.params as { id: string }
     const row = await findCredential(app.sql, id)
     if (row === undefined) throw notFound(`Credential "${id}"`)
@@ -221,7 +222,7 @@ export async function credentialPublicRoutes (app: FastifyInstance): Promise<voi
     return { id: app.urls.credential(id), currentVersion: row.currentVersion, versions: versions.map((v) => versionSummary(row, v, app.urls)) }
   })
 
-  app.get('/credentials/:id/versions/:version', { schema: { params: versionParams } }, async (request, reply) => {
+  app.get('/credentials/:id/versions/:version', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: versionParams } }, async (request, reply) => {
     const { id, version } = request.params as { id: string, version: number }
     const type = negotiated(request.headers.accept)
     if (type === 'text/html') return await sendPage(reply, id, version)

@@ -13,14 +13,11 @@ import type { VerificationResult } from '../verification/result.js'
 const eta = new Eta({ views: fileURLToPath(new URL('../../templates/', import.meta.url)), cache: true, autoEscape: true, autoTrim: false })
 
 /**
- * Security headers on every page: no script at all (the pages work without
- * JavaScript), styles and images only from here (and https logos), no framing.
+ * Sends a page. The security headers (a CSP with no script at all: the pages
+ * work without JavaScript) come from helmet, for every response (http/hardening.ts).
  */
 export function sendPage (reply: FastifyReply, html: string, status = 200): FastifyReply {
   return reply.code(status)
-    .header('Content-Security-Policy', "default-src 'none'; img-src 'self' data: https:; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-    .header('X-Content-Type-Options', 'nosniff')
-    .header('Referrer-Policy', 'strict-origin-when-cross-origin')
     .header('Cache-Control', 'no-cache')
     .type('text/html; charset=utf-8')
     .send(html)

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { perMinute } from '../http/hardening.js'
 import multipart from '@fastify/multipart'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { notFound } from '../errors.js'
@@ -134,12 +135,12 @@ export async function holderPageRoutes (app: FastifyInstance): Promise<void> {
     if (params.file !== 'preview.png') void reply.header('Content-Disposition', `attachment; filename="${params.id}${params.version === undefined ? '' : `-v${params.version}`}-${params.file}"`)
     return await make(view, d, reply)
   }
-  app.get('/credentials/:id/:file', { schema: { params: artefactParams } }, async (request, reply) => await serveArtefact(reply, request.params as { id: string, file: string }))
-  app.get('/credentials/:id/versions/:version/:file', { schema: { params: versionArtefactParams } }, async (request, reply) => await serveArtefact(reply, request.params as { id: string, version: number, file: string }))
+  app.get('/credentials/:id/:file', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: artefactParams } }, async (request, reply) => await serveArtefact(reply, request.params as { id: string, file: string }))
+  app.get('/credentials/:id/versions/:version/:file', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: versionArtefactParams } }, async (request, reply) => await serveArtefact(reply, request.params as { id: string, version: number, file: string }))
 
   app.get('/verify', async (_request, reply) => sendPage(reply, renderVerifyPage(app.config, {})))
 
-  app.post('/verify', async (request, reply) => {
+  app.post('/verify', { config: perMinute(app.config.rateLimits.verifyPerMinute) }, async (request, reply) => {
     let pasted = ''
     let upload: Buffer | undefined
     try {

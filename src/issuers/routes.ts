@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { perMinute } from '../http/hardening.js'
 import { notFound } from '../errors.js'
 import { idParams } from '../http/id-params.js'
 import { listVerifyingKeys } from '../keys/store.js'
@@ -7,6 +8,7 @@ import { findIssuer } from './store.js'
 
 export async function issuerRoutes (app: FastifyInstance): Promise<void> {
   app.get('/issuers/:id', {
+    config: perMinute(app.config.rateLimits.lookupPerMinute),
     schema: { params: idParams }
   }, async (request, reply) => {
     const { id } = request.params as { id: string }

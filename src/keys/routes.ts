@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { perMinute } from '../http/hardening.js'
 import type { JWK } from 'jose'
 import { notFound } from '../errors.js'
 import { multikeyVerificationMethod } from '../issuers/profile.js'
@@ -12,13 +13,14 @@ function publicJwk (key: PublishedJwkKey, urls: PublicUrls): JWK {
 
 export async function keyRoutes (app: FastifyInstance): Promise<void> {
   // Every JWT key that still verifies, including retired ones, so that old credentials keep verifying.
-  app.get('/.well-known/jwks.json', async (_request, reply) => {
+  app.get('/.well-known/jwks.json', { config: perMinute(app.config.rateLimits.lookupPerMinute) }, async (_request, reply) => {
     const keys = (await listVerifyingKeys(app.sql)).filter((k): k is PublishedJwkKey => k.algorithm !== 'Ed25519')
     return await reply.header('Cache-Control', 'public, max-age=300').type('application/jwk-set+json').send({ keys: keys.map((k) => publicJwk(k, app.urls)) })
   })
 
   // A JWT key's `kid` is this URL and returns that single JWK; an Ed25519 key returns its Multikey document.
   app.get('/keys/:id', {
+    config: perMinute(app.config.rateLimits.lookupPerMinute),
     schema: { params: { type: 'object', properties: { id: { type: 'string', pattern: '^[a-z0-9-]{1,80}$' } }, required: ['id'] } }
   }, async (request, reply) => {
     const { id } = request.params as { id: string }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Sql } from 'postgres'
 import { AppError } from '../errors.js'
 import { findApiKey, touchApiKey } from './store.js'
@@ -77,16 +77,52 @@ async function authenticate (presented: string, deps: { sql: Sql, adminApiKey: s
  * or POST /api/v1/api-keys.
  */
 export function installBearerAuth (app: FastifyInstance, adminApiKey: string | undefined): void {
-  app.addHook('onRequest', async (request: FastifyRequest) => {
+  const failures = failedAuthLimiter(app)
+  app.addHook('onRequest', async (request: FastifyRequest, reply) => {
+    failures.refuseIfBlocked(request, reply)
     const header = request.headers.authorization
     const match = header === undefined ? null : /^Bearer[ ]+([^\s]+)\s*$/i.exec(header)
-    if (match === null) throw new AppError('unauthorized', 'Send a staff API key as "Authorization: Bearer <key>".')
-    request.staff = await authenticate(match[1]!, { sql: app.sql, adminApiKey, now: app.clock })
+    try {
+      if (match === null) throw new AppError('unauthorized', 'Send a staff API key as "Authorization: Bearer <key>".')
+      request.staff = await authenticate(match[1]!, { sql: app.sql, adminApiKey, now: app.clock })
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'unauthorized') await failures.count(request)
+      throw error
+    }
     // Before the body is even parsed: a key without the scope learns nothing from validation errors.
     const scope = request.routeOptions.config.scope
     if (scope === undefined) throw new AppError('forbidden', `${request.method} ${request.routeOptions.url ?? request.url} declares no scope, so no key may use it.`)
     if (request.staff?.scopes.includes(scope) !== true) throw new AppError('forbidden', `This API key lacks the "${scope}" scope.`)
   })
+}
+
+/**
+ * Counts failed authentications per client IP (@fastify/rate-limit's
+ * counter, fed only by failures) and refuses every staff request from an IP
+ * over the limit with 429 until its window ends, so keys cannot be guessed
+ * and a leaked prefix cannot be brute-forced.
+ */
+function failedAuthLimiter (app: FastifyInstance): { count: (request: FastifyRequest) => Promise<void>, refuseIfBlocked: (request: FastifyRequest, reply: FastifyReply) => void } {
+  const limit = app.createRateLimit({ max: app.config.rateLimits.failedAuthPerMinute, timeWindow: 60_000, keyGenerator: (request) => `staff-auth:${request.ip}` })
+  const blockedUntil = new Map<string, number>()
+  return {
+    count: async (request) => {
+      const outcome = await limit(request)
+      if (outcome.isAllowed || !outcome.isExceeded) return
+      if (blockedUntil.size > 10_000) for (const [ip, until] of blockedUntil) if (until <= Date.now()) blockedUntil.delete(ip)
+      blockedUntil.set(request.ip, Date.now() + outcome.ttl)
+    },
+    refuseIfBlocked: (request, reply) => {
+      const until = blockedUntil.get(request.ip)
+      if (until === undefined) return
+      if (until <= Date.now()) {
+        blockedUntil.delete(request.ip)
+        return
+      }
+      void reply.header('Retry-After', String(Math.ceil((until - Date.now()) / 1000)))
+      throw new AppError('too_many_requests', 'Too many failed authentications from this address; try again later.')
+    }
+  }
 }
 
 /** The authenticated principal; routes behind installBearerAuth always have one. */

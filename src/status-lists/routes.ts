@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify'
+import { perMinute } from '../http/hardening.js'
 import { notFound } from '../errors.js'
 import { idParams } from '../http/id-params.js'
 import { findStatusList } from './store.js'
 
 export async function statusListRoutes (app: FastifyInstance): Promise<void> {
   app.get('/status-lists/:id', {
+    config: perMinute(app.config.rateLimits.lookupPerMinute),
     schema: { params: idParams }
   }, async (request, reply) => {
     const { id } = request.params as { id: string }

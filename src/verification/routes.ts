@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { perMinute } from '../http/hardening.js'
 import { findSignedVersion } from '../credentials/store.js'
 import { BakingError, extractFromPng } from '../baking/png.js'
 import { extractFromSvg } from '../baking/svg.js'
@@ -74,7 +75,7 @@ export async function verificationRoutes (app: FastifyInstance): Promise<void> {
   app.addContentTypeParser('image/png', { parseAs: 'buffer' }, bakedImageParser(extractFromPng))
   app.addContentTypeParser('image/svg+xml', { parseAs: 'buffer' }, bakedImageParser((body) => extractFromSvg(body.toString('utf8'))))
 
-  app.post('/credentials/verify', { schema: { body: verifyBody }, bodyLimit: LIMITS.bodyBytes }, async (request, reply) => {
+  app.post('/credentials/verify', { config: perMinute(app.config.rateLimits.verifyPerMinute), schema: { body: verifyBody }, bodyLimit: LIMITS.bodyBytes }, async (request, reply) => {
     const body = request.body as VerifyBody
     const credential = body.verifiableCredential
     if (typeof credential === 'string' && !isCompactJws(credential)) {
@@ -109,7 +110,7 @@ export async function verificationRoutes (app: FastifyInstance): Promise<void> {
     })
   })
 
-  app.get('/credentials/:id/verification', { schema: { params: idParams } }, async (request, reply) => {
+  app.get('/credentials/:id/verification', { config: perMinute(app.config.rateLimits.verifyPerMinute), schema: { params: idParams } }, async (request, reply) => {
     const { id } = request.params as { id: string }
     const stored = await findSignedVersion(app.sql, id)
     if (stored === undefined) throw notFound(`Credential "${id}"`)

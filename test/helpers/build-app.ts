@@ -41,6 +41,12 @@ export async function build (t: Test, options: { clock?: Clock, env?: Record<str
     LOG_LEVEL: 'silent',
     ISSUER_NAME: 'American Association of Medical Assistants',
     ISSUER_URL: 'https://www.aama-ntl.org',
+    // Tests call from one address many times; test/hardening.test.ts sets small limits itself.
+    RATE_LIMIT_VERIFY_PER_MINUTE: '1000000',
+    RATE_LIMIT_LOOKUP_PER_MINUTE: '1000000',
+    RATE_LIMIT_FAILED_AUTH_PER_MINUTE: '1000000',
+    // Tests block the loop on purpose (pdftoppm, signing bursts): no load shedding unless a test asks.
+    MAX_EVENT_LOOP_DELAY_MS: '0',
     ...options.env
   })
   const quiet = { info: () => {}, warn: () => {} }
