@@ -7,6 +7,7 @@ import { credentialPublicRoutes, credentialStaffRoutes } from './credentials/rou
 import { installErrorHandling } from './errors.js'
 import { healthRoutes } from './health-routes.js'
 import { holderPageRoutes } from './holder-pages/routes.js'
+import { describeRoute, installApiContract } from './http/api-contract.js'
 import { installHardening } from './http/hardening.js'
 import { installIdempotency } from './http/idempotency.js'
 import { installJsonBodyParser } from './http/json-body.js'
@@ -74,7 +75,10 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     trustProxy: deps.config.trustProxy as boolean | string
   })
   const routeTable: RouteOptions[] = []
-  app.addHook('onRoute', (route) => { routeTable.push(route) })
+  app.addHook('onRoute', (route) => {
+    describeRoute(route)
+    routeTable.push(route)
+  })
   app.decorate('routeTable', routeTable)
   app.setValidatorCompiler(validatorCompiler)
   // JSON only: a text/plain body gets 415 rather than a confusing schema error.
@@ -89,6 +93,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
 
   installErrorHandling(app)
   await installHardening(app)
+  await installApiContract(app)
   await app.register(jsonLdReply)
   await app.register(statusListRefresh, { intervalMs: deps.statusListRefreshMs ?? 3600_000 })
 

@@ -29,6 +29,7 @@ export const recertificationPolicy = {
 } as const
 
 export const recertificationPolicyBody = {
+  examples: [{ recertification: { continuingEducation: { minPoints: 10 } } }, { recertification: null }],
   type: 'object',
   additionalProperties: false,
   required: ['recertification'],
@@ -36,6 +37,7 @@ export const recertificationPolicyBody = {
 } as const
 
 export const createAchievementBody = {
+  examples: [{ name: 'CMA (AAMA)', description: 'Certified Medical Assistant (AAMA).', criteria: { narrative: 'Passed the CMA (AAMA) Certification Exam.' }, achievementType: 'Certification', validityMonths: 60, recertification: { continuingEducation: { minPoints: 60, minApprovedPoints: 30, graceMonths: 3 }, exam: true } }],
   type: 'object',
   additionalProperties: false,
   required: ['name', 'description', 'criteria'],

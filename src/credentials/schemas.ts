@@ -3,6 +3,7 @@ import { dateTime } from '../http/common-schemas.js'
 import { ID_PATTERN } from '../ids.js'
 
 export const issueCredentialBody = {
+  examples: [{ achievementId: 'Jq3xw9Lk2PzR7tYb', recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' }, validFrom: '2026-03-31T00:00:00Z' }],
   type: 'object',
   additionalProperties: false,
   required: ['achievementId', 'recipient'],
@@ -37,6 +38,7 @@ export const versionParams = {
 const note = { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' } as const
 
 export const revokeBody = {
+  examples: [{ reason: 'Exam result annulled' }],
   type: 'object',
   additionalProperties: false,
   required: ['reason'],
@@ -45,6 +47,7 @@ export const revokeBody = {
 
 /** A correction of the recipient's name or email (holders cannot edit these themselves). */
 export const reissueBody = {
+  examples: [{ reason: 'correction', recipient: { name: 'Jane Q. Assistant' }, note: 'Typo in the surname' }],
   type: 'object',
   additionalProperties: false,
   required: ['reason', 'recipient'],
@@ -66,6 +69,7 @@ export const reissueBody = {
 const points = { type: 'integer', minimum: 0, maximum: 10000 } as const
 
 export const recertifyBody = {
+  examples: [{ method: 'continuing-education', points: { total: 62, approved: 31 } }, { method: 'exam' }],
   oneOf: [
     {
       type: 'object',
@@ -93,6 +97,7 @@ export const recertifyBody = {
 
 /** A batch: `{ "items": [...] }` as JSON, or a CSV document (parsed in batch.ts). Items are validated one by one. */
 export const batchBody = {
+  examples: [{ items: [{ achievementId: 'Jq3xw9Lk2PzR7tYb', recipient: { name: 'Ana Ruiz', email: 'ana@example.com' } }] }, 'achievementId,name,email\nJq3xw9Lk2PzR7tYb,Ana Ruiz,ana@example.com\n'],
   anyOf: [
     {
       type: 'object',

@@ -4,6 +4,7 @@ import { apiKeyResource, createApiKey, listApiKeys, revokeStaffKey } from './api
 import { SCOPES, staffOf, type Scope } from './bearer-auth.js'
 
 const createApiKeyBody = {
+  examples: [{ name: 'Exam office', scopes: ['credentials:issue', 'credentials:read'], expiresAt: '2027-12-31T00:00:00Z' }],
   type: 'object',
   additionalProperties: false,
   required: ['name', 'scopes'],

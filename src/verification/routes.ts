@@ -28,6 +28,7 @@ const CHECK_ALIASES: Record<string, CheckId> = {
 }
 
 const verifyBody = {
+  examples: [{ verifiableCredential: 'eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJpc3MiOiIuLi4ifQ.c2lnbmF0dXJl', options: { checks: ['proof'], at: '2027-01-15T00:00:00Z' } }],
   type: 'object',
   additionalProperties: false,
   required: ['verifiableCredential'],
