@@ -55,8 +55,20 @@ export interface AppDependencies {
 export function loggerOptions (level: string): FastifyServerOptions['logger'] {
   return {
     level,
-    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.secretKeyMultibase', '*.privateJwk', '*.d'], censor: '[redacted]' }
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.secretKeyMultibase', '*.privateJwk', '*.d', '*.key', '*.email', '*.recipientEmail'],
+      censor: '[redacted]'
+    }
   }
+}
+
+/** A URL as logged: query values that could be personal (an email searched for) are replaced. */
+export function loggableUrl (url: string): string {
+  const at = url.indexOf('?')
+  if (at === -1) return url
+  const query = new URLSearchParams(url.slice(at + 1))
+  for (const [name, value] of query) if (name.toLowerCase().includes('email') || value.includes('@')) query.set(name, '[redacted]')
+  return `${url.slice(0, at)}?${query.toString()}`
 }
 
 /**
@@ -70,6 +82,8 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
       ? { logger: loggerOptions(deps.config.logLevel) }
       : deps.logger === false ? { logger: false } : { loggerInstance: deps.logger }),
     bodyLimit: 1024 * 1024,
+    // One line per request, written in onResponse below (Fastify's own two lines would log raw URLs).
+    disableRequestLogging: true,
     // Honour X-Forwarded-* only when the deployer says a proxy is in front (TRUST_PROXY).
     // (A number is a hop count; Fastify accepts it, its types only list the other forms.)
     trustProxy: deps.config.trustProxy as boolean | string
@@ -91,6 +105,9 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   app.decorate('clock', deps.clock ?? systemClock)
   app.decorate('statusListPolicy', statusListPolicy(deps.statusLists))
 
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, url: loggableUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip }, 'request')
+  })
   installErrorHandling(app)
   await installHardening(app)
   await installApiContract(app)
