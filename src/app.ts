@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify'
 import type { Sql } from 'postgres'
 import { achievementPublicRoutes, achievementStaffRoutes } from './achievements/routes.js'
 import { auditRoutes } from './audit/routes.js'
@@ -15,6 +15,7 @@ import jsonLdReply from './http/json-ld-reply.js'
 import { validatorCompiler } from './http/validator-compiler.js'
 import { issuerRoutes } from './issuers/routes.js'
 import type { KeyRing } from './keys/key-ring.js'
+import { keyRingRefresh } from './keys/key-ring-refresh.js'
 import { keyRoutes } from './keys/routes.js'
 import { publicUrls, type PublicUrls } from './public-urls.js'
 import { installBearerAuth } from './staff-auth/bearer-auth.js'
@@ -45,6 +46,8 @@ export interface AppDependencies {
   clock?: Clock
   /** Overrides of the status-list size, capacity and draws (tests fill small lists). */
   statusLists?: Partial<StatusListPolicy>
+  /** How often the signing keys' state is polled (rotation, compromise); five seconds by default, 0 turns it off. */
+  keyRefreshMs?: number
   /** How often expiring status lists are re-signed; one hour by default. */
   statusListRefreshMs?: number
   /** A pino logger to use (server.ts shares its boot logger); `false` silences logging (tests). */
@@ -83,7 +86,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
       : deps.logger === false ? { logger: false } : { loggerInstance: deps.logger }),
     bodyLimit: 1024 * 1024,
     // One line per request, written in onResponse below (Fastify's own two lines would log raw URLs).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Honour X-Forwarded-* only when the deployer says a proxy is in front (TRUST_PROXY).
     // (A number is a hop count; Fastify accepts it, its types only list the other forms.)
     trustProxy: deps.config.trustProxy as boolean | string
@@ -113,6 +116,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   await installApiContract(app)
   await app.register(jsonLdReply)
   await app.register(statusListRefresh, { intervalMs: deps.statusListRefreshMs ?? 3600_000 })
+  await app.register(keyRingRefresh, { intervalMs: deps.keyRefreshMs ?? 5000 })
 
   await app.register(healthRoutes)
   await app.register(issuerRoutes)

@@ -5,7 +5,7 @@ import { upsertBootstrapKey } from './staff-auth/store.js'
 import { migrate } from './db/migrate.js'
 import { upsertIssuer } from './issuers/store.js'
 import { generateKeySet, readKeyFiles, writeKeyFiles } from './keys/key-files.js'
-import { buildKeyRing, type KeyRing } from './keys/key-ring.js'
+import { loadKeyRing, type KeyRing } from './keys/key-ring.js'
 import { publicUrls } from './public-urls.js'
 
 export interface BootLog {
@@ -40,5 +40,5 @@ export async function prepareService (config: Config, sql: Sql, log: BootLog): P
     log.warn('*'.repeat(78))
     files = await readKeyFiles(config.keysDir)
   }
-  return await buildKeyRing(sql, publicUrls(config.publicBaseUrl), files)
+  return await loadKeyRing(sql, publicUrls(config.publicBaseUrl), config.keysDir)
 }

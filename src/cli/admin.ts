@@ -3,6 +3,9 @@
  *   npm run admin -- api-keys create --name "Exam office" --scopes credentials:issue,credentials:read [--expires 2027-06-30T00:00:00Z]
  *   npm run admin -- api-keys list
  *   npm run admin -- api-keys revoke <id>
+ *   npm run admin -- signing-keys rotate
+ *   npm run admin -- signing-keys compromised <key id> --since 2026-11-20T00:00:00Z
+ *   npm run admin -- credentials re-sign --key <key id>
  * Each change is audited with the actor "cli".
  */
 import { parseArgs } from 'node:util'
@@ -11,25 +14,47 @@ import { migrate } from '../db/migrate.js'
 import { apiKeyResource, createApiKey, listApiKeys, revokeStaffKey } from '../staff-auth/api-keys.js'
 import { SCOPES, type Scope } from '../staff-auth/bearer-auth.js'
 import { cliDatabase } from './database.js'
+import { resignAll } from '../credentials/resign-all.js'
+import { loadKeyRing } from '../keys/key-ring.js'
+import { compromiseSigningKey, rotateSigningKeys } from '../keys/lifecycle.js'
+import { publicUrls } from '../public-urls.js'
+import { statusListPolicy } from '../status-lists/policy.js'
 
 const USAGE = `usage: npm run admin -- <command>
   api-keys create --name <name> --scopes <scope,scope,...> [--expires <RFC 3339 time>]
   api-keys list
   api-keys revoke <id>
+  signing-keys rotate
+  signing-keys compromised <key id> --since <RFC 3339 time>
+  credentials re-sign --key <key id>
 scopes: ${SCOPES.join(', ')}`
 
 class UsageError extends Error {}
 
 async function main (argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { name: { type: 'string' }, scopes: { type: 'string' }, expires: { type: 'string' } } })
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { name: { type: 'string' }, scopes: { type: 'string' }, expires: { type: 'string' }, since: { type: 'string' }, key: { type: 'string' } } })
   const [group, command, ...rest] = positionals
-  if (group !== 'api-keys' || command === undefined) throw new UsageError(USAGE)
+  if (!['api-keys', 'signing-keys', 'credentials'].includes(group ?? '') || command === undefined) throw new UsageError(USAGE)
   const config = loadConfig(process.env)
   const db = await cliDatabase(config)
   try {
     await migrate(db.sql)
     const deps = { sql: db.sql, actor: 'cli', now: new Date() }
-    if (command === 'create') {
+    if (group === 'signing-keys' && command === 'rotate') {
+      const { newKeys, retired } = await rotateSigningKeys({ ...deps, keysDir: config.keysDir }, config.issuer.id)
+      console.log(`new signing keys: ${newKeys.join(', ')}; retired (still verifying): ${retired.join(', ') || 'none'}. Running instances switch within seconds.`)
+    } else if (group === 'signing-keys' && command === 'compromised' && rest[0] !== undefined) {
+      const since = new Date(values.since ?? '')
+      if (Number.isNaN(since.getTime())) throw new UsageError(`--since must be an RFC 3339 time\n${USAGE}`)
+      await compromiseSigningKey({ ...deps, keysDir: config.keysDir }, rest[0], since)
+      console.log(`key ${rest[0]} withdrawn: what it signed from ${since.toISOString()} on no longer verifies. If it was the signer, run "signing-keys rotate", then "credentials re-sign --key ${rest[0]}".`)
+    } else if (group === 'credentials' && command === 're-sign' && values.key !== undefined) {
+      const keyRing = await loadKeyRing(db.sql, publicUrls(config.publicBaseUrl), config.keysDir)
+      const total = await resignAll({ sql: deps.sql, actor: deps.actor, clock: () => new Date(), keyRing, urls: publicUrls(config.publicBaseUrl), statusLists: statusListPolicy() }, values.key, (done) => { console.log(`re-signed ${done}`) })
+      console.log(`done: ${total} credential(s) re-signed; none current is signed by ${values.key} any more. Running it again resumes where it stopped.`)
+    } else if (group !== 'api-keys') {
+      throw new UsageError(USAGE)
+    } else if (command === 'create') {
       const scopes = (values.scopes ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
       const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s))
       if (values.name === undefined || scopes.length === 0 || unknown.length > 0) throw new UsageError(unknown.length > 0 ? `unknown scopes: ${unknown.join(', ')}\n${USAGE}` : USAGE)

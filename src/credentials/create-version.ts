@@ -67,7 +67,7 @@ export async function createVersion (tx: Db, deps: VersionDeps, content: Version
     status: { listUrl: deps.urls.statusList(status.listId), index: status.index, purpose: 'revocation' }
   })
   const credential = await signDataIntegrity(unsigned, keys.dataIntegrity, deps.now)
-  const jwt = await signJwt(unsigned, keys.jwt)
+  const jwt = await signJwt(unsigned, keys.jwt, deps.now)
   const schema = validateOpenBadgeSchema(credential)
   if (!schema.valid) throw new Error(`Issued credential fails the 1EdTech schema: ${schema.errors.join('; ')}`)
   await insertVersion(tx, {

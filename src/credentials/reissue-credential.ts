@@ -158,3 +158,38 @@ export async function recertifyCredential (deps: ReissueDeps, id: string, reques
     return { id, url: deps.urls.credential(id), version, credential: signed.credential, jwt: signed.jwt }
   }) as IssuedCredential
 }
+
+/**
+ * Re-signing after a key compromise: a new version with the same data, signed
+ * by the issuer's current keys; the versions still live are superseded (their
+ * bits set), so the copies signed by the withdrawn key stop being current.
+ */
+export async function resignCredential (deps: ReissueDeps, id: string): Promise<IssuedCredential> {
+  return await deps.sql.begin(async (tx) => {
+    const { credential, current, achievement, issuer } = await lockForNewVersion(tx, id)
+    const until = current.validUntil
+    let validFrom = nextValidFrom(current, deps.now)
+    if (until !== null && validFrom.getTime() >= until.getTime()) validFrom = new Date(Math.max(until.getTime() - 1000, current.validFrom.getTime() + 1000))
+    const live = await listLiveVersions(tx, id)
+    await setStatusBits({ ...deps, sql: tx }, live)
+    await markSuperseded(tx, id, live.map((v) => v.version), deps.now)
+    const version = credential.currentVersion + 1
+    const recipient = { name: credential.recipientName, email: credential.recipientEmail }
+    const signed = await createVersion(tx, deps, {
+      credentialId: id,
+      issuer,
+      achievement,
+      recipient,
+      validFrom,
+      ...(until !== null ? { validUntil: until } : {}),
+      awardedDate: credential.awardedDate ?? current.validFrom,
+      version,
+      kind: 'resign',
+      reason: 're-signed after a key compromise'
+    })
+    await setCurrentVersion(tx, id, { version, recipientName: recipient.name, recipientEmail: recipient.email, validUntil: until })
+    await recordAuditEvent(tx, { actor: deps.actor, action: 'credential.resigned', subjectType: 'credential', subjectId: id, version, reason: 're-signed after a key compromise', before: { version: current.version }, after: { version }, details: { supersededVersions: live.map((v) => v.version) } })
+    await countStatusEntry(tx, signed.statusListId)
+    return { id, url: deps.urls.credential(id), version, credential: signed.credential, jwt: signed.jwt }
+  }) as IssuedCredential
+}

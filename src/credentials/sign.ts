@@ -30,11 +30,13 @@ export async function signDataIntegrity (
  * whose payload is the credential plus the registered claims that mirror it.
  * The header holds only alg, kid and typ, as the 1EdTech validator expects.
  */
-export async function signJwt (credential: UnsignedCredential, key: IssuerSigningKeys['jwt']): Promise<string> {
+export async function signJwt (credential: UnsignedCredential, key: IssuerSigningKeys['jwt'], now?: Date): Promise<string> {
   const issuerId = typeof credential.issuer === 'string' ? credential.issuer : credential.issuer.id
   const payload: Record<string, unknown> = { ...credential, iss: issuerId, jti: credential.id }
   if (typeof credential.validFrom === 'string') payload.nbf = epochSeconds(credential.validFrom)
   if (typeof credential.validUntil === 'string') payload.exp = epochSeconds(credential.validUntil)
+  // When it was signed: what a withdrawn key's signatures are judged by.
+  if (now !== undefined) payload.iat = Math.floor(now.getTime() / 1000)
   return await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .sign(key.privateKey)

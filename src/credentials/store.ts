@@ -19,7 +19,7 @@ export interface CredentialRow {
   revocationReason: string | null
 }
 
-export type VersionKind = 'issue' | 'correction' | 'recertification'
+export type VersionKind = 'issue' | 'correction' | 'recertification' | 'resign'
 
 /** One signed document under a credential's id. */
 export interface VersionRow {
@@ -239,4 +239,22 @@ export async function queryCredentials (sql: Db, q: CredentialQuery): Promise<Cr
     where ${where}
     order by c.issued_at, c.id
     limit ${q.limit}`
+}
+
+/** Is this a signature value (Data Integrity proofValue, or the JWS signature part) of a stored version? */
+export async function isStoredSignature (sql: Db, signature: string): Promise<boolean> {
+  const rows = await sql`
+    select 1 from credential_versions
+    where (document::jsonb -> 'proof' -> 0 ->> 'proofValue') = ${signature} or split_part(jwt, '.', 3) = ${signature}
+    limit 1`
+  return rows.length > 0
+}
+
+/** The current versions signed by a key (Data Integrity or JWT), a page at a time, for re-signing. */
+export async function currentVersionsSignedBy (sql: Db, keyId: string, limit: number): Promise<Array<{ credentialId: string, version: number }>> {
+  return await sql<Array<{ credentialId: string, version: number }>>`
+    select v.credential_id as "credentialId", v.version from credential_versions v
+    join credentials c on c.id = v.credential_id and c.current_version = v.version
+    where (v.signing_key_id = ${keyId} or v.jwt_key_id = ${keyId}) and c.revoked_at is null
+    order by v.credential_id limit ${limit}`
 }

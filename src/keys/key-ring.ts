@@ -4,7 +4,7 @@ import type { Ed25519KeyPair } from '@digitalbazaar/ed25519-multikey'
 import type { JWK } from 'jose'
 import type { Sql } from 'postgres'
 import type { PublicUrls } from '../public-urls.js'
-import { KeyFileError, type KeyFile } from './key-files.js'
+import { KeyFileError, readKeyFiles, type KeyFile } from './key-files.js'
 import { publishKey, type NewPublishedKey } from './store.js'
 
 /** The keys an issuer signs with right now. */
@@ -16,6 +16,12 @@ export interface IssuerSigningKeys {
 /** Private keys held in memory for signing, per issuer. Never serialised, never logged. */
 export interface KeyRing {
   signingKeys: (issuerId: string) => IssuerSigningKeys | undefined
+  /**
+   * Re-reads the key files and the keys' states from the database and swaps
+   * the signers when anything changed; true when it did. Rings built from a
+   * folder have it; a fixed ring (tests) does not.
+   */
+  refresh?: () => Promise<boolean>
 }
 
 export function publicJwkOf (privateJwk: JWK): JWK {
@@ -34,7 +40,7 @@ export async function buildKeyRing (sql: Sql, urls: PublicUrls, files: KeyFile[]
     const key: NewPublishedKey = file.algorithm === 'Ed25519'
       ? { id: file.id, issuerId: file.issuer, algorithm: 'Ed25519', publicKeyMultibase: file.publicKeyMultibase, createdAt: file.createdAt }
       : { id: file.id, issuerId: file.issuer, algorithm: 'RS256', publicJwk: publicJwkOf(file.privateJwk), createdAt: file.createdAt }
-    const published = await publishKey(sql, key).catch((error: { code?: string }) => {
+    const published = await publishKey(sql, key, file.status).catch((error: { code?: string }) => {
       if (error.code === '23503') throw new KeyFileError(`Key file "${file.id}" names issuer "${file.issuer}", which does not exist.`)
       throw error
     })
@@ -44,7 +50,8 @@ export async function buildKeyRing (sql: Sql, urls: PublicUrls, files: KeyFile[]
     if (!same || published.issuerId !== file.issuer) {
       throw new KeyFileError(`Key file "${file.id}" does not match the key already published under that id.`)
     }
-    if (file.status !== 'active' || published.status !== 'active') continue
+    // The database is the authority on a key's state (a file's status only seeds it, at first publication).
+    if (published.status !== 'active') continue
     const slot = `${file.issuer}\u0000${file.algorithm}`
     const current = newestActive.get(slot)
     if (current === undefined || current.createdAt < file.createdAt) newestActive.set(slot, file)
@@ -69,4 +76,29 @@ export async function buildKeyRing (sql: Sql, urls: PublicUrls, files: KeyFile[]
     })
   }
   return { signingKeys: (issuerId) => ring.get(issuerId) }
+}
+
+/**
+ * The service's key ring: built from the key files and the database, and
+ * rebuilt by refresh() when a key's state changed in the database (a
+ * rotation or a compromise made by the admin CLI or another instance) or a
+ * key file appeared. The fingerprint is one cheap query.
+ */
+export async function loadKeyRing (sql: Sql, urls: PublicUrls, keysDir: string): Promise<KeyRing> {
+  const fingerprint = async (): Promise<string> => {
+    const [row] = await sql<[{ stamp: string }]>`select coalesce(max(updated_at)::text, '') || '/' || count(*) as stamp from signing_keys`
+    return `${row.stamp}/${(await readKeyFiles(keysDir)).map((f) => f.id).join(',')}`
+  }
+  let current = await buildKeyRing(sql, urls, await readKeyFiles(keysDir))
+  let seen = await fingerprint()
+  return {
+    signingKeys: (issuerId) => current.signingKeys(issuerId),
+    refresh: async () => {
+      const now = await fingerprint()
+      if (now === seen) return false
+      current = await buildKeyRing(sql, urls, await readKeyFiles(keysDir))
+      seen = await fingerprint()
+      return true
+    }
+  }
 }

@@ -37,12 +37,13 @@ const columns = (sql: Db) => sql`
  * Publishes a key's public half. Idempotent; returns the row as stored, so the
  * caller can check that a key file and the published key agree.
  */
-export async function publishKey (sql: Db, key: NewPublishedKey): Promise<PublishedKey> {
+export async function publishKey (sql: Db, key: NewPublishedKey, initialStatus: 'active' | 'retired' = 'active'): Promise<PublishedKey> {
   const multibase = key.algorithm === 'Ed25519' ? key.publicKeyMultibase : null
   const jwk = key.algorithm === 'Ed25519' ? null : sql.json(key.publicJwk as never)
   await sql`
-    insert into signing_keys (id, issuer_id, algorithm, public_key_multibase, public_jwk, created_at)
-    values (${key.id}, ${key.issuerId}, ${key.algorithm}, ${multibase}, ${jwk}, ${key.createdAt})
+    insert into signing_keys (id, issuer_id, algorithm, public_key_multibase, public_jwk, created_at, status, retired_at)
+    values (${key.id}, ${key.issuerId}, ${key.algorithm}, ${multibase}, ${jwk}, ${key.createdAt}, ${initialStatus},
+            ${initialStatus === 'retired' ? sql`now()` : null})
     on conflict (id) do nothing`
   const [row] = await sql<PublishedKey[]>`select ${columns(sql)} from signing_keys where id = ${key.id}`
   return row!
@@ -66,4 +67,21 @@ export async function listVerifyingKeys (sql: Db, issuerId?: string): Promise<Pu
     select ${columns(sql)} from signing_keys
     where status <> 'compromised' ${issuerId === undefined ? sql`` : sql`and issuer_id = ${issuerId}`}
     order by created_at, id`
+}
+
+/** Retires every active key of an issuer except `keep` (after a rotation); returns their ids. */
+export async function retireActiveKeys (sql: Db, issuerId: string, keep: readonly string[]): Promise<string[]> {
+  const rows = await sql<Array<{ id: string }>>`
+    update signing_keys set status = 'retired', retired_at = now(), updated_at = now()
+    where issuer_id = ${issuerId} and status = 'active' and id not in ${sql([...keep])}
+    returning id`
+  return rows.map((r) => r.id)
+}
+
+/** Withdraws a key: nothing it signed from `since` on verifies. Returns the key as it was, or undefined. */
+export async function markKeyCompromised (sql: Db, id: string, since: Date): Promise<PublishedKey | undefined> {
+  const before = await findPublishedKey(sql, id)
+  if (before === undefined) return undefined
+  await sql`update signing_keys set status = 'compromised', compromised_at = ${since}, updated_at = now() where id = ${id}`
+  return before
 }

@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres'
-import { findStatusRecord } from '../credentials/store.js'
+import { findStatusRecord, isStoredSignature } from '../credentials/store.js'
 import { findEd25519Key, findPublishedKey } from '../keys/store.js'
 import type { PublicUrls } from '../public-urls.js'
 import { parsePublicUrl } from '../public-urls.js'
@@ -36,7 +36,7 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
       const id = own(issuerId, 'issuer')
       if (id === undefined) return undefined
       const key = await read('keys', async () => await findEd25519Key(sql, id, publicKeyMultibase))
-      return key === undefined ? undefined : { id: key.id, status: key.status }
+      return key === undefined ? undefined : { id: key.id, status: key.status, ...(key.compromisedAt !== null ? { compromisedAt: key.compromisedAt } : {}) }
     },
 
     findOwnJwtKey: async (kid) => {
@@ -44,7 +44,7 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
       if (id === undefined) return undefined
       const key = await read('keys', async () => await findPublishedKey(sql, id))
       if (key === undefined || key.algorithm === 'Ed25519') return undefined
-      return { issuerId: urls.issuer(key.issuerId), publicJwk: key.publicJwk, alg: key.algorithm, status: key.status }
+      return { issuerId: urls.issuer(key.issuerId), publicJwk: key.publicJwk, alg: key.algorithm, status: key.status, ...(key.compromisedAt !== null ? { compromisedAt: key.compromisedAt } : {}) }
     },
 
     findOwnStatusList: async (url) => {
@@ -67,6 +67,8 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
         ...(record.revokedAt !== null ? { revokedAt: record.revokedAt } : {})
       }
     },
+
+    isOwnSignature: async (signature) => await read('credentials', async () => await isStoredSignature(sql, signature)),
 
     fetchStatusListCredential: async () => undefined
   }

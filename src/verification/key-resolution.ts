@@ -53,7 +53,7 @@ export function resolveVerificationMethod (verificationMethod: unknown): KeyReso
   return fail(`The verification method "${verificationMethod}" uses the unsupported scheme "${scheme}".`)
 }
 
-export type Binding = { result: 'passed' | 'failed' | 'unknown', message: string, reason?: 'self_asserted' }
+export type Binding = { result: 'passed' | 'failed' | 'unknown', message: string, reason?: 'self_asserted', warning?: string }
 
 /** The failure for an id on our host that is not spelt as we spell our own. */
 export const impostorMessage = (what: string, id: string): string =>
@@ -82,7 +82,7 @@ export function selfAssertedBinding (issuer: string, sources: VerificationSource
  * that names us but carries its own key in the fragment is caught. Any other
  * spelling of our address is a forgery, never a "foreign" issuer.
  */
-export async function bindDataIntegrityKey (key: ResolvedKey, issuer: string | undefined, sources: VerificationSources): Promise<Binding> {
+export async function bindDataIntegrityKey (key: ResolvedKey, issuer: string | undefined, sources: VerificationSources, signature: { created?: string, value?: string } = {}): Promise<Binding> {
   if (issuer === undefined) return { result: 'failed', message: 'The credential names no issuer to bind the key to.' }
   const issuerOwnership = sources.ownership(issuer)
   const controllerOwnership = sources.ownership(key.controller)
@@ -98,6 +98,28 @@ export async function bindDataIntegrityKey (key: ResolvedKey, issuer: string | u
   if (issuerOwnership === 'foreign') return selfAssertedBinding(issuer, sources, `the key "${key.verificationMethod}"`)
   const published = key.keyType === 'Ed25519' ? await sources.findOwnEd25519Key(issuer, key.publicKeyMultibase) : undefined
   if (published === undefined) return { result: 'failed', message: `The key "${key.publicKeyMultibase}" is not a key published for the issuer "${issuer}".` }
-  if (published.status === 'compromised') return { result: 'failed', message: `The key "${published.id}" of the issuer "${issuer}" has been reported compromised.` }
+  if (published.status === 'compromised') return await withdrawnKeyBinding(published.id, published.compromisedAt, signature, sources)
   return { result: 'passed', message: `The signing key "${published.id}" is published by the issuer (${published.status}).` }
+}
+
+/**
+ * A key withdrawn as compromised "since" a moment: what it signed after that
+ * is refused. What it signed before is still good only when the signature is
+ * one this service stored itself, since whoever holds the key can write any
+ * "created" date; the answer then says so in a warning.
+ */
+export async function withdrawnKeyBinding (keyId: string, since: Date | undefined, signature: { created?: string, value?: string }, sources: VerificationSources): Promise<Binding> {
+  const withdrawn = since === undefined ? '' : ` on ${since.toISOString()}`
+  const created = signature.created === undefined ? NaN : Date.parse(signature.created)
+  if (since === undefined || Number.isNaN(created) || created >= since.getTime()) {
+    return { result: 'failed', message: `The key "${keyId}" was withdrawn as compromised${withdrawn}; this signature ${Number.isNaN(created) ? 'carries no signing time' : `is dated ${signature.created ?? ''}`}, so it cannot be trusted.` }
+  }
+  if (signature.value === undefined || !await sources.isOwnSignature(signature.value)) {
+    return { result: 'failed', message: `The key "${keyId}" was withdrawn as compromised${withdrawn}; this signature is dated before that, but it is not one the issuer made, so it is a forgery.` }
+  }
+  return {
+    result: 'passed',
+    message: `The signing key "${keyId}" is the issuer's; it was withdrawn${withdrawn}, after this credential was signed.`,
+    warning: `Signed on ${signature.created ?? ''} with the key "${keyId}", which was withdrawn as compromised${withdrawn}; this signature is on the issuer's own record, so it stands. A newer version may exist.`
+  }
 }

@@ -1,6 +1,6 @@
 import { asArray, issuerId } from './credential-fields.js'
 import { LIMITS } from './limits.js'
-import { bindDataIntegrityKey, impostorMessage, selfAssertedBinding, type Binding } from './key-resolution.js'
+import { bindDataIntegrityKey, withdrawnKeyBinding, impostorMessage, selfAssertedBinding, type Binding } from './key-resolution.js'
 import type { JwtOutcome } from './proof-jwt.js'
 import { verifyProofSet } from './proof-data-integrity.js'
 import { claimDisagreements } from './jwt-claims.js'
@@ -34,7 +34,7 @@ export async function checkDataIntegrity (credential: Json, sources: Verificatio
   let bound: { suite: string, binding: Binding } | undefined
   for (const outcome of outcomes) {
     if (outcome.result !== 'passed') continue
-    const binding = await bindDataIntegrityKey(outcome.key, issuer, sources)
+    const binding = await bindDataIntegrityKey(outcome.key, issuer, sources, outcome.signature)
     // The best binding wins: passed, then self-asserted, then the first other outcome.
     const rank = (b: Binding): number => b.result === 'passed' ? 0 : b.reason === 'self_asserted' ? 1 : 2
     if (bound === undefined || rank(binding) < rank(bound.binding)) bound = { suite: outcome.suite, binding }
@@ -42,6 +42,7 @@ export async function checkDataIntegrity (credential: Json, sources: Verificatio
   }
   if (bound !== undefined) {
     for (const o of outcomes) if (o.result !== 'passed') warnings.push(o.message)
+    if (bound.binding.warning !== undefined) warnings.push(bound.binding.warning)
     return { proof: passed('proof', `The ${bound.suite} proof verifies.`), keyBinding: bindingCheck(bound.binding), warnings }
   }
   const firstFailed = outcomes.find((o) => o.result === 'failed')
@@ -55,6 +56,12 @@ export async function checkDataIntegrity (credential: Json, sources: Verificatio
   return { proof: unknown('proof', `The proof suite ${names} is not supported by this verifier, so the signature cannot be checked.`), keyBinding: skipped('key_binding', 'proof'), warnings }
 }
 
+/** A VC-JWT's signing time: iat, else nbf (NumericDate seconds). */
+function jwtSigningTime (payload: Json): { created?: string } {
+  const seconds = typeof payload.iat === 'number' ? payload.iat : typeof payload.nbf === 'number' ? payload.nbf : undefined
+  return seconds === undefined || !Number.isFinite(seconds) ? {} : { created: new Date(seconds * 1000).toISOString() }
+}
+
 /** Checks a VC-JWT: its signature, whose key signed it, and that its claims agree with the credential. */
 export async function checkJwt (outcome: JwtOutcome, credential: Json, sources: VerificationSources): Promise<ProofChecks> {
   const proof: Check = { id: 'proof', result: outcome.proof.result, message: outcome.proof.message }
@@ -63,12 +70,17 @@ export async function checkJwt (outcome: JwtOutcome, credential: Json, sources: 
   }
   const issuer = issuerId(credential)
   const problems = claimDisagreements(outcome.payload, credential)
+  const jwtWarnings: string[] = []
   const key = outcome.key
   const ownership = issuer === undefined ? 'foreign' : sources.ownership(issuer)
   if (ownership === 'impostor') problems.push(impostorMessage('issuer id', issuer ?? ''))
   if (key.source === 'own-kid') {
     if (key.issuerId !== issuer) problems.push(`The key "${key.id ?? ''}" belongs to "${key.issuerId ?? ''}", not to the issuer "${issuer ?? 'none'}".`)
-    else if (key.status === 'compromised') problems.push(`The key "${key.id ?? ''}" has been reported compromised.`)
+    else if (key.status === 'compromised') {
+      const withdrawn = await withdrawnKeyBinding(key.id ?? '', key.compromisedAt, { ...jwtSigningTime(outcome.payload), ...(outcome.signature !== undefined ? { value: outcome.signature } : {}) }, sources)
+      if (withdrawn.result !== 'passed') problems.push(withdrawn.message)
+      else jwtWarnings.push(withdrawn.warning ?? '')
+    }
   } else if (ownership === 'own') {
     problems.push(`The issuer "${issuer ?? ''}" is this service's own; its tokens must name a published "kid", not carry their own key.`)
   } else if (key.source === 'did-key' && key.issuerId !== issuer) {
@@ -81,5 +93,5 @@ export async function checkJwt (outcome: JwtOutcome, credential: Json, sources: 
     const binding = selfAssertedBinding(issuer ?? '', sources, description)
     return { proof, keyBinding: bindingCheck(binding), warnings: [] }
   }
-  return { proof, keyBinding: passed('key_binding', 'The signing key belongs to the issuer and the JWT claims agree with the credential.'), warnings: [] }
+  return { proof, keyBinding: passed('key_binding', 'The signing key belongs to the issuer and the JWT claims agree with the credential.'), warnings: jwtWarnings }
 }

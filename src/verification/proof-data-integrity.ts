@@ -32,7 +32,7 @@ const SUITES: Record<string, { label: string, create: () => unknown, keyFormat: 
 }
 
 export type ProofOutcome =
-  | { result: 'passed', suite: string, key: ResolvedKey }
+  | { result: 'passed', suite: string, key: ResolvedKey, signature: SignatureFacts }
   | { result: 'failed' | 'unknown', suite: string, message: string, key?: ResolvedKey }
   | { result: 'unsupported', suite: string, message: string }
 
@@ -88,9 +88,16 @@ const proofKey = (proof: unknown): string => {
   return JSON.stringify(rest)
 }
 
+/** When a proof says it was made, and its signature value: what a withdrawn key is judged by. */
+export interface SignatureFacts { created?: string, value?: string }
+
 function outcomeOf (pending: Pending, verified: boolean, error: unknown): ProofOutcome {
   const { suite, key } = pending
-  if (verified) return { result: 'passed', suite: suite.label, key }
+  if (verified) {
+    const created = typeof pending.proof.created === 'string' ? pending.proof.created : undefined
+    const value = typeof pending.proof.proofValue === 'string' ? pending.proof.proofValue : undefined
+    return { result: 'passed', suite: suite.label, key, signature: { ...(created !== undefined ? { created } : {}), ...(value !== undefined ? { value } : {}) } }
+  }
   const missing = findNotAvailable(error)
   if (missing !== undefined) return { result: 'unknown', suite: suite.label, key, message: `The document "${missing.url}" needed to check the proof is not available offline.` }
   if (error === undefined) return { result: 'failed', suite: suite.label, key, message: `The ${suite.label} proof was not checked: its "proofPurpose" must be "assertionMethod".` }

@@ -17,9 +17,11 @@ type Outcome = { result: 'passed' | 'failed' | 'unknown', message: string }
 export interface JwtOutcome {
   proof: Outcome
   /** Where the key came from, judged against the issuer later (key_binding). */
-  key?: { source: 'jwk' | 'own-kid' | 'did-key', issuerId?: string, status?: string, id?: string }
+  key?: { source: 'jwk' | 'own-kid' | 'did-key', issuerId?: string, status?: string, id?: string, compromisedAt?: Date }
   header?: Json
   payload?: Json
+  /** The JWS signature part, when it verified (a withdrawn key is judged by it). */
+  signature?: string
 }
 
 const ALLOWED: Record<string, (jwk: JWK) => boolean> = {
@@ -55,7 +57,7 @@ async function findKey (header: Json, sources: VerificationSources): Promise<{ j
     const ownership = sources.ownership(kid)
     if (ownership === 'impostor') return failed(impostorMessage('key id ("kid")', kid))
     const own = ownership === 'own' ? await sources.findOwnJwtKey(kid) : undefined
-    if (own !== undefined) return { jwk: own.publicJwk, key: { source: 'own-kid', issuerId: own.issuerId, status: own.status, id: kid } }
+    if (own !== undefined) return { jwk: own.publicJwk, key: { source: 'own-kid', issuerId: own.issuerId, status: own.status, id: kid, ...(own.compromisedAt !== undefined ? { compromisedAt: own.compromisedAt } : {}) } }
     if (ownership === 'own') return failed(`The "kid" "${kid}" is not a signing key this service published.`)
     if (kid.startsWith('did:key:')) {
       const identifier = kid.slice('did:key:'.length).split('#')[0] ?? ''
@@ -95,7 +97,7 @@ export async function verifyJwtProof (jwt: string, sources: VerificationSources)
   try {
     const key = await importJWK({ ...found.jwk, ext: true }, alg)
     await compactVerify(jwt, key, { algorithms: [alg] })
-    return { header, payload, key: found.key, proof: { result: 'passed', message: `The ${alg} signature verifies.` } }
+    return { header, payload, key: found.key, signature: jwt.split('.')[2] ?? '', proof: { result: 'passed', message: `The ${alg} signature verifies.` } }
   } catch (error) {
     const code = (error as { code?: string }).code
     if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return { header, payload, key: found.key, proof: failed(`The ${alg} signature does not verify.`) }

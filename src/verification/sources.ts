@@ -11,9 +11,15 @@ export interface VerificationSources {
   /** Foreign issuers the deployment trusts, whose self-asserted keys (did:key, `#z6Mk…`) are accepted as theirs. */
   isTrustedIssuer: (issuerId: string) => boolean
   /** Own issuers: the published Ed25519 key with this multibase, or undefined. */
-  findOwnEd25519Key: (issuerId: string, publicKeyMultibase: string) => Promise<{ id: string, status: 'active' | 'retired' | 'compromised' } | undefined>
+  findOwnEd25519Key: (issuerId: string, publicKeyMultibase: string) => Promise<{ id: string, status: 'active' | 'retired' | 'compromised', compromisedAt?: Date } | undefined>
   /** Own JWT key by its kid URL, or undefined when the kid is not ours. */
-  findOwnJwtKey: (kid: string) => Promise<{ issuerId: string, publicJwk: JWK, alg: string, status: string } | undefined>
+  findOwnJwtKey: (kid: string) => Promise<{ issuerId: string, publicJwk: JWK, alg: string, status: string, compromisedAt?: Date } | undefined>
+  /**
+   * Did this service itself produce this signature value (a Data Integrity
+   * proofValue or a JWS signature) for one of its stored versions? Only such
+   * signatures by a withdrawn key can still be trusted: a thief can backdate.
+   */
+  isOwnSignature: (signature: string) => Promise<boolean>
   /** Own status list by its URL (bits from the database), or undefined when not ours. */
   findOwnStatusList: (url: string) => Promise<{ issuerId: string, purpose: string, size: number, bits: Uint8Array } | undefined>
   /**
@@ -40,6 +46,7 @@ export const noSources: VerificationSources = {
   isTrustedIssuer: () => false,
   findOwnEd25519Key: async () => undefined,
   findOwnJwtKey: async () => undefined,
+  isOwnSignature: async () => false,
   findOwnStatusList: async () => undefined,
   findOwnStatusRecord: async () => undefined,
   fetchStatusListCredential: async () => undefined

@@ -30,7 +30,7 @@ export interface TestApp {
  * generated into a temporary folder (real Ed25519 and RSA keys), and closes
  * everything in teardown.
  */
-export async function build (t: Test, options: { clock?: Clock, env?: Record<string, string>, statusLists?: Partial<StatusListPolicy>, logger?: FastifyBaseLogger } = {}): Promise<TestApp> {
+export async function build (t: Test, options: { clock?: Clock, env?: Record<string, string>, statusLists?: Partial<StatusListPolicy>, logger?: FastifyBaseLogger, keyRefreshMs?: number } = {}): Promise<TestApp> {
   const db = await freshDatabase()
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-test-'))
   const config = loadConfig({
@@ -58,7 +58,7 @@ export async function build (t: Test, options: { clock?: Clock, env?: Record<str
     await rm(dataDir, { recursive: true, force: true })
   })
   const keyRing = await prepareService(config, db.sql, quiet)
-  const app = built.app = await buildApp({ config, sql: db.sql, keyRing, ...(options.clock !== undefined ? { clock: options.clock } : {}), ...(options.statusLists !== undefined ? { statusLists: options.statusLists } : {}), logger: options.logger ?? false })
+  const app = built.app = await buildApp({ config, sql: db.sql, keyRing, ...(options.clock !== undefined ? { clock: options.clock } : {}), ...(options.statusLists !== undefined ? { statusLists: options.statusLists } : {}), logger: options.logger ?? false, keyRefreshMs: options.keyRefreshMs ?? 0 })
   return { app, sql: db.sql, config, keyRing, dataDir, auth: { authorization: `Bearer ${ADMIN_KEY}` } }
 }
 
