@@ -1,23 +1,25 @@
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyInstance } from 'fastify'
 import { perMinute } from '../http/hardening.js'
 import { notFound } from '../errors.js'
 import { findIssuer } from '../issuers/store.js'
 import { staffOf } from '../staff-auth/bearer-auth.js'
 import { achievementResource, publicAchievementDocument } from './achievement-document.js'
-import type { RecertificationPolicy } from '../credentials/recertification-rules.js'
-import { achievementIdParams, createAchievementBody, listAchievementsQuery, recertificationPolicyBody, type CreateAchievementBody, type ListAchievementsQuery } from './schemas.js'
+import { achievementIdParams, createAchievementBody, listAchievementsQuery, recertificationPolicyBody } from './schemas.js'
 import { createAchievement, updateRecertificationPolicy } from './service.js'
 import { findAchievement, listAchievements } from './store.js'
 
 /** Staff routes, registered under /api/v1 behind bearer auth. */
-export async function achievementStaffRoutes (app: FastifyInstance): Promise<void> {
+export async function achievementStaffRoutes (fastify: FastifyInstance): Promise<void> {
+  // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   app.post('/achievements', {
     schema: { body: createAchievementBody },
     config: { scope: 'achievements:write' }
   }, async (request, reply) => {
     const { achievement, issuer } = await createAchievement(
       { sql: app.sql, defaultIssuerId: app.config.issuer.id, actor: staffOf(request).actor, requestId: request.id },
-      request.body as CreateAchievementBody
+      request.body
     )
     const resource = achievementResource(achievement, issuer, app.urls)
     return await reply.code(201).header('Location', resource.url as string).send(resource)
@@ -27,7 +29,7 @@ export async function achievementStaffRoutes (app: FastifyInstance): Promise<voi
     schema: { querystring: listAchievementsQuery },
     config: { scope: 'achievements:read' }
   }, async (request) => {
-    const query = request.query as ListAchievementsQuery
+    const query = request.query
     const limit = query.limit ?? 100
     const rows = await listAchievements(app.sql, { limit, ...(query.after !== undefined ? { after: query.after } : {}) })
     const issuers = new Map<string, Awaited<ReturnType<typeof findIssuer>>>()
@@ -43,7 +45,7 @@ export async function achievementStaffRoutes (app: FastifyInstance): Promise<voi
     schema: { params: achievementIdParams },
     config: { scope: 'achievements:read' }
   }, async (request) => {
-    const { id } = request.params as { id: string }
+    const { id } = request.params
     const achievement = await findAchievement(app.sql, id)
     if (achievement === undefined) throw notFound(`Achievement "${id}"`)
     return achievementResource(achievement, (await findIssuer(app.sql, achievement.issuerId))!, app.urls)
@@ -53,13 +55,15 @@ export async function achievementStaffRoutes (app: FastifyInstance): Promise<voi
 }
 
 /** Recertification rules are data: staff set or change them without a deploy. */
-async function achievementPolicyRoutes (app: FastifyInstance): Promise<void> {
+async function achievementPolicyRoutes (fastify: FastifyInstance): Promise<void> {
+  // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   app.put('/achievements/:id/recertification', {
     schema: { params: achievementIdParams, body: recertificationPolicyBody },
     config: { scope: 'achievements:write' }
   }, async (request) => {
-    const { id } = request.params as { id: string }
-    const { recertification } = request.body as { recertification: RecertificationPolicy | null }
+    const { id } = request.params
+    const { recertification } = request.body
     const achievement = await updateRecertificationPolicy({ sql: app.sql, actor: staffOf(request).actor, requestId: request.id }, id, recertification)
     const issuer = await findIssuer(app.sql, achievement.issuerId)
     if (issuer === undefined) throw notFound(`Issuer "${achievement.issuerId}"`)
@@ -68,9 +72,11 @@ async function achievementPolicyRoutes (app: FastifyInstance): Promise<void> {
 }
 
 /** The public OB Achievement document at its id URL. */
-export async function achievementPublicRoutes (app: FastifyInstance): Promise<void> {
+export async function achievementPublicRoutes (fastify: FastifyInstance): Promise<void> {
+  // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   app.get('/achievements/:id', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: achievementIdParams } }, async (request, reply) => {
-    const { id } = request.params as { id: string }
+    const { id } = request.params
     const achievement = await findAchievement(app.sql, id)
     if (achievement === undefined) throw notFound(`Achievement "${id}"`)
     const issuer = (await findIssuer(app.sql, achievement.issuerId))!

@@ -1,3 +1,4 @@
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { AppError, notFound } from '../errors.js'
 import { negotiate } from '../http/content-negotiation.js'
@@ -7,10 +8,9 @@ import { staffOf } from '../staff-auth/bearer-auth.js'
 import { issueBatch, itemsFromCsv } from './batch.js'
 import { normaliseEmail } from './build-credential.js'
 import { issueCredential, type IssuedCredential } from './issue-credential.js'
-import type { RecertificationRequest } from './recertification-rules.js'
-import { correctCredential, recertifyCredential, type CorrectionRequest } from './reissue-credential.js'
+import { correctCredential, recertifyCredential } from './reissue-credential.js'
 import { revokeCredential, type Revocation } from './revoke-credential.js'
-import { batchBody, credentialIdParams, issueCredentialBody, listCredentialsQuery, type ListCredentialsQuery, recertifyBody, reissueBody, revokeBody, versionParams, type IssueCredentialBody } from './schemas.js'
+import { batchBody, credentialIdParams, issueCredentialBody, listCredentialsQuery, recertifyBody, reissueBody, revokeBody, versionParams } from './schemas.js'
 import { findCredential, findSignedVersion, listVersions, queryCredentials, type CredentialRow, type SignedVersionRow, type VersionRow } from './store.js'
 import type { PublicUrls } from '../public-urls.js'
 
@@ -85,7 +85,9 @@ async function sendNewVersion (reply: FastifyReply, urls: PublicUrls, issued: Is
 const BATCH_BODY_LIMIT = 2 * 1024 * 1024
 
 /** Staff routes, registered under /api/v1 behind bearer auth. */
-export async function credentialStaffRoutes (app: FastifyInstance): Promise<void> {
+export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<void> {
+  // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   const versionDeps = (request: { id: string, staff?: unknown }, actor: string): Parameters<typeof issueCredential>[0] =>
     ({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor, statusLists: app.statusListPolicy, requestId: request.id })
 
@@ -93,7 +95,7 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
     schema: { body: issueCredentialBody },
     config: { scope: 'credentials:issue' }
   }, async (request, reply) => {
-    const issued = await issueCredential(versionDeps(request, staffOf(request).actor), request.body as IssueCredentialBody)
+    const issued = await issueCredential(versionDeps(request, staffOf(request).actor), request.body)
     request.log.info({ credentialId: issued.id }, 'credential issued')
     return await sendNewVersion(reply, app.urls, issued)
   })
@@ -106,7 +108,7 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
     bodyLimit: BATCH_BODY_LIMIT,
     config: { scope: 'credentials:issue' }
   }, async (request, reply) => {
-    const body = request.body as { items: unknown[] } | string
+    const body = request.body
     const items = typeof body === 'string' ? itemsFromCsv(body) : body.items
     const started = performance.now()
     const results = await issueBatch({ ...versionDeps(request, staffOf(request).actor), clock: app.clock, log: request.log }, items)
@@ -119,7 +121,7 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
     schema: { querystring: listCredentialsQuery },
     config: { scope: 'credentials:read' }
   }, async (request) => {
-    const query = request.query as ListCredentialsQuery
+    const query = request.query
     const limit = query.limit ?? 100
     const now = app.clock()
     const rows = await queryCredentials(app.sql, {
@@ -140,7 +142,7 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
     schema: { params: credentialIdParams },
     config: { scope: 'credentials:read' }
   }, async (request) => {
-    const { id } = request.params as { id: string }
+    const { id } = request.params
     const row = await findCredential(app.sql, id)
     const current = row === undefined ? undefined : await findSignedVersion(app.sql, id)
     if (row === undefined || current === undefined) throw notFound(`Credential "${id}"`)
@@ -151,11 +153,11 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
     schema: { params: credentialIdParams, body: revokeBody },
     config: { scope: 'credentials:revoke' }
   }, async (request) => {
-    const { id } = request.params as { id: string }
+    const { id } = request.params
     const revocation = await revokeCredential(
       { sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor: staffOf(request).actor, requestId: request.id },
       id,
-      (request.body as { reason: string }).reason
+      (request.body).reason
     )
     if (!revocation.alreadyRevoked) request.log.info({ credentialId: id }, 'credential revoked')
     return revocationResponse(revocation, app.urls.credential(id))
@@ -165,8 +167,8 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
     schema: { params: credentialIdParams, body: reissueBody },
     config: { scope: 'credentials:reissue' }
   }, async (request, reply) => {
-    const { id } = request.params as { id: string }
-    const issued = await correctCredential(versionDeps(request, staffOf(request).actor), id, request.body as CorrectionRequest)
+    const { id } = request.params
+    const issued = await correctCredential(versionDeps(request, staffOf(request).actor), id, request.body)
     request.log.info({ credentialId: id, version: issued.version }, 'credential corrected')
     return await sendNewVersion(reply, app.urls, issued)
   })
@@ -175,8 +177,8 @@ export async function credentialStaffRoutes (app: FastifyInstance): Promise<void
     schema: { params: credentialIdParams, body: recertifyBody },
     config: { scope: 'credentials:reissue' }
   }, async (request, reply) => {
-    const { id } = request.params as { id: string }
-    const issued = await recertifyCredential(versionDeps(request, staffOf(request).actor), id, request.body as RecertificationRequest & { note?: string })
+    const { id } = request.params
+    const issued = await recertifyCredential(versionDeps(request, staffOf(request).actor), id, request.body)
     request.log.info({ credentialId: id, version: issued.version }, 'credential recertified')
     return await sendNewVersion(reply, app.urls, issued)
   })
@@ -197,7 +199,9 @@ async function sendSignedVersion (reply: FastifyReply, type: string, version: Si
  * (JSON-LD or VC-JWT by Accept) and is also the credential's refreshService;
  * every version stays reachable byte for byte under /versions/{n}.
  */
-export async function credentialPublicRoutes (app: FastifyInstance): Promise<void> {
+export async function credentialPublicRoutes (fastify: FastifyInstance): Promise<void> {
+  // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   const sendPage = credentialPageResponder(app)
   const negotiated = (accept: string | undefined): string => {
     const type = negotiate(accept, CREDENTIAL_MEDIA_TYPES)
@@ -206,7 +210,7 @@ export async function credentialPublicRoutes (app: FastifyInstance): Promise<voi
   }
 
   app.get('/credentials/:id', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: credentialIdParams } }, async (request, reply) => {
-    const { id } = request.params as { id: string }
+    const { id } = request.params
     const type = negotiated(request.headers.accept)
     if (type === 'text/html') return await sendPage(reply, id)
     const current = await findSignedVersion(app.sql, id)
@@ -215,7 +219,7 @@ export async function credentialPublicRoutes (app: FastifyInstance): Promise<voi
   })
 
   app.get('/credentials/:id/versions', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: credentialIdParams } }, async (request) => {
-    const { id } = request.params as { id: string }
+    const { id } = request.params
     const row = await findCredential(app.sql, id)
     if (row === undefined) throw notFound(`Credential "${id}"`)
     const versions = await listVersions(app.sql, id)
@@ -223,7 +227,7 @@ export async function credentialPublicRoutes (app: FastifyInstance): Promise<voi
   })
 
   app.get('/credentials/:id/versions/:version', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: versionParams } }, async (request, reply) => {
-    const { id, version } = request.params as { id: string, version: number }
+    const { id, version } = request.params
     const type = negotiated(request.headers.accept)
     if (type === 'text/html') return await sendPage(reply, id, version)
     const signed = await findSignedVersion(app.sql, id, version)

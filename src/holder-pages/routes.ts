@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { perMinute } from '../http/hardening.js'
 import multipart from '@fastify/multipart'
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { notFound } from '../errors.js'
 import { parsePublicUrl } from '../public-urls.js'
@@ -113,7 +114,9 @@ export function credentialPageResponder (app: FastifyInstance): (reply: FastifyR
  * negotiation, see credentials/routes.ts), its images, PDFs and downloads,
  * and the public /verify page.
  */
-export async function holderPageRoutes (app: FastifyInstance): Promise<void> {
+export async function holderPageRoutes (fastify: FastifyInstance): Promise<void> {
+  // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers)
   const deps = (): HolderDeps => ({ sql: app.sql, urls: app.urls, config: app.config, sources, now: app.clock() })
   await app.register(multipart, { limits: { fileSize: UPLOAD_LIMIT, files: 1, fields: 2, fieldSize: 256 * 1024 } })
@@ -135,8 +138,8 @@ export async function holderPageRoutes (app: FastifyInstance): Promise<void> {
     if (params.file !== 'preview.png') void reply.header('Content-Disposition', `attachment; filename="${params.id}${params.version === undefined ? '' : `-v${params.version}`}-${params.file}"`)
     return await make(view, d, reply)
   }
-  app.get('/credentials/:id/:file', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: artefactParams } }, async (request, reply) => await serveArtefact(reply, request.params as { id: string, file: string }))
-  app.get('/credentials/:id/versions/:version/:file', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: versionArtefactParams } }, async (request, reply) => await serveArtefact(reply, request.params as { id: string, version: number, file: string }))
+  app.get('/credentials/:id/:file', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: artefactParams } }, async (request, reply) => await serveArtefact(reply, request.params))
+  app.get('/credentials/:id/versions/:version/:file', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: versionArtefactParams } }, async (request, reply) => await serveArtefact(reply, request.params))
 
   app.get('/verify', async (_request, reply) => sendPage(reply, renderVerifyPage(app.config, {})))
 

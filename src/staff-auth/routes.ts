@@ -1,7 +1,8 @@
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyInstance } from 'fastify'
 import { dateTime } from '../http/common-schemas.js'
 import { apiKeyResource, createApiKey, listApiKeys, revokeStaffKey } from './api-keys.js'
-import { SCOPES, staffOf, type Scope } from './bearer-auth.js'
+import { SCOPES, staffOf } from './bearer-auth.js'
 
 const createApiKeyBody = {
   examples: [{ name: 'Exam office', scopes: ['credentials:issue', 'credentials:read'], expiresAt: '2027-12-31T00:00:00Z' }],
@@ -23,9 +24,11 @@ const keyIdParams = {
 } as const
 
 /** Staff API keys: create (the secret shown once), list, revoke. Scope keys:admin. */
-export async function apiKeyRoutes (app: FastifyInstance): Promise<void> {
+export async function apiKeyRoutes (fastify: FastifyInstance): Promise<void> {
+  // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   app.post('/api-keys', { schema: { body: createApiKeyBody }, config: { scope: 'keys:admin' } }, async (request, reply) => {
-    const body = request.body as { name: string, scopes: Scope[], expiresAt?: string }
+    const body = request.body
     const { key, row } = await createApiKey(
       { sql: app.sql, actor: staffOf(request).actor, now: app.clock(), requestId: request.id },
       { name: body.name, scopes: body.scopes, ...(body.expiresAt !== undefined ? { expiresAt: new Date(body.expiresAt) } : {}) }
@@ -36,7 +39,7 @@ export async function apiKeyRoutes (app: FastifyInstance): Promise<void> {
   app.get('/api-keys', { config: { scope: 'keys:admin' } }, async () => ({ items: (await listApiKeys(app.sql)).map(apiKeyResource) }))
 
   app.post('/api-keys/:id/revoke', { schema: { params: keyIdParams }, config: { scope: 'keys:admin' } }, async (request) => {
-    const { id } = request.params as { id: string }
+    const { id } = request.params
     return apiKeyResource(await revokeStaffKey({ sql: app.sql, actor: staffOf(request).actor, now: app.clock(), requestId: request.id }, id))
   })
 }
