@@ -3,6 +3,7 @@ import { LIMITS } from './limits.js'
 import { bindDataIntegrityKey, withdrawnKeyBinding, impostorMessage, selfAssertedBinding, type Binding } from './key-resolution.js'
 import type { JwtOutcome } from './proof-jwt.js'
 import { verifyProofSet } from './proof-data-integrity.js'
+import { PureCheckCache, pureCheckCache } from './pure-check-cache.js'
 import { claimDisagreements } from './jwt-claims.js'
 import { failed, passed, skipped, unknown, type Check } from './result.js'
 import type { VerificationSources } from './sources.js'
@@ -30,7 +31,8 @@ export async function checkDataIntegrity (credential: Json, sources: Verificatio
   const { proof: _, ...unsigned } = credential
   const issuer = issuerId(credential)
   const warnings: string[] = []
-  const outcomes = await verifyProofSet(unsigned, proofs)
+  // The signatures over this exact content never change: computed once per content.
+  const outcomes = await pureCheckCache.get(PureCheckCache.keyOf('proof-set', credential), async () => await verifyProofSet(unsigned, proofs))
   let bound: { suite: string, binding: Binding } | undefined
   for (const outcome of outcomes) {
     if (outcome.result !== 'passed') continue

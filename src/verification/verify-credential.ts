@@ -10,6 +10,7 @@ import { verifyJwtProof } from './proof-jwt.js'
 import { deriveStatus, failed, skipped, unknown, type Check, type CheckId, type CurrentVersion, type VerificationResult } from './result.js'
 import { checkSchema } from './schema-check.js'
 import { fieldsDifferingFromSignedMeaning } from './signed-meaning.js'
+import { PureCheckCache, pureCheckCache } from './pure-check-cache.js'
 import { SourceUnavailableError, type VerificationSources } from './sources.js'
 import { checkStatus } from './status-check.js'
 import { checkValidityPeriod } from './validity-period.js'
@@ -90,9 +91,9 @@ async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<V
     return finish(now, credential, [format, ...rest])
   }
 
-  const schema = checkSchema(credential)
+  const schema = await pureCheckCache.get(PureCheckCache.keyOf('schema', credential), async () => checkSchema(credential))
   const [proof, status] = await Promise.all([proofChecks(credential), checkStatus(credential, now, sources, at)])
-  if (parsed.kind === 'json-ld' && proof.proof.result === 'passed') format = await checkSignedMeaning(credential) ?? format
+  if (parsed.kind === 'json-ld' && proof.proof.result === 'passed') format = await pureCheckCache.get(PureCheckCache.keyOf('signed-meaning', credential), async () => await checkSignedMeaning(credential)) ?? format
   const validity = checkValidityPeriod(credential, at)
   return finish(now, credential, [format, schema.check, proof.proof, proof.keyBinding, validity, status.check],
     [...schema.warnings, ...proof.warnings, ...status.warnings], status.revoked, status.current)

@@ -1,0 +1,43 @@
+import t from 'tap'
+import { buildApp } from '../../src/app.js'
+import { compromiseSigningKey } from '../../src/keys/lifecycle.js'
+import { pureCheckCache } from '../../src/verification/pure-check-cache.js'
+import { build, createAchievement, issue, type TestApp } from '../helpers/build-app.js'
+
+const verify = async (app: TestApp['app'], credential: unknown, options?: Record<string, unknown>) =>
+  (await app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: credential, ...(options !== undefined ? { options } : {}) } })).json()
+
+t.test('the content cache never turns a revoked, expired, tampered or withdrawn-key credential into valid', async (t) => {
+  let now = new Date('2026-06-01T00:00:00Z')
+  const app = await build(t, { clock: () => now })
+  const achievement = await createAchievement(app)
+  const issued = await issue(app, { achievementId: achievement.id, recipient: { name: 'Cached', email: 'cached@example.com' } })
+
+  t.equal((await verify(app.app, issued.credential)).status, 'valid')
+  const hits = pureCheckCache.hits
+  t.equal((await verify(app.app, issued.credential)).status, 'valid')
+  t.ok(pureCheckCache.hits > hits, 'the second verification of the same content is served from the cache')
+
+  const tampered = structuredClone(issued.credential)
+  tampered.credentialSubject.name = 'Cached!'
+  t.equal((await verify(app.app, tampered)).status, 'invalid', 'one changed character is a cache miss, and invalid')
+
+  t.equal((await verify(app.app, issued.credential, { at: '2032-01-01T00:00:00Z' })).status, 'expired', 'dates are checked live')
+
+  // A second instance on the same database: a revocation through one is seen at once by the other.
+  const other = await buildApp({ config: app.config, sql: app.sql, keyRing: app.keyRing, logger: false, clock: () => now })
+  t.teardown(async () => { await other.close() })
+  t.equal((await verify(other, issued.credential)).status, 'valid')
+  const second = await issue(app, { achievementId: achievement.id, recipient: { name: 'Second', email: 'second@example.com' } })
+  t.equal((await verify(other, second.credential)).status, 'valid')
+  await app.app.inject({ method: 'POST', url: `/api/v1/credentials/${issued.id}/revoke`, headers: app.auth, payload: { reason: 'test' } })
+  t.equal((await verify(other, issued.credential)).status, 'revoked', 'revoked, seen at once by the other instance')
+  t.equal((await verify(app.app, issued.credential)).status, 'revoked')
+
+  now = new Date('2026-06-10T00:00:00Z')
+  const [key] = await app.sql<[{ id: string }]>`select id from signing_keys where status = 'active' and algorithm = 'Ed25519'`
+  await compromiseSigningKey({ sql: app.sql, keysDir: app.config.keysDir, actor: 'test', now }, key.id, new Date('2026-05-01T00:00:00Z'))
+  const result = await verify(other, second.credential)
+  t.equal(result.status, 'invalid', 'a key withdrawn since before the signature: invalid, cache or not')
+  t.match(result.checks.find((c: { id: string }) => c.id === 'key_binding').message, /withdrawn as compromised/)
+})
