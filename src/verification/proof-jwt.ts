@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto'
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose'
 import { isObject } from '../json.js'
 import { impostorMessage } from './key-resolution.js'
@@ -72,6 +73,22 @@ async function findKey (header: Json, sources: VerificationSources): Promise<{ j
   return failed('The JOSE header has neither "kid" nor "jwk", so no key can verify the signature.')
 }
 
+// Importing a JWK costs more than checking an RS256 signature: keep the imported
+// keys (public keys only, so nothing secret is held), a bounded number of them.
+const IMPORTED = new Map<string, Promise<CryptoKey | Uint8Array | KeyObject>>()
+
+async function importedKey (jwk: JWK, alg: string): Promise<CryptoKey | Uint8Array | KeyObject> {
+  const cacheKey = `${alg}\u0000${JSON.stringify(jwk)}`
+  let key = IMPORTED.get(cacheKey)
+  if (key === undefined) {
+    key = importJWK({ ...jwk, ext: true }, alg)
+    key.catch(() => { IMPORTED.delete(cacheKey) })
+    IMPORTED.set(cacheKey, key)
+    if (IMPORTED.size > 1000) IMPORTED.delete(IMPORTED.keys().next().value as string)
+  }
+  return await key
+}
+
 /** Checks the JWS signature of a VC-JWT and returns its decoded header and payload. */
 export async function verifyJwtProof (jwt: string, sources: VerificationSources): Promise<JwtOutcome> {
   let header: Json
@@ -95,8 +112,7 @@ export async function verifyJwtProof (jwt: string, sources: VerificationSources)
     return { header, payload, key: found.key, proof: failed(`The "${alg}" algorithm does not match the ${found.jwk.kty ?? 'unknown'} key.`) }
   }
   try {
-    const key = await importJWK({ ...found.jwk, ext: true }, alg)
-    await compactVerify(jwt, key, { algorithms: [alg] })
+    await compactVerify(jwt, await importedKey(found.jwk, alg), { algorithms: [alg] })
     return { header, payload, key: found.key, signature: jwt.split('.')[2] ?? '', proof: { result: 'passed', message: `The ${alg} signature verifies.` } }
   } catch (error) {
     const code = (error as { code?: string }).code
