@@ -95,15 +95,18 @@ await load('GET status list', { path: listUrl })
 let serial = 0
 await load('issue one credential', { requests: [{ method: 'POST', path: '/api/v1/credentials', headers, setupRequest: (req) => ({ ...req, body: JSON.stringify({ achievementId: achievement.id, recipient: { name: 'Load', email: `load${serial++}@example.org` } }) }) }] }, 'issue')
 
+// The issuer's controller document (its keys in assertionMethod), as a verifier would fetch it.
+const controller = await (await fetch(`${base}/issuers/main`, { headers: { accept: 'application/ld+json' } })).json() as { id: string, assertionMethod: Array<Record<string, unknown>> }
 const rss = readFileSync(`/proc/${server.pid ?? 0}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/)?.[1]
 server.kill('SIGTERM')
 
 // The bare library on this machine, one thread, the same credential.
 const issuerDoc = JSON.parse(JSON.stringify(seen.credential.issuer))
-const vm = seen.credential.proof[0].verificationMethod as string
-const loader = createDocumentLoader(async (url) => url === vm.split('#')[0] || url === vm
-  ? { '@context': 'https://w3id.org/security/multikey/v1', id: vm, type: 'Multikey', controller: issuerDoc.id, publicKeyMultibase: vm.split('#')[1] }
-  : undefined)
+const loader = createDocumentLoader(async (url) => {
+  if (url === controller.id) return controller
+  const method = controller.assertionMethod.find((m) => m.id === url)
+  return method === undefined ? undefined : { '@context': 'https://w3id.org/security/multikey/v1', ...method }
+})
 const suite = new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 })
 const timeLoop = async (fn: () => Promise<unknown>, seconds = 3): Promise<number> => {
   for (let i = 0; i < 20; i++) await fn()
