@@ -30,7 +30,17 @@ const ARTEFACTS: Record<string, (view: HolderView, deps: HolderDeps, reply: Fast
   'credential.jwt': async (view, _deps, reply) => await reply.type('application/vc+jwt').send(view.version.jwt),
   'badge.png': async (view, _deps, reply) => await reply.type('image/png').send(bakePng(badgeImage(view, 'png') as Buffer, view.version.document)),
   'badge.svg': async (view, _deps, reply) => await reply.type('image/svg+xml; charset=utf-8').send(bakeSvg(badgeImage(view, 'svg') as string, view.version.document)),
-  'preview.png': async (view, _deps, reply) => await reply.type('image/png').send(svgToPng(previewSvg({
+  'preview.png': async (view, _deps, reply) => await reply.type('image/png').send(previewPng(view)),
+  'certificate.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await certificatePdf(printable(view, deps))),
+  'wallet-card.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await walletCardPdf(printable(view, deps)))
+}
+
+// Rasterising costs ~15 ms; what is drawn changes only with the version and
+// the status sentence, so the PNG is kept per (credential, version, status).
+const PREVIEWS = new Map<string, Buffer>()
+
+function previewPng (view: HolderView): Buffer {
+  const input = {
     achievementName: view.fields.achievement.name,
     holderName: view.fields.holderName ?? '',
     issuerName: view.fields.issuerName,
@@ -38,9 +48,15 @@ const ARTEFACTS: Record<string, (view: HolderView, deps: HolderDeps, reply: Fast
     statusText: view.banner.text,
     tone: view.banner.tone,
     palette: view.palette
-  }))),
-  'certificate.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await certificatePdf(printable(view, deps))),
-  'wallet-card.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await walletCardPdf(printable(view, deps)))
+  }
+  const key = `${view.credential.id}/${view.version.version}/${JSON.stringify(input)}`
+  let png = PREVIEWS.get(key)
+  if (png === undefined) {
+    png = svgToPng(previewSvg(input))
+    PREVIEWS.set(key, png)
+    if (PREVIEWS.size > 2000) PREVIEWS.delete(PREVIEWS.keys().next().value as string)
+  }
+  return png
 }
 
 function printable (view: HolderView, deps: HolderDeps): Parameters<typeof certificatePdf>[0] {

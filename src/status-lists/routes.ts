@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { perMinute } from '../http/hardening.js'
 import { notFound } from '../errors.js'
 import { idParams } from '../http/id-params.js'
-import { findStatusList } from './store.js'
+import { findServedStatusList } from './store.js'
 
 export async function statusListRoutes (fastify: FastifyInstance): Promise<void> {
   // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
@@ -15,7 +15,7 @@ export async function statusListRoutes (fastify: FastifyInstance): Promise<void>
     const { id } = request.params
     // A read never writes (so reads can go to a replica): lists are re-signed
     // ahead of their validUntil by the refresh task, not here.
-    const list = await findStatusList(app.sql, id)
+    const list = await findServedStatusList(app.sql, id)
     if (list === undefined) throw notFound(`Status list "${id}"`)
     const etag = `"${list.id}-${list.version}"`
     // no-cache: caches may keep the list but must revalidate (a cheap 304) on every

@@ -100,3 +100,22 @@ export async function saveSignedStatusList (tx: Db, list: { id: string, bits: Bu
       signed_at = ${list.signedAt}, valid_until = ${list.validUntil}, updated_at = now()
     where id = ${list.id}`
 }
+
+/** What serving a list needs (its signed credential), without the 16 KiB of bits. */
+export async function findServedStatusList (sql: Db, id: string): Promise<{ id: string, version: number, credential: string, signedAt: Date } | undefined> {
+  const [row] = await sql<Array<{ id: string, version: number, credential: string, signedAt: Date }>>`
+    select id, version, credential, signed_at as "signedAt" from status_lists where id = ${id}`
+  return row
+}
+
+/** A list's identity and version, to tell whether cached bits are still current. */
+export async function findStatusListHead (sql: Db, id: string): Promise<{ issuerId: string, purpose: string, size: number, version: number } | undefined> {
+  const [row] = await sql<Array<{ issuerId: string, purpose: string, size: number, version: number }>>`
+    select issuer_id as "issuerId", purpose, size, version from status_lists where id = ${id}`
+  return row
+}
+
+export async function findStatusListBits (sql: Db, id: string): Promise<{ bits: Buffer, version: number } | undefined> {
+  const [row] = await sql<Array<{ bits: Buffer, version: number }>>`select bits, version from status_lists where id = ${id}`
+  return row
+}

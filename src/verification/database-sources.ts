@@ -3,7 +3,7 @@ import { findStatusRecord, isStoredSignature } from '../credentials/store.js'
 import { findEd25519Key, findPublishedKey } from '../keys/store.js'
 import type { PublicUrls } from '../public-urls.js'
 import { parsePublicUrl } from '../public-urls.js'
-import { findStatusList } from '../status-lists/store.js'
+import { findStatusListBits, findStatusListHead } from '../status-lists/store.js'
 import { ownershipClassifier } from './ownership.js'
 import { SourceUnavailableError, type VerificationSources } from './sources.js'
 
@@ -16,6 +16,7 @@ import { SourceUnavailableError, type VerificationSources } from './sources.js'
  */
 export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: readonly string[] = []): VerificationSources {
   const ownership = ownershipClassifier(urls.base)
+  const bitsCache = new Map<string, { bits: Buffer, version: number }>()
   const trusted = new Set(trustedIssuers)
   const own = (url: string, kind: 'issuer' | 'key' | 'status-list'): string | undefined => {
     const parsed = parsePublicUrl(urls.base, url)
@@ -50,8 +51,19 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
     findOwnStatusList: async (url) => {
       const id = own(url, 'status-list')
       if (id === undefined) return undefined
-      const list = await read('status lists', async () => await findStatusList(sql, id))
-      return list === undefined ? undefined : { issuerId: urls.issuer(list.issuerId), purpose: list.purpose, size: list.size, bits: list.bits }
+      // The version is read every time (a revocation through any instance is seen at once);
+      // the 16 KiB of bits only when the version moved.
+      const head = await read('status lists', async () => await findStatusListHead(sql, id))
+      if (head === undefined) return undefined
+      let cached = bitsCache.get(id)
+      if (cached?.version !== head.version) {
+        const fresh = await read('status lists', async () => await findStatusListBits(sql, id))
+        if (fresh === undefined) return undefined
+        cached = fresh
+        bitsCache.set(id, fresh)
+        if (bitsCache.size > 1000) bitsCache.delete(bitsCache.keys().next().value as string)
+      }
+      return { issuerId: urls.issuer(head.issuerId), purpose: head.purpose, size: head.size, bits: cached.bits }
     },
 
     findOwnStatusRecord: async (url, index) => {
