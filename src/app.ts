@@ -14,9 +14,15 @@ import { installJsonBodyParser } from './http/json-body.js'
 import jsonLdReply from './http/json-ld-reply.js'
 import { validatorCompiler } from './http/validator-compiler.js'
 import { issuerRoutes } from './issuers/routes.js'
+import { openJobQueue, type JobQueue } from './jobs/job-queue.js'
 import type { KeyRing } from './keys/key-ring.js'
 import { keyRingRefresh } from './keys/key-ring-refresh.js'
 import { keyRoutes } from './keys/routes.js'
+import { createMailer } from './notifications/email/mailer.js'
+import { databaseOutbox, type Outbox } from './notifications/events.js'
+import { unsubscribeRoutes } from './notifications/unsubscribe-routes.js'
+import { webhookRoutes } from './notifications/webhooks/routes.js'
+import { startNotificationWorkers } from './notifications/worker.js'
 import { publicUrls, type PublicUrls } from './public-urls.js'
 import { installBearerAuth } from './staff-auth/bearer-auth.js'
 import { apiKeyRoutes } from './staff-auth/routes.js'
@@ -34,6 +40,9 @@ declare module 'fastify' {
     urls: PublicUrls
     clock: Clock
     statusListPolicy: StatusListPolicy
+    /** The job queue (pg-boss over the same pool) and the outbox that adds events to it in a transaction. */
+    jobs: JobQueue
+    outbox: Outbox
     /** Every route as registered, for the tests that walk the route table and for the API contract. */
     routeTable: readonly RouteOptions[]
   }
@@ -52,6 +61,8 @@ export interface AppDependencies {
   statusListRefreshMs?: number
   /** A pino logger to use (server.ts shares its boot logger); `false` silences logging (tests). */
   logger?: FastifyBaseLogger | false
+  /** A job queue already open (the caller then closes it); by default the app opens its own. */
+  jobs?: JobQueue
 }
 
 /** pino options: no secrets or key material in logs. */
@@ -107,6 +118,21 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   app.decorate('urls', publicUrls(deps.config.publicBaseUrl))
   app.decorate('clock', deps.clock ?? systemClock)
   app.decorate('statusListPolicy', statusListPolicy(deps.statusLists))
+  const { notifications } = deps.config
+  const runWorkers = notifications.worker === 'inline'
+  const jobs = deps.jobs ?? await openJobQueue(deps.sql, { run: runWorkers, policy: notifications.jobs, onError: (error) => { app.log.warn({ err: error }, 'job queue') } })
+  app.decorate('jobs', jobs)
+  app.decorate('outbox', databaseOutbox(jobs))
+  const mailer = createMailer({ smtpUrl: notifications.smtpUrl, from: notifications.mailFrom, dataDir: deps.config.dataDir })
+  if (runWorkers) {
+    app.addHook('onReady', async () => {
+      await startNotificationWorkers({ sql: deps.sql, jobs, outbox: app.outbox, mailer, urls: app.urls, config: deps.config, clock: app.clock, log: app.log })
+    })
+  }
+  app.addHook('onClose', async () => {
+    if (deps.jobs === undefined) await jobs.stop()
+    mailer.close()
+  })
 
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: loggableUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip }, 'request')
@@ -126,6 +152,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   await app.register(holderPageRoutes)
   await app.register(statusListRoutes)
   await app.register(verificationRoutes)
+  await app.register(unsubscribeRoutes)
 
   await app.register(async (staff) => {
     installBearerAuth(staff, deps.config.adminApiKey)
@@ -134,6 +161,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     await staff.register(credentialStaffRoutes)
     await staff.register(auditRoutes)
     await staff.register(apiKeyRoutes)
+    await staff.register(webhookRoutes)
   }, { prefix: '/api/v1' })
 
   return app

@@ -60,6 +60,24 @@ export interface Config {
     /** LinkedIn's numeric organization id, used by "Add to profile" instead of the name when set. */
     readonly linkedInOrganizationId: string | undefined
   }
+  /** Email and webhooks (src/notifications). */
+  readonly notifications: {
+    /** 'inline': this process runs the job workers (the default); 'off': it only adds jobs (run `npm run worker` elsewhere). */
+    readonly worker: 'inline' | 'off'
+    /** smtp:// or smtps:// URL; absent: emails are written as .eml files under <dataDir>/outbox-mail. */
+    readonly smtpUrl: string | undefined
+    readonly mailFrom: string
+    /** A folder of template overrides: <kind>.<part>.eta, or <issuerId>/<kind>.<part>.eta. */
+    readonly emailTemplatesDir: string | undefined
+    /** Days before validUntil at which reminders go out, largest first. */
+    readonly reminderDays: readonly number[]
+    /** Development only: webhooks may target http://localhost and loopback addresses. */
+    readonly webhooksAllowHttpLocalhost: boolean
+    /** Cron of the due-reminder scan. */
+    readonly scanCron: string
+    /** Job timings (seconds): crash expiry, first retry delay, supervisor interval, idle polling. */
+    readonly jobs: { readonly expireInSeconds: number, readonly retryDelaySeconds: number, readonly maintenanceIntervalSeconds: number, readonly pollingIntervalSeconds: number }
+  }
 }
 
 export class ConfigError extends Error {
@@ -160,6 +178,31 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   })
 
   const production = get('NODE_ENV') === 'production'
+
+  const worker = get('WORKER') ?? 'inline'
+  if (worker !== 'inline' && worker !== 'off') problems.push(`"WORKER" must be "inline" or "off", got "${worker}".`)
+  const smtpUrl = get('SMTP_URL')
+  if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl)) problems.push('"SMTP_URL" must be an smtp:// or smtps:// URL.')
+  const mailFrom = get('MAIL_FROM')
+  if (mailFrom !== undefined && !/^[^\r\n]*<?[^@\s<>]+@[^@\s<>]+>?$/.test(mailFrom)) problems.push('"MAIL_FROM" must be an address, optionally with a name: "AAMA Badges <badges@aama-ntl.org>".')
+  const reminderDaysValue = get('REMINDER_DAYS') ?? '90,30'
+  const reminderDays = reminderDaysValue === 'none' ? [] : reminderDaysValue.split(',').map((d) => Number(d.trim()))
+  if (reminderDays.some((d) => !Number.isInteger(d) || d < 1 || d > 3650)) problems.push(`"REMINDER_DAYS" must be whole numbers of days separated by commas (e.g. 90,30), or "none"; got "${reminderDaysValue}".`)
+  reminderDays.sort((a, b) => b - a)
+  const webhooksAllowHttpLocalhost = get('WEBHOOKS_ALLOW_HTTP_LOCALHOST') === 'true'
+  const seconds = (name: string, fallback: number, min = 1): number => {
+    const value = get(name)
+    if (value === undefined) return fallback
+    const n = Number(value)
+    if (!Number.isFinite(n) || n < min || n > 86400) problems.push(`"${name}" must be a number of seconds from ${min} to 86400, got "${value}".`)
+    return n
+  }
+  const jobs = Object.freeze({
+    expireInSeconds: seconds('JOB_EXPIRE_SECONDS', 120),
+    retryDelaySeconds: seconds('JOB_RETRY_DELAY_SECONDS', 30),
+    maintenanceIntervalSeconds: seconds('JOB_MAINTENANCE_SECONDS', 30),
+    pollingIntervalSeconds: seconds('JOB_POLL_SECONDS', 2, 0.5)
+  })
   if (production) {
     // Each one missing would otherwise fall back to a development default that
     // mints real credentials with throwaway keys or into a throwaway database.
@@ -167,6 +210,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     if (keysDirValue === undefined) problems.push('"KEYS_DIR" must be set in production, to a folder holding the signing keys (`npm run keys:generate`); development keys are never generated there.')
     if (adminApiKey === undefined) problems.push('"ADMIN_API_KEY" must be set in production (no development staff key is generated).')
     if (!publicBaseUrl.startsWith('https://')) problems.push(`"PUBLIC_BASE_URL" must be an https URL in production, got "${publicBaseUrl}".`)
+    if (webhooksAllowHttpLocalhost) problems.push('"WEBHOOKS_ALLOW_HTTP_LOCALHOST" is for development only and must not be set in production.')
+    if (smtpUrl !== undefined && mailFrom === undefined) problems.push('"MAIL_FROM" must be set in production when "SMTP_URL" is (the address holders see emails come from).')
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
@@ -193,6 +238,24 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     trustProxy,
     maxEventLoopDelayMs,
     rateLimits,
-    branding: Object.freeze({ logoUrl, primaryColor, accentColor, linkedInOrganizationId })
+    branding: Object.freeze({ logoUrl, primaryColor, accentColor, linkedInOrganizationId }),
+    notifications: Object.freeze({
+      worker: worker === 'off' ? 'off' : 'inline',
+      smtpUrl,
+      mailFrom: mailFrom ?? `"${get('ISSUER_NAME') ?? 'Tessera Development Issuer'}" <no-reply@${hostOf(publicBaseUrl)}>`,
+      emailTemplatesDir: get('EMAIL_TEMPLATES_DIR') !== undefined ? path.resolve(get('EMAIL_TEMPLATES_DIR') as string) : undefined,
+      reminderDays: Object.freeze(reminderDays),
+      webhooksAllowHttpLocalhost,
+      scanCron: get('NOTIFICATION_SCAN_CRON') ?? '*/10 * * * *',
+      jobs
+    })
   })
+}
+
+function hostOf (url: string): string {
+  try {
+    return new URL(url).hostname
+  } catch {
+    return 'localhost'
+  }
 }

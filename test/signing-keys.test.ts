@@ -91,7 +91,7 @@ t.test('compromise: later signatures are refused, earlier ones on record stand w
   t.equal(await app.keyRing.refresh?.(), true)
 
   const progress: number[] = []
-  const resigned = await resignAll({ sql: app.sql, keyRing: app.keyRing, urls: app.app.urls, clock: () => now, actor: 'test', statusLists: app.app.statusListPolicy }, stolen.ed, (n) => progress.push(n))
+  const resigned = await resignAll({ sql: app.sql, keyRing: app.keyRing, urls: app.app.urls, clock: () => now, actor: 'test', statusLists: app.app.statusListPolicy, outbox: app.app.outbox }, stolen.ed, (n) => progress.push(n))
   t.equal(resigned, 1)
   t.same(progress, [1])
   const current = (await app.app.inject({ method: 'GET', url: new URL(genuine.url).pathname })).json()
@@ -100,7 +100,7 @@ t.test('compromise: later signatures are refused, earlier ones on record stand w
   t.equal(currentResult.status, 'valid', JSON.stringify(currentResult.checks))
   const oldResult = await verify(app, genuine.credential)
   t.equal(oldResult.status, 'superseded', JSON.stringify(oldResult.checks))
-  t.equal(await resignAll({ sql: app.sql, keyRing: app.keyRing, urls: app.app.urls, clock: () => now, actor: 'test', statusLists: app.app.statusListPolicy }, stolen.ed, () => {}), 0, 'a second run finds nothing left: resumable')
+  t.equal(await resignAll({ sql: app.sql, keyRing: app.keyRing, urls: app.app.urls, clock: () => now, actor: 'test', statusLists: app.app.statusListPolicy, outbox: app.app.outbox }, stolen.ed, () => {}), 0, 'a second run finds nothing left: resumable')
 })
 
 t.test('the admin CLI rotates and withdraws keys', async (t) => {

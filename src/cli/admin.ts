@@ -17,6 +17,8 @@ import { cliDatabase } from './database.js'
 import { resignAll } from '../credentials/resign-all.js'
 import { loadKeyRing } from '../keys/key-ring.js'
 import { compromiseSigningKey, rotateSigningKeys } from '../keys/lifecycle.js'
+import { openJobQueue } from '../jobs/job-queue.js'
+import { databaseOutbox } from '../notifications/events.js'
 import { publicUrls } from '../public-urls.js'
 import { statusListPolicy } from '../status-lists/policy.js'
 
@@ -50,7 +52,10 @@ async function main (argv: string[]): Promise<number> {
       console.log(`key ${rest[0]} withdrawn: what it signed from ${since.toISOString()} on no longer verifies. If it was the signer, run "signing-keys rotate", then "credentials re-sign --key ${rest[0]}".`)
     } else if (group === 'credentials' && command === 're-sign' && values.key !== undefined) {
       const keyRing = await loadKeyRing(db.sql, publicUrls(config.publicBaseUrl), config.keysDir)
-      const total = await resignAll({ sql: deps.sql, actor: deps.actor, clock: () => new Date(), keyRing, urls: publicUrls(config.publicBaseUrl), statusLists: statusListPolicy() }, values.key, (done) => { console.log(`re-signed ${done}`) })
+      // Each new version's event goes to the outbox; the service's workers deliver it.
+      const jobs = await openJobQueue(db.sql, { run: false })
+      const total = await resignAll({ sql: deps.sql, actor: deps.actor, clock: () => new Date(), keyRing, urls: publicUrls(config.publicBaseUrl), statusLists: statusListPolicy(), outbox: databaseOutbox(jobs) }, values.key, (done) => { console.log(`re-signed ${done}`) })
+      await jobs.stop()
       console.log(`done: ${total} credential(s) re-signed; none current is signed by ${values.key} any more. Running it again resumes where it stopped.`)
     } else if (group !== 'api-keys') {
       throw new UsageError(USAGE)

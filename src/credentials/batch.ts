@@ -63,7 +63,7 @@ function invalidItem (index: number, errors: NonNullable<typeof validateItem.err
  * input order: the issued credential or that item's problem. One bad item
  * never sinks the others.
  */
-export async function issueBatch (deps: Omit<IssueDeps, 'now'> & { clock: () => Date, log: FastifyBaseLogger }, items: readonly unknown[], concurrency = 4): Promise<BatchResult[]> {
+export async function issueBatch (deps: Omit<IssueDeps, 'now'> & { clock: () => Date, log: FastifyBaseLogger, notify?: boolean }, items: readonly unknown[], concurrency = 4): Promise<BatchResult[]> {
   const results: BatchResult[] = new Array(items.length)
   let next = 0
   const worker = async (): Promise<void> => {
@@ -75,7 +75,7 @@ export async function issueBatch (deps: Omit<IssueDeps, 'now'> & { clock: () => 
         continue
       }
       try {
-        results[index] = await issueCredential({ ...deps, now: deps.clock() }, item as IssueCredentialBody)
+        results[index] = await issueCredential({ ...deps, now: deps.clock() }, deps.notify === false ? { ...(item as IssueCredentialBody), notify: false } : item as IssueCredentialBody)
       } catch (error) {
         const { problem, serverFault } = problemForError(error)
         if (serverFault) deps.log.error({ err: error, item: index }, 'batch item failed')

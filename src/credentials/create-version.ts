@@ -6,6 +6,7 @@ import { AppError } from '../errors.js'
 import { embeddedIssuerProfile } from '../issuers/profile.js'
 import type { IssuerRow } from '../issuers/store.js'
 import type { KeyRing } from '../keys/key-ring.js'
+import type { EventType, Outbox } from '../notifications/events.js'
 import type { PublicUrls } from '../public-urls.js'
 import type { StatusListPolicy } from '../status-lists/policy.js'
 import { claimStatusEntry } from '../status-lists/service.js'
@@ -20,6 +21,8 @@ export interface VersionDeps {
   now: Date
   actor: string
   statusLists: StatusListPolicy
+  /** Where the version's event goes (webhooks, the holder's email), in the same transaction. */
+  outbox: Outbox
 }
 
 export interface VersionContent {
@@ -33,6 +36,15 @@ export interface VersionContent {
   version: number
   kind: VersionKind
   reason: string | null
+  /** False: no email to the holder for this version (staff's notify: false); webhooks are told regardless. */
+  notifyHolder?: boolean
+}
+
+const EVENT_FOR_KIND: Record<VersionKind, EventType> = {
+  issue: 'credential.issued',
+  correction: 'credential.reissued',
+  recertification: 'credential.recertified',
+  resign: 'credential.reissued'
 }
 
 export interface SignedVersion {
@@ -47,7 +59,7 @@ export interface SignedVersion {
  * claim a status index -> build (pure) -> sign (Data Integrity, then VC-JWT of
  * the same document) -> check against the 1EdTech schema -> store. Every
  * version, first issue or reissue, takes this one path, so every version
- * passes the same checks. The caller counts the status entry last
+ * passes the same checks, and records its event in the outbox. The caller counts the status entry last
  * (countStatusEntry) and commits.
  */
 export async function createVersion (tx: Db, deps: VersionDeps, content: VersionContent): Promise<SignedVersion> {
@@ -87,6 +99,21 @@ export async function createVersion (tx: Db, deps: VersionDeps, content: Version
     jwtKeyId: keys.jwt.keyId,
     issuedAt: deps.now,
     issuedBy: deps.actor
+  })
+  await deps.outbox.record(tx, {
+    type: EVENT_FOR_KIND[content.kind],
+    occurredAt: deps.now,
+    data: {
+      credentialId: content.credentialId,
+      credentialUrl: url,
+      version: content.version,
+      achievementId: content.achievement.id,
+      state: content.validUntil !== undefined && content.validUntil.getTime() <= deps.now.getTime() ? 'expired' : 'valid',
+      validUntil: content.validUntil?.toISOString() ?? null,
+      ...(content.reason !== null ? { reason: content.reason } : {})
+    },
+    // Re-signing after a key compromise changes nothing the holder sees.
+    notifyHolder: content.kind !== 'resign' && content.notifyHolder !== false
   })
   return { version: content.version, credential, jwt, statusListId: status.listId }
 }

@@ -5,6 +5,7 @@ import { AppError } from '../errors.js'
 import { newId } from '../ids.js'
 import { findIssuer } from '../issuers/store.js'
 import type { KeyRing } from '../keys/key-ring.js'
+import type { Outbox } from '../notifications/events.js'
 import type { PublicUrls } from '../public-urls.js'
 import type { StatusListPolicy } from '../status-lists/policy.js'
 import { countStatusEntry } from '../status-lists/store.js'
@@ -21,6 +22,7 @@ export interface IssueDeps {
   now: Date
   actor: string
   statusLists: StatusListPolicy
+  outbox: Outbox
   requestId?: string
 }
 
@@ -72,7 +74,7 @@ export async function issueCredential (deps: IssueDeps, body: IssueCredentialBod
     const badgeId = newId()
     await insertBadge(tx, { id: badgeId, issuerId: issuer.id, achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email })
     await insertCredential(tx, { id, badgeId, issuerId: issuer.id, achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email, awardedDate: period.awardedDate, validUntil: period.validUntil ?? null, issuedAt: deps.now, issuedBy: deps.actor })
-    const signed = await createVersion(tx, deps, { credentialId: id, issuer, achievement, recipient: body.recipient, ...period, version: 1, kind: 'issue', reason: null })
+    const signed = await createVersion(tx, deps, { credentialId: id, issuer, achievement, recipient: body.recipient, ...period, version: 1, kind: 'issue', reason: null, notifyHolder: body.notify !== false })
     await recordAuditEvent(tx, {
       actor: deps.actor,
       action: 'credential.issued',

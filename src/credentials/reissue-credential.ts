@@ -19,6 +19,7 @@ export interface ReissueDeps extends VersionDeps {
 }
 
 export interface CorrectionRequest {
+  notify?: boolean
   reason: 'correction'
   recipient: { name?: string, email?: string }
   note?: string
@@ -95,7 +96,8 @@ export async function correctCredential (deps: ReissueDeps, id: string, request:
       awardedDate: credential.awardedDate ?? current.validFrom,
       version,
       kind: 'correction',
-      reason: request.note ?? 'correction'
+      reason: request.note ?? 'correction',
+      notifyHolder: request.notify !== false
     })
     await setCurrentVersion(tx, id, { version, recipientName: recipient.name, recipientEmail: recipient.email, validUntil: until })
     await recordAuditEvent(tx, {
@@ -121,7 +123,7 @@ export async function correctCredential (deps: ReissueDeps, id: string, request:
  * not superseded: it stays valid for its own period, and verifying it says a
  * newer version exists. A refusal is 422 naming the rule.
  */
-export async function recertifyCredential (deps: ReissueDeps, id: string, request: RecertificationRequest & { note?: string }): Promise<IssuedCredential> {
+export async function recertifyCredential (deps: ReissueDeps, id: string, request: RecertificationRequest & { note?: string, notify?: boolean }): Promise<IssuedCredential> {
   return await deps.sql.begin(async (tx) => {
     const { credential, current, achievement, issuer } = await lockForNewVersion(tx, id)
     const now = nextValidFrom(current, deps.now)
@@ -139,7 +141,8 @@ export async function recertifyCredential (deps: ReissueDeps, id: string, reques
       awardedDate: credential.awardedDate ?? current.validFrom,
       version,
       kind: 'recertification',
-      reason: request.method
+      reason: request.method,
+      notifyHolder: request.notify !== false
     })
     await setCurrentVersion(tx, id, { version, recipientName: recipient.name, recipientEmail: recipient.email, validUntil: decision.validUntil })
     await recordAuditEvent(tx, {

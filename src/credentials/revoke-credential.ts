@@ -3,6 +3,7 @@ import { recordAuditEvent } from '../audit/store.js'
 import type { Db } from '../db/types.js'
 import { notFound } from '../errors.js'
 import type { KeyRing } from '../keys/key-ring.js'
+import type { Outbox } from '../notifications/events.js'
 import type { PublicUrls } from '../public-urls.js'
 import { setStatusBit } from '../status-lists/service.js'
 import { listLiveVersions, lockCredential, markRevoked, type VersionRow } from './store.js'
@@ -35,7 +36,7 @@ export async function setStatusBits (deps: { sql: Db, keyRing: KeyRing, urls: Pu
  * are taken credential first, then lists, so concurrent revocations queue.
  */
 export async function revokeCredential (
-  deps: { sql: Sql, keyRing: KeyRing, urls: PublicUrls, now: Date, actor: string, requestId?: string },
+  deps: { sql: Sql, keyRing: KeyRing, urls: PublicUrls, now: Date, actor: string, outbox: Outbox, requestId?: string },
   id: string,
   reason: string
 ): Promise<Revocation> {
@@ -59,6 +60,13 @@ export async function revokeCredential (
       before: { revoked: false },
       after: { revoked: true, revokedVersions: live.map((v) => v.version) },
       details: { reason }
+    })
+    // The reason is staff's private note: receivers get the fact, not the words.
+    await deps.outbox.record(tx, {
+      type: 'credential.revoked',
+      occurredAt: deps.now,
+      data: { credentialId: id, credentialUrl: deps.urls.credential(id), version: credential.currentVersion, achievementId: credential.achievementId, state: 'revoked', validUntil: credential.currentValidUntil?.toISOString() ?? null },
+      notifyHolder: false
     })
     return { id, revokedAt: deps.now, revokedBy: deps.actor, reason, alreadyRevoked: false }
   }) as Revocation

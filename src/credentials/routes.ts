@@ -89,7 +89,7 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
   // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   const versionDeps = (request: { id: string, staff?: unknown }, actor: string): Parameters<typeof issueCredential>[0] =>
-    ({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor, statusLists: app.statusListPolicy, requestId: request.id })
+    ({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor, statusLists: app.statusListPolicy, outbox: app.outbox, requestId: request.id })
 
   app.post('/credentials', {
     schema: { body: issueCredentialBody },
@@ -104,14 +104,16 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: BATCH_BODY_LIMIT }, (_request, body, done) => { done(null, body) })
 
   app.post('/credentials/batch', {
-    schema: { body: batchBody },
+    schema: { body: batchBody, querystring: { type: 'object', additionalProperties: false, properties: { notify: { type: 'string', enum: ['true', 'false'] } } } },
     bodyLimit: BATCH_BODY_LIMIT,
     config: { scope: 'credentials:issue' }
   }, async (request, reply) => {
     const body = request.body
     const items = typeof body === 'string' ? itemsFromCsv(body) : body.items
+    // notify: false in the JSON body, or ?notify=false with a CSV, silences the whole batch's emails.
+    const notify = typeof body === 'string' ? request.query.notify !== 'false' : body.notify !== false
     const started = performance.now()
-    const results = await issueBatch({ ...versionDeps(request, staffOf(request).actor), clock: app.clock, log: request.log }, items)
+    const results = await issueBatch({ ...versionDeps(request, staffOf(request).actor), clock: app.clock, log: request.log, notify }, items)
     const created = results.filter((r) => !('type' in r)).length
     request.log.info({ items: items.length, created, ms: Math.round(performance.now() - started) }, 'batch issued')
     return await reply.code(207).type('application/json; charset=utf-8').send({ summary: { total: items.length, created, failed: items.length - created }, results })
@@ -155,7 +157,7 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
   }, async (request) => {
     const { id } = request.params
     const revocation = await revokeCredential(
-      { sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor: staffOf(request).actor, requestId: request.id },
+      { sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor: staffOf(request).actor, outbox: app.outbox, requestId: request.id },
       id,
       (request.body).reason
     )

@@ -20,7 +20,9 @@ export const issueCredentialBody = {
     },
     validFrom: dateTime,
     validUntil: dateTime,
-    awardedDate: dateTime
+    awardedDate: dateTime,
+    /** false: no email to the holder for this change (webhooks are told regardless). Default true. */
+    notify: { type: 'boolean' },
   }
 } as const
 
@@ -62,7 +64,8 @@ export const reissueBody = {
         email: { type: 'string', format: 'email', maxLength: 320 }
       }
     },
-    note
+    note,
+    notify: { type: 'boolean' }
   }
 } as const
 
@@ -75,7 +78,7 @@ export const recertifyBody = {
       type: 'object',
       additionalProperties: false,
       required: ['method'],
-      properties: { method: { const: 'exam' }, note }
+      properties: { method: { const: 'exam' }, note, notify: { type: 'boolean' } }
     },
     {
       type: 'object',
@@ -89,7 +92,8 @@ export const recertifyBody = {
           required: ['total', 'approved'],
           properties: { total: points, approved: points }
         },
-        note
+        note,
+        notify: { type: 'boolean' }
       }
     }
   ]
@@ -103,7 +107,7 @@ export const batchBody = {
       type: 'object',
       additionalProperties: false,
       required: ['items'],
-      properties: { items: { type: 'array', minItems: 1, maxItems: 1000 } }
+      properties: { items: { type: 'array', minItems: 1, maxItems: 1000 }, notify: { type: 'boolean' } }
     },
     { type: 'string', minLength: 1 }
   ]

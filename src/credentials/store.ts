@@ -17,6 +17,8 @@ export interface CredentialRow {
   revokedAt: Date | null
   revokedBy: string | null
   revocationReason: string | null
+  /** When the holder followed an unsubscribe link: no more reminders or expiry notices. */
+  remindersOptedOutAt: Date | null
 }
 
 export type VersionKind = 'issue' | 'correction' | 'recertification' | 'resign'
@@ -49,7 +51,8 @@ const credentialColumns = (sql: Db) => sql`
   c.recipient_name as "recipientName", c.recipient_email as "recipientEmail", c.awarded_date as "awardedDate",
   c.current_version as "currentVersion", c.current_valid_until as "currentValidUntil",
   c.issued_at as "issuedAt", c.issued_by as "issuedBy", c.revoked_at as "revokedAt",
-  c.revoked_by as "revokedBy", c.revocation_reason as "revocationReason"`
+  c.revoked_by as "revokedBy", c.revocation_reason as "revocationReason",
+  c.reminders_opted_out_at as "remindersOptedOutAt"`
 
 const versionColumns = (sql: Db) => sql`
   v.credential_id as "credentialId", v.version, v.kind, v.reason, v.recipient_name as "recipientName",

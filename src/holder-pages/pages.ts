@@ -83,3 +83,8 @@ export function renderCredentialPage (view: HolderView, urls: PublicUrls, config
 export function renderVerifyPage (config: Config, data: { input?: string, error?: string, shown?: Record<string, unknown> }): string {
   return eta.render('./verify', { title: 'Verify a credential', description: `Check an Open Badges credential: ${config.issuer.name}.`, brand: brand(config), ...data })
 }
+
+export function renderUnsubscribePage (config: Config, data: { state: 'confirm' | 'done' | 'invalid', achievementName?: string, action?: string }): string {
+  const heading = data.state === 'done' ? 'Reminders stopped' : data.state === 'confirm' ? 'Stop reminders' : 'Link not valid'
+  return eta.render('./unsubscribe', { title: heading, heading, brand: brand(config), ...data })
+}

@@ -47,6 +47,8 @@ export async function build (t: Test, options: { clock?: Clock, env?: Record<str
     RATE_LIMIT_FAILED_AUTH_PER_MINUTE: '1000000',
     // Tests block the loop on purpose (pdftoppm, signing bursts): no load shedding unless a test asks.
     MAX_EVENT_LOOP_DELAY_MS: '0',
+    // The notification workers run only where a test asks (test/notifications.test.ts).
+    WORKER: 'off',
     ...options.env
   })
   const quiet = { info: () => {}, warn: () => {} }

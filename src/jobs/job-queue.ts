@@ -1,0 +1,123 @@
+import PgBoss from 'pg-boss'
+import type { Sql } from 'postgres'
+import type { Db } from '../db/types.js'
+
+/**
+ * The job queue: pg-boss 10 (SKIP LOCKED queues in PostgreSQL), run over the
+ * service's own postgres.js pool, so a job can be added inside the
+ * transaction that makes the change it is about (the outbox) and there is one
+ * pool, not two. Why pg-boss over graphile-worker: a job whose worker died
+ * mid-run expires after its expireInSeconds and is retried by the supervisor
+ * of any instance (graphile-worker leaves it locked for 4 hours), and its
+ * retry backoff is built in.
+ */
+
+export const QUEUES = {
+  /** An event was recorded: create its webhook deliveries and its email. */
+  fanOut: 'event-fan-out',
+  email: 'email-send',
+  webhook: 'webhook-deliver',
+  /** The periodic search for due reminders and expiry notices. */
+  scan: 'notification-scan'
+} as const
+export type QueueName = typeof QUEUES[keyof typeof QUEUES]
+
+export interface JobPolicy {
+  /** How long a started job may run before it counts as crashed and is retried. */
+  expireInSeconds: number
+  /** First retry delay; each later one doubles (with jitter). */
+  retryDelaySeconds: number
+  /** Seconds between supervisor passes (expiring crashed jobs). */
+  maintenanceIntervalSeconds: number
+  /** How often idle workers look for jobs (also woken at once when this process adds one). */
+  pollingIntervalSeconds: number
+}
+
+export const DEFAULT_JOB_POLICY: JobPolicy = { expireInSeconds: 120, retryDelaySeconds: 30, maintenanceIntervalSeconds: 30, pollingIntervalSeconds: 2 }
+
+const RETRY_LIMITS: Record<QueueName, number> = {
+  [QUEUES.fanOut]: 20,
+  [QUEUES.email]: 12,
+  // Backoff doubling from 30 s passes 3 days at about the 13th retry; the
+  // delivery task itself gives up once 3 days have passed.
+  [QUEUES.webhook]: 16,
+  [QUEUES.scan]: 2
+}
+
+export interface JobQueue {
+  /** Adds a job in the caller's transaction: it exists if and only if the transaction commits. */
+  add: (tx: Db, queue: QueueName, data: Record<string, unknown>, options?: { id?: string, startAfterSeconds?: number }) => Promise<void>
+  /** Runs a handler for each job of a queue (one at a time per queue per process). */
+  work: (queue: QueueName, handler: (job: { id: string, data: Record<string, unknown>, retryCount: number }) => Promise<void>) => Promise<void>
+  /** Cron schedule (one send per slot across every instance). */
+  schedule: (queue: QueueName, cron: string) => Promise<void>
+  stop: () => Promise<void>
+  readonly policy: JobPolicy
+}
+
+/** pg-boss talks to a `{ executeSql(text, values) }`; this one is postgres.js. */
+function postgresJsDb (sql: Db): PgBoss.Db {
+  return {
+    executeSql: async (text, values = []) => {
+      // pg turns undefined into null; postgres.js refuses it.
+      const params = values.map((v: unknown) => v === undefined ? null : v)
+      // pg-boss's migrations are BEGIN ... COMMIT scripts: they need one pinned connection.
+      if (/^\s*BEGIN/i.test(text) && 'reserve' in sql) {
+        const connection = await (sql as Sql).reserve()
+        try {
+          return { rows: [...await connection.unsafe(text, params as never[])] }
+        } finally {
+          connection.release()
+        }
+      }
+      return { rows: [...await sql.unsafe(text, params as never[])] }
+    }
+  }
+}
+
+/**
+ * Opens the queue: pg-boss's schema migrated (under its advisory lock) and the
+ * queues created. `run` also starts its supervisor (crashed-job expiry) and
+ * cron; an API-only instance only adds jobs.
+ */
+export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: Partial<JobPolicy>, onError?: (error: unknown) => void }): Promise<JobQueue> {
+  const policy = { ...DEFAULT_JOB_POLICY, ...options.policy }
+  const boss = new PgBoss({
+    db: postgresJsDb(sql),
+    migrate: true,
+    supervise: options.run,
+    schedule: options.run,
+    maintenanceIntervalSeconds: policy.maintenanceIntervalSeconds,
+    // Completed jobs are kept a week for inspection; our own tables keep the history.
+    deleteAfterDays: 7
+  } as PgBoss.ConstructorOptions)
+  boss.on('error', (error) => { options.onError?.(error) })
+  await boss.start()
+  for (const name of Object.values(QUEUES)) {
+    const settings = { name, retryLimit: RETRY_LIMITS[name], retryDelay: policy.retryDelaySeconds, retryBackoff: true, expireInSeconds: policy.expireInSeconds }
+    if (await boss.getQueue(name) === null) await boss.createQueue(name, settings).catch(async () => await boss.updateQueue(name, settings))
+    else await boss.updateQueue(name, settings)
+  }
+  const wakers = new Map<QueueName, () => void>()
+  return {
+    policy,
+    add: async (tx, queue, data, addOptions = {}) => {
+      await boss.send(queue, data, {
+        db: postgresJsDb(tx),
+        ...(addOptions.id !== undefined ? { id: addOptions.id } : {}),
+        ...(addOptions.startAfterSeconds !== undefined ? { startAfter: addOptions.startAfterSeconds } : {})
+      })
+      // A worker in this process need not wait for its next poll (after commit: a short delay).
+      const wake = wakers.get(queue)
+      if (wake !== undefined) setTimeout(wake, 50).unref()
+    },
+    work: async (queue, handler) => {
+      const id = await boss.work(queue, { pollingIntervalSeconds: policy.pollingIntervalSeconds, includeMetadata: true, batchSize: 1 }, async (jobs: Array<PgBoss.JobWithMetadata<Record<string, unknown>>>) => {
+        for (const job of jobs) await handler({ id: job.id, data: job.data, retryCount: job.retryCount })
+      })
+      wakers.set(queue, () => { boss.notifyWorker(id) })
+    },
+    schedule: async (queue, cron) => { await boss.schedule(queue, cron) },
+    stop: async () => { await boss.stop({ graceful: true, wait: true, timeout: 10_000, close: false }) }
+  }
+}

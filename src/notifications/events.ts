@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto'
+import type { Db } from '../db/types.js'
+import { QUEUES, type JobQueue } from '../jobs/job-queue.js'
+
+/** What the back office's systems and the holder are told about. */
+export const EVENT_TYPES = [
+  'credential.issued',
+  'credential.reissued',
+  'credential.recertified',
+  'credential.revoked',
+  'credential.expiry_reminder',
+  'credential.expired'
+] as const
+export type EventType = typeof EVENT_TYPES[number]
+
+export interface EventData {
+  credentialId: string
+  credentialUrl: string
+  version: number
+  achievementId: string
+  /** The credential's state once the change is made: valid, expired, revoked. */
+  state: 'valid' | 'expired' | 'revoked'
+  validUntil: string | null
+  /** Why a new version was made (correction, recertification method, re-signing), or the reminder's offset in days. */
+  reason?: string
+  daysBefore?: number
+}
+
+export interface NewEvent {
+  type: EventType
+  occurredAt: Date
+  data: EventData
+  /** Whether the holder should get an email (staff's notify: false, or not their business). */
+  notifyHolder: boolean
+  /** Scheduled events: one per key, however many schedulers find them. */
+  dedupeKey?: string
+}
+
+/**
+ * The transactional outbox: an event row and the job that fans it out, both
+ * in the caller's transaction. A crash after commit loses nothing (the job is
+ * in the database); a rollback leaves neither.
+ */
+export interface Outbox {
+  /** The event's id, or undefined when its dedupe key was already recorded. */
+  record: (tx: Db, event: NewEvent) => Promise<string | undefined>
+}
+
+export function databaseOutbox (jobs: Pick<JobQueue, 'add'>): Outbox {
+  return {
+    record: async (tx, event) => {
+      const id = randomUUID()
+      const rows = await tx`
+        insert into events (id, type, occurred_at, credential_id, version, data, notify_holder, dedupe_key)
+        values (${id}, ${event.type}, ${event.occurredAt}, ${event.data.credentialId}, ${event.data.version},
+                ${tx.json(event.data as never)}, ${event.notifyHolder}, ${event.dedupeKey ?? null})
+        on conflict (dedupe_key) do nothing
+        returning id`
+      if (rows.length === 0) return undefined
+      await jobs.add(tx, QUEUES.fanOut, { eventId: id }, { id })
+      return id
+    }
+  }
+}
+
+export interface EventRow {
+  id: string
+  type: EventType
+  occurredAt: Date
+  credentialId: string
+  version: number
+  data: EventData
+  notifyHolder: boolean
+}
+
+export async function findEvent (sql: Db, id: string): Promise<EventRow | undefined> {
+  const [row] = await sql<EventRow[]>`
+    select id, type, occurred_at as "occurredAt", credential_id as "credentialId", version, data, notify_holder as "notifyHolder"
+    from events where id = ${id}`
+  return row
+}
+
+/** The public JSON of an event, as webhooks carry it. */
+export function eventPayload (event: EventRow): { id: string, type: EventType, occurredAt: string, data: EventData } {
+  return { id: event.id, type: event.type, occurredAt: event.occurredAt.toISOString(), data: event.data }
+}

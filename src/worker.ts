@@ -1,0 +1,57 @@
+import pino from 'pino'
+import { loggerOptions } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+import { connect } from './db/connect.js'
+import { migrate } from './db/migrate.js'
+import { openJobQueue } from './jobs/job-queue.js'
+import { createMailer } from './notifications/email/mailer.js'
+import { databaseOutbox } from './notifications/events.js'
+import { startNotificationWorkers } from './notifications/worker.js'
+import { publicUrls } from './public-urls.js'
+import { systemClock } from './time.js'
+
+/**
+ * `npm run worker`: the notification workers (emails, webhooks, the
+ * due-reminder scan) in a process of their own, for deployments that run the
+ * HTTP service with WORKER=off. Needs DATABASE_URL; any number may run.
+ */
+async function main (): Promise<void> {
+  let config
+  try {
+    config = loadConfig()
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message)
+      process.exit(2)
+    }
+    throw error
+  }
+  if (config.databaseUrl === undefined) {
+    console.error('DATABASE_URL is required: the worker joins the database the service uses.')
+    process.exit(2)
+  }
+  const log = pino(loggerOptions(config.logLevel) as pino.LoggerOptions)
+  const sql = connect(config.databaseUrl)
+  await migrate(sql)
+  const jobs = await openJobQueue(sql, { run: true, policy: config.notifications.jobs, onError: (error) => { log.warn({ err: error }, 'job queue') } })
+  const mailer = createMailer({ smtpUrl: config.notifications.smtpUrl, from: config.notifications.mailFrom, dataDir: config.dataDir })
+  await startNotificationWorkers({ sql, jobs, outbox: databaseOutbox(jobs), mailer, urls: publicUrls(config.publicBaseUrl), config, clock: systemClock, log })
+  log.info('notification worker running')
+  let stopping = false
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    log.info(`${signal} received: finishing the jobs in hand`)
+    await jobs.stop()
+    mailer.close()
+    await sql.end({ timeout: 3 })
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => { void stop('SIGTERM') })
+  process.on('SIGINT', () => { void stop('SIGINT') })
+}
+
+main().catch((error: unknown) => {
+  console.error(`The worker could not start: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
+  process.exit(1)
+})
