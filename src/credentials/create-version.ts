@@ -14,6 +14,7 @@ import { buildOpenBadgeCredential, normaliseEmail } from './build-credential.js'
 import { validateOpenBadgeSchema } from './ob-schema.js'
 import { signDataIntegrity, signJwt } from './sign.js'
 import { insertVersion, type VersionKind } from './store.js'
+import { isoSeconds } from '../time.js'
 
 export interface VersionDeps {
   keyRing: KeyRing
@@ -109,7 +110,7 @@ export async function createVersion (tx: Db, deps: VersionDeps, content: Version
       version: content.version,
       achievementId: content.achievement.id,
       state: content.validUntil !== undefined && content.validUntil.getTime() <= deps.now.getTime() ? 'expired' : 'valid',
-      validUntil: content.validUntil?.toISOString() ?? null,
+      validUntil: content.validUntil !== undefined ? isoSeconds(content.validUntil) : null,
       ...(content.reason !== null ? { reason: content.reason } : {})
     },
     // Re-signing after a key compromise changes nothing the holder sees.

@@ -7,6 +7,7 @@ import type { Outbox } from '../notifications/events.js'
 import type { PublicUrls } from '../public-urls.js'
 import { setStatusBit } from '../status-lists/service.js'
 import { listLiveVersions, lockCredential, markRevoked, type VersionRow } from './store.js'
+import { isoSeconds } from '../time.js'
 
 export interface Revocation {
   id: string
@@ -65,7 +66,7 @@ export async function revokeCredential (
     await deps.outbox.record(tx, {
       type: 'credential.revoked',
       occurredAt: deps.now,
-      data: { credentialId: id, credentialUrl: deps.urls.credential(id), version: credential.currentVersion, achievementId: credential.achievementId, state: 'revoked', validUntil: credential.currentValidUntil?.toISOString() ?? null },
+      data: { credentialId: id, credentialUrl: deps.urls.credential(id), version: credential.currentVersion, achievementId: credential.achievementId, state: 'revoked', validUntil: credential.currentValidUntil !== null ? isoSeconds(credential.currentValidUntil) : null },
       notifyHolder: false
     })
     return { id, revokedAt: deps.now, revokedBy: deps.actor, reason, alreadyRevoked: false }

@@ -1,6 +1,7 @@
 import type { Db } from '../db/types.js'
 import type { PublicUrls } from '../public-urls.js'
 import type { Outbox } from './events.js'
+import { isoSeconds } from '../time.js'
 
 const DAY_MS = 86_400_000
 
@@ -63,7 +64,7 @@ export async function recordDueNotifications (deps: { sql: Db & { begin: (fn: (t
               version: row.version,
               achievementId: row.achievementId,
               state: expired ? 'expired' : 'valid',
-              validUntil: row.validUntil.toISOString(),
+              validUntil: isoSeconds(row.validUntil),
               ...(expired ? {} : { daysBefore: window.daysBefore })
             },
             notifyHolder: true,
