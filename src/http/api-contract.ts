@@ -43,7 +43,17 @@ const SUMMARIES: Record<string, string> = {
   'GET /api/v1/audit-events': 'The audit trail, newest first',
   'POST /api/v1/api-keys': 'Create a scoped staff key (the secret is shown once)',
   'GET /api/v1/api-keys': 'List staff keys (never their secrets)',
-  'POST /api/v1/api-keys/:id/revoke': 'Revoke a staff key'
+  'POST /api/v1/api-keys/:id/revoke': 'Revoke a staff key',
+  'POST /api/v1/webhooks': 'Register a webhook endpoint for event types (the signing secret is shown once)',
+  'GET /api/v1/webhooks': 'List webhook endpoints (never their secrets)',
+  'GET /api/v1/webhooks/:id': 'One webhook endpoint',
+  'POST /api/v1/webhooks/:id/enable': 'Enable a webhook endpoint',
+  'POST /api/v1/webhooks/:id/disable': 'Disable a webhook endpoint (nothing is delivered while disabled)',
+  'DELETE /api/v1/webhooks/:id': 'Delete a webhook endpoint (its delivery history stays on record)',
+  'GET /api/v1/webhooks/:id/deliveries': 'A webhook\'s deliveries, newest first, with every attempt and its answer',
+  'POST /api/v1/webhooks/:id/deliveries/:deliveryId/retry': 'Retry a delivery by hand, now',
+  'GET /notifications/unsubscribe/:id': 'The unsubscribe link of reminder emails: a confirmation page (HTML)',
+  'POST /notifications/unsubscribe/:id': 'Stop reminders for a credential (the page\'s form, or RFC 8058 one-click)'
 }
 
 const HIDDEN = [/^\/assets\//, /^\/docs/, /^\/openapi\.json$/]
@@ -53,6 +63,8 @@ function tagFor (url: string): string {
   if (url.startsWith('/api/v1/credentials')) return 'Staff: credentials'
   if (url.startsWith('/api/v1/audit-events')) return 'Staff: audit trail'
   if (url.startsWith('/api/v1/api-keys')) return 'Staff: API keys'
+  if (url.startsWith('/api/v1/webhooks')) return 'Staff: webhooks'
+  if (url.startsWith('/notifications')) return 'Holders\' email preferences'
   if (url === '/credentials/verify' || url.startsWith('/verify') || url.endsWith('/verification')) return 'Verification'
   if (url.startsWith('/credentials')) return 'Credentials (public)'
   if (url.startsWith('/status-lists')) return 'Status lists'
