@@ -18,12 +18,14 @@ export interface BenchService {
   close: () => Promise<void>
 }
 
-export async function startBenchService (): Promise<BenchService> {
+export async function startBenchService (env: Record<string, string> = {}): Promise<BenchService & { app: Awaited<ReturnType<typeof buildApp>>, config: ReturnType<typeof loadConfig> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-bench-'))
   const embedded = process.env.DATABASE_URL === undefined ? await startEmbeddedPostgres(path.join(dir, 'pg'), { throwaway: true }) : undefined
   const adminKey = 'bench-admin-key-0123456789abcdefghijklmnopq'
   const databaseUrl = process.env.DATABASE_URL ?? embedded?.url ?? ''
-  const config = loadConfig({ DATABASE_URL: databaseUrl, DATA_DIR: dir, ADMIN_API_KEY: adminKey, LOG_LEVEL: 'silent', PORT: '0' })
+  // WORKER=off: the figures are the HTTP service's (events are still recorded in each
+  // transaction; bench/outbox.ts measures their delivery).
+  const config = loadConfig({ DATABASE_URL: databaseUrl, DATA_DIR: dir, ADMIN_API_KEY: adminKey, LOG_LEVEL: 'silent', PORT: '0', WORKER: 'off', ...env })
   const sql = connect(databaseUrl)
   const keyRing = await prepareService(config, sql, { info: () => {}, warn: () => {} })
   const app = await buildApp({ config, sql, keyRing, logger: false })
@@ -33,6 +35,8 @@ export async function startBenchService (): Promise<BenchService> {
     method: 'POST', headers, body: JSON.stringify({ name: 'CMA (AAMA)', description: 'd', criteria: { narrative: 'n' }, achievementType: 'Certification', validityMonths: 60 })
   })).json() as { id: string }
   return {
+    app,
+    config,
     address,
     headers,
     achievementId: achievement.id,
