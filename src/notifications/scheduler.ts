@@ -18,7 +18,7 @@ interface DueRow { id: string, version: number, achievementId: string, validUnti
  * is the current version's), and only versions that existed when the notice
  * fell due (a credential issued 40 days before it ends gets no 90-day reminder).
  */
-export async function findDue (sql: Db, from: Date, to: Date, daysBefore: number, limit: number, after: string = ''): Promise<DueRow[]> {
+export async function findDue (sql: Db, from: Date, to: Date, daysBefore: number, keyPrefix: string, limit: number, after: string = ''): Promise<DueRow[]> {
   return await sql<DueRow[]>`
     select c.id, c.current_version as version, c.achievement_id as "achievementId", c.current_valid_until as "validUntil"
     from credentials c
@@ -27,6 +27,8 @@ export async function findDue (sql: Db, from: Date, to: Date, daysBefore: number
       and c.current_valid_until > ${from} and c.current_valid_until <= ${to}
       and v.issued_at <= c.current_valid_until - make_interval(days => ${daysBefore})
       and c.id > ${after}
+      -- Already recorded (a unique-index probe): repeated scans find only what is new.
+      and not exists (select 1 from events e where e.dedupe_key = ${keyPrefix} || c.id || ':' || c.current_version)
     order by c.id
     limit ${limit}`
 }
@@ -50,7 +52,7 @@ export async function recordDueNotifications (deps: { sql: Db & { begin: (fn: (t
   for (const window of windows) {
     let after = ''
     for (;;) {
-      const due = await findDue(deps.sql, window.from, window.to, window.daysBefore, batch, after)
+      const due = await findDue(deps.sql, window.from, window.to, window.daysBefore, dedupePrefix(window), batch, after)
       if (due.length === 0) break
       await deps.sql.begin(async (tx) => {
         for (const row of due) {
@@ -68,7 +70,7 @@ export async function recordDueNotifications (deps: { sql: Db & { begin: (fn: (t
               ...(expired ? {} : { daysBefore: window.daysBefore })
             },
             notifyHolder: true,
-            dedupeKey: expired ? `expired:${row.id}:${row.version}` : `reminder:${window.daysBefore}:${row.id}:${row.version}`
+            dedupeKey: `${dedupePrefix(window)}${row.id}:${row.version}`
           })
           if (recorded !== undefined) {
             if (expired) counts.expired++
@@ -81,4 +83,9 @@ export async function recordDueNotifications (deps: { sql: Db & { begin: (fn: (t
     }
   }
   return counts
+}
+
+/** The dedupe key of a scheduled event is this prefix, the credential id, ':' and the version. */
+function dedupePrefix (window: { kind: 'reminder' | 'expired', daysBefore: number }): string {
+  return window.kind === 'expired' ? 'expired:' : `reminder:${window.daysBefore}:`
 }

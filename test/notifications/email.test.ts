@@ -1,8 +1,9 @@
-import { readdir, readFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { build, CMA_ACHIEVEMENT, createAchievement, issue } from '../helpers/build-app.js'
-import { startSmtpServer, waitFor } from './helpers.js'
+import { startSmtpServer, waitFor } from '../helpers/notifications.js'
 
 const FAST_JOBS = { WORKER: 'inline', JOB_POLL_SECONDS: '0.5', JOB_RETRY_DELAY_SECONDS: '1', JOB_MAINTENANCE_SECONDS: '1' }
 
@@ -40,6 +41,26 @@ t.test('issuing sends the holder an email with the link, in text and HTML; notif
   t.match(renewed.subject, /^Your CMA \(AAMA\) badge is renewed until /)
   t.match(renewed.text, issued.url, 'the same URL for life')
   t.equal(smtp.messages.length, 2, 'nothing for the notify: false credential')
+})
+
+t.test('staff override a template part per issuer with a file; batches honour notify: false', async (t) => {
+  const smtp = await startSmtpServer()
+  t.teardown(smtp.close)
+  const overrides = await mkdtemp(path.join(os.tmpdir(), 'tessera-templates-'))
+  t.teardown(async () => { await rm(overrides, { recursive: true, force: true }) })
+  await mkdir(path.join(overrides, 'main'))
+  await writeFile(path.join(overrides, 'main', 'issued.subject.eta'), 'AAMA digital badge account: <%= it.achievementName %> for <%= it.holderName %>')
+  const app = await build(t, { env: { ...FAST_JOBS, SMTP_URL: smtp.url, EMAIL_TEMPLATES_DIR: overrides } })
+  await app.app.ready()
+  const achievement = await createAchievement(app)
+  const batch = await app.app.inject({ method: 'POST', url: '/api/v1/credentials/batch', headers: app.auth, payload: { notify: false, items: [{ achievementId: achievement.id, recipient: { name: 'Batch Quiet', email: 'bq@example.org' } }] } })
+  t.equal(batch.statusCode, 207)
+  await issue(app, { achievementId: achievement.id, recipient: { name: 'Olive Override', email: 'olive@example.org' } })
+  const message = await waitFor('the email', () => smtp.messages[0])
+  t.equal(message.subject, 'AAMA digital badge account: CMA (AAMA) for Olive Override', 'the issuer\'s own subject')
+  t.match(message.text, /has issued you a digital badge/, 'the parts not overridden are the built-in ones')
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  t.equal(smtp.messages.length, 1, 'nothing for the notify: false batch')
 })
 
 t.test('without SMTP_URL, emails are written as .eml files and the log never holds the address', async (t) => {

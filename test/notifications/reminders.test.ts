@@ -4,7 +4,7 @@ import { sendEventEmail } from '../../src/notifications/email/send-email.js'
 import { fanOutEvent } from '../../src/notifications/fan-out.js'
 import { recordDueNotifications } from '../../src/notifications/scheduler.js'
 import { build, CMA_ACHIEVEMENT, createAchievement, issue, type TestApp } from '../helpers/build-app.js'
-import { startSmtpServer } from './helpers.js'
+import { startSmtpServer } from '../helpers/notifications.js'
 
 const DAY = 86_400_000
 const ISSUED_AT = new Date('2026-01-15T12:00:00Z')

@@ -2,8 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { Webhook } from 'standardwebhooks'
 import t from 'tap'
+import { fanOutEvent } from '../../src/notifications/fan-out.js'
+import { attemptDelivery } from '../../src/notifications/webhooks/deliver.js'
+import { postWebhook } from '../../src/notifications/webhooks/post-webhook.js'
 import { build, createAchievement, issue } from '../helpers/build-app.js'
-import { startReceiver, waitFor } from './helpers.js'
+import { startReceiver, waitFor } from '../helpers/notifications.js'
 
 const FAST_JOBS = { JOB_POLL_SECONDS: '0.5', JOB_RETRY_DELAY_SECONDS: '1', JOB_MAINTENANCE_SECONDS: '1', JOB_EXPIRE_SECONDS: '3' }
 
@@ -110,4 +113,26 @@ t.test('a worker killed in the middle of a burst: after a restart every event is
     return rows.length === 1 && rows[0]!.state === 'delivered' ? rows : undefined
   })
   t.same(states.map((r) => [r.state, r.n]), [['delivered', total]], 'every delivery marked delivered')
+})
+
+t.test('after 3 days of failures a delivery is marked failed; a name resolving to a private address is refused at delivery', async (t) => {
+  const clock = { now: new Date('2026-06-01T00:00:00Z') }
+  const app = await build(t, { clock: () => clock.now })
+  const hook = (await app.app.inject({ method: 'POST', url: '/api/v1/webhooks', headers: app.auth, payload: { url: 'https://receiver.invalid/hooks', events: ['credential.issued'] } })).json()
+  const achievement = await createAchievement(app)
+  await issue(app, { achievementId: achievement.id, recipient: { name: 'Late Holder', email: 'late@example.org' }, notify: false })
+  const [event] = await app.sql`select id from events`
+  await fanOutEvent({ sql: app.sql, jobs: app.app.jobs, clock: () => clock.now }, event!.id)
+  const [delivery] = await app.sql`select id from webhook_deliveries where webhook_id = ${hook.id}`
+  const deps = { sql: app.sql, clock: () => clock.now, config: app.config, log: { info: () => {}, warn: () => {}, error: () => {} } }
+  await t.rejects(attemptDelivery(deps, delivery!.id), /answered/, 'an unresolvable host fails the attempt (and the queue retries)')
+  clock.now = new Date(clock.now.getTime() + 3 * 86_400_000 + 1000)
+  t.equal(await attemptDelivery(deps, delivery!.id), 'failed', 'past 3 days: given up')
+  const [row] = await app.sql`select state, attempts from webhook_deliveries where id = ${delivery!.id}`
+  t.same({ state: row?.state, attempts: row?.attempts }, { state: 'failed', attempts: 1 })
+
+  const privateAnswer = async (): Promise<Array<{ address: string, family: number }>> => [{ address: '10.0.0.7', family: 4 }]
+  await t.rejects(postWebhook('https://looks-public.example.org/hooks', '{}', {}, { allowHttpLocalhost: false, resolveName: privateAnswer as never }), { name: 'WebhookTargetRefused', message: /private or local address/ }, 'DNS pointing inside is refused')
+  const mapped = async (): Promise<Array<{ address: string, family: number }>> => [{ address: '::ffff:127.0.0.1', family: 6 }]
+  await t.rejects(postWebhook('https://looks-public.example.org/hooks', '{}', {}, { allowHttpLocalhost: false, resolveName: mapped as never }), { name: 'WebhookTargetRefused' }, 'an IPv4-mapped loopback too')
 })
