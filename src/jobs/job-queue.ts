@@ -44,10 +44,18 @@ const RETRY_LIMITS: Record<QueueName, number> = {
   [QUEUES.scan]: 2
 }
 
+/** Workers per queue per process: webhook calls wait on other people's servers (up to 10 s each). */
+const CONCURRENCY: Record<QueueName, number> = {
+  [QUEUES.fanOut]: 2,
+  [QUEUES.email]: 4,
+  [QUEUES.webhook]: 8,
+  [QUEUES.scan]: 1
+}
+
 export interface JobQueue {
   /** Adds a job in the caller's transaction: it exists if and only if the transaction commits. */
   add: (tx: Db, queue: QueueName, data: Record<string, unknown>, options?: { id?: string, startAfterSeconds?: number }) => Promise<void>
-  /** Runs a handler for each job of a queue (one at a time per queue per process). */
+  /** Runs a handler for each job of a queue (a few workers per queue per process: CONCURRENCY). */
   work: (queue: QueueName, handler: (job: { id: string, data: Record<string, unknown>, retryCount: number }) => Promise<void>) => Promise<void>
   /** Cron schedule (one send per slot across every instance). */
   schedule: (queue: QueueName, cron: string) => Promise<void>
@@ -112,10 +120,21 @@ export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: 
       if (wake !== undefined) setTimeout(wake, 50).unref()
     },
     work: async (queue, handler) => {
-      const id = await boss.work(queue, { pollingIntervalSeconds: policy.pollingIntervalSeconds, includeMetadata: true, batchSize: 1 }, async (jobs: Array<PgBoss.JobWithMetadata<Record<string, unknown>>>) => {
-        for (const job of jobs) await handler({ id: job.id, data: job.data, retryCount: job.retryCount })
-      })
-      wakers.set(queue, () => { boss.notifyWorker(id) })
+      const ids: string[] = []
+      for (let i = 0; i < CONCURRENCY[queue]; i++) {
+        let id = ''
+        id = await boss.work(queue, { pollingIntervalSeconds: policy.pollingIntervalSeconds, includeMetadata: true, batchSize: 1 }, async (jobs: Array<PgBoss.JobWithMetadata<Record<string, unknown>>>) => {
+          try {
+            for (const job of jobs) await handler({ id: job.id, data: job.data, retryCount: job.retryCount })
+          } finally {
+            // pg-boss waits a whole polling interval after every fetch, busy or not;
+            // after a job there may be more: fetch again at once (an empty fetch then waits).
+            boss.notifyWorker(id)
+          }
+        })
+        ids.push(id)
+      }
+      wakers.set(queue, () => { for (const id of ids) boss.notifyWorker(id) })
     },
     schedule: async (queue, cron) => { await boss.schedule(queue, cron) },
     stop: async () => { await boss.stop({ graceful: true, wait: true, timeout: 10_000, close: false }) }
