@@ -252,6 +252,21 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   })
 }
 
+/**
+ * For the processes' entry points (server, worker): the configuration, or the
+ * list of problems on stderr and exit status 2, which deployers can tell apart
+ * from a crash.
+ */
+export function loadConfigOrExit (env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    console.error(error.message)
+    process.exit(2)
+  }
+}
+
 function hostOf (url: string): string {
   try {
     return new URL(url).hostname

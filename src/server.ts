@@ -2,23 +2,14 @@ import path from 'node:path'
 import pino from 'pino'
 import { buildApp, loggerOptions } from './app.js'
 import { prepareService } from './boot.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
+import { loadConfigOrExit, type Config } from './config.js'
 import { connect } from './db/connect.js'
 import type { EmbeddedDatabase } from './db/embedded.js'
 import { developmentAdminKey } from './dev-admin-key.js'
 
 /** The only file that listens: configuration, database, keys, HTTP, signals. */
 async function main (): Promise<void> {
-  let config: Config
-  try {
-    config = loadConfig()
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message)
-      process.exit(2)
-    }
-    throw error
-  }
+  let config: Config = loadConfigOrExit()
   const log = pino(loggerOptions(config.logLevel) as pino.LoggerOptions)
 
   // loadConfig refuses production without a staff key, a database URL and keys, so these

@@ -1,6 +1,6 @@
 import pino from 'pino'
 import { loggerOptions } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { loadConfigOrExit } from './config.js'
 import { connect } from './db/connect.js'
 import { migrate } from './db/migrate.js'
 import { openJobQueue } from './jobs/job-queue.js'
@@ -16,16 +16,7 @@ import { systemClock } from './time.js'
  * HTTP service with WORKER=off. Needs DATABASE_URL; any number may run.
  */
 async function main (): Promise<void> {
-  let config
-  try {
-    config = loadConfig()
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message)
-      process.exit(2)
-    }
-    throw error
-  }
+  const config = loadConfigOrExit()
   if (config.databaseUrl === undefined) {
     console.error('DATABASE_URL is required: the worker joins the database the service uses.')
     process.exit(2)
