@@ -123,15 +123,16 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   const jobs = deps.jobs ?? await openJobQueue(deps.sql, { run: runWorkers, policy: notifications.jobs, onError: (error) => { app.log.warn({ err: error }, 'job queue') } })
   app.decorate('jobs', jobs)
   app.decorate('outbox', databaseOutbox(jobs))
-  const mailer = createMailer({ smtpUrl: notifications.smtpUrl, from: notifications.mailFrom, dataDir: deps.config.dataDir })
-  if (runWorkers) {
+  // Only a process that runs the workers sends mail.
+  const mailer = runWorkers ? createMailer({ smtpUrl: notifications.smtpUrl, from: notifications.mailFrom, dataDir: deps.config.dataDir }) : undefined
+  if (mailer !== undefined) {
     app.addHook('onReady', async () => {
       await startNotificationWorkers({ sql: deps.sql, jobs, outbox: app.outbox, mailer, urls: app.urls, config: deps.config, clock: app.clock, log: app.log })
     })
   }
   app.addHook('onClose', async () => {
     if (deps.jobs === undefined) await jobs.stop()
-    mailer.close()
+    mailer?.close()
   })
 
   app.addHook('onResponse', async (request, reply) => {

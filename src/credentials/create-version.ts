@@ -6,7 +6,7 @@ import { AppError } from '../errors.js'
 import { embeddedIssuerProfile } from '../issuers/profile.js'
 import type { IssuerRow } from '../issuers/store.js'
 import type { KeyRing } from '../keys/key-ring.js'
-import type { EventType, Outbox } from '../notifications/events.js'
+import { credentialEventData, type EventType, type Outbox } from '../notifications/events.js'
 import type { PublicUrls } from '../public-urls.js'
 import type { StatusListPolicy } from '../status-lists/policy.js'
 import { claimStatusEntry } from '../status-lists/service.js'
@@ -14,7 +14,6 @@ import { buildOpenBadgeCredential, normaliseEmail } from './build-credential.js'
 import { validateOpenBadgeSchema } from './ob-schema.js'
 import { signDataIntegrity, signJwt } from './sign.js'
 import { insertVersion, type VersionKind } from './store.js'
-import { isoSeconds } from '../time.js'
 
 export interface VersionDeps {
   keyRing: KeyRing
@@ -104,15 +103,14 @@ export async function createVersion (tx: Db, deps: VersionDeps, content: Version
   await deps.outbox.record(tx, {
     type: EVENT_FOR_KIND[content.kind],
     occurredAt: deps.now,
-    data: {
+    data: credentialEventData(deps.urls, {
       credentialId: content.credentialId,
-      credentialUrl: url,
       version: content.version,
       achievementId: content.achievement.id,
       state: content.validUntil !== undefined && content.validUntil.getTime() <= deps.now.getTime() ? 'expired' : 'valid',
-      validUntil: content.validUntil !== undefined ? isoSeconds(content.validUntil) : null,
-      ...(content.reason !== null ? { reason: content.reason } : {})
-    },
+      validUntil: content.validUntil,
+      reason: content.reason
+    }),
     // Re-signing after a key compromise changes nothing the holder sees.
     notifyHolder: content.kind !== 'resign' && content.notifyHolder !== false
   })

@@ -3,11 +3,10 @@ import { recordAuditEvent } from '../audit/store.js'
 import type { Db } from '../db/types.js'
 import { notFound } from '../errors.js'
 import type { KeyRing } from '../keys/key-ring.js'
-import type { Outbox } from '../notifications/events.js'
+import { credentialEventData, type Outbox } from '../notifications/events.js'
 import type { PublicUrls } from '../public-urls.js'
 import { setStatusBit } from '../status-lists/service.js'
 import { listLiveVersions, lockCredential, markRevoked, type VersionRow } from './store.js'
-import { isoSeconds } from '../time.js'
 
 export interface Revocation {
   id: string
@@ -66,7 +65,7 @@ export async function revokeCredential (
     await deps.outbox.record(tx, {
       type: 'credential.revoked',
       occurredAt: deps.now,
-      data: { credentialId: id, credentialUrl: deps.urls.credential(id), version: credential.currentVersion, achievementId: credential.achievementId, state: 'revoked', validUntil: credential.currentValidUntil !== null ? isoSeconds(credential.currentValidUntil) : null },
+      data: credentialEventData(deps.urls, { credentialId: id, version: credential.currentVersion, achievementId: credential.achievementId, state: 'revoked', validUntil: credential.currentValidUntil }),
       notifyHolder: false
     })
     return { id, revokedAt: deps.now, revokedBy: deps.actor, reason, alreadyRevoked: false }

@@ -162,6 +162,12 @@ export async function findSignedVersion (sql: Db, id: string, version?: number):
   return row
 }
 
+/** One version's record, without its signed documents. */
+export async function findVersion (sql: Db, id: string, version: number): Promise<VersionRow | undefined> {
+  const [row] = await sql<VersionRow[]>`select ${versionColumns(sql)} from credential_versions v where v.credential_id = ${id} and v.version = ${version}`
+  return row
+}
+
 export async function listVersions (sql: Db, id: string): Promise<VersionRow[]> {
   return await sql<VersionRow[]>`select ${versionColumns(sql)} from credential_versions v where v.credential_id = ${id} order by v.version`
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Db } from '../db/types.js'
 import { QUEUES, type JobQueue } from '../jobs/job-queue.js'
+import type { PublicUrls } from '../public-urls.js'
+import { isoSeconds } from '../time.js'
 
 /** What the back office's systems and the holder are told about. */
 export const EVENT_TYPES = [
@@ -24,6 +26,20 @@ export interface EventData {
   /** Why a new version was made (correction, recertification method, re-signing), or the reminder's offset in days. */
   reason?: string
   daysBefore?: number
+}
+
+/** An event's data from a credential's facts: its URL and whole-second validUntil derived here, once. */
+export function credentialEventData (urls: PublicUrls, c: { credentialId: string, version: number, achievementId: string, state: EventData['state'], validUntil: Date | null | undefined, reason?: string | null, daysBefore?: number }): EventData {
+  return {
+    credentialId: c.credentialId,
+    credentialUrl: urls.credential(c.credentialId),
+    version: c.version,
+    achievementId: c.achievementId,
+    state: c.state,
+    validUntil: c.validUntil != null ? isoSeconds(c.validUntil) : null,
+    ...(c.reason != null ? { reason: c.reason } : {}),
+    ...(c.daysBefore !== undefined ? { daysBefore: c.daysBefore } : {})
+  }
 }
 
 export interface NewEvent {

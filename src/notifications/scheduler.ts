@@ -1,7 +1,7 @@
+import type { Sql } from 'postgres'
 import type { Db } from '../db/types.js'
 import type { PublicUrls } from '../public-urls.js'
-import type { Outbox } from './events.js'
-import { isoSeconds } from '../time.js'
+import { credentialEventData, type Outbox } from './events.js'
 
 const DAY_MS = 86_400_000
 
@@ -40,7 +40,7 @@ export async function findDue (sql: Db, from: Date, to: Date, daysBefore: number
  * owns the window between it and the next smaller one, so a credential found
  * late gets the reminder that fits, not every one it missed.
  */
-export async function recordDueNotifications (deps: { sql: Db & { begin: (fn: (tx: Db) => Promise<unknown>) => Promise<unknown> }, outbox: Outbox, urls: PublicUrls, now: Date, reminderDays: readonly number[] }, batch = 500): Promise<{ reminders: number, expired: number }> {
+export async function recordDueNotifications (deps: { sql: Sql, outbox: Outbox, urls: PublicUrls, now: Date, reminderDays: readonly number[] }, batch = 500): Promise<{ reminders: number, expired: number }> {
   const now = deps.now.getTime()
   const days = [...deps.reminderDays].sort((a, b) => b - a)
   const counts = { reminders: 0, expired: 0 }
@@ -60,15 +60,14 @@ export async function recordDueNotifications (deps: { sql: Db & { begin: (fn: (t
           const recorded = await deps.outbox.record(tx, {
             type: expired ? 'credential.expired' : 'credential.expiry_reminder',
             occurredAt: deps.now,
-            data: {
+            data: credentialEventData(deps.urls, {
               credentialId: row.id,
-              credentialUrl: deps.urls.credential(row.id),
               version: row.version,
               achievementId: row.achievementId,
               state: expired ? 'expired' : 'valid',
-              validUntil: isoSeconds(row.validUntil),
+              validUntil: row.validUntil,
               ...(expired ? {} : { daysBefore: window.daysBefore })
-            },
+            }),
             notifyHolder: true,
             dedupeKey: `${dedupePrefix(window)}${row.id}:${row.version}`
           })

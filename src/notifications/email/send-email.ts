@@ -1,5 +1,5 @@
 import { findAchievement } from '../../achievements/store.js'
-import { findCredential, findSignedVersion } from '../../credentials/store.js'
+import { findCredential, findVersion } from '../../credentials/store.js'
 import { shareLinks } from '../../holder-pages/share-links.js'
 import { longDate } from '../../holder-pages/dates.js'
 import { findIssuer } from '../../issuers/store.js'
@@ -41,7 +41,7 @@ export async function sendEventEmail (deps: NotificationDeps, eventId: string): 
   const now = deps.clock()
   const scheduled = pending.kind === 'reminder' || pending.kind === 'expired'
   if (scheduled && credential.remindersOptedOutAt !== null) return await skip(deps, eventId, 'the holder unsubscribed from reminders')
-  const version = await findSignedVersion(sql, credential.id, event.version)
+  const version = await findVersion(sql, credential.id, event.version)
   const achievement = await findAchievement(sql, credential.achievementId)
   const issuer = await findIssuer(sql, credential.issuerId)
   if (version === undefined || achievement === undefined || issuer === undefined) return await skip(deps, eventId, 'the version, achievement or issuer is gone')
