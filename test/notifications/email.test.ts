@@ -25,9 +25,10 @@ t.test('issuing sends the holder an email with the link, in text and HTML; notif
   t.match(message.text, /valid until \d{1,2} \w+ \d{4}/, 'the expiry date')
   t.match(message.text, /continuing education with 60 points, at least 30 of them from approved/, 'the renewal rules in plain words')
   t.notOk(message.headers.get('list-unsubscribe'), 'issue emails are transactional: no unsubscribe')
-  const [row] = await app.sql`select state, message_id from email_notifications where credential_id = ${issued.id}`
-  t.equal(row?.state, 'sent')
-  t.equal(message.messageId, row?.message_id, 'the Message-ID recorded is the one sent')
+  // The row is marked sent just after the SMTP server has the message: wait for that commit.
+  const row = await waitFor('the email marked sent', async () => (await app.sql`select state, message_id from email_notifications where credential_id = ${issued.id} and state <> 'pending'`)[0])
+  t.equal(row.state, 'sent')
+  t.equal(message.messageId, row.message_id, 'the Message-ID recorded is the one sent')
 
   const silent = await issue(app, { achievementId: achievement.id, recipient: { name: 'Quiet Holder', email: 'quiet@example.org' }, notify: false })
   const [event] = await app.sql`select id from events where credential_id = ${silent.id}`

@@ -61,8 +61,9 @@ t.test('deliveries are signed (Standard Webhooks), retried on failure, listed wi
   })
   t.equal(pending.state, 'pending', 'still pending: a retry is scheduled')
   t.equal(pending.attempts[0].statusCode, 500)
-  const [job] = await app.sql`select state, retry_count, start_after > now() + interval '60 seconds' as later from pgboss.job where name = 'webhook-deliver'`
-  t.same({ state: job?.state, later: job?.later }, { state: 'retry', later: true }, 'the queue holds a retry with backoff')
+  // The job is failed (and its retry scheduled) just after the attempt is recorded: wait for that.
+  const job = await waitFor('the job to be failed for a retry', async () => (await app.sql`select state, start_after > now() + interval '60 seconds' as later from pgboss.job where name = 'webhook-deliver' and state <> 'active'`)[0])
+  t.same({ state: job.state, later: job.later }, { state: 'retry', later: true }, 'the queue holds a retry with backoff')
 
   status = 204
   const retried = await app.app.inject({ method: 'POST', url: `/api/v1/webhooks/${hook.id}/deliveries/${pending.id}/retry`, headers: app.auth })
