@@ -21,11 +21,6 @@ const columns = (sql: Db) => sql`
   id, issuer_id as "issuerId", purpose, size, capacity, allocated, state, bits, version,
   credential, signed_at as "signedAt", valid_until as "validUntil", updated_at as "updatedAt"`
 
-export async function findStatusList (sql: Db, id: string): Promise<StatusListRow | undefined> {
-  const [row] = await sql<StatusListRow[]>`select ${columns(sql)} from status_lists where id = ${id}`
-  return row
-}
-
 /** Reads a list and locks its row until the surrounding transaction ends (for read-modify-write). */
 export async function lockStatusList (tx: Db, id: string): Promise<StatusListRow | undefined> {
   const [row] = await tx<StatusListRow[]>`select ${columns(tx)} from status_lists where id = ${id} for update`
