@@ -18,11 +18,15 @@ import { openJobQueue, type JobQueue } from './jobs/job-queue.js'
 import type { KeyRing } from './keys/key-ring.js'
 import { keyRingRefresh } from './keys/key-ring-refresh.js'
 import { keyRoutes } from './keys/routes.js'
-import { createMailer } from './notifications/email/mailer.js'
+import { createMailer, type Mailer } from './notifications/email/mailer.js'
 import { databaseOutbox, type Outbox } from './notifications/events.js'
 import { unsubscribeRoutes } from './notifications/unsubscribe-routes.js'
 import { webhookRoutes } from './notifications/webhooks/routes.js'
 import { startNotificationWorkers } from './notifications/worker.js'
+import { BackgroundTasks } from './portal/background.js'
+import { orderRoutes } from './portal/order-routes.js'
+import { portalRoutes } from './portal/routes.js'
+import { installPortalSessions } from './portal/sessions.js'
 import { publicUrls, type PublicUrls } from './public-urls.js'
 import { installBearerAuth } from './staff-auth/bearer-auth.js'
 import { apiKeyRoutes } from './staff-auth/routes.js'
@@ -43,6 +47,10 @@ declare module 'fastify' {
     /** The job queue (pg-boss over the same pool) and the outbox that adds events to it in a transaction. */
     jobs: JobQueue
     outbox: Outbox
+    /** Sends the portal's sign-in links (every process); the notification workers' emails use their own. */
+    mailer: Mailer
+    /** Work that runs after a response (sign-in emails); close waits for it. */
+    background: BackgroundTasks
     /** Every route as registered, for the tests that walk the route table and for the API contract. */
     routeTable: readonly RouteOptions[]
   }
@@ -123,16 +131,20 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   const jobs = deps.jobs ?? await openJobQueue(deps.sql, { run: runWorkers, policy: notifications.jobs, onError: (error) => { app.log.warn({ err: error }, 'job queue') } })
   app.decorate('jobs', jobs)
   app.decorate('outbox', databaseOutbox(jobs))
-  // Only a process that runs the workers sends mail.
-  const mailer = runWorkers ? createMailer({ smtpUrl: notifications.smtpUrl, from: notifications.mailFrom, dataDir: deps.config.dataDir }) : undefined
-  if (mailer !== undefined) {
+  // Every process sends sign-in links (they are not queued: the token is never stored in clear).
+  const mailer = createMailer({ smtpUrl: notifications.smtpUrl, from: notifications.mailFrom, dataDir: deps.config.dataDir })
+  app.decorate('mailer', mailer)
+  const background = new BackgroundTasks((error) => { app.log.error({ err: error }, 'background task failed') })
+  app.decorate('background', background)
+  if (runWorkers) {
     app.addHook('onReady', async () => {
       await startNotificationWorkers({ sql: deps.sql, jobs, outbox: app.outbox, mailer, urls: app.urls, config: deps.config, clock: app.clock, log: app.log })
     })
   }
   app.addHook('onClose', async () => {
+    await background.settled()
     if (deps.jobs === undefined) await jobs.stop()
-    mailer?.close()
+    mailer.close()
   })
 
   app.addHook('onResponse', async (request, reply) => {
@@ -141,6 +153,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   installErrorHandling(app)
   await installHardening(app)
   await installApiContract(app)
+  await installPortalSessions(app)
   await app.register(jsonLdReply)
   await app.register(statusListRefresh, { intervalMs: deps.statusListRefreshMs ?? 3600_000 })
   await app.register(keyRingRefresh, { intervalMs: deps.keyRefreshMs ?? 5000 })
@@ -154,6 +167,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   await app.register(statusListRoutes)
   await app.register(verificationRoutes)
   await app.register(unsubscribeRoutes)
+  await app.register(portalRoutes)
 
   await app.register(async (staff) => {
     installBearerAuth(staff, deps.config.adminApiKey)
@@ -163,6 +177,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     await staff.register(auditRoutes)
     await staff.register(apiKeyRoutes)
     await staff.register(webhookRoutes)
+    await staff.register(orderRoutes)
   }, { prefix: '/api/v1' })
 
   return app

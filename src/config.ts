@@ -41,9 +41,17 @@ export interface Config {
   readonly trustProxy: boolean | number | string
   /** Load shedding: past this event-loop delay, requests get 503 with Retry-After (0 turns it off). */
   readonly maxEventLoopDelayMs: number
+  readonly portal: {
+    /** How long a holder stays signed in to /account (hours, from sign-in). */
+    readonly sessionHours: number
+    /** Sign-in links sent to one address in an hour, at most; further requests get the same answer and no email. */
+    readonly signInLinksPerAddressPerHour: number
+  }
   readonly rateLimits: {
     /** Verifications per client IP per minute (POST /credentials/verify, POST /verify). */
     readonly verifyPerMinute: number
+    /** Holder form posts (sign-in link requests, badge orders, correction requests) per client IP per minute. */
+    readonly formsPerMinute: number
     /** Public lookups (credential URLs, their files, status lists, keys) per client IP per minute. */
     readonly lookupPerMinute: number
     /** Failed staff authentications per client IP per minute before 429. */
@@ -174,7 +182,18 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const rateLimits = Object.freeze({
     verifyPerMinute: perMinute('RATE_LIMIT_VERIFY_PER_MINUTE', 60),
     lookupPerMinute: perMinute('RATE_LIMIT_LOOKUP_PER_MINUTE', 600),
-    failedAuthPerMinute: perMinute('RATE_LIMIT_FAILED_AUTH_PER_MINUTE', 20)
+    failedAuthPerMinute: perMinute('RATE_LIMIT_FAILED_AUTH_PER_MINUTE', 20),
+    formsPerMinute: perMinute('RATE_LIMIT_FORMS_PER_MINUTE', 10)
+  })
+  const wholeNumber = (name: string, fallback: number, max: number): number => {
+    const value = get(name)
+    if (value === undefined) return fallback
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) problems.push(`"${name}" must be a whole number from 1 to ${max}, got "${value}".`)
+    return Number(value)
+  }
+  const portal = Object.freeze({
+    sessionHours: wholeNumber('PORTAL_SESSION_HOURS', 12, 24 * 30),
+    signInLinksPerAddressPerHour: wholeNumber('SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR', 5, 1000)
   })
 
   const production = get('NODE_ENV') === 'production'
@@ -238,6 +257,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     trustProxy,
     maxEventLoopDelayMs,
     rateLimits,
+    portal,
     branding: Object.freeze({ logoUrl, primaryColor, accentColor, linkedInOrganizationId }),
     notifications: Object.freeze({
       worker: worker === 'off' ? 'off' : 'inline',

@@ -1,6 +1,7 @@
 import type { Sql } from 'postgres'
 import { findAchievement } from '../achievements/store.js'
 import { recordAuditEvent } from '../audit/store.js'
+import type { Db } from '../db/types.js'
 import { AppError } from '../errors.js'
 import { newId } from '../ids.js'
 import { findIssuer } from '../issuers/store.js'
@@ -55,38 +56,44 @@ export function validityPeriod (body: Pick<IssueCredentialBody, 'validFrom' | 'v
  * verifiable credential or nothing.
  */
 export async function issueCredential (deps: IssueDeps, body: IssueCredentialBody): Promise<IssuedCredential> {
-  const achievement = await findAchievement(deps.sql, body.achievementId)
+  return await deps.sql.begin(async (tx) => await issueCredentialIn(tx, deps, body)) as IssuedCredential
+}
+
+/**
+ * The same, in the caller's transaction (an approved badge order issues the
+ * credential and marks the order approved together).
+ */
+export async function issueCredentialIn (tx: Db, deps: IssueDeps, body: IssueCredentialBody): Promise<IssuedCredential> {
+  const achievement = await findAchievement(tx, body.achievementId)
   if (achievement === undefined) throw new AppError('unknown_achievement', `"achievementId" names no achievement: "${body.achievementId}".`)
-  const issuer = await findIssuer(deps.sql, achievement.issuerId)
+  const issuer = await findIssuer(tx, achievement.issuerId)
   if (issuer === undefined) throw new Error(`Achievement "${achievement.id}" names a missing issuer "${achievement.issuerId}".`)
   const period = validityPeriod(body, achievement.validityMonths, deps.now)
   const email = normaliseEmail(body.recipient.email)
 
   const id = newId()
   const url = deps.urls.credential(id)
-  return await deps.sql.begin(async (tx) => {
-    await lockRecipientAchievement(tx, achievement.id, email)
-    const held = await findHeldCredential(tx, achievement.id, email, deps.now)
-    if (held !== undefined) {
-      const existing = deps.urls.credential(held.id)
-      throw new AppError('duplicate_credential', `${body.recipient.email} already holds a current "${achievement.name}" credential: ${existing}. Reissue or recertify it instead of issuing another.`, { existing: { id: held.id, url: existing } })
-    }
-    const badgeId = newId()
-    await insertBadge(tx, { id: badgeId, issuerId: issuer.id, achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email })
-    await insertCredential(tx, { id, badgeId, issuerId: issuer.id, achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email, awardedDate: period.awardedDate, validUntil: period.validUntil ?? null, issuedAt: deps.now, issuedBy: deps.actor })
-    const signed = await createVersion(tx, deps, { credentialId: id, issuer, achievement, recipient: body.recipient, ...period, version: 1, kind: 'issue', reason: null, notifyHolder: body.notify !== false })
-    await recordAuditEvent(tx, {
-      actor: deps.actor,
-      action: 'credential.issued',
-      subjectType: 'credential',
-      subjectId: id,
-      version: 1,
-      ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
-      after: { achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email, validFrom: period.validFrom.toISOString(), validUntil: period.validUntil?.toISOString() ?? null },
-      details: { badgeId }
-    })
-    // Last: it locks the list's row until commit.
-    await countStatusEntry(tx, signed.statusListId)
-    return { id, url, version: 1, credential: signed.credential, jwt: signed.jwt }
-  }) as IssuedCredential
+  await lockRecipientAchievement(tx, achievement.id, email)
+  const held = await findHeldCredential(tx, achievement.id, email, deps.now)
+  if (held !== undefined) {
+    const existing = deps.urls.credential(held.id)
+    throw new AppError('duplicate_credential', `${body.recipient.email} already holds a current "${achievement.name}" credential: ${existing}. Reissue or recertify it instead of issuing another.`, { existing: { id: held.id, url: existing } })
+  }
+  const badgeId = newId()
+  await insertBadge(tx, { id: badgeId, issuerId: issuer.id, achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email })
+  await insertCredential(tx, { id, badgeId, issuerId: issuer.id, achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email, awardedDate: period.awardedDate, validUntil: period.validUntil ?? null, issuedAt: deps.now, issuedBy: deps.actor })
+  const signed = await createVersion(tx, deps, { credentialId: id, issuer, achievement, recipient: body.recipient, ...period, version: 1, kind: 'issue', reason: null, notifyHolder: body.notify !== false })
+  await recordAuditEvent(tx, {
+    actor: deps.actor,
+    action: 'credential.issued',
+    subjectType: 'credential',
+    subjectId: id,
+    version: 1,
+    ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
+    after: { achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email, validFrom: period.validFrom.toISOString(), validUntil: period.validUntil?.toISOString() ?? null },
+    details: { badgeId }
+  })
+  // Last: it locks the list's row until commit.
+  await countStatusEntry(tx, signed.statusListId)
+  return { id, url, version: 1, credential: signed.credential, jwt: signed.jwt }
 }

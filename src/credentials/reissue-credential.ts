@@ -4,6 +4,7 @@ import { recordAuditEvent } from '../audit/store.js'
 import type { Db } from '../db/types.js'
 import { AppError, notFound } from '../errors.js'
 import { findIssuer, type IssuerRow } from '../issuers/store.js'
+import { endSessionsOf } from '../portal/store.js'
 import { countStatusEntry } from '../status-lists/store.js'
 import { isoSeconds, toWholeSeconds } from '../time.js'
 import { normaliseEmail } from './build-credential.js'
@@ -64,57 +65,62 @@ const summary = (v: { recipientName: string, recipientEmail: string, validFrom: 
  * and they are marked superseded: verifying one answers `superseded`.
  */
 export async function correctCredential (deps: ReissueDeps, id: string, request: CorrectionRequest): Promise<IssuedCredential> {
-  return await deps.sql.begin(async (tx) => {
-    const { credential, current, achievement, issuer } = await lockForNewVersion(tx, id)
-    const recipient = {
-      name: request.recipient.name ?? credential.recipientName,
-      email: request.recipient.email !== undefined ? normaliseEmail(request.recipient.email) : credential.recipientEmail
-    }
-    if (recipient.name === credential.recipientName && recipient.email === credential.recipientEmail) {
-      throw new AppError('validation_failed', '"recipient" changes nothing: give the corrected "name" and/or "email".')
-    }
-    const until = current.validUntil
-    let validFrom = nextValidFrom(current, deps.now)
-    // An expired credential is corrected as of the last second of its period,
-    // so the corrected version keeps the same dates and still reads "expired".
-    if (until !== null && validFrom.getTime() >= until.getTime()) validFrom = new Date(Math.max(until.getTime() - 1000, current.validFrom.getTime() + 1000))
-    if (until !== null && validFrom.getTime() >= until.getTime()) {
-      throw new AppError('conflict', `Credential "${id}" ends at ${isoSeconds(until)}; a correction needs a validFrom after ${isoSeconds(current.validFrom)} and before that.`)
-    }
-    const live = await listLiveVersions(tx, id)
-    await setStatusBits({ ...deps, sql: tx }, live)
-    await markSuperseded(tx, id, live.map((v) => v.version), deps.now)
+  return await deps.sql.begin(async (tx) => await correctCredentialIn(tx, deps, id, request)) as IssuedCredential
+}
 
-    const version = credential.currentVersion + 1
-    const signed = await createVersion(tx, deps, {
-      credentialId: id,
-      issuer,
-      achievement,
-      recipient,
-      validFrom,
-      ...(until !== null ? { validUntil: until } : {}),
-      awardedDate: credential.awardedDate ?? current.validFrom,
-      version,
-      kind: 'correction',
-      reason: request.note ?? 'correction',
-      notifyHolder: request.notify !== false
-    })
-    await setCurrentVersion(tx, id, { version, recipientName: recipient.name, recipientEmail: recipient.email, validUntil: until })
-    await recordAuditEvent(tx, {
-      actor: deps.actor,
-      action: 'credential.corrected',
-      subjectType: 'credential',
-      subjectId: id,
-      version,
-      reason: request.note ?? 'correction',
-      ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
-      before: { version: current.version, ...summary(current) },
-      after: { version, ...summary({ ...recipient, recipientName: recipient.name, recipientEmail: recipient.email, validFrom, validUntil: until }) },
-      details: { supersededVersions: live.map((v) => v.version) }
-    })
-    await countStatusEntry(tx, signed.statusListId)
-    return { id, url: deps.urls.credential(id), version, credential: signed.credential, jwt: signed.jwt }
-  }) as IssuedCredential
+/** The same, in the caller's transaction (an approved correction request). */
+export async function correctCredentialIn (tx: Db, deps: ReissueDeps, id: string, request: CorrectionRequest): Promise<IssuedCredential> {
+  const { credential, current, achievement, issuer } = await lockForNewVersion(tx, id)
+  const recipient = {
+    name: request.recipient.name ?? credential.recipientName,
+    email: request.recipient.email !== undefined ? normaliseEmail(request.recipient.email) : credential.recipientEmail
+  }
+  if (recipient.name === credential.recipientName && recipient.email === credential.recipientEmail) {
+    throw new AppError('validation_failed', '"recipient" changes nothing: give the corrected "name" and/or "email".')
+  }
+  const until = current.validUntil
+  let validFrom = nextValidFrom(current, deps.now)
+  // An expired credential is corrected as of the last second of its period,
+  // so the corrected version keeps the same dates and still reads "expired".
+  if (until !== null && validFrom.getTime() >= until.getTime()) validFrom = new Date(Math.max(until.getTime() - 1000, current.validFrom.getTime() + 1000))
+  if (until !== null && validFrom.getTime() >= until.getTime()) {
+    throw new AppError('conflict', `Credential "${id}" ends at ${isoSeconds(until)}; a correction needs a validFrom after ${isoSeconds(current.validFrom)} and before that.`)
+  }
+  const live = await listLiveVersions(tx, id)
+  await setStatusBits({ ...deps, sql: tx }, live)
+  await markSuperseded(tx, id, live.map((v) => v.version), deps.now)
+
+  const version = credential.currentVersion + 1
+  const signed = await createVersion(tx, deps, {
+    credentialId: id,
+    issuer,
+    achievement,
+    recipient,
+    validFrom,
+    ...(until !== null ? { validUntil: until } : {}),
+    awardedDate: credential.awardedDate ?? current.validFrom,
+    version,
+    kind: 'correction',
+    reason: request.note ?? 'correction',
+    notifyHolder: request.notify !== false
+  })
+  await setCurrentVersion(tx, id, { version, recipientName: recipient.name, recipientEmail: recipient.email, validUntil: until })
+  await recordAuditEvent(tx, {
+    actor: deps.actor,
+    action: 'credential.corrected',
+    subjectType: 'credential',
+    subjectId: id,
+    version,
+    reason: request.note ?? 'correction',
+    ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
+    before: { version: current.version, ...summary(current) },
+    after: { version, ...summary({ ...recipient, recipientName: recipient.name, recipientEmail: recipient.email, validFrom, validUntil: until }) },
+    details: { supersededVersions: live.map((v) => v.version) }
+  })
+  // The portal follows the address: sessions signed in as the old one end (the holder signs in with the new one).
+  if (recipient.email !== credential.recipientEmail) await endSessionsOf(tx, credential.recipientEmail, deps.now)
+  await countStatusEntry(tx, signed.statusListId)
+  return { id, url: deps.urls.credential(id), version, credential: signed.credential, jwt: signed.jwt }
 }
 
 /**

@@ -19,6 +19,8 @@ export interface CredentialRow {
   revocationReason: string | null
   /** When the holder followed an unsubscribe link: no more reminders or expiry notices. */
   remindersOptedOutAt: Date | null
+  /** When the holder hid the public page (the portal's privacy switch); null: public. */
+  hiddenByHolderAt: Date | null
 }
 
 export type VersionKind = 'issue' | 'correction' | 'recertification' | 'resign'
@@ -52,7 +54,7 @@ const credentialColumns = (sql: Db) => sql`
   c.current_version as "currentVersion", c.current_valid_until as "currentValidUntil",
   c.issued_at as "issuedAt", c.issued_by as "issuedBy", c.revoked_at as "revokedAt",
   c.revoked_by as "revokedBy", c.revocation_reason as "revocationReason",
-  c.reminders_opted_out_at as "remindersOptedOutAt"`
+  c.reminders_opted_out_at as "remindersOptedOutAt", c.hidden_by_holder_at as "hiddenByHolderAt"`
 
 const versionColumns = (sql: Db) => sql`
   v.credential_id as "credentialId", v.version, v.kind, v.reason, v.recipient_name as "recipientName",
@@ -266,4 +268,29 @@ export async function currentVersionsSignedBy (sql: Db, keyId: string, limit: nu
     join credentials c on c.id = v.credential_id and c.current_version = v.version
     where (v.signing_key_id = ${keyId} or v.jwt_key_id = ${keyId}) and c.revoked_at is null
     order by v.credential_id limit ${limit}`
+}
+
+/** A holder's credentials (by current recipient email), the most recently issued or renewed first. */
+export async function listCredentialsOfHolder (sql: Db, email: string, limit = 200): Promise<CredentialRow[]> {
+  return await sql<CredentialRow[]>`
+    select ${credentialColumns(sql)} from credentials c
+    join credential_versions v on v.credential_id = c.id and v.version = c.current_version
+    where c.recipient_email = ${email}
+    order by v.issued_at desc, c.id
+    limit ${limit}`
+}
+
+/** Does any credential name this address as its current recipient? */
+export async function holdsCredentials (sql: Db, email: string): Promise<boolean> {
+  const rows = await sql`select 1 from credentials where recipient_email = ${email} limit 1`
+  return rows.length > 0
+}
+
+/** The holder's privacy switch; only for the holder's own credential (false when the id and email do not match). */
+export async function setHiddenByHolder (sql: Db, id: string, email: string, hidden: boolean, now: Date): Promise<boolean> {
+  const rows = await sql`
+    update credentials set hidden_by_holder_at = ${hidden ? sql`coalesce(hidden_by_holder_at, ${now})` : null}
+    where id = ${id} and recipient_email = ${email}
+    returning id`
+  return rows.length > 0
 }

@@ -32,7 +32,7 @@ export function resultView (banner: Banner, result: VerificationResult): Record<
   return { banner, checks: checksInWords(result), checkedAt: `${longDate(result.checkedAt) ?? ''} at ${result.checkedAt.slice(11, 16)} UTC` }
 }
 
-export function renderCredentialPage (view: HolderView, urls: PublicUrls, config: Config): string {
+export function renderCredentialPage (view: HolderView, urls: PublicUrls, config: Config, options: { ownPrivatePage?: boolean } = {}): string {
   const id = view.credential.id
   const url = urls.credential(id)
   const { fields } = view
@@ -47,6 +47,7 @@ export function renderCredentialPage (view: HolderView, urls: PublicUrls, config
     brand: brand(config),
     ...resultView(view.banner, view.result),
     noun: view.noun,
+    ownPrivatePage: options.ownPrivatePage === true,
     achievement: fields.achievement,
     holderName: fields.holderName ?? 'Not stated',
     issuerName: fields.issuerName,
@@ -87,4 +88,19 @@ export function renderVerifyPage (config: Config, data: { input?: string, error?
 export function renderUnsubscribePage (config: Config, data: { state: 'confirm' | 'done' | 'invalid', achievementName?: string, action?: string }): string {
   const heading = data.state === 'done' ? 'Reminders stopped' : data.state === 'confirm' ? 'Stop reminders' : 'Link not valid'
   return eta.render('./unsubscribe', { title: heading, heading, brand: brand(config), ...data })
+}
+
+/** Any other page of the site (the holders' portal, the order form): a template under templates/ with the brand. */
+export function renderSitePage (template: string, config: Config, data: { title: string } & Record<string, unknown>): string {
+  return eta.render(`./${template}`, { brand: brand(config), ...data })
+}
+
+/** The page at a credential URL whose holder made it private: nothing about the holder or the credential. */
+export function renderPrivatePage (config: Config): string {
+  return renderSitePage('account-message', config, {
+    title: 'This credential is private',
+    heading: 'This credential is private',
+    text: 'Its holder has chosen not to show this page. If the holder gave you the credential itself (a file, a badge image or a JWT), you can still check it.',
+    next: { href: '/verify', text: 'Verify a credential' }
+  })
 }

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import { perMinute } from '../http/hardening.js'
 import multipart from '@fastify/multipart'
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
-import type { FastifyInstance, FastifyReply } from 'fastify'
-import { notFound } from '../errors.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError, notFound } from '../errors.js'
 import { parsePublicUrl } from '../public-urls.js'
 import { idParams } from '../http/id-params.js'
 import { versionParams } from '../credentials/schemas.js'
@@ -17,7 +17,7 @@ import { credentialOf, displayFields } from './display.js'
 import { fetchPastedCredential, FetchRefusedError } from './fetch-credential.js'
 import { badgeImage, loadHolderView, printStamp, type HolderDeps, type HolderView } from './holder-view.js'
 import { previewSvg, svgToPng } from './images.js'
-import { renderCredentialPage, renderVerifyPage, resultView, sendPage } from './pages.js'
+import { renderCredentialPage, renderPrivatePage, renderVerifyPage, resultView, sendPage } from './pages.js'
 import { certificatePdf, walletCardPdf } from './pdfs.js'
 import { statusBanner } from './status-banner.js'
 
@@ -33,6 +33,19 @@ const ARTEFACTS: Record<string, (view: HolderView, deps: HolderDeps, reply: Fast
   'preview.png': async (view, _deps, reply) => await reply.type('image/png').send(previewPng(view)),
   'certificate.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await certificatePdf(printable(view, deps))),
   'wallet-card.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await walletCardPdf(printable(view, deps)))
+}
+
+/**
+ * What a holder's privacy switch hides: the page and the renderings made for
+ * people (preview image, certificate, wallet card). The signed credential in
+ * any packaging (JSON-LD, JWT, baked images) is still served: whoever was
+ * given it must be able to check it.
+ */
+const PAGE_RENDERINGS = new Set(['preview.png', 'certificate.pdf', 'wallet-card.pdf'])
+
+/** Hidden by its holder, and not being looked at by that holder (signed in to the portal). */
+function isPrivateTo (request: FastifyRequest, view: HolderView): boolean {
+  return view.credential.hiddenByHolderAt !== null && request.session.email !== view.credential.recipientEmail
 }
 
 // Rasterising costs ~15 ms; what is drawn changes only with the version and
@@ -121,7 +134,8 @@ export function credentialPageResponder (app: FastifyInstance): (reply: FastifyR
   return async (reply, id, version) => {
     const view = await loadHolderView({ sql: app.sql, urls: app.urls, config: app.config, sources, now: app.clock() }, id, version)
     if (view === undefined) throw notFound(version === undefined ? `Credential "${id}"` : `Version ${version} of credential "${id}"`)
-    return sendPage(reply.header('Vary', 'Accept'), renderCredentialPage(view, app.urls, app.config))
+    if (isPrivateTo(reply.request, view)) return sendPage(reply.header('Vary', 'Accept').header('X-Robots-Tag', 'noindex'), renderPrivatePage(app.config))
+    return sendPage(reply.header('Vary', 'Accept'), renderCredentialPage(view, app.urls, app.config, { ownPrivatePage: view.credential.hiddenByHolderAt !== null }))
   }
 }
 
@@ -145,17 +159,18 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
 
   const artefactParams = { type: 'object', additionalProperties: false, required: ['id', 'file'], properties: { ...idParams.properties, file: { type: 'string', enum: Object.keys(ARTEFACTS) } } } as const
   const versionArtefactParams = { ...artefactParams, required: ['id', 'version', 'file'], properties: { ...versionParams.properties, file: artefactParams.properties.file } } as const
-  const serveArtefact = async (reply: FastifyReply, params: { id: string, version?: number, file: string }): Promise<FastifyReply> => {
+  const serveArtefact = async (request: FastifyRequest, reply: FastifyReply, params: { id: string, version?: number, file: string }): Promise<FastifyReply> => {
     const d = deps()
     const view = await loadHolderView(d, params.id, params.version)
     const make = ARTEFACTS[params.file]
     if (view === undefined || make === undefined) throw notFound(`Credential "${params.id}"`)
+    if (PAGE_RENDERINGS.has(params.file) && isPrivateTo(request, view)) throw new AppError('credential_private', 'The holder has made this credential\'s page private; the signed credential (credential.jsonld, credential.jwt) still verifies.')
     void reply.header('Cache-Control', 'no-cache').header('X-Content-Type-Options', 'nosniff')
     if (params.file !== 'preview.png') void reply.header('Content-Disposition', `attachment; filename="${params.id}${params.version === undefined ? '' : `-v${params.version}`}-${params.file}"`)
     return await make(view, d, reply)
   }
-  app.get('/credentials/:id/:file', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: artefactParams } }, async (request, reply) => await serveArtefact(reply, request.params))
-  app.get('/credentials/:id/versions/:version/:file', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: versionArtefactParams } }, async (request, reply) => await serveArtefact(reply, request.params))
+  app.get('/credentials/:id/:file', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: artefactParams } }, async (request, reply) => await serveArtefact(request, reply, request.params))
+  app.get('/credentials/:id/versions/:version/:file', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: versionArtefactParams } }, async (request, reply) => await serveArtefact(request, reply, request.params))
 
   app.get('/verify', async (_request, reply) => sendPage(reply, renderVerifyPage(app.config, {})))
 

@@ -52,6 +52,20 @@ const SUMMARIES: Record<string, string> = {
   'DELETE /api/v1/webhooks/:id': 'Delete a webhook endpoint (its delivery history stays on record)',
   'GET /api/v1/webhooks/:id/deliveries': 'A webhook\'s deliveries, newest first, with every attempt and its answer',
   'POST /api/v1/webhooks/:id/deliveries/:deliveryId/retry': 'Retry a delivery by hand, now',
+  'GET /api/v1/orders': 'The queue of badge orders and holders\' correction requests, oldest first (filter by state, type)',
+  'GET /api/v1/orders/:id': 'One order or correction request',
+  'POST /api/v1/orders/:id/approve': 'Approve: issue the badge for the certification period given (orders) or reissue with the correction; approving twice issues once',
+  'POST /api/v1/orders/:id/reject': 'Reject with a reason, which the requester is emailed',
+  'GET /account': 'The holders\' portal: sign-in form, or My badges when signed in (HTML)',
+  'POST /account': 'Ask for a sign-in link by email (the same answer for every address)',
+  'GET /account/sign-in': 'The emailed sign-in link: a page with a button (mail scanners must not use the token)',
+  'POST /account/sign-in': 'Use a sign-in token: starts a session',
+  'POST /account/sign-out': 'End the session',
+  'POST /account/badges/:id/privacy': 'Hide or show a badge\'s public page (the holder\'s own badge)',
+  'GET /account/badges/:id/correction': 'The correction request form',
+  'POST /account/badges/:id/correction': 'Send a correction request to the staff queue',
+  'GET /order': 'The Digital Badge Order Form (HTML)',
+  'POST /order': 'Send a badge order to the staff queue',
   'GET /notifications/unsubscribe/:id': 'The unsubscribe link of reminder emails: a confirmation page (HTML)',
   'POST /notifications/unsubscribe/:id': 'Stop reminders for a credential (the page\'s form, or RFC 8058 one-click)'
 }
@@ -64,7 +78,9 @@ function tagFor (url: string): string {
   if (url.startsWith('/api/v1/audit-events')) return 'Staff: audit trail'
   if (url.startsWith('/api/v1/api-keys')) return 'Staff: API keys'
   if (url.startsWith('/api/v1/webhooks')) return 'Staff: webhooks'
+  if (url.startsWith('/api/v1/orders')) return 'Staff: orders and correction requests'
   if (url.startsWith('/notifications')) return 'Holders\' email preferences'
+  if (url.startsWith('/account') || url.startsWith('/order')) return 'Holders\' portal and order form'
   if (url === '/credentials/verify' || url.startsWith('/verify') || url.endsWith('/verification')) return 'Verification'
   if (url.startsWith('/credentials')) return 'Credentials (public)'
   if (url.startsWith('/status-lists')) return 'Status lists'

@@ -18,7 +18,9 @@ export const QUEUES = {
   email: 'email-send',
   webhook: 'webhook-deliver',
   /** The periodic search for due reminders and expiry notices. */
-  scan: 'notification-scan'
+  scan: 'notification-scan',
+  /** The portal's durable emails: a rejected order or correction request. */
+  portalEmail: 'portal-email'
 } as const
 export type QueueName = typeof QUEUES[keyof typeof QUEUES]
 
@@ -41,7 +43,8 @@ const RETRY_LIMITS: Record<QueueName, number> = {
   // Backoff doubling from 30 s passes 3 days at about the 13th retry; the
   // delivery task itself gives up once 3 days have passed.
   [QUEUES.webhook]: 16,
-  [QUEUES.scan]: 2
+  [QUEUES.scan]: 2,
+  [QUEUES.portalEmail]: 12
 }
 
 /** Workers per queue per process: webhook calls wait on other people's servers (up to 10 s each). */
@@ -49,7 +52,8 @@ const CONCURRENCY: Record<QueueName, number> = {
   [QUEUES.fanOut]: 2,
   [QUEUES.email]: 4,
   [QUEUES.webhook]: 8,
-  [QUEUES.scan]: 1
+  [QUEUES.scan]: 1,
+  [QUEUES.portalEmail]: 2
 }
 
 export interface JobQueue {

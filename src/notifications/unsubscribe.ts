@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { serviceSecret } from '../db/service-secrets.js'
 import type { Db } from '../db/types.js'
 
 /**
@@ -6,17 +7,7 @@ import type { Db } from '../db/types.js'
  * credential id under a secret the service makes for itself once, kept in
  * the database so every instance signs and checks alike.
  */
-const secrets = new WeakMap<object, Buffer>()
-
-async function unsubscribeSecret (sql: Db): Promise<Buffer> {
-  const cached = secrets.get(sql)
-  if (cached !== undefined) return cached
-  await sql`insert into service_secrets (name, secret) values ('unsubscribe-links', ${randomBytes(32)}) on conflict (name) do nothing`
-  const [row] = await sql<Array<{ secret: Buffer }>>`select secret from service_secrets where name = 'unsubscribe-links'`
-  if (row === undefined) throw new Error('the unsubscribe secret could not be read')
-  secrets.set(sql, row.secret)
-  return row.secret
-}
+const unsubscribeSecret = async (sql: Db): Promise<Buffer> => await serviceSecret(sql, 'unsubscribe-links')
 
 const sign = (secret: Buffer, credentialId: string): string =>
   createHmac('sha256', secret).update(`unsubscribe:${credentialId}`).digest('base64url').slice(0, 32)

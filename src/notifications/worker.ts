@@ -1,4 +1,5 @@
 import { QUEUES } from '../jobs/job-queue.js'
+import { sendRejectionEmail } from '../portal/orders.js'
 import type { NotificationDeps } from './deps.js'
 import { sendEventEmail } from './email/send-email.js'
 import { fanOutEvent } from './fan-out.js'
@@ -20,5 +21,6 @@ export async function startNotificationWorkers (deps: NotificationDeps): Promise
     const counts = await recordDueNotifications({ sql: deps.sql, outbox: deps.outbox, urls: deps.urls, now: deps.clock(), reminderDays: deps.config.notifications.reminderDays })
     if (counts.reminders + counts.expired > 0) deps.log.info(counts, 'due notifications recorded')
   })
+  await deps.jobs.work(QUEUES.portalEmail, async (job) => { await sendRejectionEmail(deps, String(job.data.orderId)) })
   await deps.jobs.schedule(QUEUES.scan, deps.config.notifications.scanCron)
 }

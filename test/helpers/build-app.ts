@@ -45,6 +45,8 @@ export async function build (t: Test, options: { clock?: Clock, env?: Record<str
     RATE_LIMIT_VERIFY_PER_MINUTE: '1000000',
     RATE_LIMIT_LOOKUP_PER_MINUTE: '1000000',
     RATE_LIMIT_FAILED_AUTH_PER_MINUTE: '1000000',
+    RATE_LIMIT_FORMS_PER_MINUTE: '1000000',
+    SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR: '1000',
     // Tests block the loop on purpose (pdftoppm, signing bursts): no load shedding unless a test asks.
     MAX_EVENT_LOOP_DELAY_MS: '0',
     // The notification workers run only where a test asks (test/notifications.test.ts).

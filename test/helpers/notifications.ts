@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net'
 import { simpleParser, type ParsedMail } from 'mailparser'
 import { SMTPServer } from 'smtp-server'
 
-/** A real SMTP server on loopback that keeps every message it is given, parsed. */
-export async function startSmtpServer (): Promise<{ url: string, messages: Array<ParsedMail & { envelopeTo: string[] }>, close: () => Promise<void> }> {
+/** A real SMTP server on loopback that keeps every message it is given, parsed (and accepts it after `delayMs`). */
+export async function startSmtpServer (options: { delayMs?: number } = {}): Promise<{ url: string, messages: Array<ParsedMail & { envelopeTo: string[] }>, close: () => Promise<void> }> {
   const messages: Array<ParsedMail & { envelopeTo: string[] }> = []
   const server = new SMTPServer({
     authOptional: true,
@@ -14,7 +14,8 @@ export async function startSmtpServer (): Promise<{ url: string, messages: Array
     onData (stream, session, callback) {
       simpleParser(stream).then((parsed) => {
         messages.push(Object.assign(parsed, { envelopeTo: session.envelope.rcptTo.map((r) => r.address) }))
-        callback()
+        // A slow mail server: the portal test uses it to show that answers do not wait for mail.
+        setTimeout(callback, options.delayMs ?? 0)
       }, callback)
     }
   })

@@ -6,6 +6,9 @@ import type { RecertificationPolicy } from '../../credentials/recertification-ru
 
 export const EMAIL_KINDS = ['issued', 'renewed', 'corrected', 'reminder', 'expired'] as const
 export type EmailKind = typeof EMAIL_KINDS[number]
+/** The holders' portal's emails (portal/portal-email.ts): a sign-in link, and a staff refusal of an order or correction request. */
+export const PORTAL_EMAIL_KINDS = ['sign-in', 'order-rejected'] as const
+export type PortalEmailKind = typeof PORTAL_EMAIL_KINDS[number]
 
 /** What every template sees as `it`. */
 export interface EmailData {
@@ -27,6 +30,22 @@ export interface EmailData {
   accentColor: string
 }
 
+/** What the portal's templates see as `it`. */
+export interface PortalEmailData {
+  holderName: string | null
+  issuerName: string
+  /** sign-in: the single-use link and how long it lasts. */
+  signInUrl?: string
+  minutes?: number
+  /** order-rejected: what was asked for and why staff said no. */
+  request?: string
+  reason?: string
+  accountUrl: string
+  orderUrl: string
+  primaryColor: string
+  accentColor: string
+}
+
 const BUILT_IN = fileURLToPath(new URL('../../../templates/email/', import.meta.url))
 const text = new Eta({ autoEscape: false, autoTrim: [false, 'nl'] })
 const html = new Eta({ autoEscape: true, autoTrim: [false, 'nl'] })
@@ -39,7 +58,7 @@ const compiled = new Map<string, { mtimeMs: number, render: (data: object) => st
  * for one issuer without copying the rest. The HTML part is wrapped in
  * layout.html.eta (also overridable). Overrides are re-read when they change.
  */
-export async function renderEmail (kind: EmailKind, issuerId: string, data: EmailData, overridesDir?: string): Promise<{ subject: string, text: string, html: string }> {
+export async function renderEmail (kind: EmailKind | PortalEmailKind, issuerId: string, data: EmailData | PortalEmailData, overridesDir?: string): Promise<{ subject: string, text: string, html: string }> {
   const subject = (await renderPart(`${kind}.subject.eta`, issuerId, overridesDir, text, data)).replace(/\s+/g, ' ').trim()
   const body = await renderPart(`${kind}.html.eta`, issuerId, overridesDir, html, data)
   return {
