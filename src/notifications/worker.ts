@@ -1,5 +1,6 @@
 import { QUEUES } from '../jobs/job-queue.js'
 import { sendRejectionEmail } from '../portal/orders.js'
+import { deleteStalePortalRows } from '../portal/store.js'
 import type { NotificationDeps } from './deps.js'
 import { sendEventEmail } from './email/send-email.js'
 import { fanOutEvent } from './fan-out.js'
@@ -20,6 +21,8 @@ export async function startNotificationWorkers (deps: NotificationDeps): Promise
   await deps.jobs.work(QUEUES.scan, async () => {
     const counts = await recordDueNotifications({ sql: deps.sql, outbox: deps.outbox, urls: deps.urls, now: deps.clock(), reminderDays: deps.config.notifications.reminderDays })
     if (counts.reminders + counts.expired > 0) deps.log.info(counts, 'due notifications recorded')
+    // Sign-in tokens (after their rate-limit hour) and sessions, a day after they ended.
+    await deleteStalePortalRows(deps.sql, new Date(deps.clock().getTime() - 86_400_000))
   })
   await deps.jobs.work(QUEUES.portalEmail, async (job) => { await sendRejectionEmail(deps, String(job.data.orderId)) })
   await deps.jobs.schedule(QUEUES.scan, deps.config.notifications.scanCron)

@@ -4,7 +4,7 @@ import { normaliseEmail } from '../credentials/build-credential.js'
 import { holdsCredentials, listCredentialsOfHolder } from '../credentials/store.js'
 import type { Clock } from '../time.js'
 import { sendPortalEmail, type PortalMailDeps } from './portal-email.js'
-import { countSignInTokensSince, insertSignInToken, redeemSignInToken } from './store.js'
+import { insertSignInTokenWithinLimit, redeemSignInToken } from './store.js'
 
 /** How long an emailed sign-in link works. */
 export const SIGN_IN_LINK_MINUTES = 15
@@ -31,10 +31,10 @@ export async function sendSignInLink (deps: SignInDeps, address: string): Promis
   const email = normaliseEmail(address)
   if (!await holdsCredentials(deps.sql, email)) return 'no credentials'
   const now = deps.clock()
-  if (await countSignInTokensSince(deps.sql, email, new Date(now.getTime() - HOUR_MS)) >= deps.config.portal.signInLinksPerAddressPerHour) return 'address limit'
   const token = randomBytes(32).toString('base64url')
   const hash = hashToken(token)
-  await insertSignInToken(deps.sql, { hash, email, now, expiresAt: new Date(now.getTime() + SIGN_IN_LINK_MINUTES * 60_000) })
+  const stored = await insertSignInTokenWithinLimit(deps.sql, { hash, email, now, expiresAt: new Date(now.getTime() + SIGN_IN_LINK_MINUTES * 60_000) }, new Date(now.getTime() - HOUR_MS), deps.config.portal.signInLinksPerAddressPerHour)
+  if (!stored) return 'address limit'
   const [newest] = await listCredentialsOfHolder(deps.sql, email, 1)
   await sendPortalEmail(deps, 'sign-in', email, `sign-in-${hash.subarray(0, 12).toString('hex')}`, {
     holderName: newest?.recipientName ?? null,

@@ -1,14 +1,21 @@
+import type { Sql } from 'postgres'
 import type { Db } from '../db/types.js'
 
 /** Sign-in links, sessions and the staff queue of orders: the portal's SQL. */
 
-export async function insertSignInToken (sql: Db, token: { hash: Buffer, email: string, now: Date, expiresAt: Date }): Promise<void> {
-  await sql`insert into portal_sign_in_tokens (token_hash, email, created_at, expires_at) values (${token.hash}, ${token.email}, ${token.now}, ${token.expiresAt})`
-}
-
-export async function countSignInTokensSince (sql: Db, email: string, since: Date): Promise<number> {
-  const [row] = await sql<Array<{ n: number }>>`select count(*)::int as n from portal_sign_in_tokens where email = ${email} and created_at > ${since}`
-  return row?.n ?? 0
+/**
+ * Stores a new token unless the address already had `limit` since `since`.
+ * Concurrent requests for one address are serialised by an advisory lock on
+ * it, so the limit holds under a burst.
+ */
+export async function insertSignInTokenWithinLimit (sql: Sql, token: { hash: Buffer, email: string, now: Date, expiresAt: Date }, since: Date, limit: number): Promise<boolean> {
+  return await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(hashtextextended(${'sign-in:' + token.email}, 0))`
+    const [row] = await tx<Array<{ n: number }>>`select count(*)::int as n from portal_sign_in_tokens where email = ${token.email} and created_at > ${since}`
+    if ((row?.n ?? 0) >= limit) return false
+    await tx`insert into portal_sign_in_tokens (token_hash, email, created_at, expires_at) values (${token.hash}, ${token.email}, ${token.now}, ${token.expiresAt})`
+    return true
+  }) as boolean
 }
 
 /** Uses a token: the address it was sent to, once, while it is fresh; otherwise undefined. */
@@ -20,8 +27,10 @@ export async function redeemSignInToken (sql: Db, hash: Buffer, now: Date): Prom
   return row?.email
 }
 
-export async function deleteStaleSignInTokens (sql: Db, before: Date): Promise<void> {
+/** Housekeeping (the periodic scan): sign-in tokens and sessions long past their end. */
+export async function deleteStalePortalRows (sql: Db, before: Date): Promise<void> {
   await sql`delete from portal_sign_in_tokens where expires_at < ${before}`
+  await sql`delete from portal_sessions where expires_at < ${before}`
 }
 
 export async function saveSession (sql: Db, session: { idHash: Buffer, email: string, data: unknown, now: Date, expiresAt: Date }): Promise<void> {
