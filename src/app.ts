@@ -9,6 +9,7 @@ import { healthRoutes } from './health-routes.js'
 import { holderPageRoutes } from './holder-pages/routes.js'
 import { describeRoute, installApiContract } from './http/api-contract.js'
 import { installHardening } from './http/hardening.js'
+import { installSharedTermDefinitions } from './jsonld/shared-term-definitions.js'
 import { installIdempotency } from './http/idempotency.js'
 import { installJsonBodyParser } from './http/json-body.js'
 import jsonLdReply from './http/json-ld-reply.js'
@@ -99,6 +100,8 @@ export function loggableUrl (url: string): string {
  * tests call this directly.
  */
 export async function buildApp (deps: AppDependencies): Promise<FastifyInstance> {
+  // jsonld without deep copies of term definitions: 2.5-3x faster signing and verification (see the module).
+  installSharedTermDefinitions()
   const app = Fastify({
     ...(deps.logger === undefined
       ? { logger: loggerOptions(deps.config.logLevel) }
