@@ -85,12 +85,18 @@ export function loggerOptions (level: string): FastifyServerOptions['logger'] {
   }
 }
 
-/** A URL as logged: query values that could be personal (an email searched for) are replaced. */
+/**
+ * A URL as logged: query values that could be personal (an email searched
+ * for) or secret (a sign-in or unsubscribe token) are replaced.
+ */
 export function loggableUrl (url: string): string {
   const at = url.indexOf('?')
   if (at === -1) return url
   const query = new URLSearchParams(url.slice(at + 1))
-  for (const [name, value] of query) if (name.toLowerCase().includes('email') || value.includes('@')) query.set(name, '[redacted]')
+  for (const [name, value] of query) {
+    const lower = name.toLowerCase()
+    if (lower.includes('email') || lower.includes('token') || value.includes('@')) query.set(name, '[redacted]')
+  }
   return `${url.slice(0, at)}?${query.toString()}`
 }
 
