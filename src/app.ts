@@ -3,7 +3,9 @@ import type { Sql } from 'postgres'
 import { achievementPublicRoutes, achievementStaffRoutes } from './achievements/routes.js'
 import { auditRoutes } from './audit/routes.js'
 import type { Config } from './config.js'
-import { credentialPublicRoutes, credentialStaffRoutes } from './credentials/routes.js'
+import { credentialPublicRoutes, credentialStaffRoutes, type ServedVersion } from './credentials/routes.js'
+import { listenForChanges } from './caching/change-feed.js'
+import { DocumentCache } from './caching/document-cache.js'
 import { installErrorHandling } from './errors.js'
 import { healthRoutes } from './health-routes.js'
 import { holderPageRoutes } from './holder-pages/routes.js'
@@ -33,7 +35,7 @@ import { installBearerAuth } from './staff-auth/bearer-auth.js'
 import { apiKeyRoutes } from './staff-auth/routes.js'
 import { statusListPolicy, type StatusListPolicy } from './status-lists/policy.js'
 import { statusListRefresh } from './status-lists/refresh-task.js'
-import { statusListRoutes } from './status-lists/routes.js'
+import { statusListRoutes, type ServedStatusList } from './status-lists/routes.js'
 import { systemClock, type Clock } from './time.js'
 import { verificationRoutes } from './verification/routes.js'
 
@@ -52,6 +54,8 @@ declare module 'fastify' {
     mailer: Mailer
     /** Work that runs after a response (sign-in emails); close waits for it. */
     background: BackgroundTasks
+    /** Served documents kept in memory, dropped when any instance changes them (caching/). */
+    documents: { credentials: DocumentCache<ServedVersion>, statusLists: DocumentCache<ServedStatusList> }
     /** Every route as registered, for the tests that walk the route table and for the API contract. */
     routeTable: readonly RouteOptions[]
   }
@@ -135,6 +139,12 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   app.decorate('urls', publicUrls(deps.config.publicBaseUrl))
   app.decorate('clock', deps.clock ?? systemClock)
   app.decorate('statusListPolicy', statusListPolicy(deps.statusLists))
+  const documents = { credentials: new DocumentCache<ServedVersion>(32 * 1024 * 1024), statusLists: new DocumentCache<ServedStatusList>(8 * 1024 * 1024) }
+  app.decorate('documents', documents)
+  const changes = await listenForChanges(deps.sql, (key) => {
+    if (key.startsWith('credential:')) documents.credentials.invalidate(key)
+    else if (key.startsWith('status-list:')) documents.statusLists.invalidate(key)
+  }, () => { documents.credentials.clear(); documents.statusLists.clear() })
   const { notifications } = deps.config
   const runWorkers = notifications.worker === 'inline'
   const jobs = deps.jobs ?? await openJobQueue(deps.sql, { run: runWorkers, policy: notifications.jobs, onError: (error) => { app.log.warn({ err: error }, 'job queue') } })
@@ -151,6 +161,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     })
   }
   app.addHook('onClose', async () => {
+    await changes.close()
     await background.settled()
     if (deps.jobs === undefined) await jobs.stop()
     mailer.close()

@@ -190,9 +190,20 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
 // document. text/html last: a browser's Accept ranks it above its */*;q=0.8.
 const CREDENTIAL_MEDIA_TYPES = ['application/ld+json', 'application/vc+ld+json', 'application/vc', 'application/json', 'application/vc+jwt', 'application/jwt', 'text/html'] as const
 
-async function sendSignedVersion (reply: FastifyReply, type: string, version: SignedVersionRow, cache: string): Promise<FastifyReply> {
-  void reply.header('Vary', 'Accept').header('Cache-Control', cache)
-  if (type === 'application/vc+jwt' || type === 'application/jwt') return await reply.type(type).send(version.jwt)
+/** A version as served from the document cache: the signed bytes and what names them. */
+export interface ServedVersion { credentialId: string, version: number, document: string, jwt: string, bytes: number }
+
+const served = (row: SignedVersionRow): ServedVersion =>
+  ({ credentialId: row.credentialId, version: row.version, document: row.document, jwt: row.jwt, bytes: row.document.length + row.jwt.length + 200 })
+
+async function sendSignedVersion (reply: FastifyReply, type: string, version: ServedVersion, cache: string): Promise<FastifyReply> {
+  const jwt = type === 'application/vc+jwt' || type === 'application/jwt'
+  // Strong: a version's bytes never change. The representation is part of it (Vary: Accept).
+  const etag = `"${version.credentialId}-v${version.version}-${jwt ? 'jwt' : 'ld'}"`
+  void reply.header('Vary', 'Accept').header('Cache-Control', cache).header('ETag', etag)
+  const ifNoneMatch = reply.request.headers['if-none-match']
+  if (ifNoneMatch !== undefined && ifNoneMatch.split(',').map((tag) => tag.trim()).includes(etag)) return await reply.code(304).send()
+  if (jwt) return await reply.type(type).send(version.jwt)
   return await reply.type(`${type}; charset=utf-8`).send(version.document)
 }
 
@@ -215,7 +226,11 @@ export async function credentialPublicRoutes (fastify: FastifyInstance): Promise
     const { id } = request.params
     const type = negotiated(request.headers.accept)
     if (type === 'text/html') return await sendPage(reply, id)
-    const current = await findSignedVersion(app.sql, id)
+    // From memory when it can: a new version announces itself (caching/change-feed.ts).
+    const current = await app.documents.credentials.read(`credential:${id}`, async () => {
+      const row = await findSignedVersion(app.sql, id)
+      return row === undefined ? undefined : served(row)
+    })
     if (current === undefined) throw notFound(`Credential "${id}"`)
     return await sendSignedVersion(reply, type, current, 'no-cache')
   })
@@ -232,7 +247,11 @@ export async function credentialPublicRoutes (fastify: FastifyInstance): Promise
     const { id, version } = request.params
     const type = negotiated(request.headers.accept)
     if (type === 'text/html') return await sendPage(reply, id, version)
-    const signed = await findSignedVersion(app.sql, id, version)
+    // Immutable once signed: cached until evicted, never invalidated.
+    const signed = await app.documents.credentials.read(`version:${id}:${version}`, async () => {
+      const row = await findSignedVersion(app.sql, id, version)
+      return row === undefined ? undefined : served(row)
+    })
     if (signed === undefined) throw notFound(`Version ${version} of credential "${id}"`)
     // A version's bytes never change once signed (its page does: the status is live).
     return await sendSignedVersion(reply, type, signed, 'public, max-age=31536000, immutable')

@@ -1,3 +1,4 @@
+import { announceChange } from '../caching/change-feed.js'
 import type { Db } from '../db/types.js'
 
 /** A credential: one public URL for life, and who holds it now. */
@@ -123,6 +124,8 @@ export async function setCurrentVersion (tx: Db, id: string, current: { version:
     where id = ${id}`
   await tx`update badges set recipient_name = ${current.recipientName}, recipient_email = ${current.recipientEmail}
     where id = (select badge_id from credentials where id = ${id})`
+  // Every instance drops its cached copy of the current version once this commits.
+  await announceChange(tx, `credential:${id}`)
 }
 
 export async function findCredential (sql: Db, id: string): Promise<CredentialRow | undefined> {

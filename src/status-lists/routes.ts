@@ -5,6 +5,9 @@ import { notFound } from '../errors.js'
 import { idParams } from '../http/id-params.js'
 import { findServedStatusList } from './store.js'
 
+/** A signed list as served from the document cache. */
+export interface ServedStatusList { id: string, version: number, credential: string, signedAt: Date, bytes: number }
+
 export async function statusListRoutes (fastify: FastifyInstance): Promise<void> {
   // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
@@ -15,7 +18,11 @@ export async function statusListRoutes (fastify: FastifyInstance): Promise<void>
     const { id } = request.params
     // A read never writes (so reads can go to a replica): lists are re-signed
     // ahead of their validUntil by the refresh task, not here.
-    const list = await findServedStatusList(app.sql, id)
+    // From memory when it can: re-signing a list announces it (caching/change-feed.ts).
+    const list = await app.documents.statusLists.read(`status-list:${id}`, async () => {
+      const row = await findServedStatusList(app.sql, id)
+      return row === undefined ? undefined : { ...row, bytes: row.credential.length + 200 }
+    })
     if (list === undefined) throw notFound(`Status list "${id}"`)
     const etag = `"${list.id}-${list.version}"`
     // no-cache: caches may keep the list but must revalidate (a cheap 304) on every

@@ -1,3 +1,4 @@
+import { announceChange } from '../caching/change-feed.js'
 import type { Db } from '../db/types.js'
 
 export interface StatusListRow {
@@ -94,6 +95,7 @@ export async function saveSignedStatusList (tx: Db, list: { id: string, bits: Bu
     update status_lists set bits = ${list.bits}, version = ${list.version}, credential = ${list.credential},
       signed_at = ${list.signedAt}, valid_until = ${list.validUntil}, updated_at = now()
     where id = ${list.id}`
+  await announceChange(tx, `status-list:${list.id}`)
 }
 
 /** What serving a list needs (its signed credential), without the 16 KiB of bits. */

@@ -10,6 +10,7 @@ import { loadConfig, type Config } from '../../src/config.js'
 import type { KeyRing } from '../../src/keys/key-ring.js'
 import type { StatusListPolicy } from '../../src/status-lists/policy.js'
 import type { Clock } from '../../src/time.js'
+import { connect } from '../../src/db/connect.js'
 import { freshDatabase } from './database.js'
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdefghijklmnop'
@@ -85,4 +86,21 @@ export async function issue (t: TestApp, body: Record<string, unknown>): Promise
   const response = await t.app.inject({ method: 'POST', url: '/api/v1/credentials', headers: t.auth, payload: body })
   if (response.statusCode !== 201) throw new Error(`issuing failed: ${response.statusCode} ${response.body}`)
   return response.json()
+}
+
+/**
+ * A second instance of the service on the first one's database: its own
+ * pool, its own caches and change-feed listener, the same keys, as a second
+ * process behind a load balancer would be.
+ */
+export async function buildSecondInstance (t: Test, first: TestApp): Promise<TestApp> {
+  const sql = connect(first.config.databaseUrl ?? '', { max: 10 })
+  const built: { app?: FastifyInstance } = {}
+  t.teardown(async () => {
+    await built.app?.close()
+    await sql.end({ timeout: 5 })
+  })
+  const keyRing = await prepareService(first.config, sql, { info: () => {}, warn: () => {} })
+  const app = built.app = await buildApp({ config: first.config, sql, keyRing, logger: false, keyRefreshMs: 0 })
+  return { ...first, app, sql, keyRing }
 }
