@@ -29,7 +29,7 @@ import { startNotificationWorkers } from './notifications/worker.js'
 import { BackgroundTasks } from './portal/background.js'
 import { orderRoutes } from './portal/order-routes.js'
 import { portalRoutes } from './portal/routes.js'
-import { installPortalSessions } from './portal/sessions.js'
+import { installCookies } from './portal/sessions.js'
 import { publicUrls, type PublicUrls } from './public-urls.js'
 import { installBearerAuth } from './staff-auth/bearer-auth.js'
 import { apiKeyRoutes } from './staff-auth/routes.js'
@@ -173,7 +173,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   installErrorHandling(app)
   await installHardening(app)
   await installApiContract(app)
-  await installPortalSessions(app)
+  const cookieSecret = await installCookies(app)
   await app.register(jsonLdReply)
   await app.register(statusListRefresh, { intervalMs: deps.statusListRefreshMs ?? 3600_000 })
   await app.register(keyRingRefresh, { intervalMs: deps.keyRefreshMs ?? 5000 })
@@ -187,7 +187,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   await app.register(statusListRoutes)
   await app.register(verificationRoutes)
   await app.register(unsubscribeRoutes)
-  await app.register(portalRoutes)
+  await app.register(portalRoutes, { cookieSecret })
 
   await app.register(async (staff) => {
     installBearerAuth(staff, deps.config.adminApiKey)

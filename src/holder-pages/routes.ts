@@ -3,7 +3,10 @@ import { perMinute } from '../http/hardening.js'
 import multipart from '@fastify/multipart'
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Sql } from 'postgres'
 import { AppError, notFound } from '../errors.js'
+import { signedInEmail } from '../portal/sessions.js'
+import type { Clock } from '../time.js'
 import { parsePublicUrl } from '../public-urls.js'
 import { idParams } from '../http/id-params.js'
 import { versionParams } from '../credentials/schemas.js'
@@ -44,8 +47,9 @@ const ARTEFACTS: Record<string, (view: HolderView, deps: HolderDeps, reply: Fast
 const PAGE_RENDERINGS = new Set(['preview.png', 'certificate.pdf', 'wallet-card.pdf'])
 
 /** Hidden by its holder, and not being looked at by that holder (signed in to the portal). */
-function isPrivateTo (request: FastifyRequest, view: HolderView): boolean {
-  return view.credential.hiddenByHolderAt !== null && request.session.email !== view.credential.recipientEmail
+async function isPrivateTo (request: FastifyRequest, view: HolderView, deps: { sql: Sql, clock: Clock }): Promise<boolean> {
+  if (view.credential.hiddenByHolderAt === null) return false
+  return await signedInEmail(request, deps.sql, deps.clock) !== view.credential.recipientEmail
 }
 
 // Rasterising costs ~15 ms; what is drawn changes only with the version and
@@ -134,7 +138,7 @@ export function credentialPageResponder (app: FastifyInstance): (reply: FastifyR
   return async (reply, id, version) => {
     const view = await loadHolderView({ sql: app.sql, urls: app.urls, config: app.config, sources, now: app.clock() }, id, version)
     if (view === undefined) throw notFound(version === undefined ? `Credential "${id}"` : `Version ${version} of credential "${id}"`)
-    if (isPrivateTo(reply.request, view)) return sendPage(reply.header('Vary', 'Accept').header('X-Robots-Tag', 'noindex'), renderPrivatePage(app.config))
+    if (await isPrivateTo(reply.request, view, app)) return sendPage(reply.header('Vary', 'Accept').header('X-Robots-Tag', 'noindex'), renderPrivatePage(app.config))
     return sendPage(reply.header('Vary', 'Accept'), renderCredentialPage(view, app.urls, app.config, { ownPrivatePage: view.credential.hiddenByHolderAt !== null }))
   }
 }
@@ -164,7 +168,7 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
     const view = await loadHolderView(d, params.id, params.version)
     const make = ARTEFACTS[params.file]
     if (view === undefined || make === undefined) throw notFound(`Credential "${params.id}"`)
-    if (PAGE_RENDERINGS.has(params.file) && isPrivateTo(request, view)) throw new AppError('credential_private', 'The holder has made this credential\'s page private; the signed credential (credential.jsonld, credential.jwt) still verifies.')
+    if (PAGE_RENDERINGS.has(params.file) && await isPrivateTo(request, view, app)) throw new AppError('credential_private', 'The holder has made this credential\'s page private; the signed credential (credential.jsonld, credential.jwt) still verifies.')
     void reply.header('Cache-Control', 'no-cache').header('X-Content-Type-Options', 'nosniff')
     if (params.file !== 'preview.png') void reply.header('Content-Disposition', `attachment; filename="${params.id}${params.version === undefined ? '' : `-v${params.version}`}-${params.file}"`)
     return await make(view, d, reply)

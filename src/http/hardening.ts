@@ -1,5 +1,5 @@
 import cors from '@fastify/cors'
-import helmet from '@fastify/helmet'
+import helmet from 'helmet'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -12,8 +12,9 @@ import { AppError, sendProblem } from '../errors.js'
  * saturated, instead of queueing without bound).
  */
 export async function installHardening (app: FastifyInstance): Promise<void> {
-  // app.config is decorated before this runs (app.ts).
-  await app.register(helmet, {
+  // helmet itself, built once: @fastify/helmet rebuilds its middleware (and
+  // re-parses the CSP) on every request, 4% of a cached GET's CPU.
+  const securityHeaders = helmet({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: { defaultSrc: ["'none'"], imgSrc: ["'self'", 'data:', 'https:'], styleSrc: ["'self'"], formAction: ["'self'"], baseUri: ["'none'"], frameAncestors: ["'none'"] }
@@ -22,6 +23,7 @@ export async function installHardening (app: FastifyInstance): Promise<void> {
     crossOriginResourcePolicy: { policy: 'cross-origin' },
     crossOriginEmbedderPolicy: false
   })
+  app.addHook('onRequest', (request, reply, done) => { securityHeaders(request.raw, reply.raw, (error?: unknown) => { done(error as Error | undefined) }) })
 
   await app.register(cors, {
     delegator: (request: FastifyRequest, callback) => {

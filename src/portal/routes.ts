@@ -12,6 +12,7 @@ import { idParams } from '../http/id-params.js'
 import { databaseSources } from '../verification/database-sources.js'
 import { submitBadgeOrder, submitCorrectionRequest } from './orders.js'
 import { redeemSignInLink, sendSignInLink, SIGN_IN_LINK_MINUTES } from './sign-in.js'
+import { installSessions } from './sessions.js'
 import { listCorrectionRequests } from './store.js'
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
@@ -35,8 +36,9 @@ const LINK_SENT = `If this address holds badges, a sign-in link is on its way to
  * (no script); every form carries a CSRF token (@fastify/csrf-protection), and
  * every post is rate-limited per client IP.
  */
-export async function portalRoutes (fastify: FastifyInstance): Promise<void> {
+export async function portalRoutes (fastify: FastifyInstance, options: { cookieSecret: string }): Promise<void> {
   await fastify.register(formBody, { bodyLimit: 16 * 1024 })
+  await installSessions(fastify, options.cookieSecret)
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers)
   const holderDeps = (): HolderDeps => ({ sql: app.sql, urls: app.urls, config: app.config, sources, now: app.clock() })

@@ -12,7 +12,7 @@ declare module 'fastify' {
   }
 }
 
-const hashId = (sessionId: string): Buffer => createHash('sha256').update(sessionId, 'utf8').digest()
+export const hashSessionId = (sessionId: string): Buffer => createHash('sha256').update(sessionId, 'utf8').digest()
 
 /**
  * @fastify/session's store over PostgreSQL, so that sessions live on the
@@ -28,15 +28,15 @@ export function postgresSessionStore (sql: Sql, clock: Clock, hours: number): Se
       if (email === undefined) { callback(); return }
       const now = clock()
       const data = JSON.parse(JSON.stringify(session)) as unknown
-      saveSession(sql, { idHash: hashId(sessionId), email, data, now, expiresAt: new Date(new Date(session.signedInAt ?? now).getTime() + hours * 3600_000) })
+      saveSession(sql, { idHash: hashSessionId(sessionId), email, data, now, expiresAt: new Date(new Date(session.signedInAt ?? now).getTime() + hours * 3600_000) })
         .then(() => { callback() }, callback)
     },
     get (sessionId, callback) {
-      findSession(sql, hashId(sessionId), clock())
+      findSession(sql, hashSessionId(sessionId), clock())
         .then((data) => { callback(null, (data ?? null) as never) }, callback)
     },
     destroy (sessionId, callback) {
-      endSession(sql, hashId(sessionId), clock()).then(() => { callback() }, callback)
+      endSession(sql, hashSessionId(sessionId), clock()).then(() => { callback() }, callback)
     }
   }
 }
