@@ -79,6 +79,9 @@ async function checkEntry (entry: unknown, credential: Json, now: Date, at: Date
   if (typeof rawIndex !== 'string') warnings.push(`"statusListIndex" is the number ${index}; the Bitstring Status List spec writes it as a string ("${index}").`)
   const ownership = sources.ownership(url)
   if (ownership === 'impostor') return { check: failed('status', impostorMessage('status list', url)), revoked: false, warnings }
+  // One of ours: the list and the version's record are read together (two queries, one wait).
+  const pendingRecord = ownership === 'own' && purpose === 'revocation' ? sources.findOwnStatusRecord(url, index) : undefined
+  pendingRecord?.catch(() => {}) // awaited below, or not needed after an early answer
   const own = ownership === 'own' ? await sources.findOwnStatusList(url) : undefined
   if (ownership === 'own' && own === undefined) return { check: failed('status', `The status list "${url}" does not exist on this service.`), revoked: false, warnings }
   const list = own !== undefined ? { bits: own.bits, purpose: own.purpose, issuerId: own.issuerId } : await foreignList(url, entry, now, sources)
@@ -92,7 +95,7 @@ async function checkEntry (entry: unknown, credential: Json, now: Date, at: Date
 
   const set = getBit(list.bits, index)
   if (own !== undefined && purpose === 'revocation') {
-    const record = await sources.findOwnStatusRecord(url, index)
+    const record = await pendingRecord
     if (record !== undefined) {
       const judged = judgeOwnRecord(record, set, url, index, at)
       return { ...judged, warnings: [...warnings, ...judged.warnings] }
