@@ -12,6 +12,7 @@ import { holderPageRoutes } from './holder-pages/routes.js'
 import { describeRoute, installApiContract } from './http/api-contract.js'
 import { installHardening } from './http/hardening.js'
 import { installSharedTermDefinitions } from './jsonld/shared-term-definitions.js'
+import { configureDataIntegrityThreads } from './data-integrity/pool.js'
 import { installIdempotency } from './http/idempotency.js'
 import { installJsonBodyParser } from './http/json-body.js'
 import jsonLdReply from './http/json-ld-reply.js'
@@ -112,6 +113,8 @@ export function loggableUrl (url: string): string {
 export async function buildApp (deps: AppDependencies): Promise<FastifyInstance> {
   // jsonld without deep copies of term definitions: 2.5-3x faster signing and verification (see the module).
   installSharedTermDefinitions()
+  // Data Integrity sign and verify on worker threads (one pool per process), so every core works.
+  configureDataIntegrityThreads(deps.config.dataIntegrityThreads, 128)
   const app = Fastify({
     ...(deps.logger === undefined
       ? { logger: loggerOptions(deps.config.logLevel) }

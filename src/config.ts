@@ -1,3 +1,4 @@
+import os from 'node:os'
 import path from 'node:path'
 
 /** The service's configuration, read once from the environment at boot. */
@@ -41,6 +42,8 @@ export interface Config {
   readonly trustProxy: boolean | number | string
   /** Load shedding: past this event-loop delay, requests get 503 with Retry-After (0 turns it off). */
   readonly maxEventLoopDelayMs: number
+  /** Worker threads for Data Integrity signing and verification (0: on the event loop). */
+  readonly dataIntegrityThreads: number
   readonly portal: {
     /** How long a holder stays signed in to /account (hours, from sign-in). */
     readonly sessionHours: number
@@ -191,6 +194,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) problems.push(`"${name}" must be a whole number from 1 to ${max}, got "${value}".`)
     return Number(value)
   }
+  const threadsValue = get('DATA_INTEGRITY_THREADS')
+  if (threadsValue !== undefined && (!/^\d{1,2}$/.test(threadsValue) || Number(threadsValue) > 64)) problems.push(`"DATA_INTEGRITY_THREADS" must be a whole number from 0 to 64, got "${threadsValue}".`)
+  const dataIntegrityThreads = threadsValue !== undefined ? Number(threadsValue) : os.availableParallelism()
   const portal = Object.freeze({
     sessionHours: wholeNumber('PORTAL_SESSION_HOURS', 12, 24 * 30),
     signInLinksPerAddressPerHour: wholeNumber('SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR', 5, 1000)
@@ -257,6 +263,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     trustProxy,
     maxEventLoopDelayMs,
     rateLimits,
+    dataIntegrityThreads,
     portal,
     branding: Object.freeze({ logoUrl, primaryColor, accentColor, linkedInOrganizationId }),
     notifications: Object.freeze({

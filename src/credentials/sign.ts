@@ -1,37 +1,25 @@
-import * as vc from '@digitalbazaar/vc'
-import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
-import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite'
-import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
-import { createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto'
 import { CompactSign } from 'jose'
-import { staticDocumentLoader } from '../jsonld/document-loader.js'
+import { runDataIntegrity } from '../data-integrity/pool.js'
+import type { KeyMaterial } from '../data-integrity/tasks.js'
 import type { IssuerSigningKeys } from '../keys/key-ring.js'
 import { epochSeconds } from '../time.js'
 
 export type UnsignedCredential = Record<string, unknown> & { id: string, issuer: { id: string } | string }
 
 type Ed25519KeyPair = IssuerSigningKeys['dataIntegrity']['keyPair']
-interface Signer { id: string, algorithm: 'Ed25519', sign: (input: { data: Uint8Array }) => Promise<Uint8Array> }
-const signers = new WeakMap<Ed25519KeyPair, Promise<Signer>>()
+const materials = new WeakMap<Ed25519KeyPair, Promise<KeyMaterial>>()
 
-/**
- * The key pair's signer, with its private key imported once. The library's
- * own signer imports the key (DER to KeyObject) on every signature: about
- * 0.4 ms, a twentieth of issuing a credential. Ed25519 signatures are
- * deterministic, so this one signs byte for byte as the library's would.
- */
-async function signerOf (keyPair: Ed25519KeyPair): Promise<Signer> {
-  let signer = signers.get(keyPair)
-  if (signer === undefined) {
-    signer = (async () => {
-      const jwk = await Ed25519Multikey.toJwk({ keyPair, secretKey: true }) as { d: string }
-      // The multikey's secret key is seed and public key (64 bytes); a JWK's d is the seed.
-      const key: KeyObject = createPrivateKey({ key: { ...jwk, d: Buffer.from(jwk.d, 'base64url').subarray(0, 32).toString('base64url') }, format: 'jwk' })
-      return { id: keyPair.id as string, algorithm: 'Ed25519' as const, sign: async ({ data }: { data: Uint8Array }) => cryptoSign(null, data, key) }
+/** The key pair as the signing task takes it (its Multikey export), made once per key pair. */
+async function materialOf (keyPair: Ed25519KeyPair): Promise<KeyMaterial> {
+  let material = materials.get(keyPair)
+  if (material === undefined) {
+    material = (async () => {
+      const exported = await keyPair.export({ publicKey: true, secretKey: true, includeContext: false }) as { publicKeyMultibase: string, secretKeyMultibase: string }
+      return { id: keyPair.id as string, controller: keyPair.controller as string, publicKeyMultibase: exported.publicKeyMultibase, secretKeyMultibase: exported.secretKeyMultibase }
     })()
-    signers.set(keyPair, signer)
+    materials.set(keyPair, material)
   }
-  return await signer
+  return await material
 }
 
 /**
@@ -45,8 +33,8 @@ export async function signDataIntegrity (
   key: IssuerSigningKeys['dataIntegrity'],
   now: Date
 ): Promise<Record<string, unknown>> {
-  const suite = new DataIntegrityProof({ signer: await signerOf(key.keyPair), cryptosuite: eddsaRdfc2022, date: now })
-  const signed = await vc.issue({ credential: structuredClone(credential), suite, documentLoader: staticDocumentLoader })
+  // On a worker thread when the pool runs (data-integrity/pool.ts).
+  const signed = await runDataIntegrity<Record<string, unknown>>({ kind: 'sign', credential: structuredClone(credential), key: await materialOf(key.keyPair), created: now.toISOString() })
   const proof = signed.proof as unknown
   return { ...signed, proof: Array.isArray(proof) ? proof : [proof] }
 }

@@ -1,0 +1,33 @@
+import { Piscina } from 'piscina'
+import runTask, { type Task } from './tasks.js'
+
+/**
+ * Data Integrity signing and verification on worker threads (piscina), so
+ * that JSON-LD canonicalisation uses every core and the event loop stays free
+ * for I/O. One pool per process, made by the first app that asks for it;
+ * idle threads do not keep the process alive. Without a pool (0 threads, or
+ * before any app configured one) tasks run inline.
+ */
+let pool: Piscina | undefined
+
+// tsx runs the .ts sources (workers inherit its loader); the build runs dist/*.js.
+const TASKS_FILE = new URL(import.meta.url.endsWith('.ts') ? './tasks.ts' : './tasks.js', import.meta.url).href
+
+export function configureDataIntegrityThreads (threads: number, heapMb: number): void {
+  if (threads <= 0 || pool !== undefined) return
+  pool = new Piscina({
+    filename: TASKS_FILE,
+    minThreads: 1,
+    maxThreads: threads,
+    idleTimeout: 30_000,
+    // Each thread holds its own JSON-LD contexts and caches; capped so that memory stays bounded.
+    resourceLimits: { maxOldGenerationSizeMb: heapMb }
+  })
+}
+
+export async function runDataIntegrity<T> (task: Task): Promise<T> {
+  return (pool === undefined ? await runTask(task) : await pool.run(task)) as T
+}
+
+/** Threads running now (for tests and the bench). */
+export const dataIntegrityThreads = (): number => pool?.threads.length ?? 0

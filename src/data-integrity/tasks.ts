@@ -1,0 +1,145 @@
+import * as vc from '@digitalbazaar/vc'
+import jsigs from 'jsonld-signatures'
+import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
+import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite'
+import { createVerifyCryptosuite as ecdsaSd2023 } from '@digitalbazaar/ecdsa-sd-2023-cryptosuite'
+import { Ed25519Signature2020 } from '@digitalbazaar/ed25519-signature-2020'
+import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
+import { createPrivateKey, sign as cryptoSign } from 'node:crypto'
+import { createDocumentLoader, DocumentNotAvailableError, staticDocumentLoader } from '../jsonld/document-loader.js'
+import { installSharedTermDefinitions } from '../jsonld/shared-term-definitions.js'
+
+/**
+ * The JSON-LD and signature work of Data Integrity proofs, as plain-data
+ * tasks, so that it can run on a worker thread (pool.ts) or inline. Inputs
+ * and outputs are structured-clonable: credentials as JSON, keys as multibase
+ * strings, errors as descriptions.
+ */
+
+type Json = Record<string, unknown>
+
+/** An Ed25519 key pair as its Multikey export (the secret key stays in this process). */
+export interface KeyMaterial { id: string, controller: string, publicKeyMultibase: string, secretKeyMultibase: string }
+
+export interface SignTask { kind: 'sign', credential: Json, key: KeyMaterial, created: string }
+
+/** What a failed or unprocessable proof check reports, without the error object. */
+export interface ProofError { description: string, missingUrl?: string, noMatchingProof: boolean }
+
+export interface VerifyTask {
+  kind: 'verify'
+  /** The credential with the proofs to check as its `proof`. */
+  document: Json
+  /** Suite names (SUITE_FACTORIES keys) to verify with. */
+  suites: string[]
+  /** The key and controller documents the proofs may name, by URL. */
+  documents: Record<string, Json>
+}
+
+export interface VerifyResult {
+  results: Array<{ proof: unknown, verified: boolean, error?: ProofError }>
+  setError?: ProofError
+}
+
+export type Task = SignTask | VerifyTask
+
+export const SUITE_FACTORIES: Record<string, () => unknown> = {
+  'DataIntegrityProof/eddsa-rdfc-2022': () => new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 }),
+  'DataIntegrityProof/ecdsa-sd-2023': () => new DataIntegrityProof({ cryptosuite: ecdsaSd2023() }),
+  Ed25519Signature2020: () => new Ed25519Signature2020()
+}
+
+// Wherever these tasks run, jsonld runs without deep copies of term definitions.
+installSharedTermDefinitions()
+
+interface Signer { id: string, algorithm: 'Ed25519', sign: (input: { data: Uint8Array }) => Promise<Uint8Array> }
+const signers = new Map<string, Promise<Signer>>()
+
+/**
+ * The key's signer, with its private key imported once (the library's own
+ * signer imports it on every signature: 0.4 ms). Ed25519 is deterministic, so
+ * this signs byte for byte as the library would.
+ */
+async function signerOf (key: KeyMaterial): Promise<Signer> {
+  const cacheKey = `${key.id}\u0000${key.secretKeyMultibase}`
+  let signer = signers.get(cacheKey)
+  if (signer === undefined) {
+    signer = (async () => {
+      const keyPair = await Ed25519Multikey.from({ ...key, type: 'Multikey' })
+      const jwk = await Ed25519Multikey.toJwk({ keyPair, secretKey: true }) as { d: string }
+      // The multikey's secret key is seed and public key (64 bytes); a JWK's d is the seed.
+      const privateKey = createPrivateKey({ key: { ...jwk, d: Buffer.from(jwk.d, 'base64url').subarray(0, 32).toString('base64url') }, format: 'jwk' })
+      return { id: key.id, algorithm: 'Ed25519' as const, sign: async ({ data }: { data: Uint8Array }) => cryptoSign(null, data, privateKey) }
+    })()
+    signer.catch(() => { signers.delete(cacheKey) })
+    signers.set(cacheKey, signer)
+    if (signers.size > 100) signers.delete(signers.keys().next().value as string)
+  }
+  return await signer
+}
+
+/** Signs: an eddsa-rdfc-2022 proof, JSON-LD in safe mode (an undefined term fails here, not at the verifier). */
+export async function runSign (task: SignTask): Promise<Json> {
+  const suite = new DataIntegrityProof({ signer: await signerOf(task.key), cryptosuite: eddsaRdfc2022, date: task.created })
+  return await vc.issue({ credential: task.credential, suite, documentLoader: staticDocumentLoader }) as Json
+}
+
+function findNotAvailable (error: unknown, depth = 0): DocumentNotAvailableError | undefined {
+  if (error instanceof DocumentNotAvailableError) return error
+  if (depth > 5 || error === null || typeof error !== 'object') return undefined
+  const e = error as { cause?: unknown, errors?: unknown, details?: { cause?: unknown } }
+  const errors = Array.isArray(e.errors) ? e.errors as unknown[] : e.errors === undefined ? [] : [e.errors]
+  for (const next of [e.cause, e.details?.cause, ...errors]) {
+    const found = findNotAvailable(next, depth + 1)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+function describeError (error: unknown): string {
+  const list = (error as { errors?: unknown } | undefined)?.errors
+  const errors = Array.isArray(list) ? list as unknown[] : list === undefined ? [] : [list]
+  const first = (errors[0] ?? error) as { message?: unknown, name?: unknown, details?: { event?: { message?: unknown, details?: unknown } } } | undefined
+  const event = first?.details?.event
+  if (first?.name === 'jsonld.ValidationError' && event !== undefined) {
+    // Safe mode: the signed data would silently lose terms its @context does not define.
+    return `the credential uses terms its "@context" does not define (JSON-LD safe mode: ${String(event.message)} ${JSON.stringify(event.details ?? {})})`
+  }
+  return typeof first?.message === 'string' ? first.message : String(first)
+}
+
+function proofError (error: unknown): ProofError {
+  const missing = findNotAvailable(error)
+  return { description: describeError(error), ...(missing !== undefined ? { missingUrl: missing.url } : {}), noMatchingProof: (error as { name?: unknown } | undefined)?.name === 'NotFoundError' }
+}
+
+/**
+ * Verifies a proof set in one jsonld-signatures call with one suite instance
+ * per cryptosuite (the library then canonicalises once per suite, not once
+ * per proof). Keys come only from `documents`; nothing is fetched.
+ */
+export async function runVerify (task: VerifyTask): Promise<VerifyResult> {
+  const documents = new Map(Object.entries(task.documents))
+  const documentLoader = createDocumentLoader(async (url) => documents.get(url))
+  const suites = task.suites.map((name) => {
+    const create = SUITE_FACTORIES[name]
+    if (create === undefined) throw new Error(`No suite "${name}"`)
+    return create()
+  })
+  try {
+    const outcome = await jsigs.verify(task.document, { suite: suites, purpose: new jsigs.purposes.AssertionProofPurpose(), documentLoader }) as { results?: unknown, error?: unknown }
+    const results = (Array.isArray(outcome.results) ? outcome.results : []) as Array<{ proof: unknown, verified: boolean, error?: unknown }>
+    return {
+      results: results.map((r) => ({ proof: r.proof, verified: r.verified === true, ...(r.error !== undefined ? { error: proofError(r.error) } : {}) })),
+      ...(outcome.error !== undefined ? { setError: proofError(outcome.error) } : {})
+    }
+  } catch (error) {
+    // jsigs reports most problems in its result; anything thrown is a document it could not process.
+    return { results: [], setError: proofError(error) }
+  }
+}
+
+/** The worker thread's entry (piscina calls the default export with each task). */
+export default async function runTask (task: Task): Promise<Json | VerifyResult> {
+  return task.kind === 'sign' ? await runSign(task) : await runVerify(task)
+}
