@@ -10,8 +10,9 @@ import runTask, { type Task } from './tasks.js'
  */
 let pool: Piscina | undefined
 
-// tsx runs the .ts sources (workers inherit its loader); the build runs dist/*.js.
-const TASKS_FILE = new URL(import.meta.url.endsWith('.ts') ? './tasks.ts' : './tasks.js', import.meta.url).href
+// From the TypeScript sources (npm start, tests) the threads start on a small
+// JavaScript entry that registers tsx; the build (dist/*.js) needs nothing.
+const TASKS_FILE = new URL(import.meta.url.endsWith('.ts') ? './dev-thread.mjs' : './tasks.js', import.meta.url).href
 
 export function configureDataIntegrityThreads (threads: number, heapMb: number): void {
   if (threads <= 0 || pool !== undefined) return
@@ -23,6 +24,8 @@ export function configureDataIntegrityThreads (threads: number, heapMb: number):
     // Each thread holds its own JSON-LD contexts and caches; capped so that memory stays bounded.
     resourceLimits: { maxOldGenerationSizeMb: heapMb }
   })
+  // A thread that cannot start or dies fails its task (the request reports it); it must not take the process down.
+  pool.on('error', (error: unknown) => { process.emitWarning(`Data Integrity thread failed: ${String(error)}`) })
 }
 
 export async function runDataIntegrity<T> (task: Task): Promise<T> {
