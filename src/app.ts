@@ -114,7 +114,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   // jsonld without deep copies of term definitions: 2.5-3x faster signing and verification (see the module).
   installSharedTermDefinitions()
   // Data Integrity sign and verify on worker threads (one pool per process), so every core works.
-  configureDataIntegrityThreads(deps.config.dataIntegrityThreads, 128)
+  configureDataIntegrityThreads(deps.config.dataIntegrityThreads, 96)
   const app = Fastify({
     ...(deps.logger === undefined
       ? { logger: loggerOptions(deps.config.logLevel) }

@@ -196,7 +196,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   }
   const threadsValue = get('DATA_INTEGRITY_THREADS')
   if (threadsValue !== undefined && (!/^\d{1,2}$/.test(threadsValue) || Number(threadsValue) > 64)) problems.push(`"DATA_INTEGRITY_THREADS" must be a whole number from 0 to 64, got "${threadsValue}".`)
-  const dataIntegrityThreads = threadsValue !== undefined ? Number(threadsValue) : os.availableParallelism()
+  // One core stays with the event loop (HTTP, the database); Data Integrity work gets the rest,
+  // at least one thread (measured on 2 cores: one thread beat two, and none).
+  const dataIntegrityThreads = threadsValue !== undefined ? Number(threadsValue) : Math.max(1, os.availableParallelism() - 1)
   const portal = Object.freeze({
     sessionHours: wholeNumber('PORTAL_SESSION_HOURS', 12, 24 * 30),
     signInLinksPerAddressPerHour: wholeNumber('SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR', 5, 1000)

@@ -3,7 +3,7 @@ import runTask, { type Task } from './tasks.js'
 
 /**
  * Data Integrity signing and verification on worker threads (piscina), so
- * that JSON-LD canonicalisation uses every core and the event loop stays free
+ * that JSON-LD canonicalisation runs beside the event loop and the event loop stays free
  * for I/O. One pool per process, made by the first app that asks for it;
  * idle threads do not keep the process alive. Without a pool (0 threads, or
  * before any app configured one) tasks run inline.
