@@ -78,11 +78,12 @@ export async function createVersion (tx: Db, deps: VersionDeps, content: Version
     awardedDate: content.awardedDate,
     status: { listUrl: deps.urls.statusList(status.listId), index: status.index, purpose: 'revocation' }
   })
-  const credential = await signDataIntegrity(unsigned, keys.dataIntegrity, deps.now)
-  const jwt = await signJwt(unsigned, keys.jwt, deps.now)
+  // The Data Integrity proof is made on a worker thread while this thread signs the JWT.
+  const [credential, jwt] = await Promise.all([signDataIntegrity(unsigned, keys.dataIntegrity, deps.now), signJwt(unsigned, keys.jwt, deps.now)])
   const schema = validateOpenBadgeSchema(credential)
   if (!schema.valid) throw new Error(`Issued credential fails the 1EdTech schema: ${schema.errors.join('; ')}`)
-  await insertVersion(tx, {
+  // Sent together (pipelined), run in order: the version, then its event.
+  await Promise.all([insertVersion(tx, {
     credentialId: content.credentialId,
     version: content.version,
     kind: content.kind,
@@ -99,8 +100,7 @@ export async function createVersion (tx: Db, deps: VersionDeps, content: Version
     jwtKeyId: keys.jwt.keyId,
     issuedAt: deps.now,
     issuedBy: deps.actor
-  })
-  await deps.outbox.record(tx, {
+  }), deps.outbox.record(tx, {
     type: EVENT_FOR_KIND[content.kind],
     occurredAt: deps.now,
     data: credentialEventData(deps.urls, {
@@ -113,6 +113,6 @@ export async function createVersion (tx: Db, deps: VersionDeps, content: Version
     }),
     // Re-signing after a key compromise changes nothing the holder sees.
     notifyHolder: content.kind !== 'resign' && content.notifyHolder !== false
-  })
+  })])
   return { version: content.version, credential, jwt, statusListId: status.listId }
 }

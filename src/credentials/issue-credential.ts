@@ -64,26 +64,34 @@ export async function issueCredential (deps: IssueDeps, body: IssueCredentialBod
  * credential and marks the order approved together).
  */
 export async function issueCredentialIn (tx: Db, deps: IssueDeps, body: IssueCredentialBody): Promise<IssuedCredential> {
-  const achievement = await findAchievement(tx, body.achievementId)
+  const email = normaliseEmail(body.recipient.email)
+  // Statements whose results are not needed in between are sent together
+  // (postgres.js pipelines them; PostgreSQL runs them in order): one round trip
+  // instead of three. The held-credential check runs after the lock is taken,
+  // with a snapshot taken after it.
+  const [achievement, , held] = await Promise.all([
+    findAchievement(tx, body.achievementId),
+    lockRecipientAchievement(tx, body.achievementId, email),
+    findHeldCredential(tx, body.achievementId, email, deps.now)
+  ])
   if (achievement === undefined) throw new AppError('unknown_achievement', `"achievementId" names no achievement: "${body.achievementId}".`)
   const issuer = await findIssuer(tx, achievement.issuerId)
   if (issuer === undefined) throw new Error(`Achievement "${achievement.id}" names a missing issuer "${achievement.issuerId}".`)
   const period = validityPeriod(body, achievement.validityMonths, deps.now)
-  const email = normaliseEmail(body.recipient.email)
 
   const id = newId()
   const url = deps.urls.credential(id)
-  await lockRecipientAchievement(tx, achievement.id, email)
-  const held = await findHeldCredential(tx, achievement.id, email, deps.now)
   if (held !== undefined) {
     const existing = deps.urls.credential(held.id)
     throw new AppError('duplicate_credential', `${body.recipient.email} already holds a current "${achievement.name}" credential: ${existing}. Reissue or recertify it instead of issuing another.`, { existing: { id: held.id, url: existing } })
   }
   const badgeId = newId()
-  await insertBadge(tx, { id: badgeId, issuerId: issuer.id, achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email })
-  await insertCredential(tx, { id, badgeId, issuerId: issuer.id, achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email, awardedDate: period.awardedDate, validUntil: period.validUntil ?? null, issuedAt: deps.now, issuedBy: deps.actor })
+  await Promise.all([
+    insertBadge(tx, { id: badgeId, issuerId: issuer.id, achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email }),
+    insertCredential(tx, { id, badgeId, issuerId: issuer.id, achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email, awardedDate: period.awardedDate, validUntil: period.validUntil ?? null, issuedAt: deps.now, issuedBy: deps.actor })
+  ])
   const signed = await createVersion(tx, deps, { credentialId: id, issuer, achievement, recipient: body.recipient, ...period, version: 1, kind: 'issue', reason: null, notifyHolder: body.notify !== false })
-  await recordAuditEvent(tx, {
+  await Promise.all([recordAuditEvent(tx, {
     actor: deps.actor,
     action: 'credential.issued',
     subjectType: 'credential',
@@ -92,8 +100,8 @@ export async function issueCredentialIn (tx: Db, deps: IssueDeps, body: IssueCre
     ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
     after: { achievementId: achievement.id, recipientName: body.recipient.name, recipientEmail: email, validFrom: period.validFrom.toISOString(), validUntil: period.validUntil?.toISOString() ?? null },
     details: { badgeId }
-  })
+  }),
   // Last: it locks the list's row until commit.
-  await countStatusEntry(tx, signed.statusListId)
+  countStatusEntry(tx, signed.statusListId)])
   return { id, url, version: 1, credential: signed.credential, jwt: signed.jwt }
 }

@@ -66,13 +66,18 @@ export function databaseOutbox (jobs: Pick<JobQueue, 'add'>): Outbox {
   return {
     record: async (tx, event) => {
       const id = randomUUID()
-      const rows = await tx`
+      const insert = tx`
         insert into events (id, type, occurred_at, credential_id, version, data, notify_holder, dedupe_key)
         values (${id}, ${event.type}, ${event.occurredAt}, ${event.data.credentialId}, ${event.data.version},
                 ${tx.json(event.data as never)}, ${event.notifyHolder}, ${event.dedupeKey ?? null})
         on conflict (dedupe_key) do nothing
         returning id`
-      if (rows.length === 0) return undefined
+      if (event.dedupeKey === undefined) {
+        // No key, no conflict: the event and its job are sent together (one round trip).
+        await Promise.all([insert, jobs.add(tx, QUEUES.fanOut, { eventId: id }, { id })])
+        return id
+      }
+      if ((await insert).length === 0) return undefined
       await jobs.add(tx, QUEUES.fanOut, { eventId: id }, { id })
       return id
     }
