@@ -19,15 +19,17 @@ t.test('a database outage is a quick 503, and the service recovers by itself', a
   const port = await freePort()
   let database = await startEmbeddedPostgres(path.join(dir, 'pg'), { throwaway: true, port })
   const sql = connect(database.url, { max: 4, connectTimeout: 2 })
+  const built: { app?: Awaited<ReturnType<typeof buildApp>> } = {}
+  // As server.ts does: the app first (its timers and listeners), then the pool, then the database.
   t.teardown(async () => {
+    await built.app?.close()
     await sql.end({ timeout: 1 }).catch(() => {})
     await database.stop().catch(() => {})
     await rm(dir, { recursive: true, force: true })
   })
-  const config = loadConfig({ PUBLIC_BASE_URL: BASE_URL, DATABASE_URL: database.url, DATA_DIR: dir, ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'silent' })
+  const config = loadConfig({ PUBLIC_BASE_URL: BASE_URL, DATABASE_URL: database.url, DATA_DIR: dir, ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', WORKER: 'off' })
   const keyRing = await prepareService(config, sql, { info: () => {}, warn: () => {} })
-  const app = await buildApp({ config, sql, keyRing, logger: false })
-  t.teardown(async () => { await app.close() })
+  const app = built.app = await buildApp({ config, sql, keyRing, logger: false })
   const auth = { authorization: `Bearer ${ADMIN_KEY}` }
 
   const achievement = (await app.inject({ method: 'POST', url: '/api/v1/achievements', headers: auth, payload: CMA_ACHIEVEMENT })).json()

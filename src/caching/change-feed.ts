@@ -32,7 +32,8 @@ export async function listenForChanges (sql: Sql, onChange: (key: string) => voi
   return {
     close: async () => {
       localListeners.delete(onChange)
-      await listening.unlisten()
+      // The pool may already be ended (its listening connection with it): nothing left to undo.
+      await listening.unlisten().catch(() => {})
     }
   }
 }

@@ -18,6 +18,11 @@ export function connect (databaseUrl: string, options: ConnectOptions = {}): Sql
     max: options.max ?? 10,
     connect_timeout: options.connectTimeout ?? 3,
     idle_timeout: 60,
+    // Reconnect attempts back off to at most about a second (postgres.js: up to 20 s).
+    // The retry count is shared by the pool, so in an outage the job workers' polling
+    // alone drove it to the maximum: requests then waited up to 20 s for a connection
+    // attempt (to answer 503), and recovery took seconds after the database returned.
+    backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(3 ** retries / 100, 1),
     onnotice: () => {},
     connection: {
       application_name: 'tessera',

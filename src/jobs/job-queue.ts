@@ -110,6 +110,7 @@ export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: 
     if (await boss.getQueue(name) === null) await boss.createQueue(name, settings).catch(async () => await boss.updateQueue(name, settings))
     else await boss.updateQueue(name, settings)
   }
+  let stopping = false
   const wakers = new Map<QueueName, () => void>()
   return {
     policy,
@@ -133,7 +134,8 @@ export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: 
           } finally {
             // pg-boss waits a whole polling interval after every fetch, busy or not;
             // after a job there may be more: fetch again at once (an empty fetch then waits).
-            boss.notifyWorker(id)
+            // Not once stopping: that would fetch a job after the pool may have ended.
+            if (!stopping) boss.notifyWorker(id)
           }
         })
         ids.push(id)
@@ -141,6 +143,9 @@ export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: 
       wakers.set(queue, () => { for (const id of ids) boss.notifyWorker(id) })
     },
     schedule: async (queue, cron) => { await boss.schedule(queue, cron) },
-    stop: async () => { await boss.stop({ graceful: true, wait: true, timeout: 10_000, close: false }) }
+    stop: async () => {
+      stopping = true
+      await boss.stop({ graceful: true, wait: true, timeout: 10_000, close: false })
+    }
   }
 }
