@@ -8,7 +8,7 @@ import { endSessionsOf } from '../portal/store.js'
 import { countStatusEntry } from '../status-lists/store.js'
 import { isoSeconds, toWholeSeconds } from '../time.js'
 import { normaliseEmail } from './build-credential.js'
-import { createVersion, type VersionDeps } from './create-version.js'
+import { createVersion, type SignedVersion, type VersionDeps } from './create-version.js'
 import type { IssuedCredential } from './issue-credential.js'
 import { decideRecertification, type RecertificationPolicy, type RecertificationRequest } from './recertification-rules.js'
 import { setStatusBits } from './revoke-credential.js'
@@ -51,6 +51,42 @@ function nextValidFrom (current: { validFrom: Date }, now: Date): Date {
   return new Date(Math.max(toWholeSeconds(now).getTime(), current.validFrom.getTime() + 1000))
 }
 
+/**
+ * What a correction and a re-signing share: every live version is superseded
+ * (its bit set) and a new one is signed with the same period, dated now, or
+ * as of the period's last second when it has ended (so an expired credential
+ * keeps its dates and still reads "expired"), and made current.
+ */
+async function replaceLiveVersions (tx: Db, deps: ReissueDeps, locked: Locked, content: { recipient: { name: string, email: string }, kind: 'correction' | 'resign', reason: string, notifyHolder: boolean }): Promise<{ version: number, signed: SignedVersion, validFrom: Date, until: Date | null, superseded: number[] }> {
+  const { credential, current, achievement, issuer } = locked
+  const id = credential.id
+  const until = current.validUntil
+  let validFrom = nextValidFrom(current, deps.now)
+  if (until !== null && validFrom.getTime() >= until.getTime()) validFrom = new Date(Math.max(until.getTime() - 1000, current.validFrom.getTime() + 1000))
+  if (until !== null && validFrom.getTime() >= until.getTime()) {
+    throw new AppError('conflict', `Credential "${id}" ends at ${isoSeconds(until)}; a new version needs a validFrom after ${isoSeconds(current.validFrom)} and before that.`)
+  }
+  const live = await listLiveVersions(tx, id)
+  await setStatusBits({ ...deps, sql: tx }, live)
+  await markSuperseded(tx, id, live.map((v) => v.version), deps.now)
+  const version = credential.currentVersion + 1
+  const signed = await createVersion(tx, deps, {
+    credentialId: id,
+    issuer,
+    achievement,
+    recipient: content.recipient,
+    validFrom,
+    ...(until !== null ? { validUntil: until } : {}),
+    awardedDate: credential.awardedDate ?? current.validFrom,
+    version,
+    kind: content.kind,
+    reason: content.reason,
+    notifyHolder: content.notifyHolder
+  })
+  await setCurrentVersion(tx, id, { version, recipientName: content.recipient.name, recipientEmail: content.recipient.email, validUntil: until })
+  return { version, signed, validFrom, until, superseded: live.map((v) => v.version) }
+}
+
 const summary = (v: { recipientName: string, recipientEmail: string, validFrom: Date, validUntil: Date | null }): Record<string, unknown> => ({
   recipientName: v.recipientName,
   recipientEmail: v.recipientEmail,
@@ -78,33 +114,9 @@ export async function correctCredentialIn (tx: Db, deps: ReissueDeps, id: string
   if (recipient.name === credential.recipientName && recipient.email === credential.recipientEmail) {
     throw new AppError('validation_failed', '"recipient" changes nothing: give the corrected "name" and/or "email".')
   }
-  const until = current.validUntil
-  let validFrom = nextValidFrom(current, deps.now)
-  // An expired credential is corrected as of the last second of its period,
-  // so the corrected version keeps the same dates and still reads "expired".
-  if (until !== null && validFrom.getTime() >= until.getTime()) validFrom = new Date(Math.max(until.getTime() - 1000, current.validFrom.getTime() + 1000))
-  if (until !== null && validFrom.getTime() >= until.getTime()) {
-    throw new AppError('conflict', `Credential "${id}" ends at ${isoSeconds(until)}; a correction needs a validFrom after ${isoSeconds(current.validFrom)} and before that.`)
-  }
-  const live = await listLiveVersions(tx, id)
-  await setStatusBits({ ...deps, sql: tx }, live)
-  await markSuperseded(tx, id, live.map((v) => v.version), deps.now)
-
-  const version = credential.currentVersion + 1
-  const signed = await createVersion(tx, deps, {
-    credentialId: id,
-    issuer,
-    achievement,
-    recipient,
-    validFrom,
-    ...(until !== null ? { validUntil: until } : {}),
-    awardedDate: credential.awardedDate ?? current.validFrom,
-    version,
-    kind: 'correction',
-    reason: request.note ?? 'correction',
-    notifyHolder: request.notify !== false
+  const { version, signed, validFrom, until, superseded } = await replaceLiveVersions(tx, deps, { credential, current, achievement, issuer }, {
+    recipient, kind: 'correction', reason: request.note ?? 'correction', notifyHolder: request.notify !== false
   })
-  await setCurrentVersion(tx, id, { version, recipientName: recipient.name, recipientEmail: recipient.email, validUntil: until })
   await recordAuditEvent(tx, {
     actor: deps.actor,
     action: 'credential.corrected',
@@ -115,7 +127,7 @@ export async function correctCredentialIn (tx: Db, deps: ReissueDeps, id: string
     ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
     before: { version: current.version, ...summary(current) },
     after: { version, ...summary({ ...recipient, recipientName: recipient.name, recipientEmail: recipient.email, validFrom, validUntil: until }) },
-    details: { supersededVersions: live.map((v) => v.version) }
+    details: { supersededVersions: superseded }
   })
   // The portal follows the address: sessions signed in as the old one end (the holder signs in with the new one).
   if (recipient.email !== credential.recipientEmail) await endSessionsOf(tx, credential.recipientEmail, deps.now)
@@ -175,29 +187,10 @@ export async function recertifyCredential (deps: ReissueDeps, id: string, reques
  */
 export async function resignCredential (deps: ReissueDeps, id: string): Promise<IssuedCredential> {
   return await deps.sql.begin(async (tx) => {
-    const { credential, current, achievement, issuer } = await lockForNewVersion(tx, id)
-    const until = current.validUntil
-    let validFrom = nextValidFrom(current, deps.now)
-    if (until !== null && validFrom.getTime() >= until.getTime()) validFrom = new Date(Math.max(until.getTime() - 1000, current.validFrom.getTime() + 1000))
-    const live = await listLiveVersions(tx, id)
-    await setStatusBits({ ...deps, sql: tx }, live)
-    await markSuperseded(tx, id, live.map((v) => v.version), deps.now)
-    const version = credential.currentVersion + 1
-    const recipient = { name: credential.recipientName, email: credential.recipientEmail }
-    const signed = await createVersion(tx, deps, {
-      credentialId: id,
-      issuer,
-      achievement,
-      recipient,
-      validFrom,
-      ...(until !== null ? { validUntil: until } : {}),
-      awardedDate: credential.awardedDate ?? current.validFrom,
-      version,
-      kind: 'resign',
-      reason: 're-signed after a key compromise'
-    })
-    await setCurrentVersion(tx, id, { version, recipientName: recipient.name, recipientEmail: recipient.email, validUntil: until })
-    await recordAuditEvent(tx, { actor: deps.actor, action: 'credential.resigned', subjectType: 'credential', subjectId: id, version, reason: 're-signed after a key compromise', before: { version: current.version }, after: { version }, details: { supersededVersions: live.map((v) => v.version) } })
+    const locked = await lockForNewVersion(tx, id)
+    const recipient = { name: locked.credential.recipientName, email: locked.credential.recipientEmail }
+    const { version, signed, superseded } = await replaceLiveVersions(tx, deps, locked, { recipient, kind: 'resign', reason: 're-signed after a key compromise', notifyHolder: false })
+    await recordAuditEvent(tx, { actor: deps.actor, action: 'credential.resigned', subjectType: 'credential', subjectId: id, version, reason: 're-signed after a key compromise', before: { version: locked.current.version }, after: { version }, details: { supersededVersions: superseded } })
     await countStatusEntry(tx, signed.statusListId)
     return { id, url: deps.urls.credential(id), version, credential: signed.credential, jwt: signed.jwt }
   }) as IssuedCredential
