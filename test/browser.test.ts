@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
 import t from 'tap'
+import { accessibilityViolations, openBrowser, skipWithoutChromium } from './helpers/browser.js'
 import { build, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/build-app.js'
 
 /**
@@ -15,20 +14,7 @@ import { build, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/buil
  * docs/screenshots/.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (Debian package "chromium"; .ci/run installs it, or set CHROMIUM_PATH)`
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-const SHOTS = process.env.TESSERA_SCREENSHOTS === '1' ? path.resolve('docs/screenshots') : mkdtempSync(path.join(os.tmpdir(), 'tessera-shots-'))
-
-/** axe-core's serious and critical violations on the page (WCAG 2.x A and AA rules). */
-async function accessibilityViolations (page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE)
-  const results = await page.evaluate(async () => await (window as unknown as { axe: { run: (context: Document, options: unknown) => Promise<{ violations: Array<{ id: string, impact: string, help: string, nodes: unknown[] }> }> } })
-    .axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } }))
-  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help}, ${v.nodes.length} node(s)`)
-}
-
-t.test('a holder page, its Verify control and the /verify page in a real browser', { skip, timeout: 120_000 }, async (t) => {
+t.test('a holder page, its Verify control and the /verify page in a real browser', { skip: skipWithoutChromium, timeout: 120_000 }, async (t) => {
   let now = new Date('2026-11-25T12:00:00Z')
   const app = await build(t, { clock: () => now, env: { ISSUER_NAME: 'American Association of Medical Assistants' } })
   const achievement = await createAchievement(app, { ...CMA_ACHIEVEMENT, recertification: { continuingEducation: { minPoints: 60, minApprovedPoints: 30, graceMonths: 3 }, exam: true } })
@@ -38,16 +24,7 @@ t.test('a holder page, its Verify control and the /verify page in a real browser
   // Pages are requested at 127.0.0.1; credential ids carry the configured base URL.
   const local = (url: string): string => `${address}${new URL(url).pathname}`
 
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-  })
-  t.teardown(async () => { await browser.close() })
-  // bypassCSP only so that axe-core can be injected: the pages themselves run no script.
-  const context = await browser.newContext({ viewport: { width: 1000, height: 900 }, bypassCSP: true })
-  const page = await context.newPage()
-  mkdirSync(SHOTS, { recursive: true })
-  if (process.env.TESSERA_SCREENSHOTS !== '1') t.teardown(() => { rmSync(SHOTS, { recursive: true, force: true }) })
+  const { page, shots: SHOTS } = await openBrowser(t)
 
   await page.goto(local(valid.url))
   t.equal(await page.locator('.banner__label').textContent(), 'Valid')

@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net'
 import { simpleParser, type ParsedMail } from 'mailparser'
 import { SMTPServer } from 'smtp-server'
 
+/** The notification workers inline, polling and retrying fast enough for a test. */
+export const FAST_JOBS = { WORKER: 'inline', JOB_POLL_SECONDS: '0.5', JOB_RETRY_DELAY_SECONDS: '1', JOB_MAINTENANCE_SECONDS: '1' }
+
 /** A real SMTP server on loopback that keeps every message it is given, parsed (and accepts it after `delayMs`). */
 export async function startSmtpServer (options: { delayMs?: number } = {}): Promise<{ url: string, messages: Array<ParsedMail & { envelopeTo: string[] }>, close: () => Promise<void> }> {
   const messages: Array<ParsedMail & { envelopeTo: string[] }> = []

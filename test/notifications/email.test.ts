@@ -3,9 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { build, CMA_ACHIEVEMENT, createAchievement, issue } from '../helpers/build-app.js'
-import { startSmtpServer, waitFor } from '../helpers/notifications.js'
-
-const FAST_JOBS = { WORKER: 'inline', JOB_POLL_SECONDS: '0.5', JOB_RETRY_DELAY_SECONDS: '1', JOB_MAINTENANCE_SECONDS: '1' }
+import { FAST_JOBS, startSmtpServer, waitFor } from '../helpers/notifications.js'
 
 t.test('issuing sends the holder an email with the link, in text and HTML; notify: false sends none', async (t) => {
   const smtp = await startSmtpServer()

@@ -1,9 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import os from 'node:os'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
 import t from 'tap'
+import { accessibilityViolations, openBrowser, skipWithoutChromium } from '../helpers/browser.js'
 import { build, CMA_ACHIEVEMENT, createAchievement, issue } from '../helpers/build-app.js'
 import { startSmtpServer } from '../helpers/notifications.js'
 import { signInLink } from '../helpers/portal.js'
@@ -16,19 +14,7 @@ import { signInLink } from '../helpers/portal.js'
  * TESSERA_SCREENSHOTS=1 refreshes docs/screenshots/portal.png and order-form.png.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (Debian package "chromium"; .ci/run installs it, or set CHROMIUM_PATH)`
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-const SHOTS = process.env.TESSERA_SCREENSHOTS === '1' ? path.resolve('docs/screenshots') : mkdtempSync(path.join(os.tmpdir(), 'tessera-shots-'))
-
-async function accessibilityViolations (page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE)
-  const results = await page.evaluate(async () => await (window as unknown as { axe: { run: (context: Document, options: unknown) => Promise<{ violations: Array<{ id: string, impact: string, help: string, nodes: unknown[] }> }> } })
-    .axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } }))
-  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help}, ${v.nodes.length} node(s)`)
-}
-
-t.test('a holder signs in by emailed link, sees two badges, downloads a wallet card and has a correction approved; a certificant orders a badge', { skip, timeout: 180_000 }, async (t) => {
+t.test('a holder signs in by emailed link, sees two badges, downloads a wallet card and has a correction approved; a certificant orders a badge', { skip: skipWithoutChromium, timeout: 180_000 }, async (t) => {
   const smtp = await startSmtpServer()
   t.teardown(smtp.close)
   const app = await build(t, { env: { SMTP_URL: smtp.url, ISSUER_NAME: 'American Association of Medical Assistants' } })
@@ -39,16 +25,7 @@ t.test('a holder signs in by emailed link, sees two badges, downloads a wallet c
   const address = await app.app.listen({ port: 0, host: '127.0.0.1' })
   const local = (url: string): string => `${address}${new URL(url).pathname}${new URL(url).search}`
 
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-  })
-  t.teardown(async () => { await browser.close() })
-  // bypassCSP only so that axe-core can be injected: the pages themselves run no script.
-  const context = await browser.newContext({ viewport: { width: 1000, height: 900 }, bypassCSP: true, acceptDownloads: true })
-  const page = await context.newPage()
-  mkdirSync(SHOTS, { recursive: true })
-  if (process.env.TESSERA_SCREENSHOTS !== '1') t.teardown(() => { rmSync(SHOTS, { recursive: true, force: true }) })
+  const { context, page, shots: SHOTS } = await openBrowser(t, { acceptDownloads: true })
 
   // Ask for a link.
   await page.goto(`${address}/account`)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { build, CMA_ACHIEVEMENT, createAchievement, issue } from '../helpers/build-app.js'
-import { startSmtpServer, waitFor } from '../helpers/notifications.js'
+import { FAST_JOBS, startSmtpServer, waitFor } from '../helpers/notifications.js'
 import { CookieJar, csrfToken, getPage, postForm, signIn } from '../helpers/portal.js'
 
 /**
@@ -8,8 +8,6 @@ import { CookieJar, csrfToken, getPage, postForm, signIn } from '../helpers/port
  * requests, approved (issuing or correcting once) or rejected (the requester
  * is emailed why); My badges and the per-badge privacy switch.
  */
-
-const FAST_JOBS = { WORKER: 'inline', JOB_POLL_SECONDS: '0.5', JOB_RETRY_DELAY_SECONDS: '1', JOB_MAINTENANCE_SECONDS: '1' }
 
 async function order (app: Parameters<typeof getPage>[0], fields: Record<string, string>): Promise<{ status: number, body: string }> {
   const jar = new CookieJar()
