@@ -11,7 +11,6 @@ import { healthRoutes } from './health-routes.js'
 import { holderPageRoutes } from './holder-pages/routes.js'
 import { describeRoute, installApiContract } from './http/api-contract.js'
 import { installHardening } from './http/hardening.js'
-import { installSharedTermDefinitions } from './jsonld/shared-term-definitions.js'
 import { configureDataIntegrityThreads } from './data-integrity/pool.js'
 import { installIdempotency } from './http/idempotency.js'
 import { installJsonBodyParser } from './http/json-body.js'
@@ -111,8 +110,6 @@ export function loggableUrl (url: string): string {
  * tests call this directly.
  */
 export async function buildApp (deps: AppDependencies): Promise<FastifyInstance> {
-  // jsonld without deep copies of term definitions: 2.5-3x faster signing and verification (see the module).
-  installSharedTermDefinitions()
   // Data Integrity sign and verify on worker threads (one pool per process), so every core works.
   configureDataIntegrityThreads(deps.config.dataIntegrityThreads, 96)
   const app = Fastify({

@@ -188,17 +188,15 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     failedAuthPerMinute: perMinute('RATE_LIMIT_FAILED_AUTH_PER_MINUTE', 20),
     formsPerMinute: perMinute('RATE_LIMIT_FORMS_PER_MINUTE', 10)
   })
-  const wholeNumber = (name: string, fallback: number, max: number): number => {
+  const wholeNumber = (name: string, fallback: number, max: number, min = 1): number => {
     const value = get(name)
     if (value === undefined) return fallback
-    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) problems.push(`"${name}" must be a whole number from 1 to ${max}, got "${value}".`)
+    if (!/^\d{1,9}$/.test(value) || Number(value) < min || Number(value) > max) problems.push(`"${name}" must be a whole number from ${min} to ${max}, got "${value}".`)
     return Number(value)
   }
-  const threadsValue = get('DATA_INTEGRITY_THREADS')
-  if (threadsValue !== undefined && (!/^\d{1,2}$/.test(threadsValue) || Number(threadsValue) > 64)) problems.push(`"DATA_INTEGRITY_THREADS" must be a whole number from 0 to 64, got "${threadsValue}".`)
   // One core stays with the event loop (HTTP, the database); Data Integrity work gets the rest,
   // at least one thread (measured on 2 cores: one thread beat two, and none).
-  const dataIntegrityThreads = threadsValue !== undefined ? Number(threadsValue) : Math.max(1, os.availableParallelism() - 1)
+  const dataIntegrityThreads = wholeNumber('DATA_INTEGRITY_THREADS', Math.max(1, os.availableParallelism() - 1), 64, 0)
   const portal = Object.freeze({
     sessionHours: wholeNumber('PORTAL_SESSION_HOURS', 12, 24 * 30),
     signInLinksPerAddressPerHour: wholeNumber('SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR', 5, 1000)

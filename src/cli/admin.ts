@@ -15,7 +15,6 @@ import { apiKeyResource, createApiKey, listApiKeys, revokeStaffKey } from '../st
 import { SCOPES, type Scope } from '../staff-auth/bearer-auth.js'
 import { cliDatabase } from './database.js'
 import { resignAll } from '../credentials/resign-all.js'
-import { installSharedTermDefinitions } from '../jsonld/shared-term-definitions.js'
 import { loadKeyRing } from '../keys/key-ring.js'
 import { compromiseSigningKey, rotateSigningKeys } from '../keys/lifecycle.js'
 import { openJobQueue } from '../jobs/job-queue.js'
@@ -55,7 +54,6 @@ async function main (argv: string[]): Promise<number> {
       const keyRing = await loadKeyRing(db.sql, publicUrls(config.publicBaseUrl), config.keysDir)
       // Each new version's event goes to the outbox; the service's workers deliver it.
       const jobs = await openJobQueue(db.sql, { run: false })
-      installSharedTermDefinitions()
       const total = await resignAll({ sql: deps.sql, actor: deps.actor, clock: () => new Date(), keyRing, urls: publicUrls(config.publicBaseUrl), statusLists: statusListPolicy(), outbox: databaseOutbox(jobs) }, values.key, (done) => { console.log(`re-signed ${done}`) })
       await jobs.stop()
       console.log(`done: ${total} credential(s) re-signed; none current is signed by ${values.key} any more. Running it again resumes where it stopped.`)

