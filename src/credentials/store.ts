@@ -283,12 +283,6 @@ export async function listCredentialsOfHolder (sql: Db, email: string, limit = 2
     limit ${limit}`
 }
 
-/** Does any credential name this address as its current recipient? */
-export async function holdsCredentials (sql: Db, email: string): Promise<boolean> {
-  const rows = await sql`select 1 from credentials where recipient_email = ${email} limit 1`
-  return rows.length > 0
-}
-
 /** The holder's privacy switch; only for the holder's own credential (false when the id and email do not match). */
 export async function setHiddenByHolder (sql: Db, id: string, email: string, hidden: boolean, now: Date): Promise<boolean> {
   const rows = await sql`

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Sql } from 'postgres'
 import { normaliseEmail } from '../credentials/build-credential.js'
-import { holdsCredentials, listCredentialsOfHolder } from '../credentials/store.js'
+import { listCredentialsOfHolder } from '../credentials/store.js'
 import type { Clock } from '../time.js'
 import { sendPortalEmail, type PortalMailDeps } from './portal-email.js'
 import { insertSignInTokenWithinLimit, redeemSignInToken } from './store.js'
@@ -29,15 +29,16 @@ export const hashToken = (token: string): Buffer => createHash('sha256').update(
  */
 export async function sendSignInLink (deps: SignInDeps, address: string): Promise<SignInOutcome> {
   const email = normaliseEmail(address)
-  if (!await holdsCredentials(deps.sql, email)) return 'no credentials'
+  // The newest credential answers both "does this address hold any?" and whom to greet.
+  const [newest] = await listCredentialsOfHolder(deps.sql, email, 1)
+  if (newest === undefined) return 'no credentials'
   const now = deps.clock()
   const token = randomBytes(32).toString('base64url')
   const hash = hashToken(token)
   const stored = await insertSignInTokenWithinLimit(deps.sql, { hash, email, now, expiresAt: new Date(now.getTime() + SIGN_IN_LINK_MINUTES * 60_000) }, new Date(now.getTime() - HOUR_MS), deps.config.portal.signInLinksPerAddressPerHour)
   if (!stored) return 'address limit'
-  const [newest] = await listCredentialsOfHolder(deps.sql, email, 1)
   await sendPortalEmail(deps, 'sign-in', email, `sign-in-${hash.subarray(0, 12).toString('hex')}`, {
-    holderName: newest?.recipientName ?? null,
+    holderName: newest.recipientName,
     signInUrl: `${deps.urls.base}/account/sign-in?token=${token}`,
     minutes: SIGN_IN_LINK_MINUTES
   })
