@@ -28,7 +28,7 @@ export async function startBenchService (env: Record<string, string> = {}): Prom
   const config = loadConfig({ DATABASE_URL: databaseUrl, DATA_DIR: dir, ADMIN_API_KEY: adminKey, LOG_LEVEL: 'silent', PORT: '0', WORKER: 'off', ...env })
   const sql = connect(databaseUrl)
   const keyRing = await prepareService(config, sql, { info: () => {}, warn: () => {} })
-  const app = await buildApp({ config, sql, keyRing, logger: false })
+  const app = await buildApp({ config, sql, keyRing, ...(config.logLevel === 'silent' ? { logger: false } : {}) })
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }
   const achievement = await (await fetch(`${address}/api/v1/achievements`, {

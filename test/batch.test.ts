@@ -76,3 +76,80 @@ t.test('a batch that cannot be read at all is one 400, and nothing is issued', a
   const [{ count }] = await app.sql<[{ count: string }]>`select count(*) from credentials`
   t.equal(Number(count), 0)
 })
+
+t.test('a batch larger than a chunk: lists fill and roll over mid-chunk, every index is distinct and counted, every row is written', async (t) => {
+  // Capacity 7: each chunk of 50 fills several lists, so claimStatusEntries closes lists as it goes.
+  const app = await build(t, { statusLists: { capacity: 7 } })
+  const achievement = await createAchievement(app)
+  const items = Array.from({ length: 120 }, (_, i) => ({ achievementId: achievement.id, recipient: { name: `Holder ${i}`, email: `holder${i}@example.com` } }))
+  const response = await app.app.inject({ method: 'POST', url: '/api/v1/credentials/batch', headers: app.auth, payload: { items } })
+  t.equal(response.statusCode, 207)
+  const body = response.json()
+  t.same(body.summary, { total: 120, created: 120, failed: 0 })
+  t.same(body.results.map((r: { credential: { credentialSubject: { name: string } } }) => r.credential.credentialSubject.name), items.map((item) => item.recipient.name), 'answers in input order')
+  const entries = new Set(body.results.map((r: { credential: { credentialStatus: { statusListCredential: string, statusListIndex: string } } }) => `${r.credential.credentialStatus.statusListCredential} ${r.credential.credentialStatus.statusListIndex}`))
+  t.equal(entries.size, 120, 'no two credentials share a status entry')
+  const lists = await app.sql<Array<{ allocated: number, capacity: number, state: string, used: number }>>`
+    select l.allocated, l.capacity, l.state, (select count(*)::int from status_list_entries e where e.status_list_id = l.id) as used
+    from status_lists l`
+  // Two chunks in flight may both claim on one list before either closes it (a few over capacity, never over size).
+  t.ok(lists.length >= 10, `the lists rolled over (${lists.length} lists)`)
+  t.ok(lists.every((l) => l.allocated === l.used), 'every claimed index is counted on its list')
+  t.ok(lists.every((l) => l.state === 'open' || l.allocated >= l.capacity), 'only a list at its capacity is closed')
+  t.equal(lists.filter((l) => l.state === 'open').length, 1, 'one list is left open')
+  const [rows] = await app.sql<[{ credentials: number, versions: number, events: number, jobs: number, audits: number }]>`
+    select (select count(*)::int from credentials) as credentials, (select count(*)::int from credential_versions) as versions,
+      (select count(*)::int from events where type = 'credential.issued') as events,
+      (select count(*)::int from pgboss.job j join events e on e.id = j.id where j.name = 'event-fan-out') as jobs,
+      (select count(*)::int from audit_events where action = 'credential.issued') as audits`
+  t.same(rows, { credentials: 120, versions: 120, events: 120, jobs: 120, audits: 120 }, 'each credential has its version, event, fan-out job and audit event')
+  for (const index of [0, 49, 50, 119]) {
+    const verified = await app.app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: body.results[index].credential } })
+    t.equal(verified.json().status, 'valid', `item ${index} verifies`)
+    const jwt = await app.app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: body.results[index].jwt } })
+    t.equal(jwt.json().status, 'valid', `item ${index}'s VC-JWT verifies`)
+  }
+  const revoked = await app.app.inject({ method: 'POST', url: `/api/v1/credentials/${body.results[77].id}/revoke`, headers: app.auth, payload: { reason: 'test' } })
+  t.equal(revoked.statusCode, 200)
+  const afterRevoke = await app.app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: body.results[77].credential } })
+  t.equal(afterRevoke.json().status, 'revoked', 'a batch-issued credential revokes like any other')
+})
+
+t.test('a batch meets credentials held from before it, and holders named twice across chunks', async (t) => {
+  const app = await build(t)
+  const achievement = await createAchievement(app)
+  const before = await app.app.inject({ method: 'POST', url: '/api/v1/credentials', headers: app.auth, payload: { achievementId: achievement.id, recipient: { name: 'Held', email: 'held@example.com' } } })
+  t.equal(before.statusCode, 201)
+  const items = Array.from({ length: 60 }, (_, i) => ({ achievementId: achievement.id, recipient: { name: `Holder ${i}`, email: `holder${i}@example.com` } }))
+  items[10] = { achievementId: achievement.id, recipient: { name: 'Held again', email: 'HELD@example.com' } }
+  items[55] = { achievementId: achievement.id, recipient: { name: 'Holder 3 again', email: 'holder3@example.com' } }
+  const body = (await app.app.inject({ method: 'POST', url: '/api/v1/credentials/batch', headers: app.auth, payload: { items } })).json()
+  t.same(body.summary, { total: 60, created: 58, failed: 2 })
+  t.equal(body.results[10].type, 'urn:tessera:problem:duplicate_credential')
+  t.equal(body.results[10].existing.id, before.json().id, 'names the credential held before the batch')
+  t.equal(body.results[55].type, 'urn:tessera:problem:duplicate_credential', 'the same holder in a later chunk')
+  t.equal(body.results[55].existing.id, body.results[3].id)
+})
+
+t.test('when a chunk fails as a whole, its items are issued one by one and each still gets its answer', async (t) => {
+  const app = await build(t)
+  const achievement = await createAchievement(app)
+  // A real fault in the database that only a multi-row insert meets.
+  await app.sql.unsafe(`
+    create function refuse_multi_row() returns trigger language plpgsql as $$
+    begin
+      if (select count(*) from inserted) > 1 then raise exception 'multi-row insert refused by the test'; end if;
+      return null;
+    end $$;
+    create trigger refuse_multi_row after insert on credentials referencing new table as inserted
+      for each statement execute function refuse_multi_row();`)
+  const items = Array.from({ length: 5 }, (_, i) => ({ achievementId: achievement.id, recipient: { name: `Holder ${i}`, email: `holder${i}@example.com` } }))
+  items.push({ ...items[1]! })
+  const body = (await app.app.inject({ method: 'POST', url: '/api/v1/credentials/batch', headers: app.auth, payload: { items } })).json()
+  t.same(body.summary, { total: 6, created: 5, failed: 1 })
+  t.equal(body.results[5].type, 'urn:tessera:problem:duplicate_credential', 'the one-by-one path still refuses the repeated holder')
+  const [{ n }] = await app.sql<[{ n: number }]>`select count(*)::int as n from credentials`
+  t.equal(n, 5)
+  const [lists] = await app.sql<[{ allocated: number, used: number }]>`select sum(allocated)::int as allocated, (select count(*)::int from status_list_entries) as used from status_lists`
+  t.same(lists, { allocated: 5, used: 5 }, 'the failed chunk\'s claims rolled back with it')
+})

@@ -28,6 +28,25 @@ export async function recordAuditEvent (tx: Db, event: AuditEvent): Promise<void
             ${tx.json((event.details ?? {}) as never)})`
 }
 
+/** Appends many audit events in one statement (a batch's issues), in the caller's transaction. */
+export async function recordAuditEvents (tx: Db, events: readonly AuditEvent[]): Promise<void> {
+  if (events.length === 0) return
+  const json = (value: Record<string, unknown> | undefined): unknown => value === undefined ? null : tx.json(value as never)
+  const rows = events.map((event) => ({
+    actor: event.actor,
+    action: event.action,
+    subject_type: event.subjectType,
+    subject_id: event.subjectId,
+    version: event.version ?? null,
+    reason: event.reason ?? null,
+    request_id: event.requestId ?? null,
+    before: json(event.before),
+    after: json(event.after),
+    details: tx.json((event.details ?? {}) as never)
+  }))
+  await tx`insert into audit_events ${tx(rows as never, 'actor', 'action', 'subject_type', 'subject_id', 'version', 'reason', 'request_id', 'before', 'after', 'details')}`
+}
+
 export interface AuditEventRow {
   id: string
   occurredAt: Date

@@ -2,7 +2,9 @@ import { parse } from 'csv-parse/sync'
 import type { FastifyBaseLogger } from 'fastify'
 import { AppError, problemForError, type ProblemDocument } from '../errors.js'
 import { validatorCompiler } from '../http/validator-compiler.js'
+import { normaliseEmail } from './build-credential.js'
 import { issueCredential, type IssueDeps, type IssuedCredential } from './issue-credential.js'
+import { issueManyIn, type ManyOutcome } from './issue-many.js'
 import { issueCredentialBody, type IssueCredentialBody } from './schemas.js'
 
 export const MAX_BATCH_ITEMS = 1000
@@ -58,31 +60,72 @@ function invalidItem (index: number, errors: NonNullable<typeof validateItem.err
   return problem
 }
 
+/** Items issued together in one transaction (issueManyIn): large enough that statements are few, small enough to keep locks short. */
+export const BATCH_CHUNK = 50
+
 /**
- * Issues each item in its own transaction, a few at a time, and answers in
- * input order: the issued credential or that item's problem. One bad item
- * never sinks the others.
+ * Issues the valid items in chunks of BATCH_CHUNK, each chunk in one
+ * transaction with a handful of statements (issue-many.ts), two chunks in
+ * flight so that one signs while the other writes (a holder named twice is
+ * issued once, to the first in input order); answers in input order with
+ * the issued credential or that item's problem. An item refused for its own
+ * reason never sinks the others; when a chunk fails for any other reason it is
+ * rolled back and its items are issued one by one, each in its own
+ * transaction, so a fault is confined to the item that causes it.
  */
-export async function issueBatch (deps: Omit<IssueDeps, 'now'> & { clock: () => Date, log: FastifyBaseLogger, notify?: boolean }, items: readonly unknown[], concurrency = 4): Promise<BatchResult[]> {
+export async function issueBatch (deps: Omit<IssueDeps, 'now'> & { clock: () => Date, log: FastifyBaseLogger, notify?: boolean }, items: readonly unknown[], concurrency = 2): Promise<BatchResult[]> {
   const results: BatchResult[] = new Array(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++
-      const item = items[index]
-      if (!validateItem(item)) {
-        results[index] = invalidItem(index, validateItem.errors ?? [])
-        continue
-      }
-      try {
-        results[index] = await issueCredential({ ...deps, now: deps.clock() }, deps.notify === false ? { ...(item as IssueCredentialBody), notify: false } : item as IssueCredentialBody)
-      } catch (error) {
-        const { problem, serverFault } = problemForError(error)
-        if (serverFault) deps.log.error({ err: error, item: index }, 'batch item failed')
-        results[index] = problem
+  const valid: Array<{ index: number, body: IssueCredentialBody }> = []
+  items.forEach((item, index) => {
+    if (!validateItem(item)) results[index] = invalidItem(index, validateItem.errors ?? [])
+    else valid.push({ index, body: deps.notify === false ? { ...(item as IssueCredentialBody), notify: false } : item as IssueCredentialBody })
+  })
+  // The first item in input order for a holder and achievement is issued
+  // first; a repeat goes in a later round, after it has committed, and meets it
+  // as a held credential (chunks run concurrently, so within a round which
+  // repeat won would be chance).
+  const rounds: Array<typeof valid> = []
+  const occurrences = new Map<string, number>()
+  for (const item of valid) {
+    const key = `${item.body.achievementId} ${normaliseEmail(item.body.recipient.email)}`
+    const round = occurrences.get(key) ?? 0
+    occurrences.set(key, round + 1)
+    ;(rounds[round] ??= []).push(item)
+  }
+
+  const answer = (index: number, outcome: IssuedCredential | unknown): void => {
+    if (!(outcome instanceof Error) && typeof outcome === 'object' && outcome !== null && 'jwt' in outcome) {
+      results[index] = outcome as IssuedCredential
+      return
+    }
+    const { problem, serverFault } = problemForError(outcome)
+    if (serverFault) deps.log.error({ err: outcome, item: index }, 'batch item failed')
+    results[index] = problem
+  }
+  const issueChunk = async (chunk: typeof valid): Promise<void> => {
+    const now = deps.clock()
+    try {
+      const outcomes = await deps.sql.begin(async (tx) => await issueManyIn(tx, { ...deps, now }, chunk.map((c) => c.body))) as ManyOutcome[]
+      chunk.forEach((c, i) => { answer(c.index, outcomes[i]) })
+    } catch (error) {
+      deps.log.warn({ err: error, items: chunk.length }, 'batch chunk failed; issuing its items one by one')
+      for (const c of chunk) {
+        try {
+          answer(c.index, await issueCredential({ ...deps, now: deps.clock() }, c.body))
+        } catch (itemError) {
+          answer(c.index, itemError)
+        }
       }
     }
   }
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker))
+  for (const round of rounds) {
+    const chunks: Array<typeof valid> = []
+    for (let start = 0; start < round.length; start += BATCH_CHUNK) chunks.push(round.slice(start, start + BATCH_CHUNK))
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length) await issueChunk(chunks[next++] as typeof valid)
+    }
+    await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker))
+  }
   return results
 }

@@ -6,14 +6,14 @@ import { AppError } from '../errors.js'
 import { embeddedIssuerProfile } from '../issuers/profile.js'
 import type { IssuerRow } from '../issuers/store.js'
 import type { KeyRing } from '../keys/key-ring.js'
-import { credentialEventData, type EventType, type Outbox } from '../notifications/events.js'
+import { credentialEventData, type EventType, type NewEvent, type Outbox } from '../notifications/events.js'
 import type { PublicUrls } from '../public-urls.js'
 import type { StatusListPolicy } from '../status-lists/policy.js'
-import { claimStatusEntry } from '../status-lists/service.js'
+import { claimStatusEntry, type StatusEntry } from '../status-lists/service.js'
 import { buildOpenBadgeCredential, normaliseEmail } from './build-credential.js'
 import { validateOpenBadgeSchema } from './ob-schema.js'
 import { signDataIntegrity, signJwt } from './sign.js'
-import { insertVersion, type VersionKind } from './store.js'
+import { insertVersion, type NewVersion, type VersionKind } from './store.js'
 
 export interface VersionDeps {
   keyRing: KeyRing
@@ -54,18 +54,22 @@ export interface SignedVersion {
   statusListId: string
 }
 
+/** A version signed and checked, with the rows that store it: what createVersion and issueMany share. */
+export interface PreparedVersion {
+  credential: Record<string, unknown>
+  jwt: string
+  row: NewVersion
+  event: NewEvent
+}
+
 /**
- * Makes one signed version of a credential inside the caller's transaction:
- * claim a status index -> build (pure) -> sign (Data Integrity, then VC-JWT of
- * the same document) -> check against the 1EdTech schema -> store. Every
- * version, first issue or reissue, takes this one path, so every version
- * passes the same checks, and records its event in the outbox. The caller counts the status entry last
- * (countStatusEntry) and commits.
+ * Builds (pure) -> signs (Data Integrity, then VC-JWT of the same document) ->
+ * checks against the 1EdTech schema, for a status entry already claimed; and
+ * makes the version's row and event. Stores nothing.
  */
-export async function createVersion (tx: Db, deps: VersionDeps, content: VersionContent): Promise<SignedVersion> {
+export async function prepareVersion (deps: Omit<VersionDeps, 'statusLists' | 'outbox'>, content: VersionContent, status: StatusEntry): Promise<PreparedVersion> {
   const keys = deps.keyRing.signingKeys(content.issuer.id)
   if (keys === undefined) throw new AppError('service_unavailable', `No signing keys are configured for issuer "${content.issuer.id}".`)
-  const status = await claimStatusEntry({ sql: tx, keyRing: deps.keyRing, urls: deps.urls, now: deps.now }, deps.statusLists, content.issuer.id)
   const url = deps.urls.credential(content.credentialId)
   const unsigned = buildOpenBadgeCredential({
     credentialUrl: url,
@@ -82,8 +86,7 @@ export async function createVersion (tx: Db, deps: VersionDeps, content: Version
   const [credential, jwt] = await Promise.all([signDataIntegrity(unsigned, keys.dataIntegrity, deps.now), signJwt(unsigned, keys.jwt, deps.now)])
   const schema = validateOpenBadgeSchema(credential)
   if (!schema.valid) throw new Error(`Issued credential fails the 1EdTech schema: ${schema.errors.join('; ')}`)
-  // Sent together (pipelined), run in order: the version, then its event.
-  await Promise.all([insertVersion(tx, {
+  const row: NewVersion = {
     credentialId: content.credentialId,
     version: content.version,
     kind: content.kind,
@@ -100,7 +103,8 @@ export async function createVersion (tx: Db, deps: VersionDeps, content: Version
     jwtKeyId: keys.jwt.keyId,
     issuedAt: deps.now,
     issuedBy: deps.actor
-  }), deps.outbox.record(tx, {
+  }
+  const event: NewEvent = {
     type: EVENT_FOR_KIND[content.kind],
     occurredAt: deps.now,
     data: credentialEventData(deps.urls, {
@@ -113,6 +117,23 @@ export async function createVersion (tx: Db, deps: VersionDeps, content: Version
     }),
     // Re-signing after a key compromise changes nothing the holder sees.
     notifyHolder: content.kind !== 'resign' && content.notifyHolder !== false
-  })])
-  return { version: content.version, credential, jwt, statusListId: status.listId }
+  }
+  return { credential, jwt, row, event }
+}
+
+/**
+ * Makes one signed version of a credential inside the caller's transaction:
+ * claim a status index -> prepareVersion (build, sign, check) -> store the
+ * version and its event. Every version, first issue or reissue, takes this
+ * path (a batch takes issueMany, which shares prepareVersion), so every
+ * version passes the same checks and records its event in the outbox. The
+ * caller counts the status entry last (countStatusEntry) and commits.
+ */
+export async function createVersion (tx: Db, deps: VersionDeps, content: VersionContent): Promise<SignedVersion> {
+  if (deps.keyRing.signingKeys(content.issuer.id) === undefined) throw new AppError('service_unavailable', `No signing keys are configured for issuer "${content.issuer.id}".`)
+  const status = await claimStatusEntry({ sql: tx, keyRing: deps.keyRing, urls: deps.urls, now: deps.now }, deps.statusLists, content.issuer.id)
+  const prepared = await prepareVersion(deps, content, status)
+  // Sent together (pipelined), run in order: the version, then its event.
+  await Promise.all([insertVersion(tx, prepared.row), deps.outbox.record(tx, prepared.event)])
+  return { version: content.version, credential: prepared.credential, jwt: prepared.jwt, statusListId: status.listId }
 }

@@ -116,6 +116,57 @@ export async function insertVersion (tx: Db, v: NewVersion): Promise<void> {
       ${v.signingKeyId}, ${v.jwtKeyId}, ${v.issuedAt}, ${v.issuedBy})`
 }
 
+/**
+ * The same three inserts for many new credentials at once (a batch): one
+ * multi-row statement each, whatever the number of rows.
+ */
+export async function insertBadges (tx: Db, badges: ReadonlyArray<Parameters<typeof insertBadge>[1]>): Promise<void> {
+  if (badges.length === 0) return
+  const rows = badges.map((b) => ({ id: b.id, issuer_id: b.issuerId, achievement_id: b.achievementId, recipient_name: b.recipientName, recipient_email: b.recipientEmail }))
+  await tx`insert into badges ${tx(rows, 'id', 'issuer_id', 'achievement_id', 'recipient_name', 'recipient_email')}`
+}
+
+export async function insertCredentials (tx: Db, credentials: ReadonlyArray<Parameters<typeof insertCredential>[1]>): Promise<void> {
+  if (credentials.length === 0) return
+  const rows = credentials.map((c) => ({
+    id: c.id,
+    badge_id: c.badgeId,
+    issuer_id: c.issuerId,
+    achievement_id: c.achievementId,
+    recipient_name: c.recipientName,
+    recipient_email: c.recipientEmail,
+    awarded_date: c.awardedDate,
+    current_version: 1,
+    current_valid_until: c.validUntil,
+    issued_at: c.issuedAt,
+    issued_by: c.issuedBy
+  }))
+  await tx`insert into credentials ${tx(rows, 'id', 'badge_id', 'issuer_id', 'achievement_id', 'recipient_name', 'recipient_email', 'awarded_date', 'current_version', 'current_valid_until', 'issued_at', 'issued_by')}`
+}
+
+export async function insertVersions (tx: Db, versions: readonly NewVersion[]): Promise<void> {
+  if (versions.length === 0) return
+  const rows = versions.map((v) => ({
+    credential_id: v.credentialId,
+    version: v.version,
+    kind: v.kind,
+    reason: v.reason,
+    recipient_name: v.recipientName,
+    recipient_email: v.recipientEmail,
+    valid_from: v.validFrom,
+    valid_until: v.validUntil,
+    status_list_id: v.statusListId,
+    status_index: v.statusIndex,
+    document: v.document,
+    jwt: v.jwt,
+    signing_key_id: v.signingKeyId,
+    jwt_key_id: v.jwtKeyId,
+    issued_at: v.issuedAt,
+    issued_by: v.issuedBy
+  }))
+  await tx`insert into credential_versions ${tx(rows, 'credential_id', 'version', 'kind', 'reason', 'recipient_name', 'recipient_email', 'valid_from', 'valid_until', 'status_list_id', 'status_index', 'document', 'jwt', 'signing_key_id', 'jwt_key_id', 'issued_at', 'issued_by')}`
+}
+
 /** Points the credential at its newest version and records who holds it now. */
 export async function setCurrentVersion (tx: Db, id: string, current: { version: number, recipientName: string, recipientEmail: string, validUntil: Date | null }): Promise<void> {
   await tx`
@@ -146,6 +197,31 @@ export async function lockCredential (tx: Db, id: string): Promise<CredentialRow
  */
 export async function lockRecipientAchievement (tx: Db, achievementId: string, email: string): Promise<void> {
   await tx`select pg_advisory_xact_lock(hashtextextended(${achievementId + ' ' + email}, 7))`
+}
+
+/**
+ * lockRecipientAchievement for many pairs in one statement. The locks are taken
+ * in the order of their keys, so two batches sharing pairs cannot deadlock.
+ */
+export async function lockRecipientAchievements (tx: Db, pairs: ReadonlyArray<{ achievementId: string, email: string }>): Promise<void> {
+  if (pairs.length === 0) return
+  const keys = [...new Set(pairs.map((p) => `${p.achievementId} ${p.email}`))]
+  await tx`
+    select pg_advisory_xact_lock(k) from (
+      select hashtextextended(pair, 7) as k from unnest(${keys}::text[]) as pair order by 1
+    ) as ordered`
+}
+
+/** findHeldCredential for many pairs in one statement: the held credentials' ids with their pair. */
+export async function findHeldCredentials (sql: Db, pairs: ReadonlyArray<{ achievementId: string, email: string }>, now: Date): Promise<Array<{ id: string, achievementId: string, email: string }>> {
+  if (pairs.length === 0) return []
+  return await sql<Array<{ id: string, achievementId: string, email: string }>>`
+    select distinct on (c.achievement_id, c.recipient_email) c.id, c.achievement_id as "achievementId", c.recipient_email as email
+    from credentials c
+    join unnest(${pairs.map((p) => p.achievementId)}::text[], ${pairs.map((p) => p.email)}::text[]) as p(achievement_id, email)
+      on c.achievement_id = p.achievement_id and c.recipient_email = p.email
+    where c.revoked_at is null and (c.current_valid_until is null or c.current_valid_until > ${now})
+    order by c.achievement_id, c.recipient_email, c.issued_at desc`
 }
 
 /** A credential for this achievement held by this (normalised) email that is neither revoked nor expired at `now`. */

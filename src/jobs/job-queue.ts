@@ -59,6 +59,8 @@ const CONCURRENCY: Record<QueueName, number> = {
 export interface JobQueue {
   /** Adds a job in the caller's transaction: it exists if and only if the transaction commits. */
   add: (tx: Db, queue: QueueName, data: Record<string, unknown>, options?: { id?: string, startAfterSeconds?: number }) => Promise<void>
+  /** Adds many jobs to one queue in one statement, in the caller's transaction. */
+  addMany: (tx: Db, queue: QueueName, jobs: ReadonlyArray<{ id: string, data: Record<string, unknown> }>) => Promise<void>
   /** Runs a handler for each job of a queue (a few workers per queue per process: CONCURRENCY). */
   work: (queue: QueueName, handler: (job: { id: string, data: Record<string, unknown>, retryCount: number }) => Promise<void>) => Promise<void>
   /** Cron schedule (one send per slot across every instance). */
@@ -121,6 +123,17 @@ export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: 
         ...(addOptions.startAfterSeconds !== undefined ? { startAfter: addOptions.startAfterSeconds } : {})
       })
       // A worker in this process need not wait for its next poll (after commit: a short delay).
+      const wake = wakers.get(queue)
+      if (wake !== undefined) setTimeout(wake, 50).unref()
+    },
+    addMany: async (tx, queue, jobs) => {
+      if (jobs.length === 0) return
+      // pg-boss's insert takes the queue's retry and expiry settings, as send does.
+      // It passes the jobs as JSON text for a json parameter; postgres.js encodes
+      // a json parameter itself, so it gets the array (else it arrives as one JSON string).
+      const db = postgresJsDb(tx)
+      const insertDb: PgBoss.Db = { executeSql: async (text, values = []) => await db.executeSql(text, [JSON.parse(values[0] as string), ...values.slice(1)]) }
+      await boss.insert(jobs.map((job) => ({ id: job.id, name: queue, data: job.data })), { db: insertDb } as PgBoss.InsertOptions)
       const wake = wakers.get(queue)
       if (wake !== undefined) setTimeout(wake, 50).unref()
     },

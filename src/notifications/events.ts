@@ -60,9 +60,11 @@ export interface NewEvent {
 export interface Outbox {
   /** The event's id, or undefined when its dedupe key was already recorded. */
   record: (tx: Db, event: NewEvent) => Promise<string | undefined>
+  /** Many events without dedupe keys (a batch's issues): two statements, whatever their number. */
+  recordMany: (tx: Db, events: readonly NewEvent[]) => Promise<void>
 }
 
-export function databaseOutbox (jobs: Pick<JobQueue, 'add'>): Outbox {
+export function databaseOutbox (jobs: Pick<JobQueue, 'add' | 'addMany'>): Outbox {
   return {
     record: async (tx, event) => {
       const id = randomUUID()
@@ -80,6 +82,23 @@ export function databaseOutbox (jobs: Pick<JobQueue, 'add'>): Outbox {
       if ((await insert).length === 0) return undefined
       await jobs.add(tx, QUEUES.fanOut, { eventId: id }, { id })
       return id
+    },
+    recordMany: async (tx, events) => {
+      if (events.length === 0) return
+      if (events.some((event) => event.dedupeKey !== undefined)) throw new Error('recordMany takes events without dedupe keys.')
+      const rows = events.map((event) => ({
+        id: randomUUID(),
+        type: event.type,
+        occurred_at: event.occurredAt,
+        credential_id: event.data.credentialId,
+        version: event.data.version,
+        data: tx.json(event.data as never),
+        notify_holder: event.notifyHolder
+      }))
+      await Promise.all([
+        tx`insert into events ${tx(rows as never, 'id', 'type', 'occurred_at', 'credential_id', 'version', 'data', 'notify_holder')}`,
+        jobs.addMany(tx, QUEUES.fanOut, rows.map((row) => ({ id: row.id, data: { eventId: row.id } })))
+      ])
     }
   }
 }

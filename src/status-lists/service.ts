@@ -7,7 +7,7 @@ import { AppError } from '../errors.js'
 import { emptyBitstring, getBit, withBitSet } from './bitstring.js'
 import type { StatusListPolicy } from './policy.js'
 import { buildStatusListCredential } from './status-list-credential.js'
-import { claimIndex, findOpenStatusList, insertStatusList, lockStatusList, saveSignedStatusList } from './store.js'
+import { claimIndex, claimIndexes, countStatusEntries, findOpenStatusList, findOpenStatusListRoom, insertStatusList, lockStatusList, saveSignedStatusList } from './store.js'
 
 export interface StatusListDeps {
   /** The issuing transaction (or any connection). */
@@ -57,6 +57,43 @@ export async function claimStatusEntry (deps: StatusListDeps, policy: StatusList
     if (await claimIndex(deps.sql, list.id, index)) return { listId: list.id, index }
   }
   throw new AppError('status_index_unavailable', `No free status-list index was found for issuer "${issuerId}" in ${policy.maxDraws} draws; nothing was issued. Try again.`)
+}
+
+/**
+ * claimStatusEntry for many credentials of one issuer (a batch): one INSERT
+ * claims a whole draw of distinct random indexes, and a list that fills up is
+ * counted (closed) at once so that the rest go to the next one. Returns the
+ * entries in claim order and the counts still to make: the caller runs
+ * countStatusEntries for them last in the same transaction, as with one entry.
+ */
+export async function claimStatusEntries (deps: StatusListDeps, policy: StatusListPolicy, issuerId: string, count: number, purpose = 'revocation'): Promise<{ entries: StatusEntry[], uncounted: Map<string, number> }> {
+  const entries: StatusEntry[] = []
+  const uncounted = new Map<string, number>()
+  let fruitlessDraws = 0
+  while (entries.length < count) {
+    const list = await findOpenStatusListRoom(deps.sql, issuerId, purpose)
+    if (list === undefined) {
+      await openNewList(deps, policy, issuerId, purpose)
+      continue
+    }
+    const pending = uncounted.get(list.id) ?? 0
+    const want = Math.min(count - entries.length, Math.max(1, list.capacity - list.allocated - pending))
+    const candidates = new Set<number>()
+    for (let i = 0; i < want * 4 && candidates.size < want; i++) candidates.add(policy.drawIndex(list.size))
+    const claimed = await claimIndexes(deps.sql, list.id, [...candidates])
+    if (claimed.length === 0 && ++fruitlessDraws >= policy.maxDraws) {
+      throw new AppError('status_index_unavailable', `No free status-list index was found for issuer "${issuerId}" in ${policy.maxDraws} draws; nothing was issued. Try again.`)
+    }
+    for (const index of claimed) entries.push({ listId: list.id, index })
+    if (list.allocated + pending + claimed.length >= list.capacity) {
+      // Full: closed now (its row stays locked until commit), so the next draw opens or finds another.
+      await countStatusEntries(deps.sql, list.id, pending + claimed.length)
+      uncounted.delete(list.id)
+    } else if (claimed.length > 0) {
+      uncounted.set(list.id, pending + claimed.length)
+    }
+  }
+  return { entries, uncounted }
 }
 
 /**

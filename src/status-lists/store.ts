@@ -34,6 +34,13 @@ export async function findOpenStatusList (sql: Db, issuerId: string, purpose: st
   return row
 }
 
+/** The open list with what claimStatusEntries needs to know how much room is left. */
+export async function findOpenStatusListRoom (sql: Db, issuerId: string, purpose: string): Promise<{ id: string, size: number, capacity: number, allocated: number } | undefined> {
+  const [row] = await sql<Array<{ id: string, size: number, capacity: number, allocated: number }>>`
+    select id, size, capacity, allocated from status_lists where issuer_id = ${issuerId} and purpose = ${purpose} and state = 'open'`
+  return row
+}
+
 /** Inserts a new open list; returns false when another process opened one first. */
 export async function insertStatusList (sql: Db, list: {
   id: string,
@@ -70,6 +77,18 @@ export async function claimIndex (tx: Db, listId: string, index: number): Promis
   return rows.length === 1
 }
 
+/** claimIndex for many candidate indexes in one statement: returns those it claimed (the others were taken). */
+export async function claimIndexes (tx: Db, listId: string, indexes: readonly number[]): Promise<number[]> {
+  if (indexes.length === 0) return []
+  const rows = await tx<Array<{ index: number }>>`
+    insert into status_list_entries (status_list_id, status_index)
+    select ${listId}, candidate from unnest(${indexes as number[]}::int[]) as candidate
+    where exists (select 1 from status_lists where id = ${listId} and state = 'open')
+    on conflict do nothing
+    returning status_index as index`
+  return rows.map((row) => row.index)
+}
+
 /**
  * Counts a claimed index and closes the list when it reaches its capacity.
  * It locks the list's row until commit, so the issuing transaction calls it
@@ -77,9 +96,14 @@ export async function claimIndex (tx: Db, listId: string, index: number): Promis
  * the hard limit.
  */
 export async function countStatusEntry (tx: Db, listId: string): Promise<void> {
+  await countStatusEntries(tx, listId, 1)
+}
+
+/** countStatusEntry for `count` claimed indexes at once. */
+export async function countStatusEntries (tx: Db, listId: string, count: number): Promise<void> {
   await tx`
-    update status_lists set allocated = allocated + 1,
-      state = case when allocated + 1 >= capacity then 'full' else state end
+    update status_lists set allocated = allocated + ${count},
+      state = case when allocated + ${count} >= capacity then 'full' else state end
     where id = ${listId}`
 }
 
