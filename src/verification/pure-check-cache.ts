@@ -3,10 +3,11 @@ import { createHash } from 'node:crypto'
 /**
  * Memoises the checks that depend only on a document's exact content: the
  * Data Integrity proof set (JSON-LD canonicalisation and the signatures; the
- * keys come from the verification method identifiers themselves), the signed
- * meaning, and the schema. Keyed by SHA-256 of the content, so a changed byte
- * is a miss. What can change while the content stays the same is never cached:
- * key state (compromise), revocation, validity dates and trust are checked live.
+ * keys come from the verification method identifiers themselves), a VC-JWT's
+ * signature (by token and key), the signed meaning, and the schema. Keyed by
+ * SHA-256 of the content, so a changed byte is a miss. What can change while
+ * the content stays the same is never cached: key state (compromise),
+ * revocation, validity dates and trust are checked live.
  * Bounded: least recently used entries go first.
  */
 export class PureCheckCache {

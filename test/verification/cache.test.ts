@@ -41,3 +41,28 @@ t.test('the content cache never turns a revoked, expired, tampered or withdrawn-
   t.equal(result.status, 'invalid', 'a key withdrawn since before the signature: invalid, cache or not')
   t.match(result.checks.find((c: { id: string }) => c.id === 'key_binding').message, /withdrawn as compromised/)
 })
+
+t.test('a VC-JWT seen before skips the signature check, never the rest: a changed token, a revocation and a compromised key still count', async (t) => {
+  let now = new Date('2026-06-01T00:00:00Z')
+  const app = await build(t, { clock: () => now })
+  const achievement = await createAchievement(app)
+  const issued = await issue(app, { achievementId: achievement.id, recipient: { name: 'Token', email: 'token@example.com' } })
+  t.equal((await verify(app.app, issued.jwt)).status, 'valid')
+  const hits = pureCheckCache.hits
+  t.equal((await verify(app.app, issued.jwt)).status, 'valid')
+  t.ok(pureCheckCache.hits > hits, 'the second verification of the same token is served from the cache')
+  const [h, p, s] = issued.jwt.split('.') as [string, string, string]
+  const otherSignature = `${h}.${p}.${s.slice(0, -4)}${s.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`
+  t.equal((await verify(app.app, otherSignature)).status, 'invalid', 'a changed signature is a miss, and invalid')
+  const changedPayload = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), name: 'x' })).toString('base64url')}.${s}`
+  t.equal((await verify(app.app, changedPayload)).status, 'invalid', 'a changed payload with the old signature is invalid')
+  await app.app.inject({ method: 'POST', url: `/api/v1/credentials/${issued.id}/revoke`, headers: app.auth, payload: { reason: 'test' } })
+  t.equal((await verify(app.app, issued.jwt)).status, 'revoked', 'revocation is checked live')
+
+  const second = await issue(app, { achievementId: achievement.id, recipient: { name: 'Second', email: 'second@example.com' } })
+  t.equal((await verify(app.app, second.jwt)).status, 'valid')
+  now = new Date('2026-06-10T00:00:00Z')
+  const [key] = await app.sql<[{ id: string }]>`select id from signing_keys where status = 'active' and algorithm <> 'Ed25519'`
+  await compromiseSigningKey({ sql: app.sql, keysDir: app.config.keysDir, actor: 'test', now }, key.id, new Date('2026-05-01T00:00:00Z'))
+  t.equal((await verify(app.app, second.jwt)).status, 'invalid', 'a JWT key withdrawn since before the signature: invalid, cache or not')
+})

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { CompactSign, exportJWK, generateKeyPair, type JWK } from 'jose'
 import t from 'tap'
@@ -139,4 +140,28 @@ t.test('a token with neither kid nor jwk is invalid with a reason that says so',
   const result = await verify(jwt)
   t.equal(result.status, 'invalid')
   t.match(result.checks.find((c) => c.id === 'proof')?.message, 'neither "kid" nor "jwk"')
+})
+
+t.test('the signature check (node:crypto) accepts each algorithm\'s good signature and refuses a changed one, a truncated one and a weak RSA key', async (t) => {
+  const payload = { ...samplePayload, validUntil: undefined, exp: undefined }
+  for (const alg of ['ES256', 'RS256', 'EdDSA'] as const) {
+    const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true })
+    const jwk = await exportJWK(publicKey)
+    const jwt = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg, jwk }).sign(privateKey)
+    t.equal(check(await verify(jwt, trusting), 'proof'), 'passed', `${alg}: a good signature`)
+    const [h, p, s] = jwt.split('.') as [string, string, string]
+    const flipped = Buffer.from(s, 'base64url')
+    flipped[0] = (flipped[0] ?? 0) ^ 1
+    t.equal(check(await verify(`${h}.${p}.${flipped.toString('base64url')}`, trusting), 'proof'), 'failed', `${alg}: one bit changed`)
+    t.equal(check(await verify(`${h}.${p}.${s.slice(0, 20)}`, trusting), 'proof'), 'failed', `${alg}: a truncated signature is refused, not thrown`)
+    const other = b64({ ...payload, name: 'Changed' })
+    t.equal(check(await verify(`${h}.${other}.${s}`, trusting), 'proof'), 'failed', `${alg}: a changed payload`)
+  }
+  // jose will not make a 1024-bit token, so it is made by hand.
+  const weakKeys = generateKeyPairSync('rsa', { modulusLength: 1024 })
+  const weakInput = `${b64({ alg: 'RS256', jwk: weakKeys.publicKey.export({ format: 'jwk' }) })}.${b64(payload)}`
+  const weak = `${weakInput}.${cryptoSign('sha256', Buffer.from(weakInput), weakKeys.privateKey).toString('base64url')}`
+  const result = await verify(weak, trusting)
+  t.equal(check(result, 'proof'), 'failed', 'a 1024-bit RSA key is refused')
+  t.match(result.errors.map((e) => typeof e === 'string' ? e : e.message).join(' '), /2048 bits/)
 })
