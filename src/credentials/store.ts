@@ -280,15 +280,26 @@ export interface StatusRecord {
   revokedAt: Date | null
 }
 
-export async function findStatusRecord (sql: Db, listId: string, index: number): Promise<StatusRecord | undefined> {
-  const [row] = await sql<StatusRecord[]>`
-    select v.credential_id as "credentialId", v.version, c.current_version as "currentVersion",
+/**
+ * What the records say about the version holding a status entry, and the
+ * list's head (what findStatusListHead reads), in one statement: the verifier
+ * needs both for every credential of ours. The head
+ * is there even when no version holds the index (record undefined).
+ */
+export async function findStatusRecordWithListHead (sql: Db, listId: string, index: number): Promise<{ record?: StatusRecord, head?: { issuerId: string, purpose: string, size: number, version: number } }> {
+  const [row] = await sql<Array<StatusRecord & { issuerId: string, purpose: string, size: number, listVersion: number, hasRecord: boolean }>>`
+    select l.issuer_id as "issuerId", l.purpose, l.size, l.version as "listVersion", v.credential_id is not null as "hasRecord",
+      v.credential_id as "credentialId", v.version, c.current_version as "currentVersion",
       cur.valid_from as "currentValidFrom", v.superseded_at as "supersededAt", c.revoked_at as "revokedAt"
-    from credential_versions v
-    join credentials c on c.id = v.credential_id
-    join credential_versions cur on cur.credential_id = c.id and cur.version = c.current_version
-    where v.status_list_id = ${listId} and v.status_index = ${index}`
-  return row
+    from status_lists l
+    left join credential_versions v on v.status_list_id = l.id and v.status_index = ${index}
+    left join credentials c on c.id = v.credential_id
+    left join credential_versions cur on cur.credential_id = c.id and cur.version = c.current_version
+    where l.id = ${listId}`
+  if (row === undefined) return {}
+  const head = { issuerId: row.issuerId, purpose: row.purpose, size: row.size, version: row.listVersion }
+  if (!row.hasRecord) return { head }
+  return { head, record: { credentialId: row.credentialId, version: row.version, currentVersion: row.currentVersion, currentValidFrom: row.currentValidFrom, supersededAt: row.supersededAt, revokedAt: row.revokedAt } }
 }
 
 export type CredentialState = 'valid' | 'expired' | 'revoked' | 'superseded'

@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres'
-import { findStatusRecord, isStoredSignature } from '../credentials/store.js'
+import { findStatusRecordWithListHead, isStoredSignature } from '../credentials/store.js'
 import { findEd25519Key, findPublishedKey } from '../keys/store.js'
 import type { PublicUrls } from '../public-urls.js'
 import { parsePublicUrl } from '../public-urls.js'
@@ -17,6 +17,7 @@ import { SourceUnavailableError, type VerificationSources } from './sources.js'
 export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: readonly string[] = []): VerificationSources {
   const ownership = ownershipClassifier(urls.base)
   const bitsCache = new Map<string, { bits: Buffer, version: number }>()
+  const headHandedOver = new Map<string, Promise<{ issuerId: string, purpose: string, size: number, version: number } | undefined>>()
   const trusted = new Set(trustedIssuers)
   const own = (url: string, kind: 'issuer' | 'key' | 'status-list'): string | undefined => {
     const parsed = parsePublicUrl(urls.base, url)
@@ -52,8 +53,11 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
       const id = own(url, 'status-list')
       if (id === undefined) return undefined
       // The version is read every time (a revocation through any instance is seen at once);
-      // the 16 KiB of bits only when the version moved.
-      const head = await read('status lists', async () => await findStatusListHead(sql, id))
+      // the 16 KiB of bits only when the version moved. The status check asks for the
+      // record first: its statement also read the head, handed over here (one statement, not two).
+      const handed = headHandedOver.get(id)
+      headHandedOver.delete(id)
+      const head = handed !== undefined ? await handed : await read('status lists', async () => await findStatusListHead(sql, id))
       if (head === undefined) return undefined
       let cached = bitsCache.get(id)
       if (cached?.version !== head.version) {
@@ -69,7 +73,14 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
     findOwnStatusRecord: async (url, index) => {
       const id = own(url, 'status-list')
       if (id === undefined) return undefined
-      const record = await read('credentials', async () => await findStatusRecord(sql, id, index))
+      const both = read('credentials', async () => await findStatusRecordWithListHead(sql, id, index))
+      // For a findOwnStatusList of the same list made in this same turn of the event loop
+      // (the status check makes it right after this call): fresh, read by this request.
+      const head = both.then((b) => b.head)
+      head.catch(() => {})
+      headHandedOver.set(id, head)
+      queueMicrotask(() => { if (headHandedOver.get(id) === head) headHandedOver.delete(id) })
+      const { record } = await both
       if (record === undefined) return undefined
       return {
         credentialUrl: urls.credential(record.credentialId),
