@@ -1,11 +1,12 @@
 /**
- * The benchmark table: the service in its own process (tsx src/server.ts) on a
+ * The benchmark table: the service in its own process (compiled, node dist/server.js) on a
  * real PostgreSQL (embedded unless DATABASE_URL is set), loaded with
  * realistic data, driven over HTTP by autocannon, next to the bare library
  * rates on this machine. Prints one table; asserts nothing.
- *   npm run bench                 (BENCH_SECONDS=5 per scenario, BENCH_CONNECTIONS=50)
+ *   npm run bench                 (BENCH_SECONDS=5 per scenario, BENCH_CONNECTIONS=50;
+ *                                  BENCH_NODE_ARGS: node flags for the service)
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
@@ -34,7 +35,12 @@ const dbUrl = new URL(serverUrl)
 dbUrl.pathname = `/${dbName}`
 const port = await freePort()
 const base = `http://127.0.0.1:${port}`
-const server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+// The service as production runs it: npm run build, then package.json's start:prod
+// (node with its heap cap, dist/server.js). Under tsx the same code holds about
+// 65 MB more (the TypeScript loader).
+execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
+const startProd = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts['start:prod']?.split(' ').slice(1) ?? ['dist/server.js']
+const server = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...startProd], {
   env: {
     ...process.env,
     DATABASE_URL: dbUrl.href,
@@ -65,11 +71,13 @@ const credentialPath = new URL(seen.url).pathname
 // Batch issuance, end to end and stored: also the unseen credentials for the verify run.
 const unseen: unknown[] = []
 let batchSeconds = 0
+let batchRss = 0
 for (let done = 0; done < UNSEEN; done += 1000) {
   const items = Array.from({ length: Math.min(1000, UNSEEN - done) }, (_, i) => ({ achievementId: achievement.id, recipient: { name: `Holder ${done + i}`, email: `holder${done + i}@example.org` } }))
   const started = performance.now()
-  const result = await post('/api/v1/credentials/batch', { items })
+  const { result, rssMiB } = await peakRss(async () => await post('/api/v1/credentials/batch', { items }))
   batchSeconds += (performance.now() - started) / 1000
+  batchRss = Math.max(batchRss, rssMiB)
   for (const r of result.results) unseen.push(r.credential)
 }
 const batchRate = UNSEEN / batchSeconds
@@ -89,12 +97,28 @@ for (let i = 0; i < 1200; i++) {
 const drainSeconds = (performance.now() - drainStarted) / 1000
 await benchDb.end()
 
-interface Row { name: string, rps: number, p50: number, p99: number, errors: number, ratioTo?: string }
+interface Row { name: string, rps: number, p50: number, p99: number, errors: number, rssMiB: number, ratioTo?: string }
 const rows: Row[] = []
+/** The service's largest resident set while `during` runs (VmRSS sampled every 100 ms). */
+async function peakRss<T> (during: () => Promise<T>): Promise<{ result: T, rssMiB: number }> {
+  let peak = 0
+  const sample = (): void => {
+    const kb = readFileSync(`/proc/${server.pid ?? 0}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/)?.[1]
+    peak = Math.max(peak, Number(kb ?? 0) / 1024)
+  }
+  const timer = setInterval(sample, 100)
+  try {
+    const result = await during()
+    sample()
+    return { result, rssMiB: peak }
+  } finally {
+    clearInterval(timer)
+  }
+}
 async function load (name: string, options: Partial<autocannon.Options> & { path?: string }, ratioTo?: string): Promise<void> {
   const { path: urlPath, ...rest } = options
-  const result = await autocannon({ url: base + (urlPath ?? ''), connections: CONNECTIONS, duration: SECONDS, ...rest } as autocannon.Options)
-  rows.push({ name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, ...(ratioTo !== undefined ? { ratioTo } : {}) })
+  const { result, rssMiB } = await peakRss(async () => await autocannon({ url: base + (urlPath ?? ''), connections: CONNECTIONS, duration: SECONDS, ...rest } as autocannon.Options))
+  rows.push({ name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, rssMiB, ...(ratioTo !== undefined ? { ratioTo } : {}) })
 }
 
 const verifyBody = (credential: unknown): string => JSON.stringify({ verifiableCredential: credential })
@@ -140,13 +164,13 @@ const libIssue = await timeLoop(async () => await vc.issue({ credential: structu
 
 const ratio = (row: Row): string => row.ratioTo === 'verify' ? `${(row.rps / libVerify).toFixed(2)}x lib verify` : row.ratioTo === 'issue' ? `${(row.rps / libIssue).toFixed(2)}x lib issue` : ''
 console.log(`\nTessera bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s each, load generator on the same machine\n`)
-console.log('| scenario | req/s | p50 ms | p99 ms | errors | ratio |')
-console.log('| --- | ---: | ---: | ---: | ---: | --- |')
-for (const row of rows) console.log(`| ${row.name} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.errors} | ${ratio(row)} |`)
-console.log(`| batch issue (${UNSEEN} in batches of 1,000, stored) | ${batchRate.toFixed(0)} credentials/s | | | | ${(batchRate / libIssue).toFixed(2)}x lib issue |`)
-console.log(`| notifications drained after the batches (${UNSEEN + 1} events: fan-out and email) | ${drainSeconds.toFixed(0)} s${backlog > 0 ? `, ${backlog} left` : ''} | | | | |`)
-console.log(`| library: vc.verifyCredential, one thread | ${libVerify.toFixed(0)}/s | | | | 1x |`)
-console.log(`| library: vc.issue, one thread | ${libIssue.toFixed(0)}/s | | | | 1x |`)
+console.log('| scenario | req/s | p50 ms | p99 ms | errors | RSS MiB | ratio |')
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |')
+for (const row of rows) console.log(`| ${row.name} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.rssMiB.toFixed(0)} | ${ratio(row)} |`)
+console.log(`| batch issue (${UNSEEN} in batches of 1,000, stored) | ${batchRate.toFixed(0)} credentials/s | | | | ${batchRss.toFixed(0)} | ${(batchRate / libIssue).toFixed(2)}x lib issue |`)
+console.log(`| notifications drained after the batches (${UNSEEN + 1} events: fan-out and email) | ${drainSeconds.toFixed(0)} s${backlog > 0 ? `, ${backlog} left` : ''} | | | | | |`)
+console.log(`| library: vc.verifyCredential, one thread | ${libVerify.toFixed(0)}/s | | | | | 1x |`)
+console.log(`| library: vc.issue, one thread | ${libIssue.toFixed(0)}/s | | | | | 1x |`)
 console.log(`\nservice peak RSS (VmHWM): ${rss === undefined ? '?' : (Number(rss) / 1024).toFixed(0)} MiB`)
 
 await new Promise((resolve) => server.once('exit', resolve))
