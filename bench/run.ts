@@ -4,7 +4,8 @@
  * realistic data, driven over HTTP by autocannon, next to the bare library
  * rates on this machine. Prints one table; asserts nothing.
  *   npm run bench                 (BENCH_SECONDS=5 per scenario, BENCH_CONNECTIONS=50;
- *                                  BENCH_NODE_ARGS: node flags for the service)
+ *                                  BENCH_NODE_ARGS: node flags for the service;
+ *                                  BENCH_PRELOAD=100000: that many credentials in the database first)
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -19,10 +20,13 @@ import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
 import { connect } from '../src/db/connect.js'
 import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js'
 import { createDocumentLoader, staticDocumentLoader } from '../src/jsonld/document-loader.js'
+import { preloadCredentials } from './preload.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const UNSEEN = Number(process.env.BENCH_UNSEEN ?? 2000)
+// Credentials copied into the database in SQL before measuring (bench/preload.ts), e.g. 100000.
+const PRELOAD = Number(process.env.BENCH_PRELOAD ?? 0)
 const ADMIN = 'bench-admin-key-0123456789abcdefghijklmnopq'
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-bench-'))
@@ -66,6 +70,14 @@ const post = async (url: string, body: unknown): Promise<any> => await (await fe
 const achievement = await post('/api/v1/achievements', { name: 'CMA (AAMA)', description: 'Certified Medical Assistant (AAMA).', criteria: { narrative: 'Passed the exam.' }, achievementType: 'Certification', validityMonths: 60 })
 const seen = await post('/api/v1/credentials', { achievementId: achievement.id, recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' } })
 const listUrl = new URL(seen.credential.credentialStatus.statusListCredential).pathname
+let preloadSeconds = 0
+if (PRELOAD > 0) {
+  const started = performance.now()
+  const db = connect(dbUrl.href, { max: 1, statementTimeoutMs: 600_000 })
+  await preloadCredentials(db, seen.id, PRELOAD)
+  await db.end()
+  preloadSeconds = (performance.now() - started) / 1000
+}
 const credentialPath = new URL(seen.url).pathname
 
 // Batch issuance, end to end and stored: also the unseen credentials for the verify run.
@@ -163,7 +175,7 @@ const { proof: _p, ...unsigned } = seen.credential
 const libIssue = await timeLoop(async () => await vc.issue({ credential: structuredClone(unsigned), suite: new DataIntegrityProof({ signer: keyPair.signer(), cryptosuite: eddsaRdfc2022 }), documentLoader: staticDocumentLoader }))
 
 const ratio = (row: Row): string => row.ratioTo === 'verify' ? `${(row.rps / libVerify).toFixed(2)}x lib verify` : row.ratioTo === 'issue' ? `${(row.rps / libIssue).toFixed(2)}x lib issue` : ''
-console.log(`\nTessera bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s each, load generator on the same machine\n`)
+console.log(`\nTessera bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s each, load generator on the same machine${PRELOAD > 0 ? `; ${PRELOAD} credentials preloaded in SQL (${preloadSeconds.toFixed(0)} s)` : '; empty database'}\n`)
 console.log('| scenario | req/s | p50 ms | p99 ms | errors | RSS MiB | ratio |')
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |')
 for (const row of rows) console.log(`| ${row.name} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.rssMiB.toFixed(0)} | ${ratio(row)} |`)
