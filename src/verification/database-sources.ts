@@ -17,7 +17,6 @@ import { SourceUnavailableError, type VerificationSources } from './sources.js'
 export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: readonly string[] = []): VerificationSources {
   const ownership = ownershipClassifier(urls.base)
   const bitsCache = new Map<string, { bits: Buffer, version: number }>()
-  const headHandedOver = new Map<string, Promise<{ issuerId: string, purpose: string, size: number, version: number } | undefined>>()
   const trusted = new Set(trustedIssuers)
   const own = (url: string, kind: 'issuer' | 'key' | 'status-list'): string | undefined => {
     const parsed = parsePublicUrl(urls.base, url)
@@ -49,15 +48,14 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
       return { issuerId: urls.issuer(key.issuerId), publicJwk: key.publicJwk, alg: key.algorithm, status: key.status, ...(key.compromisedAt !== null ? { compromisedAt: key.compromisedAt } : {}) }
     },
 
-    findOwnStatusList: async (url) => {
+    findOwnStatusList: async (url, recordIndex) => {
       const id = own(url, 'status-list')
       if (id === undefined) return undefined
       // The version is read every time (a revocation through any instance is seen at once);
-      // the 16 KiB of bits only when the version moved. The status check asks for the
-      // record first: its statement also read the head, handed over here (one statement, not two).
-      const handed = headHandedOver.get(id)
-      headHandedOver.delete(id)
-      const head = handed !== undefined ? await handed : await read('status lists', async () => await findStatusListHead(sql, id))
+      // the 16 KiB of bits only when the version moved.
+      const { head, record } = recordIndex === undefined
+        ? { head: await read('status lists', async () => await findStatusListHead(sql, id)), record: undefined }
+        : await read('status lists', async () => await findStatusRecordWithListHead(sql, id, recordIndex))
       if (head === undefined) return undefined
       let cached = bitsCache.get(id)
       if (cached?.version !== head.version) {
@@ -67,27 +65,22 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
         bitsCache.set(id, fresh)
         if (bitsCache.size > 1000) bitsCache.delete(bitsCache.keys().next().value as string)
       }
-      return { issuerId: urls.issuer(head.issuerId), purpose: head.purpose, size: head.size, bits: cached.bits }
-    },
-
-    findOwnStatusRecord: async (url, index) => {
-      const id = own(url, 'status-list')
-      if (id === undefined) return undefined
-      const both = read('credentials', async () => await findStatusRecordWithListHead(sql, id, index))
-      // For a findOwnStatusList of the same list made in this same turn of the event loop
-      // (the status check makes it right after this call): fresh, read by this request.
-      const head = both.then((b) => b.head)
-      head.catch(() => {})
-      headHandedOver.set(id, head)
-      queueMicrotask(() => { if (headHandedOver.get(id) === head) headHandedOver.delete(id) })
-      const { record } = await both
-      if (record === undefined) return undefined
       return {
-        credentialUrl: urls.credential(record.credentialId),
-        version: record.version,
-        currentVersion: record.currentVersion,
-        ...(record.supersededAt !== null ? { supersededAt: record.supersededAt } : {}),
-        ...(record.revokedAt !== null ? { revokedAt: record.revokedAt } : {})
+        issuerId: urls.issuer(head.issuerId),
+        purpose: head.purpose,
+        size: head.size,
+        bits: cached.bits,
+        ...(record === undefined
+          ? {}
+          : {
+              record: {
+                credentialUrl: urls.credential(record.credentialId),
+                version: record.version,
+                currentVersion: record.currentVersion,
+                ...(record.supersededAt !== null ? { supersededAt: record.supersededAt } : {}),
+                ...(record.revokedAt !== null ? { revokedAt: record.revokedAt } : {})
+              }
+            })
       }
     },
 

@@ -20,14 +20,13 @@ export interface VerificationSources {
    * signatures by a withdrawn key can still be trusted: a thief can backdate.
    */
   isOwnSignature: (signature: string) => Promise<boolean>
-  /** Own status list by its URL (bits from the database), or undefined when not ours. */
-  findOwnStatusList: (url: string) => Promise<{ issuerId: string, purpose: string, size: number, bits: Uint8Array } | undefined>
   /**
-   * Own credentials: what the records say about the version holding this
-   * status entry (when it was superseded or revoked, which version is
-   * current), or undefined when no version of ours holds it.
+   * Own status list by its URL (bits from the database), or undefined when not
+   * ours. With `recordIndex`, also what the records say about the version
+   * holding that entry (when it was superseded or revoked, which version is
+   * current; undefined when no version of ours holds it), read with the list.
    */
-  findOwnStatusRecord: (statusListUrl: string, index: number) => Promise<OwnStatusRecord | undefined>
+  findOwnStatusList: (url: string, recordIndex?: number) => Promise<{ issuerId: string, purpose: string, size: number, bits: Uint8Array, record?: OwnStatusRecord } | undefined>
   /** Foreign status list credential documents; production: always undefined (no network). */
   fetchStatusListCredential: (url: string) => Promise<unknown>
 }
@@ -48,7 +47,6 @@ export const noSources: VerificationSources = {
   findOwnJwtKey: async () => undefined,
   isOwnSignature: async () => false,
   findOwnStatusList: async () => undefined,
-  findOwnStatusRecord: async () => undefined,
   fetchStatusListCredential: async () => undefined
 }
 

@@ -79,10 +79,8 @@ async function checkEntry (entry: unknown, credential: Json, now: Date, at: Date
   if (typeof rawIndex !== 'string') warnings.push(`"statusListIndex" is the number ${index}; the Bitstring Status List spec writes it as a string ("${index}").`)
   const ownership = sources.ownership(url)
   if (ownership === 'impostor') return { check: failed('status', impostorMessage('status list', url)), revoked: false, warnings }
-  // One of ours: the list and the version's record are read together (two queries, one wait).
-  const pendingRecord = ownership === 'own' && purpose === 'revocation' ? sources.findOwnStatusRecord(url, index) : undefined
-  pendingRecord?.catch(() => {}) // awaited below, or not needed after an early answer
-  const own = ownership === 'own' ? await sources.findOwnStatusList(url) : undefined
+  // One of ours: for a revocation entry, the version's record comes with the list (one statement).
+  const own = ownership === 'own' ? await sources.findOwnStatusList(url, purpose === 'revocation' ? index : undefined) : undefined
   if (ownership === 'own' && own === undefined) return { check: failed('status', `The status list "${url}" does not exist on this service.`), revoked: false, warnings }
   const list = own !== undefined ? { bits: own.bits, purpose: own.purpose, issuerId: own.issuerId } : await foreignList(url, entry, now, sources)
   if (typeof list === 'string') return { check: unknown('status', `Revocation could not be checked: ${list}.`), revoked: false, warnings }
@@ -95,7 +93,7 @@ async function checkEntry (entry: unknown, credential: Json, now: Date, at: Date
 
   const set = getBit(list.bits, index)
   if (own !== undefined && purpose === 'revocation') {
-    const record = await pendingRecord
+    const record = own.record
     if (record !== undefined) {
       const judged = judgeOwnRecord(record, set, url, index, at)
       return { ...judged, warnings: [...warnings, ...judged.warnings] }
