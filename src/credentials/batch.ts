@@ -3,8 +3,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import { AppError, problemForError, type ProblemDocument } from '../errors.js'
 import { validatorCompiler } from '../http/validator-compiler.js'
 import { normaliseEmail } from './build-credential.js'
-import { issueCredential, type IssueDeps, type IssuedCredential } from './issue-credential.js'
-import { issueManyIn, type ManyOutcome } from './issue-many.js'
+import { issueCredential, issueCredentialsIn, type IssueDeps, type IssuedCredential, type IssueOutcome } from './issue-credential.js'
+
 import { issueCredentialBody, type IssueCredentialBody } from './schemas.js'
 
 export const MAX_BATCH_ITEMS = 1000
@@ -60,12 +60,12 @@ function invalidItem (index: number, errors: NonNullable<typeof validateItem.err
   return problem
 }
 
-/** Items issued together in one transaction (issueManyIn): large enough that statements are few, small enough to keep locks short. */
+/** Items issued together in one transaction (issueCredentialsIn): large enough that statements are few, small enough to keep locks short. */
 export const BATCH_CHUNK = 50
 
 /**
  * Issues the valid items in chunks of BATCH_CHUNK, each chunk in one
- * transaction with a handful of statements (issue-many.ts), two chunks in
+ * transaction with a handful of statements (issueCredentialsIn, issue-credential.ts), two chunks in
  * flight so that one signs while the other writes (a holder named twice is
  * issued once, to the first in input order); answers in input order with
  * the issued credential or that item's problem. An item refused for its own
@@ -105,7 +105,7 @@ export async function issueBatch (deps: Omit<IssueDeps, 'now'> & { clock: () => 
   const issueChunk = async (chunk: typeof valid): Promise<void> => {
     const now = deps.clock()
     try {
-      const outcomes = await deps.sql.begin(async (tx) => await issueManyIn(tx, { ...deps, now }, chunk.map((c) => c.body))) as ManyOutcome[]
+      const outcomes = await deps.sql.begin(async (tx) => await issueCredentialsIn(tx, { ...deps, now }, chunk.map((c) => c.body))) as IssueOutcome[]
       chunk.forEach((c, i) => { answer(c.index, outcomes[i]) })
     } catch (error) {
       deps.log.warn({ err: error, items: chunk.length }, 'batch chunk failed; issuing its items one by one')

@@ -13,7 +13,7 @@ import { claimStatusEntry, type StatusEntry } from '../status-lists/service.js'
 import { buildOpenBadgeCredential, normaliseEmail } from './build-credential.js'
 import { validateOpenBadgeSchema } from './ob-schema.js'
 import { signDataIntegrity, signJwt } from './sign.js'
-import { insertVersion, type NewVersion, type VersionKind } from './store.js'
+import { insertVersions, type NewVersion, type VersionKind } from './store.js'
 
 export interface VersionDeps {
   keyRing: KeyRing
@@ -134,6 +134,6 @@ export async function createVersion (tx: Db, deps: VersionDeps, content: Version
   const status = await claimStatusEntry({ sql: tx, keyRing: deps.keyRing, urls: deps.urls, now: deps.now }, deps.statusLists, content.issuer.id)
   const prepared = await prepareVersion(deps, content, status)
   // Sent together (pipelined), run in order: the version, then its event.
-  await Promise.all([insertVersion(tx, prepared.row), deps.outbox.record(tx, prepared.event)])
+  await Promise.all([insertVersions(tx, [prepared.row]), deps.outbox.record(tx, prepared.event)])
   return { version: content.version, credential: prepared.credential, jwt: prepared.jwt, statusListId: status.listId }
 }

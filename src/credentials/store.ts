@@ -63,13 +63,9 @@ const versionColumns = (sql: Db) => sql`
   v.status_list_id as "statusListId", v.status_index as "statusIndex", v.issued_at as "issuedAt",
   v.issued_by as "issuedBy", v.superseded_at as "supersededAt"`
 
-export async function insertBadge (tx: Db, badge: { id: string, issuerId: string, achievementId: string, recipientName: string, recipientEmail: string }): Promise<void> {
-  await tx`
-    insert into badges (id, issuer_id, achievement_id, recipient_name, recipient_email)
-    values (${badge.id}, ${badge.issuerId}, ${badge.achievementId}, ${badge.recipientName}, ${badge.recipientEmail})`
-}
+export interface NewBadge { id: string, issuerId: string, achievementId: string, recipientName: string, recipientEmail: string }
 
-export async function insertCredential (tx: Db, c: {
+export interface NewCredential {
   id: string
   badgeId: string
   issuerId: string
@@ -80,12 +76,6 @@ export async function insertCredential (tx: Db, c: {
   validUntil: Date | null
   issuedAt: Date
   issuedBy: string
-}): Promise<void> {
-  await tx`
-    insert into credentials (id, badge_id, issuer_id, achievement_id, recipient_name, recipient_email,
-      awarded_date, current_version, current_valid_until, issued_at, issued_by)
-    values (${c.id}, ${c.badgeId}, ${c.issuerId}, ${c.achievementId}, ${c.recipientName}, ${c.recipientEmail},
-      ${c.awardedDate}, 1, ${c.validUntil}, ${c.issuedAt}, ${c.issuedBy})`
 }
 
 export interface NewVersion {
@@ -107,26 +97,18 @@ export interface NewVersion {
   issuedBy: string
 }
 
-export async function insertVersion (tx: Db, v: NewVersion): Promise<void> {
-  await tx`
-    insert into credential_versions (credential_id, version, kind, reason, recipient_name, recipient_email,
-      valid_from, valid_until, status_list_id, status_index, document, jwt, signing_key_id, jwt_key_id, issued_at, issued_by)
-    values (${v.credentialId}, ${v.version}, ${v.kind}, ${v.reason}, ${v.recipientName}, ${v.recipientEmail},
-      ${v.validFrom}, ${v.validUntil}, ${v.statusListId}, ${v.statusIndex}, ${v.document}, ${v.jwt},
-      ${v.signingKeyId}, ${v.jwtKeyId}, ${v.issuedAt}, ${v.issuedBy})`
-}
-
 /**
- * The same three inserts for many new credentials at once (a batch): one
- * multi-row statement each, whatever the number of rows.
+ * A new credential's rows (its badge, the credential, its versions), one
+ * multi-row statement each whatever the number of rows: a batch writes 50 at
+ * once, a single issue one.
  */
-export async function insertBadges (tx: Db, badges: ReadonlyArray<Parameters<typeof insertBadge>[1]>): Promise<void> {
+export async function insertBadges (tx: Db, badges: readonly NewBadge[]): Promise<void> {
   if (badges.length === 0) return
   const rows = badges.map((b) => ({ id: b.id, issuer_id: b.issuerId, achievement_id: b.achievementId, recipient_name: b.recipientName, recipient_email: b.recipientEmail }))
   await tx`insert into badges ${tx(rows, 'id', 'issuer_id', 'achievement_id', 'recipient_name', 'recipient_email')}`
 }
 
-export async function insertCredentials (tx: Db, credentials: ReadonlyArray<Parameters<typeof insertCredential>[1]>): Promise<void> {
+export async function insertCredentials (tx: Db, credentials: readonly NewCredential[]): Promise<void> {
   if (credentials.length === 0) return
   const rows = credentials.map((c) => ({
     id: c.id,
@@ -191,17 +173,10 @@ export async function lockCredential (tx: Db, id: string): Promise<CredentialRow
 }
 
 /**
- * Serialises issuing of one achievement to one email for the rest of the
+ * Serialises issuing of each achievement to each email for the rest of the
  * transaction, so two concurrent first issues cannot both pass the duplicate
- * check.
- */
-export async function lockRecipientAchievement (tx: Db, achievementId: string, email: string): Promise<void> {
-  await tx`select pg_advisory_xact_lock(hashtextextended(${achievementId + ' ' + email}, 7))`
-}
-
-/**
- * lockRecipientAchievement for many pairs in one statement. The locks are taken
- * in the order of their keys, so two batches sharing pairs cannot deadlock.
+ * check. One statement for any number of pairs; the locks are taken in the
+ * order of their keys, so two batches sharing pairs cannot deadlock.
  */
 export async function lockRecipientAchievements (tx: Db, pairs: ReadonlyArray<{ achievementId: string, email: string }>): Promise<void> {
   if (pairs.length === 0) return
@@ -212,7 +187,10 @@ export async function lockRecipientAchievements (tx: Db, pairs: ReadonlyArray<{ 
     ) as ordered`
 }
 
-/** findHeldCredential for many pairs in one statement: the held credentials' ids with their pair. */
+/**
+ * For each (achievement, normalised email) pair, the credential held now:
+ * neither revoked nor expired at `now` (the newest when several); one statement.
+ */
 export async function findHeldCredentials (sql: Db, pairs: ReadonlyArray<{ achievementId: string, email: string }>, now: Date): Promise<Array<{ id: string, achievementId: string, email: string }>> {
   if (pairs.length === 0) return []
   return await sql<Array<{ id: string, achievementId: string, email: string }>>`
@@ -222,16 +200,6 @@ export async function findHeldCredentials (sql: Db, pairs: ReadonlyArray<{ achie
       on c.achievement_id = p.achievement_id and c.recipient_email = p.email
     where c.revoked_at is null and (c.current_valid_until is null or c.current_valid_until > ${now})
     order by c.achievement_id, c.recipient_email, c.issued_at desc`
-}
-
-/** A credential for this achievement held by this (normalised) email that is neither revoked nor expired at `now`. */
-export async function findHeldCredential (sql: Db, achievementId: string, email: string, now: Date): Promise<CredentialRow | undefined> {
-  const [row] = await sql<CredentialRow[]>`
-    select ${credentialColumns(sql)} from credentials c
-    where c.achievement_id = ${achievementId} and c.recipient_email = ${email} and c.revoked_at is null
-      and (c.current_valid_until is null or c.current_valid_until > ${now})
-    order by c.issued_at desc limit 1`
-  return row
 }
 
 /** A version with its signed documents; `version` undefined means the current one. */
