@@ -20,15 +20,10 @@ export interface AuditEvent {
 
 /** Appends an audit event; call it inside the transaction that makes the change. */
 export async function recordAuditEvent (tx: Db, event: AuditEvent): Promise<void> {
-  const json = (value: Record<string, unknown> | undefined): unknown => value === undefined ? null : tx.json(value as never)
-  await tx`
-    insert into audit_events (actor, action, subject_type, subject_id, version, reason, request_id, before, after, details)
-    values (${event.actor}, ${event.action}, ${event.subjectType}, ${event.subjectId}, ${event.version ?? null},
-            ${event.reason ?? null}, ${event.requestId ?? null}, ${json(event.before) as never}, ${json(event.after) as never},
-            ${tx.json((event.details ?? {}) as never)})`
+  await recordAuditEvents(tx, [event])
 }
 
-/** Appends many audit events in one statement (a batch's issues), in the caller's transaction. */
+/** Appends audit events in one statement, whatever their number, in the caller's transaction. */
 export async function recordAuditEvents (tx: Db, events: readonly AuditEvent[]): Promise<void> {
   if (events.length === 0) return
   const json = (value: Record<string, unknown> | undefined): unknown => value === undefined ? null : tx.json(value as never)

@@ -60,45 +60,46 @@ export interface NewEvent {
 export interface Outbox {
   /** The event's id, or undefined when its dedupe key was already recorded. */
   record: (tx: Db, event: NewEvent) => Promise<string | undefined>
-  /** Many events without dedupe keys (a batch's issues): two statements, whatever their number. */
-  recordMany: (tx: Db, events: readonly NewEvent[]) => Promise<void>
+  /** Events without dedupe keys (a batch's issues, or one): two statements whatever their number; their ids. */
+  recordMany: (tx: Db, events: readonly NewEvent[]) => Promise<string[]>
+}
+
+const EVENT_COLUMNS = ['id', 'type', 'occurred_at', 'credential_id', 'version', 'data', 'notify_holder', 'dedupe_key'] as const
+
+function eventRow (tx: Db, event: NewEvent): Record<typeof EVENT_COLUMNS[number], unknown> & { id: string } {
+  return {
+    id: randomUUID(),
+    type: event.type,
+    occurred_at: event.occurredAt,
+    credential_id: event.data.credentialId,
+    version: event.data.version,
+    data: tx.json(event.data as never),
+    notify_holder: event.notifyHolder,
+    dedupe_key: event.dedupeKey ?? null
+  }
 }
 
 export function databaseOutbox (jobs: Pick<JobQueue, 'add' | 'addMany'>): Outbox {
+  const recordMany: Outbox['recordMany'] = async (tx, events) => {
+    if (events.length === 0) return []
+    // Without keys there is no conflict, so the events and their jobs are sent together (one round trip).
+    if (events.some((event) => event.dedupeKey !== undefined)) throw new Error('recordMany takes events without dedupe keys.')
+    const rows = events.map((event) => eventRow(tx, event))
+    await Promise.all([
+      tx`insert into events ${tx(rows as never, ...EVENT_COLUMNS)}`,
+      jobs.addMany(tx, QUEUES.fanOut, rows.map((row) => ({ id: row.id, data: { eventId: row.id } })))
+    ])
+    return rows.map((row) => row.id)
+  }
   return {
+    recordMany,
     record: async (tx, event) => {
-      const id = randomUUID()
-      const insert = tx`
-        insert into events (id, type, occurred_at, credential_id, version, data, notify_holder, dedupe_key)
-        values (${id}, ${event.type}, ${event.occurredAt}, ${event.data.credentialId}, ${event.data.version},
-                ${tx.json(event.data as never)}, ${event.notifyHolder}, ${event.dedupeKey ?? null})
-        on conflict (dedupe_key) do nothing
-        returning id`
-      if (event.dedupeKey === undefined) {
-        // No key, no conflict: the event and its job are sent together (one round trip).
-        await Promise.all([insert, jobs.add(tx, QUEUES.fanOut, { eventId: id }, { id })])
-        return id
-      }
-      if ((await insert).length === 0) return undefined
-      await jobs.add(tx, QUEUES.fanOut, { eventId: id }, { id })
-      return id
-    },
-    recordMany: async (tx, events) => {
-      if (events.length === 0) return
-      if (events.some((event) => event.dedupeKey !== undefined)) throw new Error('recordMany takes events without dedupe keys.')
-      const rows = events.map((event) => ({
-        id: randomUUID(),
-        type: event.type,
-        occurred_at: event.occurredAt,
-        credential_id: event.data.credentialId,
-        version: event.data.version,
-        data: tx.json(event.data as never),
-        notify_holder: event.notifyHolder
-      }))
-      await Promise.all([
-        tx`insert into events ${tx(rows as never, 'id', 'type', 'occurred_at', 'credential_id', 'version', 'data', 'notify_holder')}`,
-        jobs.addMany(tx, QUEUES.fanOut, rows.map((row) => ({ id: row.id, data: { eventId: row.id } })))
-      ])
+      if (event.dedupeKey === undefined) return (await recordMany(tx, [event]))[0]
+      const row = eventRow(tx, event)
+      const inserted = await tx`insert into events ${tx([row] as never, ...EVENT_COLUMNS)} on conflict (dedupe_key) do nothing returning id`
+      if (inserted.length === 0) return undefined
+      await jobs.add(tx, QUEUES.fanOut, { eventId: row.id }, { id: row.id })
+      return row.id
     }
   }
 }

@@ -7,7 +7,7 @@ import { AppError } from '../errors.js'
 import { emptyBitstring, getBit, withBitSet } from './bitstring.js'
 import type { StatusListPolicy } from './policy.js'
 import { buildStatusListCredential } from './status-list-credential.js'
-import { claimIndex, claimIndexes, countStatusEntries, findOpenStatusList, findOpenStatusListRoom, insertStatusList, lockStatusList, saveSignedStatusList } from './store.js'
+import { claimIndexes, countStatusEntries, findOpenStatusList, insertStatusList, lockStatusList, saveSignedStatusList } from './store.js'
 
 export interface StatusListDeps {
   /** The issuing transaction (or any connection). */
@@ -18,6 +18,9 @@ export interface StatusListDeps {
 }
 
 export interface StatusEntry { listId: string, index: number }
+
+const noFreeIndex = (issuerId: string, policy: StatusListPolicy): AppError =>
+  new AppError('status_index_unavailable', `No free status-list index was found for issuer "${issuerId}" in ${policy.maxDraws} draws; nothing was issued. Try again.`)
 
 /** Builds and signs a list's BitstringStatusListCredential for its current bits. */
 export async function signList (deps: Pick<StatusListDeps, 'keyRing' | 'urls' | 'now'>, list: { id: string, issuerId: string, purpose: string, bits: Uint8Array }): Promise<{ credential: string, validUntil: Date }> {
@@ -54,9 +57,9 @@ export async function claimStatusEntry (deps: StatusListDeps, policy: StatusList
       continue
     }
     const index = policy.drawIndex(list.size)
-    if (await claimIndex(deps.sql, list.id, index)) return { listId: list.id, index }
+    if ((await claimIndexes(deps.sql, list.id, [index])).length === 1) return { listId: list.id, index }
   }
-  throw new AppError('status_index_unavailable', `No free status-list index was found for issuer "${issuerId}" in ${policy.maxDraws} draws; nothing was issued. Try again.`)
+  throw noFreeIndex(issuerId, policy)
 }
 
 /**
@@ -71,7 +74,7 @@ export async function claimStatusEntries (deps: StatusListDeps, policy: StatusLi
   const uncounted = new Map<string, number>()
   let fruitlessDraws = 0
   while (entries.length < count) {
-    const list = await findOpenStatusListRoom(deps.sql, issuerId, purpose)
+    const list = await findOpenStatusList(deps.sql, issuerId, purpose)
     if (list === undefined) {
       await openNewList(deps, policy, issuerId, purpose)
       continue
@@ -82,7 +85,7 @@ export async function claimStatusEntries (deps: StatusListDeps, policy: StatusLi
     for (let i = 0; i < want * 4 && candidates.size < want; i++) candidates.add(policy.drawIndex(list.size))
     const claimed = await claimIndexes(deps.sql, list.id, [...candidates])
     if (claimed.length === 0 && ++fruitlessDraws >= policy.maxDraws) {
-      throw new AppError('status_index_unavailable', `No free status-list index was found for issuer "${issuerId}" in ${policy.maxDraws} draws; nothing was issued. Try again.`)
+      throw noFreeIndex(issuerId, policy)
     }
     for (const index of claimed) entries.push({ listId: list.id, index })
     if (list.allocated + pending + claimed.length >= list.capacity) {

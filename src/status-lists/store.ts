@@ -28,14 +28,8 @@ export async function lockStatusList (tx: Db, id: string): Promise<StatusListRow
   return row
 }
 
-export async function findOpenStatusList (sql: Db, issuerId: string, purpose: string): Promise<{ id: string, size: number } | undefined> {
-  const [row] = await sql<{ id: string, size: number }[]>`
-    select id, size from status_lists where issuer_id = ${issuerId} and purpose = ${purpose} and state = 'open'`
-  return row
-}
-
-/** The open list with what claimStatusEntries needs to know how much room is left. */
-export async function findOpenStatusListRoom (sql: Db, issuerId: string, purpose: string): Promise<{ id: string, size: number, capacity: number, allocated: number } | undefined> {
+/** The issuer's open list for a purpose, with how much room it has left. */
+export async function findOpenStatusList (sql: Db, issuerId: string, purpose: string): Promise<{ id: string, size: number, capacity: number, allocated: number } | undefined> {
   const [row] = await sql<Array<{ id: string, size: number, capacity: number, allocated: number }>>`
     select id, size, capacity, allocated from status_lists where issuer_id = ${issuerId} and purpose = ${purpose} and state = 'open'`
   return row
@@ -63,21 +57,11 @@ export async function insertStatusList (sql: Db, list: {
 }
 
 /**
- * Claims one index on an open list. Returns false when the index was already
- * taken (the caller draws again). ON CONFLICT DO NOTHING keeps a collision from
- * aborting the surrounding transaction. Only the entries table is written, so
- * concurrent issuers do not queue on the list's row.
+ * Claims candidate indexes on an open list in one statement; returns those it
+ * claimed (the others were taken: the caller draws again). ON CONFLICT DO
+ * NOTHING keeps a collision from aborting the surrounding transaction. Only the
+ * entries table is written, so concurrent issuers do not queue on the list's row.
  */
-export async function claimIndex (tx: Db, listId: string, index: number): Promise<boolean> {
-  const rows = await tx`
-    insert into status_list_entries (status_list_id, status_index)
-    select ${listId}, ${index} from status_lists where id = ${listId} and state = 'open'
-    on conflict do nothing
-    returning status_index`
-  return rows.length === 1
-}
-
-/** claimIndex for many candidate indexes in one statement: returns those it claimed (the others were taken). */
 export async function claimIndexes (tx: Db, listId: string, indexes: readonly number[]): Promise<number[]> {
   if (indexes.length === 0) return []
   const rows = await tx<Array<{ index: number }>>`
