@@ -5,7 +5,7 @@ import type { Db } from '../db/types.js'
 import { AppError } from '../errors.js'
 import { embeddedIssuerProfile } from '../issuers/profile.js'
 import type { IssuerRow } from '../issuers/store.js'
-import type { KeyRing } from '../keys/key-ring.js'
+import type { IssuerSigningKeys, KeyRing } from '../keys/key-ring.js'
 import { credentialEventData, type EventType, type NewEvent, type Outbox } from '../notifications/events.js'
 import type { PublicUrls } from '../public-urls.js'
 import type { StatusListPolicy } from '../status-lists/policy.js'
@@ -54,6 +54,13 @@ export interface SignedVersion {
   statusListId: string
 }
 
+/** The issuer's signing keys, or a 503 that says none are configured (checked before anything is claimed). */
+export function signingKeysOf (keyRing: KeyRing, issuerId: string): IssuerSigningKeys {
+  const keys = keyRing.signingKeys(issuerId)
+  if (keys === undefined) throw new AppError('service_unavailable', `No signing keys are configured for issuer "${issuerId}".`)
+  return keys
+}
+
 /** A version signed and checked, with the rows that store it: what createVersion and issueMany share. */
 export interface PreparedVersion {
   credential: Record<string, unknown>
@@ -68,8 +75,7 @@ export interface PreparedVersion {
  * makes the version's row and event. Stores nothing.
  */
 export async function prepareVersion (deps: Omit<VersionDeps, 'statusLists' | 'outbox'>, content: VersionContent, status: StatusEntry): Promise<PreparedVersion> {
-  const keys = deps.keyRing.signingKeys(content.issuer.id)
-  if (keys === undefined) throw new AppError('service_unavailable', `No signing keys are configured for issuer "${content.issuer.id}".`)
+  const keys = signingKeysOf(deps.keyRing, content.issuer.id)
   const url = deps.urls.credential(content.credentialId)
   const unsigned = buildOpenBadgeCredential({
     credentialUrl: url,
@@ -130,7 +136,7 @@ export async function prepareVersion (deps: Omit<VersionDeps, 'statusLists' | 'o
  * caller counts the status entry last (countStatusEntry) and commits.
  */
 export async function createVersion (tx: Db, deps: VersionDeps, content: VersionContent): Promise<SignedVersion> {
-  if (deps.keyRing.signingKeys(content.issuer.id) === undefined) throw new AppError('service_unavailable', `No signing keys are configured for issuer "${content.issuer.id}".`)
+  signingKeysOf(deps.keyRing, content.issuer.id) // before claiming a status entry
   const status = await claimStatusEntry({ sql: tx, keyRing: deps.keyRing, urls: deps.urls, now: deps.now }, deps.statusLists, content.issuer.id)
   const prepared = await prepareVersion(deps, content, status)
   // Sent together (pipelined), run in order: the version, then its event.

@@ -13,7 +13,7 @@ import { claimStatusEntries, type StatusEntry } from '../status-lists/service.js
 import { countStatusEntries } from '../status-lists/store.js'
 import { addMonths, toWholeSeconds } from '../time.js'
 import { normaliseEmail } from './build-credential.js'
-import { prepareVersion } from './create-version.js'
+import { prepareVersion, signingKeysOf } from './create-version.js'
 import type { IssueCredentialBody } from './schemas.js'
 import { findHeldCredentials, insertBadges, insertCredentials, insertVersions, lockRecipientAchievements } from './store.js'
 
@@ -152,7 +152,7 @@ export async function issueCredentialsIn (tx: Db, deps: IssueDeps, bodies: reado
   const uncounted: Array<[string, number]> = []
   for (const issuerId of new Set(accepted.map((a) => a.issuer.id))) {
     const mine = accepted.filter((a) => a.issuer.id === issuerId)
-    if (deps.keyRing.signingKeys(issuerId) === undefined) throw new AppError('service_unavailable', `No signing keys are configured for issuer "${issuerId}".`)
+    signingKeysOf(deps.keyRing, issuerId) // before claiming status entries
     const claim = await claimStatusEntries({ sql: tx, keyRing: deps.keyRing, urls: deps.urls, now: deps.now }, deps.statusLists, issuerId, mine.length)
     mine.forEach((a, i) => { entries.set(a, claim.entries[i] as StatusEntry) })
     uncounted.push(...claim.uncounted)
