@@ -1,4 +1,5 @@
 import * as vc from '@digitalbazaar/vc'
+import jsonld from 'jsonld'
 import jsigs from 'jsonld-signatures'
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
 import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite'
@@ -41,7 +42,16 @@ export interface VerifyResult {
   setError?: ProofError
 }
 
-export type Task = SignTask | VerifyTask
+/**
+ * Two readings of one credential to compare as RDF datasets: the credential as
+ * it was signed and as a plain-JSON reader sees it (verification/signed-data.ts).
+ */
+export interface CompareDatasetsTask { kind: 'compare-datasets', signed: Json, plain: Json }
+
+/** The canonical N-Quads statements found in only one of the two readings. */
+export interface DatasetDifference { onlySigned: string[], onlyPlain: string[] }
+
+export type Task = SignTask | VerifyTask | CompareDatasetsTask
 
 export const SUITE_FACTORIES: Record<string, () => unknown> = {
   'DataIntegrityProof/eddsa-rdfc-2022': () => new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 }),
@@ -141,7 +151,27 @@ export async function runVerify (task: VerifyTask): Promise<VerifyResult> {
   }
 }
 
+async function canonicalStatements (document: Json): Promise<Set<string>> {
+  // Not safe mode: a term the plain reading leaves undefined must show up as a missing statement, not as an error.
+  const nquads = await jsonld.canonize(document, { algorithm: 'RDFC-1.0', format: 'application/n-quads', documentLoader: staticDocumentLoader, safe: false }) as string
+  return new Set(nquads.split('\n').filter((line) => line !== ''))
+}
+
+/**
+ * Canonicalises both readings (RDFC-1.0, blank nodes labelled canonically)
+ * and returns the statements that only one of them makes. Both empty: the
+ * same dataset.
+ */
+export async function runCompareDatasets (task: CompareDatasetsTask): Promise<DatasetDifference> {
+  const [signed, plain] = await Promise.all([canonicalStatements(task.signed), canonicalStatements(task.plain)])
+  return { onlySigned: [...signed].filter((s) => !plain.has(s)), onlyPlain: [...plain].filter((s) => !signed.has(s)) }
+}
+
 /** The worker thread's entry (piscina calls the default export with each task). */
-export default async function runTask (task: Task): Promise<Json | VerifyResult> {
-  return task.kind === 'sign' ? await runSign(task) : await runVerify(task)
+export default async function runTask (task: Task): Promise<Json | VerifyResult | DatasetDifference> {
+  switch (task.kind) {
+    case 'sign': return await runSign(task)
+    case 'verify': return await runVerify(task)
+    case 'compare-datasets': return await runCompareDatasets(task)
+  }
 }

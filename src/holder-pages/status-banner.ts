@@ -79,6 +79,7 @@ const CHECK_NAMES: Record<Check['id'], string> = {
   format: 'Document format',
   schema: 'Open Badges 3.0 data model',
   proof: 'Digital signature',
+  signed_data: 'Says what was signed',
   key_binding: 'Signed by the issuer\'s key',
   validity_period: 'Validity period',
   status: 'Revocation status'

@@ -4,7 +4,7 @@
  * and never set by hand, so a new check cannot silently weaken the verdict.
  */
 
-export type CheckId = 'format' | 'schema' | 'proof' | 'key_binding' | 'validity_period' | 'status'
+export type CheckId = 'format' | 'schema' | 'proof' | 'signed_data' | 'key_binding' | 'validity_period' | 'status'
 export type CheckOutcome = 'passed' | 'failed' | 'unknown'
 
 export interface Check {

@@ -9,7 +9,7 @@ import { checkDataIntegrity, checkJwt, type ProofChecks } from './proof-check.js
 import { verifyJwtProof } from './proof-jwt.js'
 import { deriveStatus, failed, skipped, unknown, type Check, type CheckId, type CurrentVersion, type VerificationResult } from './result.js'
 import { checkSchema } from './schema-check.js'
-import { fieldsDifferingFromSignedMeaning } from './signed-meaning.js'
+import { checkSignedData } from './signed-data.js'
 import { PureCheckCache, pureCheckCache } from './pure-check-cache.js'
 import { SourceUnavailableError, type VerificationSources } from './sources.js'
 import { checkStatus } from './status-check.js'
@@ -30,7 +30,7 @@ export interface VerifyOptions {
   timeBudgetMs?: number
 }
 
-export const CHECK_IDS: readonly CheckId[] = ['format', 'schema', 'proof', 'key_binding', 'validity_period', 'status']
+export const CHECK_IDS: readonly CheckId[] = ['format', 'schema', 'proof', 'signed_data', 'key_binding', 'validity_period', 'status']
 const ALL_AFTER_FORMAT = CHECK_IDS.slice(1)
 
 const notRun = (because: string): Check[] => ALL_AFTER_FORMAT.map((id) => unknown(id, because))
@@ -84,7 +84,7 @@ async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<V
   const tooBig = exceedsVerifyLimits(credential)
   if (tooBig !== undefined) return finish(now, {}, [failed('format', `The credential is too large to verify: ${tooBig}.`), ...ALL_AFTER_FORMAT.map((id) => skipped(id, 'format'))])
 
-  let format = checkFormat(credential, sources.ownership)
+  const format = checkFormat(credential, sources.ownership)
   if (format.result !== 'passed') {
     // A JWS signature does not depend on the credential's shape, so its verdict is still worth reporting.
     const rest = ALL_AFTER_FORMAT.map((id) => id === 'proof' && jwtProof !== undefined ? jwtProof : skipped(id, 'format'))
@@ -93,21 +93,12 @@ async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<V
 
   const schema = await pureCheckCache.get(PureCheckCache.keyOf('schema', credential), async () => checkSchema(credential))
   const [proof, status] = await Promise.all([proofChecks(credential), checkStatus(credential, now, sources, at)])
-  if (parsed.kind === 'json-ld' && proof.proof.result === 'passed') format = await pureCheckCache.get(PureCheckCache.keyOf('signed-meaning', credential), async () => await checkSignedMeaning(credential)) ?? format
-  const validity = checkValidityPeriod(credential, at)
-  return finish(now, credential, [format, schema.check, proof.proof, proof.keyBinding, validity, status.check],
+  // Only signed data means anything: every check above read plain JSON, which must state exactly what was signed.
+  const { proof: _, ...unsigned } = credential
+  const signedData = proof.proof.result === 'passed' ? await checkSignedData(unsigned) : skipped('signed_data', 'proof')
+  const validity = checkValidityPeriod(credential, at, sources.clockLeewaySeconds)
+  return finish(now, credential, [format, schema.check, proof.proof, signedData, proof.keyBinding, validity, status.check],
     [...schema.warnings, ...proof.warnings, ...status.warnings], status.revoked, status.current)
-}
-
-/** A failed `format` check when the JSON does not say what the proof signed (see signed-meaning.ts). */
-async function checkSignedMeaning (credential: Json): Promise<Check | undefined> {
-  try {
-    const differing = await fieldsDifferingFromSignedMeaning(credential)
-    if (differing.length === 0) return undefined
-    return failed('format', `The credential's JSON does not say what its proof signed (${differing.join('; ')}): a field is written under another name, an expanded IRI or an alias from an inline "@context".`)
-  } catch (error) {
-    return failed('format', `The credential's JSON-LD meaning cannot be read: ${(error as Error).message}`)
-  }
 }
 
 function finish (now: Date, credential: Json, checks: Check[], warnings: string[] = [], revoked = false, currentVersion?: CurrentVersion): VerificationResult {

@@ -43,37 +43,37 @@ const EXPECTED: Record<string, Expectation> = {
   'valid/jwt/simple-vcdm2-rs256-jwk.from-svg.jwt': VALID,
   'valid/jwt/simple-vcdm11-rs256-jwk.jwt': VALID,
   'valid/validator/complete.json': { status: 'indeterminate', unknown: ['status'], why: 'its 1EdTechRevocationList needs the network' },
-  'valid/validator/simple-eddsa-2022.json': { status: 'indeterminate', unknown: ['proof', 'key_binding'], why: 'the legacy eddsa-2022 suite is not supported' },
+  'valid/validator/simple-eddsa-2022.json': { status: 'indeterminate', unknown: ['proof', 'signed_data', 'key_binding'], why: 'the legacy eddsa-2022 suite is not supported' },
   'valid/validator/simple-did-key-method.json': { status: 'indeterminate', unknown: ['key_binding'], why: 'the did:key controller is not the issuer (urn:uuid:…) and nothing offline links them' },
 
   'invalid/simple-err-expired.json': { status: 'expired', failed: ['validity_period'], why: 'validUntil is in the past' },
   'invalid/simple-err-issued.json': { status: 'invalid', failed: ['schema', 'validity_period'], why: 'no achievement, and validFrom is in 2040' },
-  'invalid/expired-vcdm11-complete_v1.json': { status: 'invalid', failed: ['schema', 'validity_period'], unknown: ['proof', 'key_binding', 'status'], why: 'expired, off-schema, key and list need the network' },
+  'invalid/expired-vcdm11-complete_v1.json': { status: 'invalid', failed: ['schema', 'validity_period'], unknown: ['proof', 'signed_data', 'key_binding', 'status'], why: 'expired, off-schema, key and list need the network' },
   'invalid/revoked-bitstring-index23.json': { status: 'revoked', failed: ['status'], why: 'bit 23 of its list is set' },
   'invalid/revoked-bitstring-index23-blank-nodes.json': { status: 'revoked', failed: ['status'], why: 'bit 23 of its list is set' },
-  'invalid/revoked-1edtech-revocation-list.json': { status: 'indeterminate', unknown: ['proof', 'key_binding', 'status'], why: 'did:web key and legacy list need the network' },
-  'invalid/endorsement-err-schema-status-refresh.json': { status: 'invalid', failed: ['proof'], unknown: ['key_binding', 'status'], why: 'its signature is broken' },
-  'invalid/simple-err-proof-value.json': { status: 'invalid', failed: ['proof'], unknown: ['key_binding'], why: 'the proofValue was tampered with' },
-  'invalid/simple-err-proof-method.json': { status: 'invalid', failed: ['proof'], unknown: ['key_binding'], why: 'the key in the fragment is garbled' },
-  'invalid/simple-err-proof-method-no-scheme.json': { status: 'invalid', failed: ['proof'], unknown: ['key_binding'], why: 'the verification method is not a URL' },
-  'invalid/simple-err-proof-method-unknown-scheme.json': { status: 'invalid', failed: ['proof'], unknown: ['key_binding'], why: 'the verification method has an unknown scheme' },
-  'invalid/simple-err-proof-method-unknown-did-method.json': { status: 'indeterminate', unknown: ['proof', 'key_binding'], why: 'did:example cannot be resolved' },
-  'invalid/simple-err-context.json': { status: 'invalid', failed: ['format'], unknown: ['schema', 'proof', 'key_binding', 'validity_period', 'status'], why: 'the VCDM context is missing' },
-  'invalid/simple-err-issuer.json': { status: 'invalid', failed: ['format'], unknown: ['schema', 'proof', 'key_binding', 'validity_period', 'status'], why: 'there is no issuer' },
-  'invalid/simple-err-type.json': { status: 'invalid', failed: ['format'], unknown: ['schema', 'proof', 'key_binding', 'validity_period', 'status'], why: 'it is not an Open Badges credential type' },
-  'invalid/simple-err-issuer-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'the issuer type is wrong (schema, safe mode)' },
-  'invalid/simple-err-issuer-parentorg-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'the parentOrg type is wrong' },
-  'invalid/simple-err-issuer-otheridentifier-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'the otherIdentifier type is wrong' },
-  'invalid/simple-err-credential-subject-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'the subject type is wrong' },
-  'invalid/simple-err-credential-subject-identifier-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'the identifier type is wrong' },
-  'invalid/simple-err-credential-subject-profile-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'the source profile type is wrong' },
-  'invalid/simple-err-credential-subject-result-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'a result type is wrong' },
-  'invalid/simple-err-credential-subject-achievement-result-description-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'a resultDescription type is wrong' },
-  'invalid/simple-err-evidence-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'an evidence type is wrong' },
-  'invalid/simple-noproof.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['key_binding'], why: 'it has no proof' },
-  'invalid/simple-jwt-no-kid-no-jwk.jwt': { status: 'invalid', failed: ['format', 'proof'], unknown: ['schema', 'key_binding', 'validity_period', 'status'], why: 'no key is named and the context is a pre-release one' },
-  'derived/tampered-payload-vcdm2-rs256.jwt': { status: 'invalid', failed: ['proof'], unknown: ['key_binding'], why: 'the payload was changed after signing' },
-  'derived/tampered-testvector-eddsa-rdfc-2022.json': { status: 'invalid', failed: ['proof'], unknown: ['key_binding'], why: 'the achievement name was changed after signing' }
+  'invalid/revoked-1edtech-revocation-list.json': { status: 'indeterminate', unknown: ['proof', 'signed_data', 'key_binding', 'status'], why: 'did:web key and legacy list need the network' },
+  'invalid/endorsement-err-schema-status-refresh.json': { status: 'invalid', failed: ['proof'], unknown: ['signed_data', 'key_binding', 'status'], why: 'its signature is broken' },
+  'invalid/simple-err-proof-value.json': { status: 'invalid', failed: ['proof'], unknown: ['signed_data', 'key_binding'], why: 'the proofValue was tampered with' },
+  'invalid/simple-err-proof-method.json': { status: 'invalid', failed: ['proof'], unknown: ['signed_data', 'key_binding'], why: 'the key in the fragment is garbled' },
+  'invalid/simple-err-proof-method-no-scheme.json': { status: 'invalid', failed: ['proof'], unknown: ['signed_data', 'key_binding'], why: 'the verification method is not a URL' },
+  'invalid/simple-err-proof-method-unknown-scheme.json': { status: 'invalid', failed: ['proof'], unknown: ['signed_data', 'key_binding'], why: 'the verification method has an unknown scheme' },
+  'invalid/simple-err-proof-method-unknown-did-method.json': { status: 'indeterminate', unknown: ['proof', 'signed_data', 'key_binding'], why: 'did:example cannot be resolved' },
+  'invalid/simple-err-context.json': { status: 'invalid', failed: ['format'], unknown: ['schema', 'proof', 'signed_data', 'key_binding', 'validity_period', 'status'], why: 'the VCDM context is missing' },
+  'invalid/simple-err-issuer.json': { status: 'invalid', failed: ['format'], unknown: ['schema', 'proof', 'signed_data', 'key_binding', 'validity_period', 'status'], why: 'there is no issuer' },
+  'invalid/simple-err-type.json': { status: 'invalid', failed: ['format'], unknown: ['schema', 'proof', 'signed_data', 'key_binding', 'validity_period', 'status'], why: 'it is not an Open Badges credential type' },
+  'invalid/simple-err-issuer-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['signed_data', 'key_binding'], why: 'the issuer type is wrong (schema, safe mode)' },
+  'invalid/simple-err-issuer-parentorg-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['signed_data', 'key_binding'], why: 'the parentOrg type is wrong' },
+  'invalid/simple-err-issuer-otheridentifier-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['signed_data', 'key_binding'], why: 'the otherIdentifier type is wrong' },
+  'invalid/simple-err-credential-subject-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['signed_data', 'key_binding'], why: 'the subject type is wrong' },
+  'invalid/simple-err-credential-subject-identifier-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['signed_data', 'key_binding'], why: 'the identifier type is wrong' },
+  'invalid/simple-err-credential-subject-profile-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['signed_data', 'key_binding'], why: 'the source profile type is wrong' },
+  'invalid/simple-err-credential-subject-result-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['signed_data', 'key_binding'], why: 'a result type is wrong' },
+  'invalid/simple-err-credential-subject-achievement-result-description-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['signed_data', 'key_binding'], why: 'a resultDescription type is wrong' },
+  'invalid/simple-err-evidence-type.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['signed_data', 'key_binding'], why: 'an evidence type is wrong' },
+  'invalid/simple-noproof.json': { status: 'invalid', failed: ['schema', 'proof'], unknown: ['signed_data', 'key_binding'], why: 'it has no proof' },
+  'invalid/simple-jwt-no-kid-no-jwk.jwt': { status: 'invalid', failed: ['format', 'proof'], unknown: ['schema', 'signed_data', 'key_binding', 'validity_period', 'status'], why: 'no key is named and the context is a pre-release one' },
+  'derived/tampered-payload-vcdm2-rs256.jwt': { status: 'invalid', failed: ['proof'], unknown: ['signed_data', 'key_binding'], why: 'the payload was changed after signing' },
+  'derived/tampered-testvector-eddsa-rdfc-2022.json': { status: 'invalid', failed: ['proof'], unknown: ['signed_data', 'key_binding'], why: 'the achievement name was changed after signing' }
 }
 
 t.test('every example file has an expected outcome in this table', async (t) => {
@@ -89,7 +89,7 @@ for (const [path, expected] of Object.entries(EXPECTED)) {
     const ids = (outcome: string): string[] => result.checks.filter((c) => c.result === outcome).map((c) => c.id).sort()
     t.same(ids('failed'), [...(expected.failed ?? [])].sort(), 'failed checks')
     t.same(ids('unknown'), [...(expected.unknown ?? [])].sort(), 'unknown checks')
-    t.same(result.checks.map((c) => c.id), ['format', 'schema', 'proof', 'key_binding', 'validity_period', 'status'], 'every check is reported, in order')
+    t.same(result.checks.map((c) => c.id), ['format', 'schema', 'proof', 'signed_data', 'key_binding', 'validity_period', 'status'], 'every check is reported, in order')
     if (expected.status === 'valid') {
       t.same(result.errors, [])
       t.notOk('notice' in result, 'a valid credential has no notice')

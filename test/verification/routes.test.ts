@@ -35,7 +35,7 @@ t.test('options.checks, challenge and domain as W3C VC API clients send them are
   t.equal(res.statusCode, 200)
   const body = res.json()
   t.same(body.options, { checks: ['proof', 'credentialStatus'], challenge: 'c-123', domain: 'example.org' })
-  t.same(body.checks.map((c: { id: string }) => c.id), ['format', 'schema', 'proof', 'key_binding', 'validity_period', 'status'], 'every check ran, the asked ones included')
+  t.same(body.checks.map((c: { id: string }) => c.id), ['format', 'schema', 'proof', 'signed_data', 'key_binding', 'validity_period', 'status'], 'every check ran, the asked ones included')
   t.match(body.warnings.join(' '), '"challenge" and "domain"')
   const bad = await app.inject({ method: 'POST', url: '/credentials/verify', payload: { ...payload, options: { checks: ['telepathy'] } } })
   t.equal(bad.statusCode, 400)
