@@ -1,30 +1,50 @@
 import { lookup } from 'node:dns/promises'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { BlockList, isIP } from 'node:net'
+import { isIP } from 'node:net'
+import ipaddr from 'ipaddr.js'
 
 /**
  * The service's outbound HTTP: the only calls it makes to other servers (a
  * pasted credential link, webhooks). Every address the host resolves to must
- * be public (no loopback, private, link-local, CGNAT, multicast or
- * unspecified ranges) unless the caller allows loopback; the connection is
- * pinned to the checked address, so a second DNS answer cannot point it
- * elsewhere; redirects are never followed (the caller sees the 3xx); the
- * whole exchange has a deadline and the answer a size cap.
+ * be globally routable unicast (see addressClass) unless the caller allows
+ * loopback; the connection is pinned to the checked address, so a second DNS
+ * answer cannot point it elsewhere; redirects are never followed (the caller
+ * sees the 3xx); the whole exchange has a deadline and the answer a size cap.
  */
 
-const BLOCKED = new BlockList()
-for (const [network, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) BLOCKED.addSubnet(network, prefix, 'ipv4')
-for (const [network, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32]] as const) BLOCKED.addSubnet(network, prefix, 'ipv6')
+// IANA's global unicast allocation (RFC 4291 2.5.4); everything in use on the internet lies inside.
+const IPV6_GLOBAL_UNICAST = ipaddr.IPv6.parseCIDR('2000::/3')
 
-/** Is this an address outbound calls may not reach? */
+/**
+ * The special-purpose range an address literal belongs to: ipaddr.js's
+ * `range()` name ('unicast' for a global address, 'loopback', 'private',
+ * 'ipv4Mapped', '6to4', 'teredo', 'rfc6052', 'reserved'...), 'invalid' for
+ * anything that is not a plain IPv4 or IPv6 literal, or 'notGlobalUnicast'
+ * for an IPv6 address ipaddr.js calls unicast outside 2000::/3. That extra
+ * rule is there because ipaddr.js knows no range for the IPv4-compatible
+ * ::a.b.c.d (in the hex spelling DNS and URLs give, ::7f00:1, it says
+ * 'unicast'), nor for the rest of the unallocated space.
+ */
+export function addressClass (address: string): string {
+  // Node's parser first: ipaddr.js alone would also read 0x7f.1 or 2130706433 as an address.
+  if (isIP(address) === 0 || !ipaddr.isValid(address)) return 'invalid'
+  const parsed = ipaddr.parse(address)
+  // The typings list fewer range names than the library returns (deprecatedSiteLocal, discard...).
+  const range: string = parsed.range()
+  if (range === 'unicast' && parsed.kind() === 'ipv6' && !parsed.match(IPV6_GLOBAL_UNICAST)) return 'notGlobalUnicast'
+  return range
+}
+
+/**
+ * Is this an address outbound calls may not reach? Only globally routable
+ * unicast is allowed. An IPv4-mapped address (::ffff:a.b.c.d) is refused
+ * whatever IPv4 address it carries: no public server needs one to be
+ * reached, and judging the embedded address would be one more rule to get
+ * right.
+ */
 export function isBlockedAddress (address: string): boolean {
-  // An IPv4-mapped IPv6 address (::ffff:10.0.0.1) reaches the IPv4 host: judge that.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1]
-  if (mapped !== undefined) return isBlockedAddress(mapped)
-  const family = isIP(address)
-  if (family === 0) return true
-  return BLOCKED.check(address, family === 4 ? 'ipv4' : 'ipv6')
+  return addressClass(address) !== 'unicast'
 }
 
 /** Why an outbound call was refused or cut short; callers word it for their own audience. */
