@@ -1,5 +1,6 @@
 import os from 'node:os'
 import path from 'node:path'
+import { DEFAULT_CLOCK_LEEWAY_SECONDS, MAX_CLOCK_LEEWAY_SECONDS } from './verification/validity-period.js'
 
 /** The service's configuration, read once from the environment at boot. */
 export interface Config {
@@ -27,6 +28,12 @@ export interface Config {
    * credential verifies as `unverified_issuer`, never `valid`.
    */
   readonly trustedIssuers: readonly string[]
+  /**
+   * Seconds a credential's validFrom (VC-JWT nbf) may lie ahead of this
+   * server's clock and still verify; validUntil / exp get none. Default and
+   * reasons: DEFAULT_CLOCK_LEEWAY_SECONDS (src/verification/validity-period.ts).
+   */
+  readonly verifyClockLeewaySeconds: number
   /** The issuer created (or updated) at boot: the certifying body. */
   readonly issuer: {
     readonly id: string
@@ -196,6 +203,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   }
   // One core stays with the event loop (HTTP, the database); Data Integrity work gets the rest,
   // at least one thread (measured on 2 cores: one thread beat two, and none).
+  const verifyClockLeewaySeconds = wholeNumber('VERIFY_CLOCK_LEEWAY_SECONDS', DEFAULT_CLOCK_LEEWAY_SECONDS, MAX_CLOCK_LEEWAY_SECONDS, 0)
   const dataIntegrityThreads = wholeNumber('DATA_INTEGRITY_THREADS', Math.max(1, os.availableParallelism() - 1), 64, 0)
   const portal = Object.freeze({
     sessionHours: wholeNumber('PORTAL_SESSION_HOURS', 12, 24 * 30),
@@ -253,6 +261,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     adminApiKey,
     logLevel,
     trustedIssuers: Object.freeze(trustedIssuers),
+    verifyClockLeewaySeconds,
     issuer: Object.freeze({
       id: issuerId,
       name: get('ISSUER_NAME') ?? 'Tessera Development Issuer',

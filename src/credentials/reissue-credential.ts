@@ -43,12 +43,18 @@ async function lockForNewVersion (tx: Db, id: string): Promise<Locked> {
 }
 
 /**
- * A new version's validFrom: now, in whole seconds (VC-JWT nbf), but always
- * after the current version's, because wallets keep the credential with the
- * newer validFrom. Two versions within one second are a second apart.
+ * A new version's validFrom: now, in whole seconds (VC-JWT nbf), so it is
+ * verifiable the moment it is answered. Never in the future: a version made
+ * in the same second as the one it replaces gets the same validFrom, where
+ * a second later would be "not yet valid" to a verifier asking at once. The
+ * version number orders versions; wallets, which keep the later validFrom,
+ * see a tie only within that second, and the credential URL (its refresh
+ * service) serves the current one. Only a period that has not begun yet
+ * (issued with a future validFrom) keeps its start: a correction must not
+ * make it valid early.
  */
 function nextValidFrom (current: { validFrom: Date }, now: Date): Date {
-  return new Date(Math.max(toWholeSeconds(now).getTime(), current.validFrom.getTime() + 1000))
+  return new Date(Math.max(toWholeSeconds(now).getTime(), current.validFrom.getTime()))
 }
 
 /**
@@ -62,9 +68,9 @@ async function replaceLiveVersions (tx: Db, deps: ReissueDeps, locked: Locked, c
   const id = credential.id
   const until = current.validUntil
   let validFrom = nextValidFrom(current, deps.now)
-  if (until !== null && validFrom.getTime() >= until.getTime()) validFrom = new Date(Math.max(until.getTime() - 1000, current.validFrom.getTime() + 1000))
+  if (until !== null && validFrom.getTime() >= until.getTime()) validFrom = new Date(Math.max(until.getTime() - 1000, current.validFrom.getTime()))
   if (until !== null && validFrom.getTime() >= until.getTime()) {
-    throw new AppError('conflict', `Credential "${id}" ends at ${isoSeconds(until)}; a new version needs a validFrom after ${isoSeconds(current.validFrom)} and before that.`)
+    throw new AppError('conflict', `Credential "${id}" ends at ${isoSeconds(until)}; a new version needs a validFrom no earlier than ${isoSeconds(current.validFrom)} and before that.`)
   }
   const live = await listLiveVersions(tx, id)
   await setStatusBits({ ...deps, sql: tx }, live)
@@ -96,7 +102,8 @@ const summary = (v: { recipientName: string, recipientEmail: string, validFrom: 
 
 /**
  * A correction (name or email): a new version under the same id with the
- * corrected recipient, the same validUntil and a later validFrom. Every
+ * corrected recipient, the same validUntil and a validFrom of now (never
+ * before the current version's, never in the future). Every
  * version still live carries the wrong data, so their status bits are set
  * and they are marked superseded: verifying one answers `superseded`.
  */

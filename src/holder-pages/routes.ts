@@ -134,7 +134,7 @@ function readUpload (file: Buffer): unknown {
  * credential routes call it when content negotiation picks text/html.
  */
 export function credentialPageResponder (app: FastifyInstance): (reply: FastifyReply, id: string, version?: number) => Promise<FastifyReply> {
-  const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers)
+  const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers, app.config.verifyClockLeewaySeconds)
   return async (reply, id, version) => {
     const view = await loadHolderView({ sql: app.sql, urls: app.urls, config: app.config, sources, now: app.clock() }, id, version)
     if (view === undefined) throw notFound(version === undefined ? `Credential "${id}"` : `Version ${version} of credential "${id}"`)
@@ -151,7 +151,7 @@ export function credentialPageResponder (app: FastifyInstance): (reply: FastifyR
 export async function holderPageRoutes (fastify: FastifyInstance): Promise<void> {
   // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
-  const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers)
+  const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers, app.config.verifyClockLeewaySeconds)
   const deps = (): HolderDeps => ({ sql: app.sql, urls: app.urls, config: app.config, sources, now: app.clock() })
   await app.register(multipart, { limits: { fileSize: UPLOAD_LIMIT, files: 1, fields: 2, fieldSize: 256 * 1024 } })
 

@@ -40,7 +40,7 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
   await fastify.register(formBody, { bodyLimit: 16 * 1024 })
   await installSessions(fastify, options.cookieSecret)
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
-  const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers)
+  const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers, app.config.verifyClockLeewaySeconds)
   const holderDeps = (): HolderDeps => ({ sql: app.sql, urls: app.urls, config: app.config, sources, now: app.clock() })
   const page = (reply: FastifyReply, template: string, data: { title: string } & Record<string, unknown>, status = 200): FastifyReply =>
     sendPage(reply.header('X-Robots-Tag', 'noindex'), renderSitePage(template, app.config, data), status)

@@ -14,7 +14,7 @@ import { SourceUnavailableError, type VerificationSources } from './sources.js'
  * the status check reports `unknown`. A database error becomes
  * SourceUnavailableError, which the pipeline reports as indeterminate.
  */
-export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: readonly string[] = []): VerificationSources {
+export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: readonly string[] = [], clockLeewaySeconds?: number): VerificationSources {
   const ownership = ownershipClassifier(urls.base)
   const bitsCache = new Map<string, { bits: Buffer, version: number }>()
   const trusted = new Set(trustedIssuers)
@@ -32,6 +32,7 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
   return {
     ownership,
     isTrustedIssuer: (issuerId) => trusted.has(issuerId),
+    ...(clockLeewaySeconds !== undefined ? { clockLeewaySeconds } : {}),
 
     findOwnEd25519Key: async (issuerId, publicKeyMultibase) => {
       const id = own(issuerId, 'issuer')

@@ -59,7 +59,7 @@ const verifyBody = {
 export async function verificationRoutes (fastify: FastifyInstance): Promise<void> {
   // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
-  const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers)
+  const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers, app.config.verifyClockLeewaySeconds)
 
   // A baked badge image as the body: the credential inside it is what is verified.
   const bakedImageParser = (extract: (body: Buffer) => string | undefined) => (_request: unknown, body: Buffer, done: (error: Error | null, value?: unknown) => void): void => {

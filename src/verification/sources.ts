@@ -10,6 +10,8 @@ export interface VerificationSources {
   ownership: (id: string) => Ownership
   /** Foreign issuers the deployment trusts, whose self-asserted keys (did:key, `#z6Mk…`) are accepted as theirs. */
   isTrustedIssuer: (issuerId: string) => boolean
+  /** The deployment's clock leeway on validFrom / nbf (VERIFY_CLOCK_LEEWAY_SECONDS); absent: DEFAULT_CLOCK_LEEWAY_SECONDS. */
+  clockLeewaySeconds?: number
   /** Own issuers: the published Ed25519 key with this multibase, or undefined. */
   findOwnEd25519Key: (issuerId: string, publicKeyMultibase: string) => Promise<{ id: string, status: 'active' | 'retired' | 'compromised', compromisedAt?: Date } | undefined>
   /** Own JWT key by its kid URL, or undefined when the kid is not ours. */
