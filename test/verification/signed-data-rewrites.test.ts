@@ -1,8 +1,11 @@
+import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
 import fc from 'fast-check'
 import t, { type Test } from 'tap'
 import { bakePng } from '../../src/baking/png.js'
 import type { IssuerSigningKeys } from '../../src/keys/key-ring.js'
 import type { VerificationResult, VerificationStatus } from '../../src/verification/result.js'
+import { noSources, type VerificationSources } from '../../src/verification/sources.js'
+import { verifyCredential } from '../../src/verification/verify-credential.js'
 import { build, createAchievement, issue, type TestApp } from '../helpers/build-app.js'
 import { FIELDS, REWRITES, resignDataIntegrity, resignJwt, withDuplicatedKey, type Field, type Rewrite } from '../helpers/signed-data-rewrites.js'
 
@@ -65,7 +68,8 @@ const fromResult = (result: VerificationResult): { seriousness: number, answer: 
 
 function verifyPage (app: TestApp, part: string): Promise<{ seriousness: number, answer: string }> {
   const boundary = 'REWRITEBOUNDARY'
-  return app.app.inject({ method: 'POST', url: '/verify', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: `--${boundary}\r\n${part}\r\n--${boundary}--\r\n` })
+  const payload = Buffer.from(`--${boundary}\r\n${part}\r\n--${boundary}--\r\n`, part.includes('image/png') ? 'latin1' : 'utf8')
+  return app.app.inject({ method: 'POST', url: '/verify', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload })
     .then((response) => {
       const tone = /banner--([a-z]+)/.exec(response.body)?.[1] ?? 'invalid'
       // A page answers 200 only for a valid credential; its banner says how bad the rest is.
@@ -83,6 +87,11 @@ const ROUTES: Record<string, Route> = {
   },
   'POST /verify page (pasted JSON)': async ({ app, text }) => await verifyPage(app, `Content-Disposition: form-data; name="credential"\r\n\r\n${text}`),
   'POST /verify page (pasted VC-JWT)': async ({ app, jwt }) => await verifyPage(app, `Content-Disposition: form-data; name="credential"\r\n\r\n${jwt}`),
+  'POST /verify page (uploaded baked PNG)': async ({ app, original, text }) => {
+    const png = await app.app.inject({ method: 'GET', url: `/credentials/${original.id}/badge.png` })
+    const baked = bakePng(png.rawPayload, text).toString('latin1')
+    return await verifyPage(app, `Content-Disposition: form-data; name="image"; filename="badge.png"\r\nContent-Type: image/png\r\n\r\n${baked}`)
+  },
   'GET /credentials/:id/verification (stored document rewritten)': async ({ app, original, text }) => {
     // The stored current version replaced by the rewrite, as an attacker with write access to the rows would; put back after.
     const [row] = await app.sql<Array<{ document: string }>>`select document from credential_versions where credential_id = ${original.id} and version = ${original.version}`
@@ -191,6 +200,47 @@ t.test('an honest credential costs the judgement one walk: it passes, saying the
   const { app, originals } = await setUp(t)
   const result = await postJson(app, { verifiableCredential: originals[0]!.credential })
   t.same(result.checks.find((c) => c.id === 'signed_data'), { id: 'signed_data', result: 'passed', message: 'The credential\'s JSON states exactly what its proof signed.' })
+})
+
+t.test('a foreign expired credential from a trusted issuer (inline contexts pass the format check there) is never better under any rewrite', async (t) => {
+  const key = await Ed25519Multikey.generate()
+  const issuer = 'https://registry.example.org/issuers/1'
+  const keyPair = await Ed25519Multikey.from({ ...(await key.export({ publicKey: true, secretKey: true })), id: `${issuer}#${key.publicKeyMultibase}`, controller: issuer })
+  const foreignKey = { keyId: 'foreign', verificationMethod: keyPair.id, keyPair } as unknown as IssuerSigningKeys['dataIntegrity']
+  const unsigned: Json = {
+    '@context': ['https://www.w3.org/ns/credentials/v2', 'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json'],
+    id: 'urn:uuid:0b6f5a2e-6a0c-4d52-9d2b-4a1f5d6e7c80',
+    type: ['VerifiableCredential', 'OpenBadgeCredential'],
+    issuer: { id: issuer, type: ['Profile'], name: 'Example Registry' },
+    validFrom: '2020-01-01T00:00:00Z',
+    validUntil: '2025-01-01T00:00:00Z',
+    name: 'Phlebotomy Technician',
+    credentialSubject: { type: ['AchievementSubject'], achievement: { id: 'https://registry.example.org/achievements/pt', type: ['Achievement'], name: 'Phlebotomy Technician', description: 'Certified.', criteria: { narrative: 'Passed the exam.' } } },
+    refreshService: { id: 'urn:uuid:0b6f5a2e-6a0c-4d52-9d2b-4a1f5d6e7c80', type: '1EdTechCredentialRefresh' }
+  }
+  unsigned['@context'].push('https://purl.imsglobal.org/spec/ob/v3p0/extensions.json')
+  const trusting: VerificationSources = { ...noSources, isTrustedIssuer: () => true }
+  const verify = async (doc: unknown): Promise<VerificationResult> => await verifyCredential(doc, { now: NOW, sources: trusting })
+  const original = await verify(await resignDataIntegrity(unsigned, foreignKey, NOW))
+  t.equal(original.status, 'expired', 'as signed, it is expired')
+  let judged = 0
+  for (const rewrite of REWRITES) {
+    for (const field of FIELDS) {
+      if (!rewrite.applies(unsigned, field)) continue
+      let signed: Json
+      try {
+        signed = await resignDataIntegrity(rewrite.apply(unsigned, field), foreignKey, NOW)
+      } catch { continue }
+      const result = await verify(signed)
+      t.ok(SERIOUSNESS[result.status] >= SERIOUSNESS.expired, `${rewrite.name} (${field}): ${result.status}`)
+      // Without validUntil the credential is still well formed: only the judgement can tell (a @graph wrapper fails format first).
+      if (field === 'validUntil' && !rewrite.name.includes('@graph')) {
+        t.equal(result.checks.find((c) => c.id === 'signed_data')?.result, 'failed', `${rewrite.name} (${field}): refused by the signed_data check itself`)
+        judged++
+      }
+    }
+  }
+  t.ok(judged >= 10, `${judged} hidden-expiry rewrites refused by the judgement itself`)
 })
 
 t.test('property: random combinations of rewrites, on a random route, are never better than the original', async (t) => {
