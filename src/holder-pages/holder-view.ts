@@ -7,7 +7,7 @@ import type { PublicUrls } from '../public-urls.js'
 import type { VerificationResult } from '../verification/result.js'
 import type { VerificationSources } from '../verification/sources.js'
 import { verifyCredential } from '../verification/verify-credential.js'
-import { defaultBadgeSvg, svgToPng, type Palette } from './images.js'
+import type { Palette } from './images.js'
 import { displayFields, type DisplayFields } from './display.js'
 import { statusBanner, type Banner } from './status-banner.js'
 
@@ -59,21 +59,4 @@ export async function loadHolderView (deps: HolderDeps, id: string, versionNumbe
 export function printStamp (banner: Banner): string | undefined {
   const stamps: Record<Banner['tone'], string | undefined> = { valid: undefined, expired: 'EXPIRED', revoked: 'REVOKED', superseded: 'REPLACED', pending: 'NOT YET VALID', invalid: 'NOT VERIFIED' }
   return stamps[banner.tone]
-}
-
-/** The achievement's own image when it is a data: PNG or SVG; otherwise (none, or a remote URL the service will not fetch) undefined. */
-function ownImage (achievement: AchievementRow): { png?: Buffer, svg?: string } {
-  const url = achievement.image?.id
-  const match = url === undefined ? null : /^data:image\/(png|svg\+xml)(;base64)?,(.*)$/s.exec(url)
-  if (match === null) return {}
-  const data = match[2] !== undefined ? Buffer.from(match[3] ?? '', 'base64') : Buffer.from(decodeURIComponent(match[3] ?? ''), 'utf8')
-  return match[1] === 'png' ? { png: data } : { svg: data.toString('utf8') }
-}
-
-/** The image to bake: the achievement's own (PNG or SVG as asked), or the badge the service draws. */
-export function badgeImage (view: HolderView, format: 'png' | 'svg'): Buffer | string {
-  const own = ownImage(view.achievement)
-  const drawn = (): string => defaultBadgeSvg({ achievementName: view.fields.achievement.name, issuerName: view.fields.issuerName, palette: view.palette })
-  if (format === 'svg') return own.svg ?? drawn()
-  return own.png ?? svgToPng(own.svg ?? drawn())
 }

@@ -1,4 +1,4 @@
-import { Resvg } from '@resvg/resvg-js'
+import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js'
 import { fileURLToPath } from 'node:url'
 import type { BannerTone } from './status-banner.js'
 
@@ -85,8 +85,19 @@ export function previewSvg (input: { achievementName: string, holderName: string
     '</svg>'
 }
 
-/** Rasterises an SVG to PNG with the bundled fonts only. */
-export function svgToPng (svg: string): Buffer {
-  const resvg = new Resvg(svg, { font: { loadSystemFonts: false, fontFiles: FONT_FILES, defaultFontFamily: 'DejaVu Sans' } })
+/**
+ * Rasterises an SVG to PNG with the bundled fonts only. With `maxSide`, an
+ * image larger than that is scaled down to fit: resvg allocates whatever size
+ * the SVG asks for (30000×30000 took 37 s and 3.5 GiB; 1e9×1e9 panics and
+ * aborts the process), so an SVG the service did not draw always gets one.
+ */
+export function svgToPng (svg: string, options: { maxSide?: number } = {}): Buffer {
+  let fitTo: ResvgRenderOptions['fitTo'] = { mode: 'original' }
+  if (options.maxSide !== undefined) {
+    // Only its size is read here: no fonts needed.
+    const { width, height } = new Resvg(svg, { font: { loadSystemFonts: false } })
+    if (Math.max(width, height) > options.maxSide) fitTo = width >= height ? { mode: 'width', value: options.maxSide } : { mode: 'height', value: options.maxSide }
+  }
+  const resvg = new Resvg(svg, { fitTo, font: { loadSystemFonts: false, fontFiles: FONT_FILES, defaultFontFamily: 'DejaVu Sans' } })
   return resvg.render().asPng()
 }

@@ -18,7 +18,8 @@ import { bakeSvg, extractFromSvg } from '../baking/svg.js'
 import { longDate } from './dates.js'
 import { credentialOf, displayFields } from './display.js'
 import { fetchPastedCredential, FetchRefusedError } from './fetch-credential.js'
-import { badgeImage, loadHolderView, printStamp, type HolderDeps, type HolderView } from './holder-view.js'
+import { BadgeImages } from './badge-images.js'
+import { loadHolderView, printStamp, type HolderDeps, type HolderView } from './holder-view.js'
 import { previewSvg, svgToPng } from './images.js'
 import { renderCredentialPage, renderPrivatePage, renderVerifyPage, resultView, sendPage } from './pages.js'
 import { certificatePdf, walletCardPdf } from './pdfs.js'
@@ -27,12 +28,14 @@ import { statusBanner } from './status-banner.js'
 const SITE_CSS = readFileSync(new URL('../../assets/site.css', import.meta.url), 'utf8')
 const UPLOAD_LIMIT = 2 * 1024 * 1024
 
+type ArtefactDeps = HolderDeps & { badges: BadgeImages }
+
 /** Everything a holder downloads, by file name under the credential (or version) URL. */
-const ARTEFACTS: Record<string, (view: HolderView, deps: HolderDeps, reply: FastifyReply) => Promise<FastifyReply>> = {
+const ARTEFACTS: Record<string, (view: HolderView, deps: ArtefactDeps, reply: FastifyReply) => Promise<FastifyReply>> = {
   'credential.jsonld': async (view, _deps, reply) => await reply.type('application/ld+json; charset=utf-8').send(view.version.document),
   'credential.jwt': async (view, _deps, reply) => await reply.type('application/vc+jwt').send(view.version.jwt),
-  'badge.png': async (view, _deps, reply) => await reply.type('image/png').send(bakePng(badgeImage(view, 'png') as Buffer, view.version.document)),
-  'badge.svg': async (view, _deps, reply) => await reply.type('image/svg+xml; charset=utf-8').send(bakeSvg(badgeImage(view, 'svg') as string, view.version.document)),
+  'badge.png': async (view, deps, reply) => await reply.type('image/png').send(bakePng(deps.badges.png(view, reply.log), view.version.document)),
+  'badge.svg': async (view, deps, reply) => await reply.type('image/svg+xml; charset=utf-8').send(bakeSvg(deps.badges.svg(view, reply.log), view.version.document)),
   'preview.png': async (view, _deps, reply) => await reply.type('image/png').send(previewPng(view)),
   'certificate.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await certificatePdf(printable(view, deps))),
   'wallet-card.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await walletCardPdf(printable(view, deps)))
@@ -153,6 +156,7 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers, app.config.verifyClockLeewaySeconds)
   const deps = (): HolderDeps => ({ sql: app.sql, urls: app.urls, config: app.config, sources, now: app.clock() })
+  const badges = new BadgeImages()
   await app.register(multipart, { limits: { fileSize: UPLOAD_LIMIT, files: 1, fields: 2, fieldSize: 256 * 1024 } })
 
   app.get('/assets/site.css', async (_request, reply) => await reply.type('text/css; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(SITE_CSS))
@@ -164,7 +168,7 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
   const artefactParams = { type: 'object', additionalProperties: false, required: ['id', 'file'], properties: { ...idParams.properties, file: { type: 'string', enum: Object.keys(ARTEFACTS) } } } as const
   const versionArtefactParams = { ...artefactParams, required: ['id', 'version', 'file'], properties: { ...versionParams.properties, file: artefactParams.properties.file } } as const
   const serveArtefact = async (request: FastifyRequest, reply: FastifyReply, params: { id: string, version?: number, file: string }): Promise<FastifyReply> => {
-    const d = deps()
+    const d = { ...deps(), badges }
     const view = await loadHolderView(d, params.id, params.version)
     const make = ARTEFACTS[params.file]
     if (view === undefined || make === undefined) throw notFound(`Credential "${params.id}"`)
@@ -200,7 +204,9 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
       else if (pasted.trim() !== '') input = await readPasted(pasted, d)
       else return sendPage(reply, renderVerifyPage(app.config, { error: 'Paste a credential link, JSON or JWT, or choose a badge image.' }), 400)
     } catch (error) {
-      if (error instanceof FetchRefusedError || error instanceof BakingError) return sendPage(reply, renderVerifyPage(app.config, { input: pasted, error: error.message }), 422)
+      // A file that cannot be read is a malformed request (400); a link refused or text that is no credential, a 422.
+      if (error instanceof BakingError) return sendPage(reply, renderVerifyPage(app.config, { input: pasted, error: error.message }), 400)
+      if (error instanceof FetchRefusedError) return sendPage(reply, renderVerifyPage(app.config, { input: pasted, error: error.message }), 422)
       throw error
     }
     const result = await verifyCredential(input, { now: d.now, sources })
