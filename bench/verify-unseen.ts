@@ -19,7 +19,7 @@ const sources: VerificationSources = { ...noSources, isTrustedIssuer: () => true
 const key = await Ed25519Multikey.generate()
 const keyPair = await Ed25519Multikey.from({ ...(await key.export({ publicKey: true, secretKey: true })), id: `${issuer}#${key.publicKeyMultibase as string}`, controller: issuer })
 
-function credential (i: number): Record<string, unknown> & { id: string, issuer: { id: string } } {
+function credential (i: number): Record<string, unknown> & { id: string, issuer: { id: string, type: string[], name: string } } {
   return {
     '@context': ['https://www.w3.org/ns/credentials/v2', 'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json'],
     id: `urn:uuid:00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
