@@ -7,9 +7,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { buildApp } from '../src/app.js'
 import { prepareService } from '../src/boot.js'
-import { loadConfig } from '../src/config.js'
-import { connect } from '../src/db/connect.js'
-import { startEmbeddedPostgres } from '../src/db/embedded.js'
+import { loadConfig } from '../src/kernel/config.js'
+import { connect } from '../src/infrastructure/db/connect.js'
+import { startEmbeddedPostgres } from '../src/infrastructure/db/embedded.js'
 
 export interface BenchService {
   address: string

@@ -8,8 +8,8 @@
  */
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createMailer } from '../src/notifications/email/mailer.js'
-import { startNotificationWorkers } from '../src/notifications/worker.js'
+import { createMailer } from '../src/capabilities/notifications/email/mailer.js'
+import { startNotificationWorkers } from '../src/background-jobs.js'
 import { startBenchService } from './harness.js'
 
 const count = Number(process.argv[2] ?? 1000)

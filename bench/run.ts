@@ -17,9 +17,9 @@ import * as vc from '@digitalbazaar/vc'
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
 import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite'
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
-import { connect } from '../src/db/connect.js'
-import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js'
-import { createDocumentLoader, staticDocumentLoader } from '../src/jsonld/document-loader.js'
+import { connect } from '../src/infrastructure/db/connect.js'
+import { freePort, startEmbeddedPostgres } from '../src/infrastructure/db/embedded.js'
+import { createDocumentLoader, staticDocumentLoader } from '../src/infrastructure/jsonld/document-loader.js'
 import { preloadCredentials } from './preload.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)

@@ -5,12 +5,12 @@
  * (the first records everything due; a repeat finds nothing new). Asserts nothing.
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/scheduler-plan.ts [credentials=1000000]
  */
-import { connect } from '../src/db/connect.js'
-import { migrate } from '../src/db/migrate.js'
-import { openJobQueue } from '../src/jobs/job-queue.js'
-import { databaseOutbox } from '../src/notifications/events.js'
-import { recordDueNotifications, SCAN_LOOKBACK_DAYS } from '../src/notifications/scheduler.js'
-import { publicUrls } from '../src/public-urls.js'
+import { connect } from '../src/infrastructure/db/connect.js'
+import { migrate } from '../src/infrastructure/db/migrate.js'
+import { openJobQueue } from '../src/infrastructure/jobs/job-queue.js'
+import { databaseOutbox } from '../src/capabilities/notifications/events.js'
+import { recordDueNotifications, SCAN_LOOKBACK_DAYS } from '../src/capabilities/notifications/remind/scheduler.js'
+import { publicUrls } from '../src/kernel/public-urls.js'
 
 const count = Number(process.argv[2] ?? 1_000_000)
 const server = process.env.DATABASE_URL

@@ -6,9 +6,9 @@
 // signed-data judgement must canonicalise twice to compare).
 // Run: npx tsx bench/verify-unseen.ts [count]   (default 400)
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
-import { signDataIntegrity } from '../src/credentials/sign.js'
-import { noSources, type VerificationSources } from '../src/verification/sources.js'
-import { verifyCredential } from '../src/verification/verify-credential.js'
+import { signDataIntegrity } from '../src/infrastructure/signing/sign.js'
+import { noSources, type VerificationSources } from '../src/capabilities/verification/sources.js'
+import { verifyCredential } from '../src/capabilities/verification/verify-credential.js'
 
 const count = Number(process.argv[2] ?? 400)
 const now = new Date('2026-07-01T00:00:00Z')

@@ -1,8 +1,8 @@
 // Median cost of one verifyCredential call on the 1EdTech simple.json (eddsa-rdfc-2022) and a VC-JWT.
 // Run: npx tsx bench/verify.ts
 import { readFileSync } from 'node:fs'
-import { noSources, type VerificationSources } from '../src/verification/sources.js'
-import { verifyCredential } from '../src/verification/verify-credential.js'
+import { noSources, type VerificationSources } from '../src/capabilities/verification/sources.js'
+import { verifyCredential } from '../src/capabilities/verification/verify-credential.js'
 
 const EXAMPLES = new URL('../test/fixtures/ob3/examples/', import.meta.url)
 const now = new Date('2026-07-01T00:00:00Z')

@@ -5,7 +5,7 @@
  */
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { generateKeySet, writeKeyFiles } from '../src/keys/key-files.js'
+import { generateKeySet, writeKeyFiles } from '../src/capabilities/keys/key-files.js'
 
 const { values } = parseArgs({ options: { issuer: { type: 'string' }, out: { type: 'string' } } })
 const issuer = values.issuer ?? process.env.ISSUER_ID ?? 'main'

@@ -1,9 +1,9 @@
 /** `npm run db:migrate`: applies pending migrations to DATABASE_URL (or the embedded database under DATA_DIR). */
 import path from 'node:path'
-import { loadConfig } from '../src/config.js'
-import { connect } from '../src/db/connect.js'
-import { startEmbeddedPostgres } from '../src/db/embedded.js'
-import { migrate } from '../src/db/migrate.js'
+import { loadConfig } from '../src/kernel/config.js'
+import { connect } from '../src/infrastructure/db/connect.js'
+import { startEmbeddedPostgres } from '../src/infrastructure/db/embedded.js'
+import { migrate } from '../src/infrastructure/db/migrate.js'
 
 const config = loadConfig()
 const embedded = config.databaseUrl === undefined ? await startEmbeddedPostgres(path.join(config.dataDir, 'postgres')) : undefined

@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { connect } from '../src/db/connect.js'
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js'
-import { migrate } from '../src/db/migrate.js'
+import { connect } from '../src/infrastructure/db/connect.js'
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/infrastructure/db/embedded.js'
+import { migrate } from '../src/infrastructure/db/migrate.js'
 
 const [command, ...args] = process.argv.slice(2)
 if (command === undefined) {

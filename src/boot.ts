@@ -1,12 +1,12 @@
 import type { Sql } from 'postgres'
-import type { Config } from './config.js'
-import { SCOPES } from './staff-auth/bearer-auth.js'
-import { upsertBootstrapKey } from './staff-auth/store.js'
-import { migrate } from './db/migrate.js'
-import { upsertIssuer } from './issuers/store.js'
-import { generateKeySet, readKeyFiles, writeKeyFiles } from './keys/key-files.js'
-import { loadKeyRing, type KeyRing } from './keys/key-ring.js'
-import { publicUrls } from './public-urls.js'
+import type { Config } from './kernel/config.js'
+import { SCOPES } from './capabilities/staff-access/bearer-auth.js'
+import { upsertBootstrapKey } from './capabilities/staff-access/store.js'
+import { migrate } from './infrastructure/db/migrate.js'
+import { upsertIssuer } from './capabilities/issuers/store.js'
+import { generateKeySet, readKeyFiles, writeKeyFiles } from './capabilities/keys/key-files.js'
+import { loadKeyRing, type KeyRing } from './capabilities/keys/key-ring.js'
+import { publicUrls } from './kernel/public-urls.js'
 
 export interface BootLog {
   info: (message: string) => void

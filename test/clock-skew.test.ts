@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
-import { loadConfig } from '../src/config.js'
-import { resignCredential } from '../src/credentials/reissue-credential.js'
-import { checkValidityPeriod } from '../src/verification/validity-period.js'
+import { loadConfig } from '../src/kernel/config.js'
+import { resignCredential } from '../src/capabilities/credentials/recertify/reissue-credential.js'
+import { checkValidityPeriod } from '../src/capabilities/verification/steps/validity-period.js'
 import { build, CMA_ACHIEVEMENT, createAchievement, issue, type TestApp } from './helpers/build-app.js'
 import { assertIndependentlyValid } from './helpers/independent-checks.js'
 

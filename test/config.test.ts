@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ConfigError, loadConfig } from '../src/config.js'
+import { ConfigError, loadConfig } from '../src/kernel/config.js'
 
 t.test('defaults give a working development configuration', async (t) => {
   const config = loadConfig({})

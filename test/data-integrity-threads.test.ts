@@ -1,6 +1,6 @@
 import t from 'tap'
-import { dataIntegrityThreads, runDataIntegrity } from '../src/data-integrity/pool.js'
-import runTask, { type VerifyResult } from '../src/data-integrity/tasks.js'
+import { dataIntegrityThreads, runDataIntegrity } from '../src/infrastructure/signing/pool.js'
+import runTask, { type VerifyResult } from '../src/infrastructure/signing/tasks.js'
 import { build, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/build-app.js'
 
 /**

@@ -4,9 +4,9 @@ import path from 'node:path'
 import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { prepareService } from '../src/boot.js'
-import { loadConfig } from '../src/config.js'
-import { connect } from '../src/db/connect.js'
-import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js'
+import { loadConfig } from '../src/kernel/config.js'
+import { connect } from '../src/infrastructure/db/connect.js'
+import { freePort, startEmbeddedPostgres } from '../src/infrastructure/db/embedded.js'
 import { ADMIN_KEY, BASE_URL, CMA_ACHIEVEMENT } from './helpers/build-app.js'
 
 // A real PostgreSQL stopped and restarted under a running service: every

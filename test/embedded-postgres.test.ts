@@ -3,8 +3,8 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { connect } from '../src/db/connect.js'
-import { startEmbeddedPostgres, stopStalePostmaster } from '../src/db/embedded.js'
+import { connect } from '../src/infrastructure/db/connect.js'
+import { startEmbeddedPostgres, stopStalePostmaster } from '../src/infrastructure/db/embedded.js'
 
 const alive = (pid: number): boolean => {
   try {

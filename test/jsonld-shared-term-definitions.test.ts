@@ -7,7 +7,7 @@ import t from 'tap'
 import { build, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/build-app.js'
 
 /**
- * src/jsonld/shared-term-definitions.ts changes how jsonld copies active
+ * src/infrastructure/jsonld/shared-term-definitions.ts changes how jsonld copies active
  * contexts; it must not change a single canonical N-Quad. Every OB 3.0
  * fixture and credentials this service issued (an image, a recertified
  * and a corrected version) are canonized in two

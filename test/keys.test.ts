@@ -3,7 +3,7 @@ import path from 'node:path'
 import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { prepareService } from '../src/boot.js'
-import { generateKeySet, KeyFileError, readKeyFiles, writeKeyFiles } from '../src/keys/key-files.js'
+import { generateKeySet, KeyFileError, readKeyFiles, writeKeyFiles } from '../src/capabilities/keys/key-files.js'
 import { build, createAchievement, issue } from './helpers/build-app.js'
 
 const quiet = { info: () => {}, warn: () => {} }

@@ -2,7 +2,7 @@ import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { migrate, MIGRATIONS_DIR } from '../src/db/migrate.js'
+import { migrate, MIGRATIONS_DIR } from '../src/infrastructure/db/migrate.js'
 import { freshDatabase } from './helpers/database.js'
 
 t.test('two processes migrating an empty database at once do not collide', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { decodeList, getBit } from '../src/status-lists/bitstring.js'
+import { decodeList, getBit } from '../src/capabilities/status-lists/bitstring.js'
 import { build, createAchievement, issue, type TestApp } from './helpers/build-app.js'
 
 async function fetchList (app: TestApp, url: string): Promise<{ etag: string, bits: Buffer, list: any }> {

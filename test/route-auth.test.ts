@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import t from 'tap'
-import { SCOPES } from '../src/staff-auth/bearer-auth.js'
+import { SCOPES } from '../src/capabilities/staff-access/bearer-auth.js'
 import { build, type TestApp } from './helpers/build-app.js'
 
 /**

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { decodeList, getBit } from '../src/status-lists/bitstring.js'
-import { resignExpiringStatusLists } from '../src/status-lists/refresh-task.js'
+import { decodeList, getBit } from '../src/capabilities/status-lists/bitstring.js'
+import { resignExpiringStatusLists } from '../src/capabilities/status-lists/refresh-task.js'
 import { build, createAchievement, issue, type TestApp } from './helpers/build-app.js'
 
 const recipient = (n: number): { name: string, email: string } => ({ name: `Holder ${n}`, email: `holder${n}@example.com` })

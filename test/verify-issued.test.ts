@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
-import { signDataIntegrity } from '../src/credentials/sign.js'
+import { signDataIntegrity } from '../src/infrastructure/signing/sign.js'
 import { build, createAchievement, issue, type TestApp } from './helpers/build-app.js'
 
 const NOW = new Date('2026-11-24T12:00:00Z')

@@ -9,18 +9,18 @@
  * Each change is audited with the actor "cli".
  */
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../config.js'
-import { migrate } from '../db/migrate.js'
-import { apiKeyResource, createApiKey, listApiKeys, revokeStaffKey } from '../staff-auth/api-keys.js'
-import { SCOPES, type Scope } from '../staff-auth/bearer-auth.js'
+import { loadConfig } from '../kernel/config.js'
+import { migrate } from '../infrastructure/db/migrate.js'
+import { apiKeyResource, createApiKey, listApiKeys, revokeStaffKey } from '../capabilities/staff-access/api-keys.js'
+import { SCOPES, type Scope } from '../capabilities/staff-access/bearer-auth.js'
 import { cliDatabase } from './database.js'
-import { resignAll } from '../credentials/resign-all.js'
-import { loadKeyRing } from '../keys/key-ring.js'
-import { compromiseSigningKey, rotateSigningKeys } from '../keys/lifecycle.js'
-import { openJobQueue } from '../jobs/job-queue.js'
-import { databaseOutbox } from '../notifications/events.js'
-import { publicUrls } from '../public-urls.js'
-import { statusListPolicy } from '../status-lists/policy.js'
+import { resignAll } from '../capabilities/credentials/recertify/resign-all.js'
+import { loadKeyRing } from '../capabilities/keys/key-ring.js'
+import { compromiseSigningKey, rotateSigningKeys } from '../capabilities/keys/lifecycle.js'
+import { openJobQueue } from '../infrastructure/jobs/job-queue.js'
+import { databaseOutbox } from '../capabilities/notifications/events.js'
+import { publicUrls } from '../kernel/public-urls.js'
+import { statusListPolicy } from '../capabilities/status-lists/policy.js'
 
 const USAGE = `usage: npm run admin -- <command>
   api-keys create --name <name> --scopes <scope,scope,...> [--expires <RFC 3339 time>]

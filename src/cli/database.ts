@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Sql } from 'postgres'
-import type { Config } from '../config.js'
-import { connect } from '../db/connect.js'
+import type { Config } from '../kernel/config.js'
+import { connect } from '../infrastructure/db/connect.js'
 
 /**
  * The database an admin command works on: DATABASE_URL when set; otherwise
@@ -26,7 +26,7 @@ export async function cliDatabase (config: Config): Promise<{ sql: Sql, close: (
       await sql.end()
     }
   }
-  const { startEmbeddedPostgres } = await import('../db/embedded.js')
+  const { startEmbeddedPostgres } = await import('../infrastructure/db/embedded.js')
   const embedded = await startEmbeddedPostgres(dir)
   const sql = connect(embedded.url, { max: 2 })
   return { sql, close: async () => { await sql.end(); await embedded.stop() } }

@@ -2,7 +2,7 @@
  * Prints, as JSON, the RDFC-1.0 canonical N-Quads of every JSON-LD document
  * given (files or folders, searched for *.json), twice over in one process,
  * with jsonld's own active-context clone or (--shared) with
- * src/jsonld/shared-term-definitions.ts installed first. Run in a child
+ * src/infrastructure/jsonld/shared-term-definitions.ts installed first. Run in a child
  * process by test/jsonld-shared-term-definitions.test.ts, so that the two
  * runs share no jsonld caches.
  */
@@ -10,8 +10,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import jsonld from 'jsonld'
-import { staticDocumentLoader } from '../../src/jsonld/document-loader.js'
-import { installSharedTermDefinitions } from '../../src/jsonld/shared-term-definitions.js'
+import { staticDocumentLoader } from '../../src/infrastructure/jsonld/document-loader.js'
+import { installSharedTermDefinitions } from '../../src/infrastructure/jsonld/shared-term-definitions.js'
 
 // Counts jsonld's deep copies of term-definition Maps: the change must leave none.
 const util = createRequire(import.meta.url)('jsonld/lib/util.js') as { clone: (value: unknown) => unknown }

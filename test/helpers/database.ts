@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Sql } from 'postgres'
-import { connect } from '../../src/db/connect.js'
+import { connect } from '../../src/infrastructure/db/connect.js'
 
 /**
  * A fresh, migrated database for one test file, cloned from the template that

@@ -4,8 +4,8 @@ import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cry
 import jsonld from 'jsonld'
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose'
 import type { Test } from 'tap'
-import { validateOpenBadgeSchema } from '../../src/credentials/ob-schema.js'
-import { createDocumentLoader, staticDocumentLoader } from '../../src/jsonld/document-loader.js'
+import { validateOpenBadgeSchema } from '../../src/capabilities/credentials/ob-schema.js'
+import { createDocumentLoader, staticDocumentLoader } from '../../src/infrastructure/jsonld/document-loader.js'
 import { BASE_URL, type TestApp } from './build-app.js'
 
 /** Resolves keys the way an outside verifier would: from what the service publishes over HTTP. */

@@ -2,8 +2,8 @@ import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
 import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite'
 import { CompactSign } from 'jose'
 import jsigs from 'jsonld-signatures'
-import { staticDocumentLoader } from '../../src/jsonld/document-loader.js'
-import type { IssuerSigningKeys } from '../../src/keys/key-ring.js'
+import { staticDocumentLoader } from '../../src/infrastructure/jsonld/document-loader.js'
+import type { IssuerSigningKeys } from '../../src/capabilities/keys/key-ring.js'
 
 /**
  * An attacker's toolbox against the signed-data judgement: ways to write the

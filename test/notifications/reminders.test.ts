@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap'
-import { createMailer } from '../../src/notifications/email/mailer.js'
-import { sendEventEmail } from '../../src/notifications/email/send-email.js'
-import { fanOutEvent } from '../../src/notifications/fan-out.js'
-import { recordDueNotifications } from '../../src/notifications/scheduler.js'
+import { createMailer } from '../../src/capabilities/notifications/email/mailer.js'
+import { sendEventEmail } from '../../src/capabilities/notifications/email/send-email.js'
+import { fanOutEvent } from '../../src/capabilities/notifications/fan-out.js'
+import { recordDueNotifications } from '../../src/capabilities/notifications/remind/scheduler.js'
 import { build, CMA_ACHIEVEMENT, createAchievement, issue, type TestApp } from '../helpers/build-app.js'
 import { startSmtpServer } from '../helpers/notifications.js'
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
-import { compromiseSigningKey } from '../../src/keys/lifecycle.js'
-import { pureCheckCache } from '../../src/verification/pure-check-cache.js'
+import { compromiseSigningKey } from '../../src/capabilities/keys/lifecycle.js'
+import { pureCheckCache } from '../../src/capabilities/verification/pure-check-cache.js'
 import { build, createAchievement, issue, type TestApp } from '../helpers/build-app.js'
 
 const verify = async (app: TestApp['app'], credential: unknown, options?: Record<string, unknown>) =>

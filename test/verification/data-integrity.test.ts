@@ -4,12 +4,12 @@ import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
 import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite'
 import t from 'tap'
-import { staticDocumentLoader } from '../../src/jsonld/document-loader.js'
-import { emptyBitstring, withBitSet } from '../../src/status-lists/bitstring.js'
-import { ownershipClassifier } from '../../src/verification/ownership.js'
-import { noSources, type VerificationSources } from '../../src/verification/sources.js'
-import { verifyCredential } from '../../src/verification/verify-credential.js'
-import type { VerificationResult } from '../../src/verification/result.js'
+import { staticDocumentLoader } from '../../src/infrastructure/jsonld/document-loader.js'
+import { emptyBitstring, withBitSet } from '../../src/capabilities/status-lists/bitstring.js'
+import { ownershipClassifier } from '../../src/capabilities/verification/ownership.js'
+import { noSources, type VerificationSources } from '../../src/capabilities/verification/sources.js'
+import { verifyCredential } from '../../src/capabilities/verification/verify-credential.js'
+import type { VerificationResult } from '../../src/capabilities/verification/result.js'
 
 // Published TEST keys (1EdTech material): anyone can sign with them, which is the point here.
 const testKeys = JSON.parse(readFileSync(new URL('../fixtures/ob3/keys/test-keys.json', import.meta.url), 'utf8')) as

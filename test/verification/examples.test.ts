@@ -1,8 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import t from 'tap'
-import { noSources, type VerificationSources } from '../../src/verification/sources.js'
-import { verifyCredential } from '../../src/verification/verify-credential.js'
-import type { CheckId, VerificationResult, VerificationStatus } from '../../src/verification/result.js'
+import { noSources, type VerificationSources } from '../../src/capabilities/verification/sources.js'
+import { verifyCredential } from '../../src/capabilities/verification/verify-credential.js'
+import type { CheckId, VerificationResult, VerificationStatus } from '../../src/capabilities/verification/result.js'
 
 // The 1EdTech / W3C reference examples, copied into test/fixtures/ob3 (see its README).
 const EXAMPLES = new URL('../fixtures/ob3/examples/', import.meta.url)

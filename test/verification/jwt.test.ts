@@ -2,9 +2,9 @@ import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { CompactSign, exportJWK, generateKeyPair, type JWK } from 'jose'
 import t from 'tap'
-import { noSources, type VerificationSources } from '../../src/verification/sources.js'
-import { verifyCredential } from '../../src/verification/verify-credential.js'
-import type { VerificationResult } from '../../src/verification/result.js'
+import { noSources, type VerificationSources } from '../../src/capabilities/verification/sources.js'
+import { verifyCredential } from '../../src/capabilities/verification/verify-credential.js'
+import type { VerificationResult } from '../../src/capabilities/verification/result.js'
 
 const EXAMPLES = new URL('../fixtures/ob3/examples/', import.meta.url)
 const sampleJwt = readFileSync(new URL('valid/jwt/simple-vcdm2-rs256-jwk.jwt', EXAMPLES), 'utf8').trim()

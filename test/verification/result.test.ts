@@ -1,6 +1,6 @@
 import t from 'tap'
-import { noticeFor } from '../../src/verification/notice.js'
-import { deriveStatus, failed, passed, unknown, type Check } from '../../src/verification/result.js'
+import { noticeFor } from '../../src/capabilities/verification/notice.js'
+import { deriveStatus, failed, passed, unknown, type Check } from '../../src/capabilities/verification/result.js'
 
 const ok = (id: Check['id']): Check => passed(id, 'fine')
 

@@ -1,0 +1,90 @@
+import type { FromSchema } from 'json-schema-to-ts'
+import { ID_PATTERN } from '../../kernel/ids.js'
+
+/** The OB 3.0 AchievementType vocabulary; "ext:" names extend it. */
+export const ACHIEVEMENT_TYPES = ['Achievement', 'ApprenticeshipCertificate', 'Assessment', 'Assignment', 'AssociateDegree', 'Award', 'Badge', 'BachelorDegree', 'Certificate', 'CertificateOfCompletion', 'Certification', 'CommunityService', 'Competency', 'Course', 'CoCurricular', 'Degree', 'Diploma', 'DoctoralDegree', 'Fieldwork', 'GeneralEducationDevelopment', 'JourneymanCertificate', 'LearningProgram', 'License', 'Membership', 'ProfessionalDoctorate', 'QualityAssuranceCredential', 'MasterCertificate', 'MasterDegree', 'MicroCredential', 'ResearchDoctorate', 'SecondarySchoolDiploma'] as const
+
+const httpUrl = { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2048 } as const
+
+const points = { type: 'integer', minimum: 0, maximum: 10000 } as const
+
+/** The recertification rules (see credentials/recertification-rules.ts). */
+export const recertificationPolicy = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    continuingEducation: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['minPoints'],
+      properties: {
+        minPoints: { ...points, minimum: 1 },
+        minApprovedPoints: points,
+        graceMonths: { type: 'integer', minimum: 0, maximum: 120 }
+      }
+    },
+    exam: { type: 'boolean' }
+  }
+} as const
+
+export const recertificationPolicyBody = {
+  examples: [{ recertification: { continuingEducation: { minPoints: 10 } } }, { recertification: null }],
+  type: 'object',
+  additionalProperties: false,
+  required: ['recertification'],
+  properties: { recertification: { anyOf: [recertificationPolicy, { type: 'null' }] } }
+} as const
+
+export const createAchievementBody = {
+  examples: [{ name: 'CMA (AAMA)', description: 'Certified Medical Assistant (AAMA).', criteria: { narrative: 'Passed the CMA (AAMA) Certification Exam.' }, achievementType: 'Certification', validityMonths: 60, recertification: { continuingEducation: { minPoints: 60, minApprovedPoints: 30, graceMonths: 3 }, exam: true } }],
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'description', 'criteria'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
+    description: { type: 'string', minLength: 1, maxLength: 5000, pattern: '\\S' },
+    criteria: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: {
+        id: httpUrl,
+        narrative: { type: 'string', minLength: 1, maxLength: 20000 }
+      }
+    },
+    image: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id'],
+      properties: {
+        id: { type: 'string', format: 'uri', pattern: '^(https?://|data:image/)', maxLength: 262144 },
+        caption: { type: 'string', maxLength: 500 }
+      }
+    },
+    achievementType: {
+      anyOf: [
+        { type: 'string', enum: ACHIEVEMENT_TYPES },
+        { type: 'string', pattern: '^ext:[A-Za-z0-9._-]+$', maxLength: 100 }
+      ]
+    },
+    validityMonths: { type: 'integer', minimum: 1, maximum: 1200 },
+    recertification: recertificationPolicy,
+    issuerId: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }
+  }
+} as const
+
+export type CreateAchievementBody = FromSchema<typeof createAchievementBody>
+
+export { idParams as achievementIdParams } from '../../infrastructure/http/id-params.js'
+
+export const listAchievementsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+    after: { type: 'string', pattern: ID_PATTERN }
+  }
+} as const
+
+export type ListAchievementsQuery = FromSchema<typeof listAchievementsQuery>

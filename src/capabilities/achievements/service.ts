@@ -1,0 +1,65 @@
+import type { Sql } from 'postgres'
+import { recordAuditEvent } from '../audit/store.js'
+import type { RecertificationPolicy } from './recertification-rules.js'
+import { AppError, notFound } from '../../kernel/errors.js'
+import { newId } from '../../kernel/ids.js'
+import { findIssuer, type IssuerRow } from '../issuers/store.js'
+import type { CreateAchievementBody } from './schemas.js'
+import { insertAchievement, setRecertificationPolicy, type AchievementRow } from './store.js'
+
+/** Defines an achievement for an issuer and records who did it, in one transaction. */
+export async function createAchievement (
+  deps: { sql: Sql, defaultIssuerId: string, actor: string, requestId?: string },
+  body: CreateAchievementBody
+): Promise<{ achievement: AchievementRow, issuer: IssuerRow }> {
+  const issuerId = body.issuerId ?? deps.defaultIssuerId
+  const issuer = await findIssuer(deps.sql, issuerId)
+  if (issuer === undefined) throw new AppError('validation_failed', `"issuerId" names no issuer: "${issuerId}".`)
+  const achievement = await deps.sql.begin(async (tx) => {
+    const row = await insertAchievement(tx, {
+      id: newId(),
+      issuerId,
+      name: body.name.trim(),
+      description: body.description,
+      criteria: body.criteria,
+      image: body.image ?? null,
+      achievementType: body.achievementType ?? null,
+      validityMonths: body.validityMonths ?? null,
+      recertification: body.recertification ?? null,
+      createdBy: deps.actor
+    })
+    await recordAuditEvent(tx, {
+      actor: deps.actor,
+      action: 'achievement.created',
+      subjectType: 'achievement',
+      subjectId: row.id,
+      ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
+      after: { name: row.name, validityMonths: row.validityMonths, recertification: row.recertification },
+      details: { name: row.name }
+    })
+    return row
+  }) as AchievementRow
+  return { achievement, issuer }
+}
+
+/** Sets (or, with null, removes) an achievement's recertification rules, audited. */
+export async function updateRecertificationPolicy (
+  deps: { sql: Sql, actor: string, requestId?: string },
+  id: string,
+  policy: RecertificationPolicy | null
+): Promise<AchievementRow> {
+  return await deps.sql.begin(async (tx) => {
+    const before = await setRecertificationPolicy(tx, id, policy)
+    if (before === undefined) throw notFound(`Achievement "${id}"`)
+    await recordAuditEvent(tx, {
+      actor: deps.actor,
+      action: 'achievement.recertification_set',
+      subjectType: 'achievement',
+      subjectId: id,
+      ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
+      before: { recertification: before.recertification },
+      after: { recertification: policy }
+    })
+    return { ...before, recertification: policy }
+  }) as AchievementRow
+}

@@ -1,0 +1,131 @@
+import { parse } from 'csv-parse/sync'
+import type { FastifyBaseLogger } from 'fastify'
+import { AppError, problemForError, type ProblemDocument } from '../../../kernel/errors.js'
+import { validatorCompiler } from '../../../infrastructure/http/validator-compiler.js'
+import { normaliseEmail } from '../build-credential.js'
+import { issueCredential, issueCredentialsIn, type IssueDeps, type IssuedCredential, type IssueOutcome } from './issue-credential.js'
+
+import { issueCredentialBody, type IssueCredentialBody } from '../schemas.js'
+
+export const MAX_BATCH_ITEMS = 1000
+
+/** The CSV columns: the first three are required, the dates optional. */
+const CSV_COLUMNS = ['achievementId', 'name', 'email', 'validFrom', 'validUntil', 'awardedDate'] as const
+const REQUIRED_CSV_COLUMNS = CSV_COLUMNS.slice(0, 3)
+
+// Items are validated one by one with the issue route's own schema, so one
+// bad item gets its own problem instead of sinking the request.
+const validateItem = validatorCompiler({ schema: issueCredentialBody, httpPart: 'body', method: 'POST', url: '/credentials/batch' }) as
+  ((data: unknown) => boolean) & { errors?: Array<{ instancePath: string, message?: string, params: unknown, keyword: string, schemaPath: string }> | null }
+
+export type BatchResult = IssuedCredential | ProblemDocument
+
+/**
+ * Reads a spreadsheet export: a header row naming the columns (any order,
+ * achievementId,name,email required; validFrom,validUntil,awardedDate
+ * optional) and one credential per row. Empty optional cells are left out.
+ * A malformed file or header is a 400 for the whole request; bad values in a
+ * row are that row's problem, found later by the item schema.
+ */
+export function itemsFromCsv (text: string): unknown[] {
+  let rows: string[][]
+  try {
+    rows = parse(text, { bom: true, skip_empty_lines: true, trim: true, relax_column_count: false, max_record_size: 64 * 1024 }) as string[][]
+  } catch (error) {
+    throw new AppError('validation_failed', `The CSV cannot be read: ${(error as Error).message}`)
+  }
+  const [header, ...records] = rows
+  if (header === undefined) throw new AppError('validation_failed', 'The CSV is empty; the first row must name the columns (achievementId,name,email).')
+  const unknown = header.filter((name) => !(CSV_COLUMNS as readonly string[]).includes(name))
+  if (unknown.length > 0) throw new AppError('validation_failed', `The CSV header names unknown columns: ${unknown.map((c) => `"${c}"`).join(', ')}. Columns: ${CSV_COLUMNS.join(', ')}.`)
+  const missing = REQUIRED_CSV_COLUMNS.filter((name) => !header.includes(name))
+  if (missing.length > 0) throw new AppError('validation_failed', `The CSV header lacks the columns ${missing.map((c) => `"${c}"`).join(', ')}.`)
+  if (new Set(header).size !== header.length) throw new AppError('validation_failed', 'The CSV header names a column twice.')
+  if (records.length === 0) throw new AppError('validation_failed', 'The CSV has a header but no rows.')
+  if (records.length > MAX_BATCH_ITEMS) throw new AppError('validation_failed', `A batch holds at most ${MAX_BATCH_ITEMS} credentials; the CSV has ${records.length} rows.`)
+  return records.map((record) => {
+    const cell = (name: string): string | undefined => {
+      const value = record[header.indexOf(name)]
+      return value === undefined || value === '' ? undefined : value
+    }
+    // A missing cell is a missing property, so the item schema names it.
+    const present = (names: readonly string[], rename: (name: string) => string = (n) => n): Record<string, string> =>
+      Object.fromEntries(names.flatMap((name) => { const value = cell(name); return value === undefined ? [] : [[rename(name), value]] }))
+    return { ...present(['achievementId']), recipient: present(['name', 'email']), ...present(['validFrom', 'validUntil', 'awardedDate']) }
+  })
+}
+
+function invalidItem (index: number, errors: NonNullable<typeof validateItem.errors>): ProblemDocument {
+  const { problem } = problemForError({ validation: errors, validationContext: `items[${index}]` })
+  return problem
+}
+
+/** Items issued together in one transaction (issueCredentialsIn): large enough that statements are few, small enough to keep locks short. */
+export const BATCH_CHUNK = 50
+
+/**
+ * Issues the valid items in chunks of BATCH_CHUNK, each chunk in one
+ * transaction with a handful of statements (issueCredentialsIn, issue-credential.ts), two chunks in
+ * flight so that one signs while the other writes (a holder named twice is
+ * issued once, to the first in input order); answers in input order with
+ * the issued credential or that item's problem. An item refused for its own
+ * reason never sinks the others; when a chunk fails for any other reason it is
+ * rolled back and its items are issued one by one, each in its own
+ * transaction, so a fault is confined to the item that causes it.
+ */
+export async function issueBatch (deps: Omit<IssueDeps, 'now'> & { clock: () => Date, log: FastifyBaseLogger, notify?: boolean }, items: readonly unknown[], concurrency = 2): Promise<BatchResult[]> {
+  const results: BatchResult[] = new Array(items.length)
+  const valid: Array<{ index: number, body: IssueCredentialBody }> = []
+  items.forEach((item, index) => {
+    if (!validateItem(item)) results[index] = invalidItem(index, validateItem.errors ?? [])
+    else valid.push({ index, body: deps.notify === false ? { ...(item as IssueCredentialBody), notify: false } : item as IssueCredentialBody })
+  })
+  // The first item in input order for a holder and achievement is issued
+  // first; a repeat goes in a later round, after it has committed, and meets it
+  // as a held credential (chunks run concurrently, so within a round which
+  // repeat won would be chance).
+  const rounds: Array<typeof valid> = []
+  const occurrences = new Map<string, number>()
+  for (const item of valid) {
+    const key = `${item.body.achievementId} ${normaliseEmail(item.body.recipient.email)}`
+    const round = occurrences.get(key) ?? 0
+    occurrences.set(key, round + 1)
+    ;(rounds[round] ??= []).push(item)
+  }
+
+  const answer = (index: number, outcome: IssuedCredential | unknown): void => {
+    if (!(outcome instanceof Error) && typeof outcome === 'object' && outcome !== null && 'jwt' in outcome) {
+      results[index] = outcome as IssuedCredential
+      return
+    }
+    const { problem, serverFault } = problemForError(outcome)
+    if (serverFault) deps.log.error({ err: outcome, item: index }, 'batch item failed')
+    results[index] = problem
+  }
+  const issueChunk = async (chunk: typeof valid): Promise<void> => {
+    const now = deps.clock()
+    try {
+      const outcomes = await deps.sql.begin(async (tx) => await issueCredentialsIn(tx, { ...deps, now }, chunk.map((c) => c.body))) as IssueOutcome[]
+      chunk.forEach((c, i) => { answer(c.index, outcomes[i]) })
+    } catch (error) {
+      deps.log.warn({ err: error, items: chunk.length }, 'batch chunk failed; issuing its items one by one')
+      for (const c of chunk) {
+        try {
+          answer(c.index, await issueCredential({ ...deps, now: deps.clock() }, c.body))
+        } catch (itemError) {
+          answer(c.index, itemError)
+        }
+      }
+    }
+  }
+  for (const round of rounds) {
+    const chunks: Array<typeof valid> = []
+    for (let start = 0; start < round.length; start += BATCH_CHUNK) chunks.push(round.slice(start, start + BATCH_CHUNK))
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length) await issueChunk(chunks[next++] as typeof valid)
+    }
+    await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker))
+  }
+  return results
+}

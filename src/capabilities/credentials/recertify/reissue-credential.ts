@@ -1,0 +1,204 @@
+import type { Sql } from 'postgres'
+import { findAchievement, type AchievementRow } from '../../achievements/store.js'
+import { recordAuditEvent } from '../../audit/store.js'
+import type { Db } from '../../../infrastructure/db/types.js'
+import { AppError, notFound } from '../../../kernel/errors.js'
+import { findIssuer, type IssuerRow } from '../../issuers/store.js'
+import { endSessionsOf } from '../../holders/store.js'
+import { countStatusEntry } from '../../status-lists/store.js'
+import { isoSeconds, toWholeSeconds } from '../../../kernel/time.js'
+import { normaliseEmail } from '../build-credential.js'
+import { createVersion, type SignedVersion, type VersionDeps } from '../create-version.js'
+import type { IssuedCredential } from '../issue/issue-credential.js'
+import { decideRecertification, type RecertificationPolicy, type RecertificationRequest } from '../../achievements/recertification-rules.js'
+import { setStatusBits } from '../revoke/revoke-credential.js'
+import { findSignedVersion, listLiveVersions, lockCredential, markSuperseded, setCurrentVersion, type CredentialRow, type SignedVersionRow } from '../store.js'
+
+export interface ReissueDeps extends VersionDeps {
+  sql: Sql
+  requestId?: string
+}
+
+export interface CorrectionRequest {
+  notify?: boolean
+  reason: 'correction'
+  recipient: { name?: string, email?: string }
+  note?: string
+}
+
+interface Locked { credential: CredentialRow, current: SignedVersionRow, achievement: AchievementRow, issuer: IssuerRow }
+
+/** Locks the credential and loads what a new version needs; refuses revoked credentials. */
+async function lockForNewVersion (tx: Db, id: string): Promise<Locked> {
+  const credential = await lockCredential(tx, id)
+  if (credential === undefined) throw notFound(`Credential "${id}"`)
+  if (credential.revokedAt !== null) {
+    throw new AppError('credential_revoked', `Credential "${id}" was revoked on ${isoSeconds(credential.revokedAt)}; a revoked credential gets no new versions. Issue a new credential instead.`)
+  }
+  const current = await findSignedVersion(tx, id)
+  const achievement = await findAchievement(tx, credential.achievementId)
+  const issuer = achievement === undefined ? undefined : await findIssuer(tx, achievement.issuerId)
+  if (current === undefined || achievement === undefined || issuer === undefined) throw new Error(`Credential "${id}" has inconsistent records.`)
+  return { credential, current, achievement, issuer }
+}
+
+/**
+ * A new version's validFrom: now, in whole seconds (VC-JWT nbf), so it is
+ * verifiable the moment it is answered. Never in the future: a version made
+ * in the same second as the one it replaces gets the same validFrom, where
+ * a second later would be "not yet valid" to a verifier asking at once. The
+ * version number orders versions; wallets, which keep the later validFrom,
+ * see a tie only within that second, and the credential URL (its refresh
+ * service) serves the current one. Only a period that has not begun yet
+ * (issued with a future validFrom) keeps its start: a correction must not
+ * make it valid early.
+ */
+function nextValidFrom (current: { validFrom: Date }, now: Date): Date {
+  return new Date(Math.max(toWholeSeconds(now).getTime(), current.validFrom.getTime()))
+}
+
+/**
+ * What a correction and a re-signing share: every live version is superseded
+ * (its bit set) and a new one is signed with the same period, dated now, or
+ * as of the period's last second when it has ended (so an expired credential
+ * keeps its dates and still reads "expired"), and made current.
+ */
+async function replaceLiveVersions (tx: Db, deps: ReissueDeps, locked: Locked, content: { recipient: { name: string, email: string }, kind: 'correction' | 'resign', reason: string, notifyHolder: boolean }): Promise<{ version: number, signed: SignedVersion, validFrom: Date, until: Date | null, superseded: number[] }> {
+  const { credential, current, achievement, issuer } = locked
+  const id = credential.id
+  const until = current.validUntil
+  let validFrom = nextValidFrom(current, deps.now)
+  if (until !== null && validFrom.getTime() >= until.getTime()) validFrom = new Date(Math.max(until.getTime() - 1000, current.validFrom.getTime()))
+  if (until !== null && validFrom.getTime() >= until.getTime()) {
+    throw new AppError('conflict', `Credential "${id}" ends at ${isoSeconds(until)}; a new version needs a validFrom no earlier than ${isoSeconds(current.validFrom)} and before that.`)
+  }
+  const live = await listLiveVersions(tx, id)
+  await setStatusBits({ ...deps, sql: tx }, live)
+  await markSuperseded(tx, id, live.map((v) => v.version), deps.now)
+  const version = credential.currentVersion + 1
+  const signed = await createVersion(tx, deps, {
+    credentialId: id,
+    issuer,
+    achievement,
+    recipient: content.recipient,
+    validFrom,
+    ...(until !== null ? { validUntil: until } : {}),
+    awardedDate: credential.awardedDate ?? current.validFrom,
+    version,
+    kind: content.kind,
+    reason: content.reason,
+    notifyHolder: content.notifyHolder
+  })
+  await setCurrentVersion(tx, id, { version, recipientName: content.recipient.name, recipientEmail: content.recipient.email, validUntil: until })
+  return { version, signed, validFrom, until, superseded: live.map((v) => v.version) }
+}
+
+const summary = (v: { recipientName: string, recipientEmail: string, validFrom: Date, validUntil: Date | null }): Record<string, unknown> => ({
+  recipientName: v.recipientName,
+  recipientEmail: v.recipientEmail,
+  validFrom: v.validFrom.toISOString(),
+  validUntil: v.validUntil?.toISOString() ?? null
+})
+
+/**
+ * A correction (name or email): a new version under the same id with the
+ * corrected recipient, the same validUntil and a validFrom of now (never
+ * before the current version's, never in the future). Every
+ * version still live carries the wrong data, so their status bits are set
+ * and they are marked superseded: verifying one answers `superseded`.
+ */
+export async function correctCredential (deps: ReissueDeps, id: string, request: CorrectionRequest): Promise<IssuedCredential> {
+  return await deps.sql.begin(async (tx) => await correctCredentialIn(tx, deps, id, request)) as IssuedCredential
+}
+
+/** The same, in the caller's transaction (an approved correction request). */
+export async function correctCredentialIn (tx: Db, deps: ReissueDeps, id: string, request: CorrectionRequest): Promise<IssuedCredential> {
+  const { credential, current, achievement, issuer } = await lockForNewVersion(tx, id)
+  const recipient = {
+    name: request.recipient.name ?? credential.recipientName,
+    email: request.recipient.email !== undefined ? normaliseEmail(request.recipient.email) : credential.recipientEmail
+  }
+  if (recipient.name === credential.recipientName && recipient.email === credential.recipientEmail) {
+    throw new AppError('validation_failed', '"recipient" changes nothing: give the corrected "name" and/or "email".')
+  }
+  const { version, signed, validFrom, until, superseded } = await replaceLiveVersions(tx, deps, { credential, current, achievement, issuer }, {
+    recipient, kind: 'correction', reason: request.note ?? 'correction', notifyHolder: request.notify !== false
+  })
+  await recordAuditEvent(tx, {
+    actor: deps.actor,
+    action: 'credential.corrected',
+    subjectType: 'credential',
+    subjectId: id,
+    version,
+    reason: request.note ?? 'correction',
+    ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
+    before: { version: current.version, ...summary(current) },
+    after: { version, ...summary({ ...recipient, recipientName: recipient.name, recipientEmail: recipient.email, validFrom, validUntil: until }) },
+    details: { supersededVersions: superseded }
+  })
+  // The portal follows the address: sessions signed in as the old one end (the holder signs in with the new one).
+  if (recipient.email !== credential.recipientEmail) await endSessionsOf(tx, credential.recipientEmail, deps.now)
+  await countStatusEntry(tx, signed.statusListId)
+  return { id, url: deps.urls.credential(id), version, credential: signed.credential, jwt: signed.jwt }
+}
+
+/**
+ * A recertification under the achievement's rules (recertification-rules.ts):
+ * a new version under the same id with the new period. The prior version is
+ * not superseded: it stays valid for its own period, and verifying it says a
+ * newer version exists. A refusal is 422 naming the rule.
+ */
+export async function recertifyCredential (deps: ReissueDeps, id: string, request: RecertificationRequest & { note?: string, notify?: boolean }): Promise<IssuedCredential> {
+  return await deps.sql.begin(async (tx) => {
+    const { credential, current, achievement, issuer } = await lockForNewVersion(tx, id)
+    const now = nextValidFrom(current, deps.now)
+    const decision = decideRecertification({ policy: achievement.recertification as RecertificationPolicy | null, validityMonths: achievement.validityMonths, currentValidUntil: current.validUntil, request, now })
+    if (!decision.allowed) throw new AppError('recertification_refused', decision.message, { rule: decision.rule })
+    const version = credential.currentVersion + 1
+    const recipient = { name: credential.recipientName, email: credential.recipientEmail }
+    const signed = await createVersion(tx, deps, {
+      credentialId: id,
+      issuer,
+      achievement,
+      recipient,
+      validFrom: decision.validFrom,
+      validUntil: decision.validUntil,
+      awardedDate: credential.awardedDate ?? current.validFrom,
+      version,
+      kind: 'recertification',
+      reason: request.method,
+      notifyHolder: request.notify !== false
+    })
+    await setCurrentVersion(tx, id, { version, recipientName: recipient.name, recipientEmail: recipient.email, validUntil: decision.validUntil })
+    await recordAuditEvent(tx, {
+      actor: deps.actor,
+      action: 'credential.recertified',
+      subjectType: 'credential',
+      subjectId: id,
+      version,
+      reason: request.note ?? request.method,
+      ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
+      before: { version: current.version, ...summary(current) },
+      after: { version, ...summary({ recipientName: recipient.name, recipientEmail: recipient.email, validFrom: decision.validFrom, validUntil: decision.validUntil }) },
+      details: request.method === 'exam' ? { method: 'exam' } : { method: request.method, points: request.points }
+    })
+    await countStatusEntry(tx, signed.statusListId)
+    return { id, url: deps.urls.credential(id), version, credential: signed.credential, jwt: signed.jwt }
+  }) as IssuedCredential
+}
+
+/**
+ * Re-signing after a key compromise: a new version with the same data, signed
+ * by the issuer's current keys; the versions still live are superseded (their
+ * bits set), so the copies signed by the withdrawn key stop being current.
+ */
+export async function resignCredential (deps: ReissueDeps, id: string): Promise<IssuedCredential> {
+  return await deps.sql.begin(async (tx) => {
+    const locked = await lockForNewVersion(tx, id)
+    const recipient = { name: locked.credential.recipientName, email: locked.credential.recipientEmail }
+    const { version, signed, superseded } = await replaceLiveVersions(tx, deps, locked, { recipient, kind: 'resign', reason: 're-signed after a key compromise', notifyHolder: false })
+    await recordAuditEvent(tx, { actor: deps.actor, action: 'credential.resigned', subjectType: 'credential', subjectId: id, version, reason: 're-signed after a key compromise', before: { version: locked.current.version }, after: { version }, details: { supersededVersions: superseded } })
+    await countStatusEntry(tx, signed.statusListId)
+    return { id, url: deps.urls.credential(id), version, credential: signed.credential, jwt: signed.jwt }
+  }) as IssuedCredential
+}

@@ -1,0 +1,130 @@
+import type { FromSchema } from 'json-schema-to-ts'
+import { dateTime } from '../../infrastructure/http/common-schemas.js'
+import { ID_PATTERN } from '../../kernel/ids.js'
+
+export const issueCredentialBody = {
+  examples: [{ achievementId: 'Jq3xw9Lk2PzR7tYb', recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' }, validFrom: '2026-03-31T00:00:00Z' }],
+  type: 'object',
+  additionalProperties: false,
+  required: ['achievementId', 'recipient'],
+  properties: {
+    achievementId: { type: 'string', pattern: ID_PATTERN },
+    recipient: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'email'],
+      properties: {
+        name: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
+        email: { type: 'string', format: 'email', maxLength: 320 }
+      }
+    },
+    validFrom: dateTime,
+    validUntil: dateTime,
+    awardedDate: dateTime,
+    /** false: no email to the holder for this change (webhooks are told regardless). Default true. */
+    notify: { type: 'boolean' },
+  }
+} as const
+
+export type IssueCredentialBody = FromSchema<typeof issueCredentialBody>
+
+export { idParams as credentialIdParams } from '../../infrastructure/http/id-params.js'
+
+export const versionParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'version'],
+  properties: { id: { type: 'string', pattern: ID_PATTERN }, version: { type: 'integer', minimum: 1, maximum: 100000 } }
+} as const
+
+const note = { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' } as const
+
+export const revokeBody = {
+  examples: [{ reason: 'Exam result annulled' }],
+  type: 'object',
+  additionalProperties: false,
+  required: ['reason'],
+  properties: { reason: note }
+} as const
+
+/** A correction of the recipient's name or email (holders cannot edit these themselves). */
+export const reissueBody = {
+  examples: [{ reason: 'correction', recipient: { name: 'Jane Q. Assistant' }, note: 'Typo in the surname' }],
+  type: 'object',
+  additionalProperties: false,
+  required: ['reason', 'recipient'],
+  properties: {
+    reason: { type: 'string', enum: ['correction'] },
+    recipient: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: {
+        name: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
+        email: { type: 'string', format: 'email', maxLength: 320 }
+      }
+    },
+    note,
+    notify: { type: 'boolean' }
+  }
+} as const
+
+const points = { type: 'integer', minimum: 0, maximum: 10000 } as const
+
+export const recertifyBody = {
+  examples: [{ method: 'continuing-education', points: { total: 62, approved: 31 } }, { method: 'exam' }],
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['method'],
+      properties: { method: { const: 'exam' }, note, notify: { type: 'boolean' } }
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['method', 'points'],
+      properties: {
+        method: { const: 'continuing-education' },
+        points: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['total', 'approved'],
+          properties: { total: points, approved: points }
+        },
+        note,
+        notify: { type: 'boolean' }
+      }
+    }
+  ]
+} as const
+
+/** A batch: `{ "items": [...] }` as JSON, or a CSV document (parsed in batch.ts). Items are validated one by one. */
+export const batchBody = {
+  examples: [{ items: [{ achievementId: 'Jq3xw9Lk2PzR7tYb', recipient: { name: 'Ana Ruiz', email: 'ana@example.com' } }] }, 'achievementId,name,email\nJq3xw9Lk2PzR7tYb,Ana Ruiz,ana@example.com\n'],
+  anyOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['items'],
+      properties: { items: { type: 'array', minItems: 1, maxItems: 1000 }, notify: { type: 'boolean' } }
+    },
+    { type: 'string', minLength: 1 }
+  ]
+} as const
+
+export const listCredentialsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    achievementId: { type: 'string', pattern: ID_PATTERN },
+    email: { type: 'string', format: 'email', maxLength: 320 },
+    status: { type: 'string', enum: ['valid', 'expired', 'revoked', 'superseded'] },
+    expiresAfter: dateTime,
+    expiresBefore: dateTime,
+    limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+    after: { type: 'string', pattern: ID_PATTERN }
+  }
+} as const
+
+export type ListCredentialsQuery = FromSchema<typeof listCredentialsQuery>

@@ -1,0 +1,98 @@
+import { findAchievement } from '../../achievements/store.js'
+import { findCredential, findVersion } from '../../credentials/store.js'
+import { shareLinks } from '../../../channels/holder-pages/share-links.js'
+import { longDate } from '../../../infrastructure/web/dates.js'
+import { findIssuer } from '../../issuers/store.js'
+import { addMonths } from '../../../kernel/time.js'
+import type { NotificationDeps } from '../deps.js'
+import { findEvent, type EventType } from '../events.js'
+import { unsubscribeToken } from '../unsubscribe.js'
+import { renderEmail, renewalRulesInWords, type EmailKind } from './templates.js'
+
+/** The email each event calls for (revocations are told to staff systems, not emailed). */
+export const EMAIL_FOR_EVENT: Partial<Record<EventType, EmailKind>> = {
+  'credential.issued': 'issued',
+  'credential.recertified': 'renewed',
+  'credential.reissued': 'corrected',
+  'credential.expiry_reminder': 'reminder',
+  'credential.expired': 'expired'
+}
+
+const DAY_MS = 86_400_000
+
+/**
+ * Sends the email of one event, once: the email_notifications row is pending
+ * until sent or skipped. Checked at send time, not when the event was made:
+ * nothing goes for a revoked credential or a version no longer current (a
+ * recertification thus cancels the prior version's pending reminders), and no
+ * reminder to a holder who unsubscribed. A failure throws, and the job is
+ * retried with backoff; the Message-ID is the event's, so a rare resend after
+ * a crash mid-send is recognisably the same message.
+ */
+export async function sendEventEmail (deps: NotificationDeps, eventId: string): Promise<'sent' | 'skipped' | 'nothing to do'> {
+  const { sql } = deps
+  const [pending] = await sql<Array<{ kind: EmailKind }>>`select kind from email_notifications where event_id = ${eventId} and state = 'pending'`
+  if (pending === undefined) return 'nothing to do'
+  const event = await findEvent(sql, eventId)
+  const credential = event !== undefined ? await findCredential(sql, event.credentialId) : undefined
+  if (event === undefined || credential === undefined) return await skip(deps, eventId, 'the event or its credential is gone')
+  if (credential.revokedAt !== null) return await skip(deps, eventId, 'the credential is revoked')
+  if (event.version !== credential.currentVersion) return await skip(deps, eventId, `version ${event.version} was followed by version ${credential.currentVersion}`)
+  const now = deps.clock()
+  const scheduled = pending.kind === 'reminder' || pending.kind === 'expired'
+  if (scheduled && credential.remindersOptedOutAt !== null) return await skip(deps, eventId, 'the holder unsubscribed from reminders')
+  const version = await findVersion(sql, credential.id, event.version)
+  const achievement = await findAchievement(sql, credential.achievementId)
+  const issuer = await findIssuer(sql, credential.issuerId)
+  if (version === undefined || achievement === undefined || issuer === undefined) return await skip(deps, eventId, 'the version, achievement or issuer is gone')
+  if (pending.kind === 'reminder' && (version.validUntil === null || version.validUntil.getTime() <= now.getTime())) return await skip(deps, eventId, 'the credential has expired since the reminder was due')
+  if (pending.kind === 'expired' && (version.validUntil === null || version.validUntil.getTime() > now.getTime())) return await skip(deps, eventId, 'the credential is not expired')
+
+  const credentialUrl = deps.urls.credential(credential.id)
+  const validUntil = version.validUntil
+  const grace = achievement.recertification?.continuingEducation?.graceMonths
+  const graceUntil = pending.kind === 'expired' && validUntil !== null && grace !== undefined && grace > 0 ? addMonths(validUntil, grace) : null
+  const links = shareLinks({
+    credentialUrl,
+    credentialId: credential.id,
+    achievementName: achievement.name,
+    issuerName: issuer.name,
+    ...(deps.config.branding.linkedInOrganizationId !== undefined ? { linkedInOrganizationId: deps.config.branding.linkedInOrganizationId } : {}),
+    issued: (credential.awardedDate ?? version.validFrom).toISOString(),
+    ...(validUntil !== null ? { expires: validUntil.toISOString() } : {})
+  })
+  const unsubscribeUrl = scheduled ? `${deps.urls.base}/notifications/unsubscribe/${credential.id}?token=${await unsubscribeToken(sql, credential.id)}` : null
+  const rendered = await renderEmail(pending.kind, issuer.id, {
+    holderName: version.recipientName,
+    achievementName: achievement.name,
+    issuerName: issuer.name,
+    credentialUrl,
+    verifyUrl: `${deps.urls.base}/verify`,
+    linkedInAddToProfileUrl: links.linkedInAddToProfile,
+    validUntil: longDate(validUntil) ?? null,
+    daysLeft: validUntil !== null ? Math.max(0, Math.ceil((validUntil.getTime() - now.getTime()) / DAY_MS)) : null,
+    graceUntil: graceUntil !== null && graceUntil.getTime() > now.getTime() ? longDate(graceUntil) ?? null : null,
+    renewalRules: renewalRulesInWords(achievement.recertification),
+    unsubscribeUrl,
+    primaryColor: deps.config.branding.primaryColor,
+    accentColor: deps.config.branding.accentColor
+  }, deps.config.notifications.emailTemplatesDir)
+  const messageId = `<${eventId}@${new URL(deps.urls.base).hostname}>`
+  const sent = await deps.mailer.send({
+    to: version.recipientEmail,
+    ...rendered,
+    messageId,
+    // RFC 8058 one-click unsubscribe for reminders; issue emails are transactional.
+    ...(unsubscribeUrl !== null ? { headers: { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } } : {})
+  })
+  await sql`update email_notifications set state = 'sent', message_id = ${messageId}, sent_at = ${now} where event_id = ${eventId}`
+  // Never the address: the event and credential ids say which email it was.
+  deps.log.info({ eventId, credentialId: credential.id, kind: pending.kind, delivered: sent.delivered, ...(sent.delivered === 'file' ? { file: sent.where } : {}) }, 'email sent')
+  return 'sent'
+}
+
+async function skip (deps: NotificationDeps, eventId: string, reason: string): Promise<'skipped'> {
+  await deps.sql`update email_notifications set state = 'skipped', skip_reason = ${reason} where event_id = ${eventId} and state = 'pending'`
+  deps.log.info({ eventId, reason }, 'email skipped')
+  return 'skipped'
+}

@@ -1,0 +1,92 @@
+import type { Sql } from 'postgres'
+import { findStatusRecordWithListHead, isStoredSignature } from '../credentials/store.js'
+import { findEd25519Key, findPublishedKey } from '../keys/store.js'
+import type { PublicUrls } from '../../kernel/public-urls.js'
+import { parsePublicUrl } from '../../kernel/public-urls.js'
+import { findStatusListBits, findStatusListHead } from '../status-lists/store.js'
+import { ownershipClassifier } from './ownership.js'
+import { SourceUnavailableError, type VerificationSources } from './sources.js'
+
+/**
+ * The verifier's view of this service's own issuers, keys and status lists,
+ * read from the database. Foreign status lists are never fetched: the
+ * service does not make outbound requests, so they come back undefined and
+ * the status check reports `unknown`. A database error becomes
+ * SourceUnavailableError, which the pipeline reports as indeterminate.
+ */
+export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: readonly string[] = [], clockLeewaySeconds?: number): VerificationSources {
+  const ownership = ownershipClassifier(urls.base)
+  const bitsCache = new Map<string, { bits: Buffer, version: number }>()
+  const trusted = new Set(trustedIssuers)
+  const own = (url: string, kind: 'issuer' | 'key' | 'status-list'): string | undefined => {
+    const parsed = parsePublicUrl(urls.base, url)
+    return parsed?.kind === kind && parsed.fragment === undefined ? parsed.id : undefined
+  }
+  const read = async <T>(what: string, query: () => Promise<T>): Promise<T> => {
+    try {
+      return await query()
+    } catch (error) {
+      throw new SourceUnavailableError(`The service's records of its own ${what} could not be read.`, { cause: error })
+    }
+  }
+  return {
+    ownership,
+    isTrustedIssuer: (issuerId) => trusted.has(issuerId),
+    ...(clockLeewaySeconds !== undefined ? { clockLeewaySeconds } : {}),
+
+    findOwnEd25519Key: async (issuerId, publicKeyMultibase) => {
+      const id = own(issuerId, 'issuer')
+      if (id === undefined) return undefined
+      const key = await read('keys', async () => await findEd25519Key(sql, id, publicKeyMultibase))
+      return key === undefined ? undefined : { id: key.id, status: key.status, ...(key.compromisedAt !== null ? { compromisedAt: key.compromisedAt } : {}) }
+    },
+
+    findOwnJwtKey: async (kid) => {
+      const id = own(kid, 'key')
+      if (id === undefined) return undefined
+      const key = await read('keys', async () => await findPublishedKey(sql, id))
+      if (key === undefined || key.algorithm === 'Ed25519') return undefined
+      return { issuerId: urls.issuer(key.issuerId), publicJwk: key.publicJwk, alg: key.algorithm, status: key.status, ...(key.compromisedAt !== null ? { compromisedAt: key.compromisedAt } : {}) }
+    },
+
+    findOwnStatusList: async (url, recordIndex) => {
+      const id = own(url, 'status-list')
+      if (id === undefined) return undefined
+      // The version is read every time (a revocation through any instance is seen at once);
+      // the 16 KiB of bits only when the version moved.
+      const { head, record } = recordIndex === undefined
+        ? { head: await read('status lists', async () => await findStatusListHead(sql, id)), record: undefined }
+        : await read('status lists', async () => await findStatusRecordWithListHead(sql, id, recordIndex))
+      if (head === undefined) return undefined
+      let cached = bitsCache.get(id)
+      if (cached?.version !== head.version) {
+        const fresh = await read('status lists', async () => await findStatusListBits(sql, id))
+        if (fresh === undefined) return undefined
+        cached = fresh
+        bitsCache.set(id, fresh)
+        if (bitsCache.size > 1000) bitsCache.delete(bitsCache.keys().next().value as string)
+      }
+      return {
+        issuerId: urls.issuer(head.issuerId),
+        purpose: head.purpose,
+        size: head.size,
+        bits: cached.bits,
+        ...(record === undefined
+          ? {}
+          : {
+              record: {
+                credentialUrl: urls.credential(record.credentialId),
+                version: record.version,
+                currentVersion: record.currentVersion,
+                ...(record.supersededAt !== null ? { supersededAt: record.supersededAt } : {}),
+                ...(record.revokedAt !== null ? { revokedAt: record.revokedAt } : {})
+              }
+            })
+      }
+    },
+
+    isOwnSignature: async (signature) => await read('credentials', async () => await isStoredSignature(sql, signature)),
+
+    fetchStatusListCredential: async () => undefined
+  }
+}

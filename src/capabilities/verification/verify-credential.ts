@@ -1,0 +1,125 @@
+import { isObject } from '../../kernel/json.js'
+import { summarise } from './credential-fields.js'
+import { checkFormat } from './steps/format-check.js'
+import { credentialFromPayload } from './jwt-claims.js'
+import { LIMITS, exceedsVerifyLimits } from './limits.js'
+import { noticeFor } from './notice.js'
+import { parseInput } from './parse-input.js'
+import { checkDataIntegrity, checkJwt, type ProofChecks } from './steps/proof-check.js'
+import { verifyJwtProof } from './steps/proof-jwt.js'
+import { deriveStatus, failed, skipped, unknown, type Check, type CheckId, type CurrentVersion, type VerificationResult } from './result.js'
+import { checkSchema } from './steps/schema-check.js'
+import { checkSignedData } from './steps/signed-data.js'
+import { PureCheckCache, pureCheckCache } from './pure-check-cache.js'
+import { SourceUnavailableError, type VerificationSources } from './sources.js'
+import { checkStatus } from './steps/status-check.js'
+import { checkValidityPeriod } from './steps/validity-period.js'
+
+type Json = Record<string, unknown>
+
+export interface VerifyDeps {
+  /** The clock: revocation is always judged as of now. */
+  now: Date
+  sources: VerificationSources
+}
+
+export interface VerifyOptions {
+  /** Evaluation time for the validity period ("was it valid at that moment?"); defaults to now. */
+  at?: Date
+  /** Wall-clock budget; past it the answer is indeterminate. Defaults to LIMITS.timeBudgetMs. */
+  timeBudgetMs?: number
+}
+
+export const CHECK_IDS: readonly CheckId[] = ['format', 'schema', 'proof', 'signed_data', 'key_binding', 'validity_period', 'status']
+const ALL_AFTER_FORMAT = CHECK_IDS.slice(1)
+
+const notRun = (because: string): Check[] => ALL_AFTER_FORMAT.map((id) => unknown(id, because))
+
+/**
+ * Verifies an Open Badges 3.0 credential: a JSON-LD object with Data
+ * Integrity proof(s), a compact VC-JWT, or an EnvelopedVerifiableCredential.
+ * Never throws for a bad credential; the verdict is derived from the checks.
+ * Fails closed: past its time budget, or when this service's own records
+ * cannot be read, the answer is indeterminate, never valid.
+ */
+export async function verifyCredential (input: unknown, deps: VerifyDeps, options: VerifyOptions = {}): Promise<VerificationResult> {
+  const budget = options.timeBudgetMs ?? LIMITS.timeBudgetMs
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<VerificationResult>((resolve) => {
+    timer = setTimeout(() => {
+      resolve(finish(deps.now, {}, [unknown('format', `Verification did not finish within ${budget} ms, so nothing about this credential is established.`), ...notRun('Not finished within the time budget.')]))
+    }, budget)
+  })
+  const work = runChecks(input, deps, options.at ?? deps.now).catch((error: unknown) => {
+    if (!(error instanceof SourceUnavailableError)) throw error
+    return finish(deps.now, {}, [unknown('format', `${error.message} Nothing about this credential can be established now; try again shortly.`), ...notRun('Not checked: the service\'s records are unavailable.')])
+  })
+  try {
+    return await Promise.race([work, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<VerificationResult> {
+  const { now, sources } = deps
+  const parsed = parseInput(input)
+  if (parsed.kind === 'unparseable') return finish(now, {}, [failed('format', `The input is not a credential: ${parsed.reason}.`), ...ALL_AFTER_FORMAT.map((id) => skipped(id, 'format'))])
+
+  let credential: Json
+  let proofChecks: (credential: Json) => Promise<ProofChecks>
+  let jwtProof: Check | undefined
+  if (parsed.kind === 'jwt') {
+    const outcome = await verifyJwtProof(parsed.jwt, sources)
+    if (outcome.payload === undefined) return finish(now, {}, [failed('format', `The VC-JWT cannot be decoded: ${outcome.proof.message}`), ...ALL_AFTER_FORMAT.map((id) => skipped(id, 'format'))])
+    credential = credentialFromPayload(outcome.payload)
+    proofChecks = async (c) => await checkJwt(outcome, c, sources)
+    jwtProof = { id: 'proof', result: outcome.proof.result, message: outcome.proof.message }
+  } else {
+    credential = parsed.credential
+    proofChecks = async (c) => await checkDataIntegrity(c, sources)
+  }
+
+  // Before any recursive walk (schema view, JSON-LD): a bounded document is a bounded bill.
+  const tooBig = exceedsVerifyLimits(credential)
+  if (tooBig !== undefined) return finish(now, {}, [failed('format', `The credential is too large to verify: ${tooBig}.`), ...ALL_AFTER_FORMAT.map((id) => skipped(id, 'format'))])
+
+  const format = checkFormat(credential, sources.ownership)
+  if (format.result !== 'passed') {
+    // A JWS signature does not depend on the credential's shape, so its verdict is still worth reporting.
+    const rest = ALL_AFTER_FORMAT.map((id) => id === 'proof' && jwtProof !== undefined ? jwtProof : skipped(id, 'format'))
+    return finish(now, credential, [format, ...rest])
+  }
+
+  const schema = await pureCheckCache.get(PureCheckCache.keyOf('schema', credential), async () => checkSchema(credential))
+  const [proof, status] = await Promise.all([proofChecks(credential), checkStatus(credential, now, sources, at)])
+  // Only signed data means anything: every check above read plain JSON, which must state exactly what was signed.
+  const { proof: _, ...unsigned } = credential
+  const signedData = proof.proof.result === 'passed' ? await checkSignedData(unsigned) : skipped('signed_data', 'proof')
+  const validity = checkValidityPeriod(credential, at, sources.clockLeewaySeconds)
+  return finish(now, credential, [format, schema.check, proof.proof, signedData, proof.keyBinding, validity, status.check],
+    [...schema.warnings, ...proof.warnings, ...status.warnings], status.revoked, status.current)
+}
+
+function finish (now: Date, credential: Json, checks: Check[], warnings: string[] = [], revoked = false, currentVersion?: CurrentVersion): VerificationResult {
+  const status = deriveStatus(checks)
+  const summary = isObject(credential) ? summarise(credential) : {}
+  const problems = checks.filter((c) => c.result !== 'passed')
+  // The reason quoted in the notice: the first failure, else the first thing we could not establish.
+  const reason = (problems.find((c) => c.result === 'failed' && c.reason === undefined) ?? problems.find((c) => c.result === 'unknown') ?? problems[0])?.message ?? ''
+  const suspendedOnly = !checks.some((c) => c.result === 'failed' && c.reason === undefined) && checks.some((c) => c.reason === 'suspended')
+  const notice = noticeFor(status, summary, reason, suspendedOnly, currentVersion)
+  return {
+    verified: status === 'valid',
+    status,
+    expired: checks.some((c) => c.reason === 'expired'),
+    revoked,
+    ...(notice === undefined ? {} : { notice }),
+    ...(currentVersion === undefined ? {} : { currentVersion }),
+    checks,
+    credential: summary,
+    checkedAt: now.toISOString(),
+    errors: problems.map((c) => ({ id: c.id, message: c.message })),
+    warnings
+  }
+}

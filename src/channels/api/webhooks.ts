@@ -1,0 +1,114 @@
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
+import type { FastifyInstance } from 'fastify'
+import { recordAuditEvent } from '../../capabilities/audit/store.js'
+import { AppError, notFound } from '../../kernel/errors.js'
+import { dateTime } from '../../infrastructure/http/common-schemas.js'
+import { idParams } from '../../infrastructure/http/id-params.js'
+import { ID_PATTERN } from '../../kernel/ids.js'
+import { staffOf } from '../../capabilities/staff-access/bearer-auth.js'
+import { EVENT_TYPES } from '../../capabilities/notifications/events.js'
+import { attemptDelivery } from '../../capabilities/notifications/webhooks/deliver.js'
+import { changeWebhook, registerWebhook, webhookResource } from '../../capabilities/notifications/webhooks/service.js'
+import { findDelivery, findWebhook, listDeliveries, listWebhooks, reopenDelivery } from '../../capabilities/notifications/webhooks/store.js'
+
+const createWebhookBody = {
+  examples: [{ url: 'https://crm.example.org/hooks/badges', events: ['credential.issued', 'credential.revoked'], description: 'Membership CRM' }],
+  type: 'object',
+  additionalProperties: false,
+  required: ['url', 'events'],
+  properties: {
+    url: { type: 'string', minLength: 8, maxLength: 2000 },
+    events: { type: 'array', minItems: 1, maxItems: EVENT_TYPES.length, uniqueItems: true, items: { type: 'string', enum: EVENT_TYPES } },
+    description: { type: 'string', minLength: 1, maxLength: 200 }
+  }
+} as const
+
+const deliveryParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'deliveryId'],
+  properties: { id: { type: 'string', pattern: ID_PATTERN }, deliveryId: { type: 'string', format: 'uuid' } }
+} as const
+
+const deliveriesQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    state: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
+    limit: { type: 'integer', minimum: 1, maximum: 200 },
+    /** Keyset paging: the createdAt and id of the last delivery of the previous page. */
+    beforeCreatedAt: dateTime,
+    beforeId: { type: 'string', format: 'uuid' }
+  }
+} as const
+
+/** Webhook endpoints and their deliveries (scope webhooks:admin), under /api/v1. */
+export async function webhookRoutes (fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
+  const adminDeps = (request: { id: string }, actor: string): Parameters<typeof registerWebhook>[0] =>
+    ({ sql: app.sql, actor, now: app.clock(), requestId: request.id, allowHttpLocalhost: app.config.notifications.webhooksAllowHttpLocalhost })
+
+  app.post('/webhooks', { schema: { body: createWebhookBody }, config: { scope: 'webhooks:admin' } }, async (request, reply) => {
+    const body = request.body
+    const { row, secret } = await registerWebhook(adminDeps(request, staffOf(request).actor), { url: body.url, events: [...body.events], ...(body.description !== undefined ? { description: body.description } : {}) })
+    // The secret is shown this once: receivers verify signatures with it.
+    return await reply.code(201).header('Cache-Control', 'no-store').send({ ...webhookResource(row), secret })
+  })
+
+  app.get('/webhooks', { config: { scope: 'webhooks:admin' } }, async () => ({ items: (await listWebhooks(app.sql)).map(webhookResource) }))
+
+  app.get('/webhooks/:id', { schema: { params: idParams }, config: { scope: 'webhooks:admin' } }, async (request) => {
+    const row = await findWebhook(app.sql, request.params.id)
+    if (row === undefined) throw notFound(`Webhook "${request.params.id}"`)
+    return webhookResource(row)
+  })
+
+  for (const change of ['enable', 'disable'] as const) {
+    app.post(`/webhooks/:id/${change}`, { schema: { params: idParams }, config: { scope: 'webhooks:admin' } }, async (request) =>
+      webhookResource(await changeWebhook(adminDeps(request, staffOf(request).actor), request.params.id, change)))
+  }
+
+  app.delete('/webhooks/:id', { schema: { params: idParams }, config: { scope: 'webhooks:admin' } }, async (request, reply) => {
+    await changeWebhook(adminDeps(request, staffOf(request).actor), request.params.id, 'delete')
+    return await reply.code(204).send()
+  })
+
+  app.get('/webhooks/:id/deliveries', { schema: { params: idParams, querystring: deliveriesQuery }, config: { scope: 'webhooks:admin' } }, async (request) => {
+    const { id } = request.params
+    if (await findWebhook(app.sql, id) === undefined) throw notFound(`Webhook "${id}"`)
+    const q = request.query
+    if ((q.beforeCreatedAt === undefined) !== (q.beforeId === undefined)) throw new AppError('validation_failed', '"beforeCreatedAt" and "beforeId" go together: the last delivery of the previous page.')
+    const limit = q.limit ?? 50
+    const rows = await listDeliveries(app.sql, id, {
+      limit,
+      ...(q.state !== undefined ? { state: q.state } : {}),
+      ...(q.beforeCreatedAt !== undefined && q.beforeId !== undefined ? { before: { createdAt: new Date(q.beforeCreatedAt), id: q.beforeId } } : {})
+    })
+    return {
+      items: rows.map((d) => ({
+        id: d.id,
+        eventId: d.eventId,
+        eventType: d.eventType,
+        state: d.state,
+        attempts: d.attemptLog.map((a) => ({ attempt: a.attempt, at: a.startedAt.toISOString(), durationMs: a.durationMs, statusCode: a.statusCode, response: a.responseBody, error: a.error, manual: a.manual })),
+        createdAt: d.createdAt.toISOString(),
+        deliveredAt: d.deliveredAt?.toISOString() ?? null,
+        failedAt: d.failedAt?.toISOString() ?? null
+      })),
+      ...(rows.length === limit ? { next: { beforeCreatedAt: rows[rows.length - 1]!.createdAt.toISOString(), beforeId: rows[rows.length - 1]!.id } } : {})
+    }
+  })
+
+  // Staff's retry of a delivery by hand: one attempt now, answered with its outcome.
+  app.post('/webhooks/:id/deliveries/:deliveryId/retry', { schema: { params: deliveryParams }, config: { scope: 'webhooks:admin' } }, async (request) => {
+    const { id, deliveryId } = request.params
+    const delivery = await findDelivery(app.sql, deliveryId)
+    if (delivery === undefined || delivery.webhookId !== id) throw notFound(`Delivery "${deliveryId}" of webhook "${id}"`)
+    if (delivery.state === 'delivered') throw new AppError('conflict', `Delivery "${deliveryId}" was already delivered.`)
+    await reopenDelivery(app.sql, deliveryId)
+    const outcome = await attemptDelivery({ sql: app.sql, clock: app.clock, config: app.config, log: request.log }, deliveryId, { manual: true })
+    await recordAuditEvent(app.sql, { actor: staffOf(request).actor, action: 'webhook.delivery_retried', subjectType: 'webhook', subjectId: id, requestId: request.id, details: { deliveryId, outcome } })
+    const after = await findDelivery(app.sql, deliveryId)
+    return { id: deliveryId, state: after?.state ?? outcome, attempts: after?.attempts ?? 0 }
+  })
+}

@@ -1,0 +1,62 @@
+import type { Sql } from 'postgres'
+import { findAchievement, type AchievementRow } from '../../capabilities/achievements/store.js'
+import type { Config } from '../../kernel/config.js'
+import { findCredential, findSignedVersion, type CredentialRow, type SignedVersionRow } from '../../capabilities/credentials/store.js'
+import type { JsonObject } from '../../kernel/json.js'
+import type { PublicUrls } from '../../kernel/public-urls.js'
+import type { VerificationResult } from '../../capabilities/verification/result.js'
+import type { VerificationSources } from '../../capabilities/verification/sources.js'
+import { verifyCredential } from '../../capabilities/verification/verify-credential.js'
+import type { Palette } from '../../infrastructure/web/images.js'
+import { displayFields, type DisplayFields } from './display.js'
+import { statusBanner, type Banner } from './status-banner.js'
+
+export interface HolderDeps {
+  sql: Sql
+  urls: PublicUrls
+  config: Config
+  sources: VerificationSources
+  now: Date
+}
+
+/** Everything the page, the images and the PDFs show about one version, with its live status. */
+export interface HolderView {
+  credential: CredentialRow
+  version: SignedVersionRow
+  achievement: AchievementRow
+  document: JsonObject
+  fields: DisplayFields
+  result: VerificationResult
+  banner: Banner
+  noun: string
+  palette: Palette
+}
+
+/** Loads a version (the current one by default) and judges it with the same verifier the API uses. */
+export async function loadHolderView (deps: HolderDeps, id: string, versionNumber?: number): Promise<HolderView | undefined> {
+  const credential = await findCredential(deps.sql, id)
+  const version = credential === undefined ? undefined : await findSignedVersion(deps.sql, id, versionNumber)
+  const achievement = credential === undefined ? undefined : await findAchievement(deps.sql, credential.achievementId)
+  if (credential === undefined || version === undefined || achievement === undefined) return undefined
+  const document = JSON.parse(version.document) as JsonObject
+  const result = await verifyCredential(document, { now: deps.now, sources: deps.sources })
+  const fields = displayFields(document, deps.urls.base)
+  const noun = fields.achievement.achievementType === 'Certification' ? 'certification' : 'badge'
+  const banner = statusBanner({
+    result,
+    noun,
+    issuerName: fields.issuerName,
+    ...(fields.validUntil !== undefined ? { validUntil: fields.validUntil } : {}),
+    ...(fields.validFrom !== undefined ? { validFrom: fields.validFrom } : {}),
+    ...(credential.revokedAt !== null ? { revokedAt: credential.revokedAt } : {}),
+    recertification: achievement.recertification,
+    now: deps.now
+  })
+  return { credential, version, achievement, document, fields, result, banner, noun, palette: { primary: deps.config.branding.primaryColor, accent: deps.config.branding.accentColor } }
+}
+
+/** The words stamped across a printed certificate or card that is not valid now. */
+export function printStamp (banner: Banner): string | undefined {
+  const stamps: Record<Banner['tone'], string | undefined> = { valid: undefined, expired: 'EXPIRED', revoked: 'REVOKED', superseded: 'REPLACED', pending: 'NOT YET VALID', invalid: 'NOT VERIFIED' }
+  return stamps[banner.tone]
+}

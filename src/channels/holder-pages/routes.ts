@@ -1,0 +1,238 @@
+import { readFileSync } from 'node:fs'
+import { perMinute } from '../../infrastructure/http/hardening.js'
+import multipart from '@fastify/multipart'
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Sql } from 'postgres'
+import { AppError, notFound } from '../../kernel/errors.js'
+import { signedInEmail } from '../../capabilities/holders/sessions.js'
+import type { Clock } from '../../kernel/time.js'
+import { parsePublicUrl } from '../../kernel/public-urls.js'
+import { idParams } from '../../infrastructure/http/id-params.js'
+import { versionParams } from '../../capabilities/credentials/schemas.js'
+import { findSignedVersion } from '../../capabilities/credentials/store.js'
+import { databaseSources } from '../../capabilities/verification/database-sources.js'
+import { verifyCredential } from '../../capabilities/verification/verify-credential.js'
+import { bakePng, BakingError, extractFromPng, isPng } from '../../capabilities/bake/png.js'
+import { bakeSvg, extractFromSvg } from '../../capabilities/bake/svg.js'
+import { longDate } from '../../infrastructure/web/dates.js'
+import { credentialOf, displayFields } from './display.js'
+import { fetchPastedCredential, FetchRefusedError } from './fetch-credential.js'
+import { BadgeImages } from './badge-images.js'
+import { loadHolderView, printStamp, type HolderDeps, type HolderView } from './holder-view.js'
+import { previewSvg, svgToPng } from '../../infrastructure/web/images.js'
+import { renderCredentialPage, renderPrivatePage, renderVerifyPage, resultView, sendPage } from '../../infrastructure/web/pages.js'
+import { certificatePdf, walletCardPdf } from './pdfs.js'
+import { statusBanner } from './status-banner.js'
+
+const SITE_CSS = readFileSync(new URL('../../../assets/site.css', import.meta.url), 'utf8')
+const UPLOAD_LIMIT = 2 * 1024 * 1024
+
+type ArtefactDeps = HolderDeps & { badges: BadgeImages }
+
+/** Everything a holder downloads, by file name under the credential (or version) URL. */
+const ARTEFACTS: Record<string, (view: HolderView, deps: ArtefactDeps, reply: FastifyReply) => Promise<FastifyReply>> = {
+  'credential.jsonld': async (view, _deps, reply) => await reply.type('application/ld+json; charset=utf-8').send(view.version.document),
+  'credential.jwt': async (view, _deps, reply) => await reply.type('application/vc+jwt').send(view.version.jwt),
+  'badge.png': async (view, deps, reply) => await reply.type('image/png').send(bakePng(deps.badges.png(view, reply.log), view.version.document)),
+  'badge.svg': async (view, deps, reply) => await reply.type('image/svg+xml; charset=utf-8').send(bakeSvg(deps.badges.svg(view, reply.log), view.version.document)),
+  'preview.png': async (view, _deps, reply) => await reply.type('image/png').send(previewPng(view)),
+  'certificate.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await certificatePdf(printable(view, deps))),
+  'wallet-card.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await walletCardPdf(printable(view, deps)))
+}
+
+/**
+ * What a holder's privacy switch hides: the page and the renderings made for
+ * people (preview image, certificate, wallet card). The signed credential in
+ * any packaging (JSON-LD, JWT, baked images) is still served: whoever was
+ * given it must be able to check it.
+ */
+const PAGE_RENDERINGS = new Set(['preview.png', 'certificate.pdf', 'wallet-card.pdf'])
+
+/** Hidden by its holder, and not being looked at by that holder (signed in to the portal). */
+async function isPrivateTo (request: FastifyRequest, view: HolderView, deps: { sql: Sql, clock: Clock }): Promise<boolean> {
+  if (view.credential.hiddenByHolderAt === null) return false
+  return await signedInEmail(request, deps.sql, deps.clock) !== view.credential.recipientEmail
+}
+
+// Rasterising costs ~15 ms; what is drawn changes only with the version and
+// the status sentence, so the PNG is kept per (credential, version, status).
+const PREVIEWS = new Map<string, Buffer>()
+
+function previewPng (view: HolderView): Buffer {
+  const input = {
+    achievementName: view.fields.achievement.name,
+    holderName: view.fields.holderName ?? '',
+    issuerName: view.fields.issuerName,
+    statusLabel: view.banner.label,
+    statusText: view.banner.text,
+    tone: view.banner.tone,
+    palette: view.palette
+  }
+  const key = `${view.credential.id}/${view.version.version}/${JSON.stringify(input)}`
+  let png = PREVIEWS.get(key)
+  if (png === undefined) {
+    png = svgToPng(previewSvg(input))
+    PREVIEWS.set(key, png)
+    if (PREVIEWS.size > 2000) PREVIEWS.delete(PREVIEWS.keys().next().value as string)
+  }
+  return png
+}
+
+function printable (view: HolderView, deps: HolderDeps): Parameters<typeof certificatePdf>[0] {
+  const stamp = printStamp(view.banner)
+  const awardDate = longDate(view.fields.issued)
+  const validUntil = longDate(view.fields.validUntil)
+  return {
+    holderName: view.fields.holderName ?? '',
+    achievementName: view.fields.achievement.name,
+    issuerName: view.fields.issuerName,
+    ...(awardDate !== undefined ? { awardDate } : {}),
+    ...(validUntil !== undefined ? { validUntil } : {}),
+    credentialUrl: deps.urls.credential(view.credential.id),
+    credentialId: view.credential.id,
+    statusLine: `Status on ${longDate(deps.now) ?? ''}: ${view.banner.label}`,
+    ...(stamp !== undefined ? { stamp } : {}),
+    palette: view.palette
+  }
+}
+
+/** A pasted text: one of our own credential URLs (read here), another https URL (fetched), JSON, or a JWT. */
+async function readPasted (text: string, deps: HolderDeps): Promise<unknown> {
+  const trimmed = text.trim()
+  if (/^https?:\/\//i.test(trimmed)) {
+    const own = parsePublicUrl(deps.urls.base, trimmed.replace(/\/versions\/(\d+)$/, ''))
+    if (own?.kind === 'credential') {
+      const version = /\/versions\/(\d+)$/.exec(trimmed)?.[1]
+      const stored = await findSignedVersion(deps.sql, own.id, version === undefined ? undefined : Number(version))
+      if (stored === undefined) throw new FetchRefusedError('No credential of this service has that link.')
+      return JSON.parse(stored.document) as unknown
+    }
+    return parseText(await fetchPastedCredential(trimmed))
+  }
+  return parseText(trimmed)
+}
+
+function parseText (text: string): unknown {
+  const trimmed = text.trim()
+  if (trimmed.startsWith('{')) {
+    try {
+      return JSON.parse(trimmed) as unknown
+    } catch {
+      throw new FetchRefusedError('The text starts like JSON but is not valid JSON.')
+    }
+  }
+  return trimmed
+}
+
+/** The credential baked in an uploaded PNG or SVG. */
+function readUpload (file: Buffer): unknown {
+  const text = isPng(file) ? extractFromPng(file) : extractFromSvg(file.toString('utf8'))
+  if (text === undefined) throw new BakingError('The image has no credential baked in it.')
+  return parseText(text)
+}
+
+/**
+ * Renders the page at a credential (or version) URL for a browser; the
+ * credential routes call it when content negotiation picks text/html.
+ */
+export function credentialPageResponder (app: FastifyInstance): (reply: FastifyReply, id: string, version?: number) => Promise<FastifyReply> {
+  const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers, app.config.verifyClockLeewaySeconds)
+  return async (reply, id, version) => {
+    const view = await loadHolderView({ sql: app.sql, urls: app.urls, config: app.config, sources, now: app.clock() }, id, version)
+    if (view === undefined) throw notFound(version === undefined ? `Credential "${id}"` : `Version ${version} of credential "${id}"`)
+    if (await isPrivateTo(reply.request, view, app)) return sendPage(reply.header('Vary', 'Accept').header('X-Robots-Tag', 'noindex'), renderPrivatePage(app.config))
+    return sendPage(reply.header('Vary', 'Accept'), renderCredentialPage(view, app.urls, app.config, { ownPrivatePage: view.credential.hiddenByHolderAt !== null }))
+  }
+}
+
+/**
+ * The holder's side: the credential page (served at the credential URL by
+ * negotiation, see credentials/routes.ts), its images, PDFs and downloads,
+ * and the public /verify page.
+ */
+export async function holderPageRoutes (fastify: FastifyInstance): Promise<void> {
+  // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
+  const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers, app.config.verifyClockLeewaySeconds)
+  const deps = (): HolderDeps => ({ sql: app.sql, urls: app.urls, config: app.config, sources, now: app.clock() })
+  const badges = new BadgeImages()
+  await app.register(multipart, { limits: { fileSize: UPLOAD_LIMIT, files: 1, fields: 2, fieldSize: 256 * 1024 } })
+
+  app.get('/assets/site.css', async (_request, reply) => await reply.type('text/css; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(SITE_CSS))
+  app.get('/assets/theme.css', async (_request, reply) => {
+    const { primaryColor, accentColor } = app.config.branding
+    return await reply.type('text/css; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(`:root { --primary: ${primaryColor}; --accent: ${accentColor}; }\n`)
+  })
+
+  const artefactParams = { type: 'object', additionalProperties: false, required: ['id', 'file'], properties: { ...idParams.properties, file: { type: 'string', enum: Object.keys(ARTEFACTS) } } } as const
+  const versionArtefactParams = { ...artefactParams, required: ['id', 'version', 'file'], properties: { ...versionParams.properties, file: artefactParams.properties.file } } as const
+  const serveArtefact = async (request: FastifyRequest, reply: FastifyReply, params: { id: string, version?: number, file: string }): Promise<FastifyReply> => {
+    const d = { ...deps(), badges }
+    const view = await loadHolderView(d, params.id, params.version)
+    const make = ARTEFACTS[params.file]
+    if (view === undefined || make === undefined) throw notFound(`Credential "${params.id}"`)
+    if (PAGE_RENDERINGS.has(params.file) && await isPrivateTo(request, view, app)) throw new AppError('credential_private', 'The holder has made this credential\'s page private; the signed credential (credential.jsonld, credential.jwt) still verifies.')
+    void reply.header('Cache-Control', 'no-cache').header('X-Content-Type-Options', 'nosniff')
+    if (params.file !== 'preview.png') void reply.header('Content-Disposition', `attachment; filename="${params.id}${params.version === undefined ? '' : `-v${params.version}`}-${params.file}"`)
+    return await make(view, d, reply)
+  }
+  app.get('/credentials/:id/:file', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: artefactParams } }, async (request, reply) => await serveArtefact(request, reply, request.params))
+  app.get('/credentials/:id/versions/:version/:file', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: versionArtefactParams } }, async (request, reply) => await serveArtefact(request, reply, request.params))
+
+  app.get('/verify', async (_request, reply) => sendPage(reply, renderVerifyPage(app.config, {})))
+
+  app.post('/verify', { config: perMinute(app.config.rateLimits.verifyPerMinute) }, async (request, reply) => {
+    let pasted = ''
+    let upload: Buffer | undefined
+    try {
+      for await (const part of request.parts()) {
+        if (part.type === 'file') {
+          const bytes = await part.toBuffer()
+          if (bytes.length > 0) upload = bytes
+        } else if (part.fieldname === 'credential' && typeof part.value === 'string') {
+          pasted = part.value
+        }
+      }
+    } catch (error) {
+      return sendPage(reply, renderVerifyPage(app.config, { error: `The form could not be read: ${(error as Error).message}` }), 400)
+    }
+    const d = deps()
+    let input: unknown
+    try {
+      if (upload !== undefined) input = readUpload(upload)
+      else if (pasted.trim() !== '') input = await readPasted(pasted, d)
+      else return sendPage(reply, renderVerifyPage(app.config, { error: 'Paste a credential link, JSON or JWT, or choose a badge image.' }), 400)
+    } catch (error) {
+      // A file that cannot be read is a malformed request (400); a link refused or text that is no credential, a 422.
+      if (error instanceof BakingError) return sendPage(reply, renderVerifyPage(app.config, { input: pasted, error: error.message }), 400)
+      if (error instanceof FetchRefusedError) return sendPage(reply, renderVerifyPage(app.config, { input: pasted, error: error.message }), 422)
+      throw error
+    }
+    const result = await verifyCredential(input, { now: d.now, sources })
+    const credential = credentialOf(input)
+    const fields = credential === undefined ? undefined : displayFields(credential, app.urls.base)
+    const noun = fields?.achievement.achievementType === 'Certification' ? 'certification' : 'badge'
+    const banner = statusBanner({
+      result,
+      noun,
+      issuerName: fields?.issuerName ?? 'its issuer',
+      ...(fields?.validUntil !== undefined ? { validUntil: fields.validUntil } : {}),
+      ...(fields?.validFrom !== undefined ? { validFrom: fields.validFrom } : {}),
+      now: d.now
+    })
+    const shown = fields === undefined
+      ? { ...resultView(banner, result), openChecks: true, achievement: { name: 'Unreadable credential' }, issuerName: 'Unknown' }
+      : {
+          ...resultView(banner, result),
+          openChecks: true,
+          achievement: fields.achievement,
+          holderName: fields.holderName,
+          issuerName: fields.issuerName,
+          awardDate: longDate(fields.issued),
+          validUntil: longDate(fields.validUntil),
+          ...(fields.image !== undefined ? { imageUrl: fields.image.url, imageAlt: fields.image.alt } : {})
+        }
+    return sendPage(reply, renderVerifyPage(app.config, { input: upload === undefined ? pasted : '', shown }), result.verified ? 200 : 422)
+  })
+}

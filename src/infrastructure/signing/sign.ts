@@ -1,0 +1,57 @@
+import { CompactSign } from 'jose'
+import { runDataIntegrity } from './pool.js'
+import type { KeyMaterial } from './tasks.js'
+import type { IssuerSigningKeys } from '../../capabilities/keys/key-ring.js'
+import { epochSeconds } from '../../kernel/time.js'
+
+export type UnsignedCredential = Record<string, unknown> & { id: string, issuer: { id: string } | string }
+
+type Ed25519KeyPair = IssuerSigningKeys['dataIntegrity']['keyPair']
+const materials = new WeakMap<Ed25519KeyPair, Promise<KeyMaterial>>()
+
+/** The key pair as the signing task takes it (its Multikey export), made once per key pair. */
+async function materialOf (keyPair: Ed25519KeyPair): Promise<KeyMaterial> {
+  let material = materials.get(keyPair)
+  if (material === undefined) {
+    material = (async () => {
+      const exported = await keyPair.export({ publicKey: true, secretKey: true, includeContext: false }) as { publicKeyMultibase: string, secretKeyMultibase: string }
+      return { id: keyPair.id as string, controller: keyPair.controller as string, publicKeyMultibase: exported.publicKeyMultibase, secretKeyMultibase: exported.secretKeyMultibase }
+    })()
+    materials.set(keyPair, material)
+  }
+  return await material
+}
+
+/**
+ * Adds an eddsa-rdfc-2022 DataIntegrityProof. Signing runs JSON-LD in safe
+ * mode, so a term missing from the contexts fails here rather than producing an
+ * unverifiable credential. The proof is emitted as an array, as the 1EdTech
+ * schema requires for every set.
+ */
+export async function signDataIntegrity (
+  credential: UnsignedCredential,
+  key: IssuerSigningKeys['dataIntegrity'],
+  now: Date
+): Promise<Record<string, unknown>> {
+  // On a worker thread when the pool runs (data-integrity/pool.ts).
+  const signed = await runDataIntegrity<Record<string, unknown>>({ kind: 'sign', credential: structuredClone(credential), key: await materialOf(key.keyPair), created: now.toISOString() })
+  const proof = signed.proof as unknown
+  return { ...signed, proof: Array.isArray(proof) ? proof : [proof] }
+}
+
+/**
+ * Secures the same credential as a VC-JWT (OB 3.0 section 8.2): a compact JWS
+ * whose payload is the credential plus the registered claims that mirror it.
+ * The header holds only alg, kid and typ, as the 1EdTech validator expects.
+ */
+export async function signJwt (credential: UnsignedCredential, key: IssuerSigningKeys['jwt'], now?: Date): Promise<string> {
+  const issuerId = typeof credential.issuer === 'string' ? credential.issuer : credential.issuer.id
+  const payload: Record<string, unknown> = { ...credential, iss: issuerId, jti: credential.id }
+  if (typeof credential.validFrom === 'string') payload.nbf = epochSeconds(credential.validFrom)
+  if (typeof credential.validUntil === 'string') payload.exp = epochSeconds(credential.validUntil)
+  // When it was signed: what a withdrawn key's signatures are judged by.
+  if (now !== undefined) payload.iat = Math.floor(now.getTime() / 1000)
+  return await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+    .sign(key.privateKey)
+}

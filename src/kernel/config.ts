@@ -1,0 +1,312 @@
+import os from 'node:os'
+import path from 'node:path'
+import { DEFAULT_CLOCK_LEEWAY_SECONDS, MAX_CLOCK_LEEWAY_SECONDS } from '../capabilities/verification/steps/validity-period.js'
+
+/** The service's configuration, read once from the environment at boot. */
+export interface Config {
+  /**
+   * NODE_ENV=production: the service refuses to start unless it has a real
+   * database, real keys, a staff key and an https base URL. No development
+   * keys, embedded database or generated staff key, ever.
+   */
+  readonly production: boolean
+  readonly port: number
+  readonly host: string
+  /** Origin and optional path prefix every public id and URL is built from; no trailing slash. */
+  readonly publicBaseUrl: string
+  /** When absent, server.ts starts an embedded PostgreSQL under `dataDir`. */
+  readonly databaseUrl: string | undefined
+  readonly dataDir: string
+  /** Where signing key files live; defaults to `<dataDir>/keys` (development keys are generated there). */
+  readonly keysDir: string
+  readonly keysDirConfigured: boolean
+  readonly adminApiKey: string | undefined
+  readonly logLevel: string
+  /**
+   * Foreign issuer ids whose self-asserted keys (did:key, `<issuer>#z6Mk…`,
+   * a VC-JWT `jwk`) this deployment accepts as theirs; anyone else's such
+   * credential verifies as `unverified_issuer`, never `valid`.
+   */
+  readonly trustedIssuers: readonly string[]
+  /**
+   * Seconds a credential's validFrom (VC-JWT nbf) may lie ahead of this
+   * server's clock and still verify; validUntil / exp get none. Default and
+   * reasons: DEFAULT_CLOCK_LEEWAY_SECONDS (src/verification/validity-period.ts).
+   */
+  readonly verifyClockLeewaySeconds: number
+  /** The issuer created (or updated) at boot: the certifying body. */
+  readonly issuer: {
+    readonly id: string
+    readonly name: string
+    readonly url: string | undefined
+    readonly email: string | undefined
+    readonly description: string | undefined
+  }
+  /**
+   * Fastify's trustProxy: whether (and which) X-Forwarded-* headers to believe,
+   * so client IPs and rate limits are right behind a load balancer.
+   */
+  readonly trustProxy: boolean | number | string
+  /** Load shedding: past this event-loop delay, requests get 503 with Retry-After (0 turns it off). */
+  readonly maxEventLoopDelayMs: number
+  /** Worker threads for Data Integrity signing and verification (0: on the event loop). */
+  readonly dataIntegrityThreads: number
+  readonly portal: {
+    /** How long a holder stays signed in to /account (hours, from sign-in). */
+    readonly sessionHours: number
+    /** Sign-in links sent to one address in an hour, at most; further requests get the same answer and no email. */
+    readonly signInLinksPerAddressPerHour: number
+  }
+  readonly rateLimits: {
+    /** Verifications per client IP per minute (POST /credentials/verify, POST /verify). */
+    readonly verifyPerMinute: number
+    /** Holder form posts (sign-in link requests, badge orders, correction requests) per client IP per minute. */
+    readonly formsPerMinute: number
+    /** Public lookups (credential URLs, their files, status lists, keys) per client IP per minute. */
+    readonly lookupPerMinute: number
+    /** Failed staff authentications per client IP per minute before 429. */
+    readonly failedAuthPerMinute: number
+  }
+  /** How the holder pages, images and PDFs look: the certifying body's logo and colours. */
+  readonly branding: {
+    /** An https or data: URL of the issuer's logo, shown on the pages. */
+    readonly logoUrl: string | undefined
+    /** The main colour (#rrggbb): headers, badge ring. */
+    readonly primaryColor: string
+    /** The accent colour (#rrggbb): links and buttons. */
+    readonly accentColor: string
+    /** LinkedIn's numeric organization id, used by "Add to profile" instead of the name when set. */
+    readonly linkedInOrganizationId: string | undefined
+  }
+  /** Email and webhooks (src/notifications). */
+  readonly notifications: {
+    /** 'inline': this process runs the job workers (the default); 'off': it only adds jobs (run `npm run worker` elsewhere). */
+    readonly worker: 'inline' | 'off'
+    /** smtp:// or smtps:// URL; absent: emails are written as .eml files under <dataDir>/outbox-mail. */
+    readonly smtpUrl: string | undefined
+    readonly mailFrom: string
+    /** A folder of template overrides: <kind>.<part>.eta, or <issuerId>/<kind>.<part>.eta. */
+    readonly emailTemplatesDir: string | undefined
+    /** Days before validUntil at which reminders go out, largest first. */
+    readonly reminderDays: readonly number[]
+    /** Development only: webhooks may target http://localhost and loopback addresses. */
+    readonly webhooksAllowHttpLocalhost: boolean
+    /** Cron of the due-reminder scan. */
+    readonly scanCron: string
+    /** Job timings (seconds): crash expiry, first retry delay, supervisor interval, idle polling. */
+    readonly jobs: { readonly expireInSeconds: number, readonly retryDelaySeconds: number, readonly maintenanceIntervalSeconds: number, readonly pollingIntervalSeconds: number }
+  }
+}
+
+export class ConfigError extends Error {
+  constructor (readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/
+
+/**
+ * Builds the configuration from an environment (process.env by default) and
+ * reports every problem at once, so that a bad deployment fails with one clear message.
+ */
+export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = []
+  const get = (name: string): string | undefined => {
+    const value = env[name]?.trim()
+    return value === undefined || value === '' ? undefined : value
+  }
+
+  const port = Number(get('PORT') ?? '3000')
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    problems.push(`"PORT" must be an integer from 0 to 65535, got "${get('PORT')}".`)
+  }
+
+  let publicBaseUrl = get('PUBLIC_BASE_URL') ?? `http://localhost:${port}`
+  try {
+    const url = new URL(publicBaseUrl)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol')
+    if (url.search !== '' || url.hash !== '') throw new Error('query')
+    publicBaseUrl = url.href.replace(/\/+$/, '')
+  } catch {
+    problems.push(`"PUBLIC_BASE_URL" must be an absolute http(s) URL without query or fragment, got "${publicBaseUrl}".`)
+  }
+
+  const databaseUrl = get('DATABASE_URL')
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('"DATABASE_URL" must be a postgres:// or postgresql:// URL.')
+  }
+
+  const dataDir = path.resolve(get('DATA_DIR') ?? './.data')
+  const keysDirValue = get('KEYS_DIR')
+  const adminApiKey = get('ADMIN_API_KEY')
+  if (adminApiKey !== undefined && adminApiKey.length < 32) {
+    problems.push('"ADMIN_API_KEY" must be at least 32 characters long (generate one with `openssl rand -base64 32`).')
+  }
+
+  const logLevel = get('LOG_LEVEL') ?? 'info'
+  const trustedIssuers = (get('TRUSTED_ISSUERS') ?? '').split(/[\s,]+/).filter((id) => id !== '')
+  for (const id of trustedIssuers) {
+    if (!URL.canParse(id)) problems.push(`"TRUSTED_ISSUERS" must list absolute issuer ids (URLs or DIDs) separated by commas or spaces, got "${id}".`)
+  }
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`"LOG_LEVEL" must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}".`)
+  }
+
+  const issuerId = get('ISSUER_ID') ?? 'main'
+  if (!SLUG.test(issuerId)) {
+    problems.push('"ISSUER_ID" must be lower-case letters, digits and dashes (it appears in URLs).')
+  }
+  const issuerUrl = get('ISSUER_URL')
+  if (issuerUrl !== undefined && !URL.canParse(issuerUrl)) problems.push('"ISSUER_URL" must be an absolute URL.')
+  const issuerEmail = get('ISSUER_EMAIL')
+  if (issuerEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(issuerEmail)) problems.push('"ISSUER_EMAIL" must be an email address.')
+
+  const logoUrl = get('BRAND_LOGO_URL')
+  if (logoUrl !== undefined && !/^(https:\/\/|data:image\/)/.test(logoUrl)) problems.push('"BRAND_LOGO_URL" must be an https: or data:image/ URL.')
+  const color = (name: string, fallback: string): string => {
+    const value = get(name) ?? fallback
+    if (!/^#[0-9a-fA-F]{6}$/.test(value)) problems.push(`"${name}" must be a colour like #1f4e79, got "${value}".`)
+    return value
+  }
+  const primaryColor = color('BRAND_PRIMARY_COLOR', '#1f3a5f')
+  const accentColor = color('BRAND_ACCENT_COLOR', '#0b6e4f')
+  const linkedInOrganizationId = get('LINKEDIN_ORGANIZATION_ID')
+  if (linkedInOrganizationId !== undefined && !/^\d{1,20}$/.test(linkedInOrganizationId)) problems.push('"LINKEDIN_ORGANIZATION_ID" must be LinkedIn\'s numeric organization id.')
+
+  const trustProxyValue = get('TRUST_PROXY')
+  const trustProxy: boolean | number | string = trustProxyValue === undefined || trustProxyValue === 'false'
+    ? false
+    : trustProxyValue === 'true' ? true : /^\d+$/.test(trustProxyValue) ? Number(trustProxyValue) : trustProxyValue
+  const perMinute = (name: string, fallback: number): number => {
+    const value = get(name)
+    if (value === undefined) return fallback
+    if (!/^[1-9]\d{0,6}$/.test(value)) problems.push(`"${name}" must be a whole number of requests per minute, got "${value}".`)
+    return Number(value)
+  }
+  const maxEventLoopDelayValue = get('MAX_EVENT_LOOP_DELAY_MS') ?? '2000'
+  if (!/^\d{1,6}$/.test(maxEventLoopDelayValue)) problems.push(`"MAX_EVENT_LOOP_DELAY_MS" must be a number of milliseconds, got "${maxEventLoopDelayValue}".`)
+  const maxEventLoopDelayMs = Number(maxEventLoopDelayValue)
+  const rateLimits = Object.freeze({
+    verifyPerMinute: perMinute('RATE_LIMIT_VERIFY_PER_MINUTE', 60),
+    lookupPerMinute: perMinute('RATE_LIMIT_LOOKUP_PER_MINUTE', 600),
+    failedAuthPerMinute: perMinute('RATE_LIMIT_FAILED_AUTH_PER_MINUTE', 20),
+    formsPerMinute: perMinute('RATE_LIMIT_FORMS_PER_MINUTE', 10)
+  })
+  const wholeNumber = (name: string, fallback: number, max: number, min = 1): number => {
+    const value = get(name)
+    if (value === undefined) return fallback
+    if (!/^\d{1,9}$/.test(value) || Number(value) < min || Number(value) > max) problems.push(`"${name}" must be a whole number from ${min} to ${max}, got "${value}".`)
+    return Number(value)
+  }
+  // One core stays with the event loop (HTTP, the database); Data Integrity work gets the rest,
+  // at least one thread (measured on 2 cores: one thread beat two, and none).
+  const verifyClockLeewaySeconds = wholeNumber('VERIFY_CLOCK_LEEWAY_SECONDS', DEFAULT_CLOCK_LEEWAY_SECONDS, MAX_CLOCK_LEEWAY_SECONDS, 0)
+  const dataIntegrityThreads = wholeNumber('DATA_INTEGRITY_THREADS', Math.max(1, os.availableParallelism() - 1), 64, 0)
+  const portal = Object.freeze({
+    sessionHours: wholeNumber('PORTAL_SESSION_HOURS', 12, 24 * 30),
+    signInLinksPerAddressPerHour: wholeNumber('SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR', 5, 1000)
+  })
+
+  const production = get('NODE_ENV') === 'production'
+
+  const worker = get('WORKER') ?? 'inline'
+  if (worker !== 'inline' && worker !== 'off') problems.push(`"WORKER" must be "inline" or "off", got "${worker}".`)
+  const smtpUrl = get('SMTP_URL')
+  if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl)) problems.push('"SMTP_URL" must be an smtp:// or smtps:// URL.')
+  const mailFrom = get('MAIL_FROM')
+  if (mailFrom !== undefined && !/^[^\r\n]*<?[^@\s<>]+@[^@\s<>]+>?$/.test(mailFrom)) problems.push('"MAIL_FROM" must be an address, optionally with a name: "AAMA Badges <badges@aama-ntl.org>".')
+  const reminderDaysValue = get('REMINDER_DAYS') ?? '90,30'
+  const reminderDays = reminderDaysValue === 'none' ? [] : reminderDaysValue.split(',').map((d) => Number(d.trim()))
+  if (reminderDays.some((d) => !Number.isInteger(d) || d < 1 || d > 3650)) problems.push(`"REMINDER_DAYS" must be whole numbers of days separated by commas (e.g. 90,30), or "none"; got "${reminderDaysValue}".`)
+  reminderDays.sort((a, b) => b - a)
+  const webhooksAllowHttpLocalhost = get('WEBHOOKS_ALLOW_HTTP_LOCALHOST') === 'true'
+  const seconds = (name: string, fallback: number, min = 1): number => {
+    const value = get(name)
+    if (value === undefined) return fallback
+    const n = Number(value)
+    if (!Number.isFinite(n) || n < min || n > 86400) problems.push(`"${name}" must be a number of seconds from ${min} to 86400, got "${value}".`)
+    return n
+  }
+  const jobs = Object.freeze({
+    expireInSeconds: seconds('JOB_EXPIRE_SECONDS', 120),
+    retryDelaySeconds: seconds('JOB_RETRY_DELAY_SECONDS', 30),
+    maintenanceIntervalSeconds: seconds('JOB_MAINTENANCE_SECONDS', 30),
+    pollingIntervalSeconds: seconds('JOB_POLL_SECONDS', 2, 0.5)
+  })
+  if (production) {
+    // Each one missing would otherwise fall back to a development default that
+    // mints real credentials with throwaway keys or into a throwaway database.
+    if (databaseUrl === undefined) problems.push('"DATABASE_URL" must be set in production (the embedded database is for development only).')
+    if (keysDirValue === undefined) problems.push('"KEYS_DIR" must be set in production, to a folder holding the signing keys (`npm run keys:generate`); development keys are never generated there.')
+    if (adminApiKey === undefined) problems.push('"ADMIN_API_KEY" must be set in production (no development staff key is generated).')
+    if (!publicBaseUrl.startsWith('https://')) problems.push(`"PUBLIC_BASE_URL" must be an https URL in production, got "${publicBaseUrl}".`)
+    if (webhooksAllowHttpLocalhost) problems.push('"WEBHOOKS_ALLOW_HTTP_LOCALHOST" is for development only and must not be set in production.')
+    if (smtpUrl !== undefined && mailFrom === undefined) problems.push('"MAIL_FROM" must be set in production when "SMTP_URL" is (the address holders see emails come from).')
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems)
+
+  return Object.freeze({
+    production,
+    port,
+    host: get('HOST') ?? '127.0.0.1',
+    publicBaseUrl,
+    databaseUrl,
+    dataDir,
+    keysDir: keysDirValue !== undefined ? path.resolve(keysDirValue) : path.join(dataDir, 'keys'),
+    keysDirConfigured: keysDirValue !== undefined,
+    adminApiKey,
+    logLevel,
+    trustedIssuers: Object.freeze(trustedIssuers),
+    verifyClockLeewaySeconds,
+    issuer: Object.freeze({
+      id: issuerId,
+      name: get('ISSUER_NAME') ?? 'Tessera Development Issuer',
+      url: issuerUrl,
+      email: issuerEmail,
+      description: get('ISSUER_DESCRIPTION')
+    }),
+    trustProxy,
+    maxEventLoopDelayMs,
+    rateLimits,
+    dataIntegrityThreads,
+    portal,
+    branding: Object.freeze({ logoUrl, primaryColor, accentColor, linkedInOrganizationId }),
+    notifications: Object.freeze({
+      worker: worker === 'off' ? 'off' : 'inline',
+      smtpUrl,
+      mailFrom: mailFrom ?? `"${get('ISSUER_NAME') ?? 'Tessera Development Issuer'}" <no-reply@${hostOf(publicBaseUrl)}>`,
+      emailTemplatesDir: get('EMAIL_TEMPLATES_DIR') !== undefined ? path.resolve(get('EMAIL_TEMPLATES_DIR') as string) : undefined,
+      reminderDays: Object.freeze(reminderDays),
+      webhooksAllowHttpLocalhost,
+      scanCron: get('NOTIFICATION_SCAN_CRON') ?? '*/10 * * * *',
+      jobs
+    })
+  })
+}
+
+/**
+ * For the processes' entry points (server, worker): the configuration, or the
+ * list of problems on stderr and exit status 2, which deployers can tell apart
+ * from a crash.
+ */
+export function loadConfigOrExit (env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    console.error(error.message)
+    process.exit(2)
+  }
+}
+
+function hostOf (url: string): string {
+  try {
+    return new URL(url).hostname
+  } catch {
+    return 'localhost'
+  }
+}
