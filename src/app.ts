@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify'
 import type { Sql } from 'postgres'
 import { achievementPublicRoutes, achievementStaffRoutes } from './channels/api/achievements.js'
 import { auditRoutes } from './channels/api/audit.js'
@@ -6,10 +6,12 @@ import type { Config } from './kernel/config.js'
 import { credentialPublicRoutes, credentialStaffRoutes, type ServedVersion } from './channels/api/credentials.js'
 import { listenForChanges } from './infrastructure/caching/change-feed.js'
 import { DocumentCache } from './infrastructure/caching/document-cache.js'
-import { installErrorHandling } from './kernel/errors.js'
+import { installErrorHandling } from './infrastructure/http/error-handling.js'
 import { healthRoutes } from './channels/api/health.js'
 import { holderPageRoutes } from './channels/holder-pages/routes.js'
 import { describeRoute, installApiContract } from './infrastructure/http/api-contract.js'
+import { loggableUrl, loggerOptions } from './infrastructure/logging.js'
+import { Representations } from './infrastructure/http/representations.js'
 import { installHardening } from './infrastructure/http/hardening.js'
 import { configureDataIntegrityThreads } from './infrastructure/signing/pool.js'
 import { installIdempotency } from './capabilities/staff-access/idempotency.js'
@@ -22,7 +24,7 @@ import type { KeyRing } from './capabilities/keys/key-ring.js'
 import { keyRingRefresh } from './capabilities/keys/key-ring-refresh.js'
 import { keyRoutes } from './channels/api/keys.js'
 import { createMailer, type Mailer } from './capabilities/notifications/email/mailer.js'
-import { databaseOutbox, type Outbox } from './capabilities/notifications/events.js'
+import { databaseOutbox, type Outbox } from './infrastructure/jobs/outbox.js'
 import { unsubscribeRoutes } from './channels/holder-pages/unsubscribe-routes.js'
 import { webhookRoutes } from './channels/api/webhooks.js'
 import { startNotificationWorkers } from './background-jobs.js'
@@ -58,6 +60,8 @@ declare module 'fastify' {
     documents: { credentials: DocumentCache<ServedVersion>, statusLists: DocumentCache<ServedStatusList> }
     /** Every route as registered, for the tests that walk the route table and for the API contract. */
     routeTable: readonly RouteOptions[]
+    /** Representations one channel adds to another's resources (the credential's HTML page). */
+    representations: Representations
   }
 }
 
@@ -76,32 +80,6 @@ export interface AppDependencies {
   logger?: FastifyBaseLogger | false
   /** A job queue already open (the caller then closes it); by default the app opens its own. */
   jobs?: JobQueue
-}
-
-/** pino options: no secrets or key material in logs. */
-export function loggerOptions (level: string): FastifyServerOptions['logger'] {
-  return {
-    level,
-    redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.secretKeyMultibase', '*.privateJwk', '*.d', '*.key', '*.email', '*.recipientEmail'],
-      censor: '[redacted]'
-    }
-  }
-}
-
-/**
- * A URL as logged: query values that could be personal (an email searched
- * for) or secret (a sign-in or unsubscribe token) are replaced.
- */
-export function loggableUrl (url: string): string {
-  const at = url.indexOf('?')
-  if (at === -1) return url
-  const query = new URLSearchParams(url.slice(at + 1))
-  for (const [name, value] of query) {
-    const lower = name.toLowerCase()
-    if (lower.includes('email') || lower.includes('token') || value.includes('@')) query.set(name, '[redacted]')
-  }
-  return `${url.slice(0, at)}?${query.toString()}`
 }
 
 /**
@@ -129,6 +107,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     routeTable.push(route)
   })
   app.decorate('routeTable', routeTable)
+  app.decorate('representations', new Representations())
   app.setValidatorCompiler(validatorCompiler)
   // JSON only: a text/plain body gets 415 rather than a confusing schema error.
   app.removeContentTypeParser('text/plain')

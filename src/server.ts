@@ -1,6 +1,7 @@
 import path from 'node:path'
 import pino from 'pino'
-import { buildApp, loggerOptions } from './app.js'
+import { buildApp } from './app.js'
+import { loggerOptions } from './infrastructure/logging.js'
 import { prepareService } from './boot.js'
 import { loadConfigOrExit, type Config } from './kernel/config.js'
 import { connect } from './infrastructure/db/connect.js'
@@ -10,7 +11,7 @@ import { developmentAdminKey } from './dev-admin-key.js'
 /** The only file that listens: configuration, database, keys, HTTP, signals. */
 async function main (): Promise<void> {
   let config: Config = loadConfigOrExit()
-  const log = pino(loggerOptions(config.logLevel) as pino.LoggerOptions)
+  const log = pino(loggerOptions(config.logLevel))
 
   // loadConfig refuses production without a staff key, a database URL and keys, so these
   // development fallbacks are unreachable there; the checks below say so again.

@@ -1,11 +1,11 @@
 import pino from 'pino'
-import { loggerOptions } from './app.js'
+import { loggerOptions } from './infrastructure/logging.js'
 import { loadConfigOrExit } from './kernel/config.js'
 import { connect } from './infrastructure/db/connect.js'
 import { migrate } from './infrastructure/db/migrate.js'
 import { openJobQueue } from './infrastructure/jobs/job-queue.js'
 import { createMailer } from './capabilities/notifications/email/mailer.js'
-import { databaseOutbox } from './capabilities/notifications/events.js'
+import { databaseOutbox } from './infrastructure/jobs/outbox.js'
 import { startNotificationWorkers } from './background-jobs.js'
 import { publicUrls } from './kernel/public-urls.js'
 import { systemClock } from './kernel/time.js'
@@ -21,7 +21,7 @@ async function main (): Promise<void> {
     console.error('DATABASE_URL is required: the worker joins the database the service uses.')
     process.exit(2)
   }
-  const log = pino(loggerOptions(config.logLevel) as pino.LoggerOptions)
+  const log = pino(loggerOptions(config.logLevel))
   const sql = connect(config.databaseUrl)
   await migrate(sql)
   const jobs = await openJobQueue(sql, { run: true, policy: config.notifications.jobs, onError: (error) => { log.warn({ err: error }, 'job queue') } })

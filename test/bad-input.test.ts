@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import t from 'tap'
-import { installErrorHandling } from '../src/kernel/errors.js'
+import { installErrorHandling } from '../src/infrastructure/http/error-handling.js'
 import { build, createAchievement, issue } from './helpers/build-app.js'
 
 // Input that used to reach PostgreSQL, the signer or a recursive walk and come

@@ -9,7 +9,7 @@ import { extractFromPng } from '../src/capabilities/bake/png.js'
 import { extractFromSvg } from '../src/capabilities/bake/svg.js'
 import { fetchPastedCredential } from '../src/channels/holder-pages/fetch-credential.js'
 import { isBlockedAddress } from '../src/infrastructure/outbound/outbound.js'
-import { shareLinks } from '../src/channels/holder-pages/share-links.js'
+import { shareLinks } from '../src/capabilities/presentation/share-links.js'
 import { BASE_URL, build, CMA_ACHIEVEMENT, createAchievement, issue, type TestApp } from './helpers/build-app.js'
 
 // jsqr is CommonJS with a default export; under ESM interop it arrives as the module object.

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import t from 'tap'
-import { loggerOptions } from '../src/app.js'
+import { loggerOptions } from '../src/infrastructure/logging.js'
 import { build, CMA_ACHIEVEMENT, createAchievement, issue, ADMIN_KEY } from './helpers/build-app.js'
 
 t.test('a full scenario logs one line per request with its id, and never a key, a secret or an email', async (t) => {

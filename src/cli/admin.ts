@@ -18,7 +18,7 @@ import { resignAll } from '../capabilities/credentials/recertify/resign-all.js'
 import { loadKeyRing } from '../capabilities/keys/key-ring.js'
 import { compromiseSigningKey, rotateSigningKeys } from '../capabilities/keys/lifecycle.js'
 import { openJobQueue } from '../infrastructure/jobs/job-queue.js'
-import { databaseOutbox } from '../capabilities/notifications/events.js'
+import { databaseOutbox } from '../infrastructure/jobs/outbox.js'
 import { publicUrls } from '../kernel/public-urls.js'
 import { statusListPolicy } from '../capabilities/status-lists/policy.js'
 

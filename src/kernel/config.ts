@@ -1,8 +1,23 @@
 import os from 'node:os'
 import path from 'node:path'
-import { DEFAULT_CLOCK_LEEWAY_SECONDS, MAX_CLOCK_LEEWAY_SECONDS } from '../capabilities/verification/steps/validity-period.js'
 
 /** The service's configuration, read once from the environment at boot. */
+/**
+ * How far a validFrom (and so a VC-JWT nbf, which must equal it) may lie
+ * ahead of the verifier's clock and still count as begun, in seconds.
+ * NTP-synchronised clocks agree within a second, but other issuers' clocks
+ * are not ours, and JWT libraries commonly allow 30 to 300 s on nbf (jose's
+ * clockTolerance, Microsoft.IdentityModel's 5 minute ClockSkew); the W3C and
+ * Open Badges specifications say nothing. A minute covers a badly drifting
+ * clock and a version answered a moment ago, and is too short to matter for
+ * a period that starts on a date. Expiry gets no leeway: validUntil / exp are
+ * judged exactly, so a credential is never called valid after it ended.
+ */
+export const DEFAULT_CLOCK_LEEWAY_SECONDS = 60
+
+/** Upper bound of the setting: Kerberos's default maximum skew; beyond it, it is no longer clock skew. */
+export const MAX_CLOCK_LEEWAY_SECONDS = 300
+
 export interface Config {
   /**
    * NODE_ENV=production: the service refuses to start unless it has a real
@@ -31,7 +46,7 @@ export interface Config {
   /**
    * Seconds a credential's validFrom (VC-JWT nbf) may lie ahead of this
    * server's clock and still verify; validUntil / exp get none. Default and
-   * reasons: DEFAULT_CLOCK_LEEWAY_SECONDS (src/verification/validity-period.ts).
+   * reasons: DEFAULT_CLOCK_LEEWAY_SECONDS (below).
    */
   readonly verifyClockLeewaySeconds: number
   /** The issuer created (or updated) at boot: the certifying body. */

@@ -1,16 +1,16 @@
-import { createPublicKey, type KeyObject, createPrivateKey } from 'node:crypto'
+import { createPublicKey, createPrivateKey } from 'node:crypto'
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
-import type { Ed25519KeyPair } from '@digitalbazaar/ed25519-multikey'
 import type { JWK } from 'jose'
 import type { Sql } from 'postgres'
+import type { DataIntegritySigningKey, JwtSigningKey } from '../../infrastructure/signing/sign.js'
 import type { PublicUrls } from '../../kernel/public-urls.js'
 import { KeyFileError, readKeyFiles, type KeyFile } from './key-files.js'
 import { publishKey, type NewPublishedKey } from './store.js'
 
 /** The keys an issuer signs with right now. */
 export interface IssuerSigningKeys {
-  dataIntegrity: { keyId: string, verificationMethod: string, keyPair: Ed25519KeyPair }
-  jwt: { keyId: string, kid: string, alg: 'RS256', privateKey: KeyObject }
+  dataIntegrity: DataIntegritySigningKey
+  jwt: JwtSigningKey
 }
 
 /** Private keys held in memory for signing, per issuer. Never serialised, never logged. */

@@ -4,7 +4,7 @@ import type { JobQueue } from '../../infrastructure/jobs/job-queue.js'
 import type { PublicUrls } from '../../kernel/public-urls.js'
 import type { Clock } from '../../kernel/time.js'
 import type { Mailer } from './email/mailer.js'
-import type { Outbox } from './events.js'
+import type { Outbox } from '../../infrastructure/jobs/outbox.js'
 
 export interface NotificationLog {
   info: (details: object, message: string) => void

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { QUEUES } from '../../infrastructure/jobs/job-queue.js'
 import type { NotificationDeps } from './deps.js'
 import { EMAIL_FOR_EVENT } from './email/send-email.js'
-import { findEvent } from './events.js'
+import { findEvent } from '../../infrastructure/jobs/outbox.js'
 
 /**
  * Turns one recorded event into its deliveries, in one transaction: a

@@ -3,12 +3,12 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { AppError, notFound } from '../../kernel/errors.js'
 import { negotiate } from '../../infrastructure/http/content-negotiation.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
-import { credentialPageResponder } from '../holder-pages/routes.js'
 import { staffOf } from '../../capabilities/staff-access/bearer-auth.js'
 import { issueBatch, itemsFromCsv } from '../../capabilities/credentials/issue/batch.js'
 import { normaliseEmail } from '../../capabilities/credentials/build-credential.js'
 import { issueCredential, type IssuedCredential } from '../../capabilities/credentials/issue/issue-credential.js'
 import { correctCredential, recertifyCredential } from '../../capabilities/credentials/recertify/reissue-credential.js'
+import { endSessionsOf } from '../../capabilities/holders/store.js'
 import { revokeCredential, type Revocation } from '../../capabilities/credentials/revoke/revoke-credential.js'
 import { batchBody, credentialIdParams, issueCredentialBody, listCredentialsQuery, recertifyBody, reissueBody, revokeBody, versionParams } from '../../capabilities/credentials/schemas.js'
 import { findCredential, findSignedVersion, listVersions, queryCredentials, type CredentialRow, type SignedVersionRow, type VersionRow } from '../../capabilities/credentials/store.js'
@@ -170,7 +170,9 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
     config: { scope: 'credentials:reissue' }
   }, async (request, reply) => {
     const { id } = request.params
-    const issued = await correctCredential(versionDeps(request, staffOf(request).actor), id, request.body)
+    const deps = versionDeps(request, staffOf(request).actor)
+    // The portal follows the address: sessions signed in as the old one end (the holder signs in with the new one).
+    const issued = await correctCredential({ ...deps, onRecipientEmailChanged: async (tx, previous) => await endSessionsOf(tx, previous, deps.now) }, id, request.body)
     request.log.info({ credentialId: id, version: issued.version }, 'credential corrected')
     return await sendNewVersion(reply, app.urls, issued)
   })
@@ -215,7 +217,12 @@ async function sendSignedVersion (reply: FastifyReply, type: string, version: Se
 export async function credentialPublicRoutes (fastify: FastifyInstance): Promise<void> {
   // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
-  const sendPage = credentialPageResponder(app)
+  // The HTML page is the holder pages' (registered with the app), asked for at request time.
+  const sendPage = async (reply: FastifyReply, id: string, version?: number): Promise<FastifyReply> => {
+    const page = app.representations.credentialPage
+    if (page === undefined) throw new AppError('not_acceptable', 'This service serves no HTML page for credentials.')
+    return await page(reply, id, version)
+  }
   const negotiated = (accept: string | undefined): string => {
     const type = negotiate(accept, CREDENTIAL_MEDIA_TYPES)
     if (type === undefined) throw new AppError('not_acceptable', `This credential is available as ${CREDENTIAL_MEDIA_TYPES.join(', ')}.`)

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { AchievementRow } from '../../capabilities/achievements/store.js'
 import { bakePng } from '../../capabilities/bake/png.js'
-import type { HolderView } from './holder-view.js'
+import type { HolderView } from '../../capabilities/presentation/holder-view.js'
 import { defaultBadgeSvg, svgToPng } from '../../infrastructure/web/images.js'
 
 /**

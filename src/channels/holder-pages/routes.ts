@@ -16,14 +16,14 @@ import { verifyCredential } from '../../capabilities/verification/verify-credent
 import { bakePng, BakingError, extractFromPng, isPng } from '../../capabilities/bake/png.js'
 import { bakeSvg, extractFromSvg } from '../../capabilities/bake/svg.js'
 import { longDate } from '../../infrastructure/web/dates.js'
-import { credentialOf, displayFields } from './display.js'
+import { credentialOf, displayFields } from '../../capabilities/presentation/display.js'
 import { fetchPastedCredential, FetchRefusedError } from './fetch-credential.js'
 import { BadgeImages } from './badge-images.js'
-import { loadHolderView, printStamp, type HolderDeps, type HolderView } from './holder-view.js'
+import { loadHolderView, printStamp, type HolderDeps, type HolderView } from '../../capabilities/presentation/holder-view.js'
 import { previewSvg, svgToPng } from '../../infrastructure/web/images.js'
-import { renderCredentialPage, renderPrivatePage, renderVerifyPage, resultView, sendPage } from '../../infrastructure/web/pages.js'
+import { renderCredentialPage, renderPrivatePage, renderVerifyPage, resultView, sendPage } from '../../capabilities/presentation/pages.js'
 import { certificatePdf, walletCardPdf } from './pdfs.js'
-import { statusBanner } from './status-banner.js'
+import { statusBanner } from '../../capabilities/presentation/status-banner.js'
 
 const SITE_CSS = readFileSync(new URL('../../../assets/site.css', import.meta.url), 'utf8')
 const UPLOAD_LIMIT = 2 * 1024 * 1024
@@ -157,6 +157,7 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
   const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers, app.config.verifyClockLeewaySeconds)
   const deps = (): HolderDeps => ({ sql: app.sql, urls: app.urls, config: app.config, sources, now: app.clock() })
   const badges = new BadgeImages()
+  app.representations.credentialPage = credentialPageResponder(app)
   await app.register(multipart, { limits: { fileSize: UPLOAD_LIMIT, files: 1, fields: 2, fieldSize: 256 * 1024 } })
 
   app.get('/assets/site.css', async (_request, reply) => await reply.type('text/css; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(SITE_CSS))

@@ -3,7 +3,7 @@ import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-
 import type { FastifyInstance } from 'fastify'
 import { findAchievement } from '../../capabilities/achievements/store.js'
 import { findCredential } from '../../capabilities/credentials/store.js'
-import { renderUnsubscribePage, sendPage } from '../../infrastructure/web/pages.js'
+import { renderUnsubscribePage, sendPage } from '../../capabilities/presentation/pages.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
 import { ID_PATTERN } from '../../kernel/ids.js'
 import { isUnsubscribeToken, optOutOfReminders } from '../../capabilities/notifications/unsubscribe.js'

@@ -1,12 +1,18 @@
 import { CompactSign } from 'jose'
 import { runDataIntegrity } from './pool.js'
 import type { KeyMaterial } from './tasks.js'
-import type { IssuerSigningKeys } from '../../capabilities/keys/key-ring.js'
+import type { Ed25519KeyPair } from '@digitalbazaar/ed25519-multikey'
+import type { KeyObject } from 'node:crypto'
 import { epochSeconds } from '../../kernel/time.js'
 
 export type UnsignedCredential = Record<string, unknown> & { id: string, issuer: { id: string } | string }
 
-type Ed25519KeyPair = IssuerSigningKeys['dataIntegrity']['keyPair']
+/** A Data Integrity signing key: the Ed25519 pair and the verification method its proofs name. */
+export interface DataIntegritySigningKey { keyId: string, verificationMethod: string, keyPair: Ed25519KeyPair }
+
+/** A VC-JWT signing key: the private key and the `kid` its tokens name. */
+export interface JwtSigningKey { keyId: string, kid: string, alg: 'RS256', privateKey: KeyObject }
+
 const materials = new WeakMap<Ed25519KeyPair, Promise<KeyMaterial>>()
 
 /** The key pair as the signing task takes it (its Multikey export), made once per key pair. */
@@ -30,7 +36,7 @@ async function materialOf (keyPair: Ed25519KeyPair): Promise<KeyMaterial> {
  */
 export async function signDataIntegrity (
   credential: UnsignedCredential,
-  key: IssuerSigningKeys['dataIntegrity'],
+  key: DataIntegritySigningKey,
   now: Date
 ): Promise<Record<string, unknown>> {
   // On a worker thread when the pool runs (data-integrity/pool.ts).
@@ -44,7 +50,7 @@ export async function signDataIntegrity (
  * whose payload is the credential plus the registered claims that mirror it.
  * The header holds only alg, kid and typ, as the 1EdTech validator expects.
  */
-export async function signJwt (credential: UnsignedCredential, key: IssuerSigningKeys['jwt'], now?: Date): Promise<string> {
+export async function signJwt (credential: UnsignedCredential, key: JwtSigningKey, now?: Date): Promise<string> {
   const issuerId = typeof credential.issuer === 'string' ? credential.issuer : credential.issuer.id
   const payload: Record<string, unknown> = { ...credential, iss: issuerId, jti: credential.id }
   if (typeof credential.validFrom === 'string') payload.nbf = epochSeconds(credential.validFrom)

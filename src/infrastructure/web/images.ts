@@ -1,6 +1,5 @@
 import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js'
 import { fileURLToPath } from 'node:url'
-import type { BannerTone } from '../../channels/holder-pages/status-banner.js'
 
 /**
  * The images the service draws itself: a default badge for achievements
@@ -13,6 +12,9 @@ const FONTS_DIR = new URL('../../../assets/fonts/', import.meta.url)
 const FONT_FILES = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((f) => fileURLToPath(new URL(f, FONTS_DIR)))
 
 export interface Palette { primary: string, accent: string }
+
+/** The tones a status is drawn in (presentation/status-banner.ts decides which applies). */
+export type BannerTone = 'valid' | 'expired' | 'revoked' | 'superseded' | 'pending' | 'invalid'
 
 const TONE_COLOURS: Record<BannerTone, string> = {
   valid: '#0b6e4f',

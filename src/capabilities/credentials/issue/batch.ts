@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync'
 import type { FastifyBaseLogger } from 'fastify'
-import { AppError, problemForError, type ProblemDocument } from '../../../kernel/errors.js'
+import { AppError, type ProblemDocument } from '../../../kernel/errors.js'
+import { problemForError } from '../../../infrastructure/http/error-handling.js'
 import { validatorCompiler } from '../../../infrastructure/http/validator-compiler.js'
 import { normaliseEmail } from '../build-credential.js'
 import { issueCredential, issueCredentialsIn, type IssueDeps, type IssuedCredential, type IssueOutcome } from './issue-credential.js'

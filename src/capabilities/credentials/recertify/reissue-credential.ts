@@ -4,7 +4,6 @@ import { recordAuditEvent } from '../../audit/store.js'
 import type { Db } from '../../../infrastructure/db/types.js'
 import { AppError, notFound } from '../../../kernel/errors.js'
 import { findIssuer, type IssuerRow } from '../../issuers/store.js'
-import { endSessionsOf } from '../../holders/store.js'
 import { countStatusEntry } from '../../status-lists/store.js'
 import { isoSeconds, toWholeSeconds } from '../../../kernel/time.js'
 import { normaliseEmail } from '../build-credential.js'
@@ -17,6 +16,12 @@ import { findSignedVersion, listLiveVersions, lockCredential, markSuperseded, se
 export interface ReissueDeps extends VersionDeps {
   sql: Sql
   requestId?: string
+  /**
+   * What else must follow a corrected address, in the same transaction: the
+   * portal ends the sessions signed in as the old one. Passed in by whoever
+   * wires the use case, so credentials know nothing of the portal.
+   */
+  onRecipientEmailChanged?: (tx: Db, previousEmail: string) => Promise<unknown>
 }
 
 export interface CorrectionRequest {
@@ -136,8 +141,7 @@ export async function correctCredentialIn (tx: Db, deps: ReissueDeps, id: string
     after: { version, ...summary({ ...recipient, recipientName: recipient.name, recipientEmail: recipient.email, validFrom, validUntil: until }) },
     details: { supersededVersions: superseded }
   })
-  // The portal follows the address: sessions signed in as the old one end (the holder signs in with the new one).
-  if (recipient.email !== credential.recipientEmail) await endSessionsOf(tx, credential.recipientEmail, deps.now)
+  if (recipient.email !== credential.recipientEmail) await deps.onRecipientEmailChanged?.(tx, credential.recipientEmail)
   await countStatusEntry(tx, signed.statusListId)
   return { id, url: deps.urls.credential(id), version, credential: signed.credential, jwt: signed.jwt }
 }

@@ -1,11 +1,11 @@
 import { findAchievement } from '../../achievements/store.js'
 import { findCredential, findVersion } from '../../credentials/store.js'
-import { shareLinks } from '../../../channels/holder-pages/share-links.js'
+import { shareLinks } from '../../presentation/share-links.js'
 import { longDate } from '../../../infrastructure/web/dates.js'
 import { findIssuer } from '../../issuers/store.js'
 import { addMonths } from '../../../kernel/time.js'
 import type { NotificationDeps } from '../deps.js'
-import { findEvent, type EventType } from '../events.js'
+import { findEvent, type EventType } from '../../../infrastructure/jobs/outbox.js'
 import { unsubscribeToken } from '../unsubscribe.js'
 import { renderEmail, renewalRulesInWords, type EmailKind } from './templates.js'
 

@@ -1,7 +1,7 @@
 import type { Sql } from 'postgres'
 import type { Db } from '../../../infrastructure/db/types.js'
 import type { PublicUrls } from '../../../kernel/public-urls.js'
-import { credentialEventData, type Outbox } from '../events.js'
+import { credentialEventData, type Outbox } from '../../../infrastructure/jobs/outbox.js'
 
 const DAY_MS = 86_400_000
 

@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks'
 import type { NotificationDeps } from '../deps.js'
-import { eventPayload, findEvent } from '../events.js'
+import { eventPayload, findEvent } from '../../../infrastructure/jobs/outbox.js'
 import { postWebhook } from './post-webhook.js'
 import { findDelivery, findWebhook, markDeliveryFailed, recordAttempt } from './store.js'
 

@@ -1,23 +1,8 @@
 import { failed, passed, unknown, type Check } from '../result.js'
 import { validFrom, validUntil } from '../credential-fields.js'
+import { DEFAULT_CLOCK_LEEWAY_SECONDS } from '../../../kernel/config.js'
 
 type Json = Record<string, unknown>
-
-/**
- * How far a validFrom (and so a VC-JWT nbf, which must equal it) may lie
- * ahead of the verifier's clock and still count as begun, in seconds.
- * NTP-synchronised clocks agree within a second, but other issuers' clocks
- * are not ours, and JWT libraries commonly allow 30 to 300 s on nbf (jose's
- * clockTolerance, Microsoft.IdentityModel's 5 minute ClockSkew); the W3C and
- * Open Badges specifications say nothing. A minute covers a badly drifting
- * clock and a version answered a moment ago, and is too short to matter for
- * a period that starts on a date. Expiry gets no leeway: validUntil / exp are
- * judged exactly, so a credential is never called valid after it ended.
- */
-export const DEFAULT_CLOCK_LEEWAY_SECONDS = 60
-
-/** Upper bound of the setting: Kerberos's default maximum skew; beyond it, it is no longer clock skew. */
-export const MAX_CLOCK_LEEWAY_SECONDS = 300
 
 /**
  * Was the credential inside its validity period at `at`? Uses validFrom /

@@ -1,9 +1,10 @@
-import type { RecertificationPolicy } from '../../capabilities/achievements/recertification-rules.js'
-import type { Check, VerificationResult } from '../../capabilities/verification/result.js'
+import type { RecertificationPolicy } from '../achievements/recertification-rules.js'
+import type { Check, VerificationResult } from '../verification/result.js'
 import { addMonths } from '../../kernel/time.js'
 import { longDate } from '../../infrastructure/web/dates.js'
 
-export type BannerTone = 'valid' | 'expired' | 'revoked' | 'superseded' | 'pending' | 'invalid'
+import type { BannerTone } from '../../infrastructure/web/images.js'
+export type { BannerTone }
 
 /** The status banner at the top of a credential page: computed from the same verification the API answers. */
 export interface Banner {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import type { Db } from '../../infrastructure/db/types.js'
-import { QUEUES, type JobQueue } from '../../infrastructure/jobs/job-queue.js'
+import type { Db } from '../db/types.js'
+import { QUEUES, type JobQueue } from './job-queue.js'
 import type { PublicUrls } from '../../kernel/public-urls.js'
 import { isoSeconds } from '../../kernel/time.js'
 

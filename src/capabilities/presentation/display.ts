@@ -1,8 +1,8 @@
 import { decodeJwt } from 'jose'
 import { isObject, type JsonObject } from '../../kernel/json.js'
-import { asArray, issuerId, issuerName, validFrom, validUntil } from '../../capabilities/verification/credential-fields.js'
-import { credentialFromPayload } from '../../capabilities/verification/jwt-claims.js'
-import { parseInput } from '../../capabilities/verification/parse-input.js'
+import { asArray, issuerId, issuerName, validFrom, validUntil } from '../verification/credential-fields.js'
+import { credentialFromPayload } from '../verification/jwt-claims.js'
+import { parseInput } from '../verification/parse-input.js'
 
 /**
  * What a person is shown of any Open Badges credential, ours or another

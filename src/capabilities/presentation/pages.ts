@@ -3,11 +3,11 @@ import { fileURLToPath } from 'node:url'
 import type { FastifyReply } from 'fastify'
 import type { Config } from '../../kernel/config.js'
 import type { PublicUrls } from '../../kernel/public-urls.js'
-import { longDate } from './dates.js'
-import type { HolderView } from '../../channels/holder-pages/holder-view.js'
-import { shareLinks } from '../../channels/holder-pages/share-links.js'
-import { checksInWords, type Banner } from '../../channels/holder-pages/status-banner.js'
-import type { VerificationResult } from '../../capabilities/verification/result.js'
+import { longDate } from '../../infrastructure/web/dates.js'
+import type { HolderView } from './holder-view.js'
+import { shareLinks } from './share-links.js'
+import { checksInWords, type Banner } from './status-banner.js'
+import type { VerificationResult } from '../verification/result.js'
 
 /** Templates live in templates/ (not src/), so the compiled dist/ finds them too; compiled once, cached. */
 const eta = new Eta({ views: fileURLToPath(new URL('../../../templates/', import.meta.url)), cache: true, autoEscape: true, autoTrim: false })

@@ -1,0 +1,93 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError, EARLIEST_DATE, LATEST_DATE, PROBLEM_CONTENT_TYPE, codeForStatus, problemDocument, sendProblem, type ProblemCode, type ProblemDocument } from '../../kernel/errors.js'
+import { isDatabaseUnavailable } from '../db/errors.js'
+
+/**
+ * The one error handler: every error a route throws, and every client error
+ * Fastify raises itself, answered as application/problem+json from the
+ * catalogue (kernel/errors.ts). Infrastructure, because it knows the
+ * database's "unavailable" errors.
+ */
+
+/** Maps Fastify's own client errors (body parser, content type, validation) onto the catalogue. */
+function fastifyClientProblem (error: FastifyError): { code: ProblemCode, detail: string, extra?: Record<string, unknown> } | undefined {
+  if (error.validation !== undefined) {
+    const where = error.validationContext ?? 'body'
+    const first = error.validation[0]
+    const params = (first?.params ?? {}) as { missingProperty?: string, additionalProperty?: string }
+    const path = (first?.instancePath ?? '').slice(1).replaceAll('/', '.')
+    const subject = path === '' ? `The request ${where}` : `"${path}"`
+    let detail: string
+    if (first?.keyword === 'required') {
+      detail = `${subject} must have the property "${params.missingProperty ?? '?'}".`
+    } else if (first?.keyword === 'additionalProperties') {
+      detail = `${subject} must not have the property "${params.additionalProperty ?? '?'}".`
+    } else if (first?.keyword === 'formatMinimum' || first?.keyword === 'formatMaximum') {
+      detail = `${subject} must be a date between ${EARLIEST_DATE.slice(0, 4)} and ${LATEST_DATE.slice(0, 4)}.`
+    } else {
+      detail = `${subject} ${first?.message ?? 'is not valid'}.`
+    }
+    return {
+      code: 'validation_failed',
+      detail,
+      extra: { errors: error.validation.map((v) => ({ in: where, path: v.instancePath, message: v.message, params: v.params })) }
+    }
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { code: 'malformed_json', detail: 'The request body is not valid JSON.' }
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { code: 'malformed_json', detail: 'The request body is empty; a JSON document was expected.' }
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: 'payload_too_large', detail: 'The request body is larger than this endpoint accepts.' }
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return { code: 'unsupported_media_type', detail: 'Send the body as application/json.' }
+  }
+  if (error instanceof SyntaxError) return { code: 'malformed_json', detail: 'The request body is not valid JSON.' }
+  return undefined
+}
+
+/**
+ * The problem document for an error caught outside the request's own error
+ * handler (one item of a batch): the same mapping, without a reply. Returns
+ * whether it was a server fault, so the caller can log it.
+ */
+export function problemForError (error: unknown): { problem: ProblemDocument, serverFault: boolean } {
+  if (error instanceof AppError) return { problem: problemDocument(error.code, error.message, error.extra), serverFault: error.statusCode >= 500 }
+  const mapped = fastifyClientProblem(error as FastifyError)
+  if (mapped !== undefined) return { problem: problemDocument(mapped.code, mapped.detail, mapped.extra), serverFault: false }
+  if (isDatabaseUnavailable(error)) return { problem: problemDocument('database_unavailable', 'The database is unavailable; nothing was changed for this item. Try again shortly.'), serverFault: true }
+  return { problem: problemDocument('internal_error', 'Something went wrong on our side with this item; the error has been logged.'), serverFault: true }
+}
+
+/** Installs the one error handler and the not-found handler. */
+export function installErrorHandling (app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof AppError) {
+      if (error.statusCode >= 500) request.log.error({ err: error.cause ?? error }, error.message)
+      if (error.code === 'unauthorized') void reply.header('WWW-Authenticate', 'Bearer realm="tessera"')
+      return sendProblem(reply, error.code, error.message, error.extra)
+    }
+    const mapped = fastifyClientProblem(error as FastifyError)
+    if (mapped !== undefined) return sendProblem(reply, mapped.code, mapped.detail, mapped.extra)
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ err: error }, 'database unavailable')
+      void reply.header('Retry-After', '5')
+      return sendProblem(reply, 'database_unavailable', 'The database is unavailable; nothing was changed. Try again shortly.')
+    }
+    const status = (error as FastifyError).statusCode
+    if (status !== undefined && status >= 400 && status < 500) {
+      // A client error outside the catalogue's explicit mapping (a 429 from a
+      // rate limiter, a 405...): keep its status, use our envelope.
+      const code = codeForStatus(status)
+      const body = problemDocument(code, error.message, { instance: request.url, status })
+      return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(body)
+    }
+    request.log.error({ err: error }, 'unhandled error')
+    return sendProblem(reply, 'internal_error', 'Something went wrong on our side; the error has been logged.')
+  })
+
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, 'not_found', `No route for ${request.method} ${request.url.split('?')[0] ?? ''}.`))
+}
