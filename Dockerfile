@@ -3,6 +3,16 @@
 # setting) unless DATABASE_URL, KEYS_DIR (a mounted secret folder holding keys),
 # ADMIN_API_KEY and an https PUBLIC_BASE_URL are set: no embedded database and
 # no development keys in production (embedded-postgres is not even installed).
+#
+# Every operator command is compiled into dist/ and runs with plain node (no tsx here):
+#   docker run --rm --env-file tessera.env IMAGE node dist/cli/migrate.js         # once per deployment, before the new instances
+#   docker run --rm --env-file tessera.env -v /etc/tessera/keys:/keys IMAGE node dist/cli/generate-keys.js --out /keys
+#   docker run --rm --env-file tessera.env IMAGE node dist/cli/admin.js api-keys list
+#   docker run --rm --env-file tessera.env IMAGE node dist/worker.js              # notification workers (WORKER=off on the service)
+# migrate needs only DATABASE_URL; admin needs the service's settings. The service does not
+# migrate at start (MIGRATE_ON_BOOT is false with DATABASE_URL) and refuses to start on a
+# database that is behind. The keys folder must be writable by the `node` user (uid 1000).
+# test/compiled-commands.test.ts runs these compiled commands beside production dependencies only.
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -23,6 +33,8 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# What dist/ reads at run time, found relative to it (../migrations from dist/infrastructure/db, ...):
+# the server, the worker and the operator commands alike.
 COPY migrations ./migrations
 COPY contexts ./contexts
 COPY schemas ./schemas

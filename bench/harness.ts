@@ -10,6 +10,7 @@ import { prepareService } from '../src/boot.js'
 import { loadConfig } from '../src/kernel/config.js'
 import { connect } from '../src/infrastructure/db/connect.js'
 import { startEmbeddedPostgres } from '../src/infrastructure/db/embedded.js'
+import { migrateDatabase } from '../src/infrastructure/db/migrate.js'
 
 export interface BenchService {
   address: string
@@ -26,6 +27,7 @@ export async function startBenchService (env: Record<string, string> = {}): Prom
   // WORKER=off: the figures are the HTTP service's (events are still recorded in each
   // transaction; bench/outbox.ts measures their delivery).
   const config = loadConfig({ DATABASE_URL: databaseUrl, DATA_DIR: dir, ADMIN_API_KEY: adminKey, LOG_LEVEL: 'silent', PORT: '0', WORKER: 'off', ...env })
+  await migrateDatabase(databaseUrl)
   const sql = connect(databaseUrl)
   const keyRing = await prepareService(config, sql, { info: () => {}, warn: () => {} })
   const app = await buildApp({ config, sql, keyRing, ...(config.logLevel === 'silent' ? { logger: false } : {}) })

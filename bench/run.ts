@@ -48,6 +48,8 @@ const server = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').s
   env: {
     ...process.env,
     DATABASE_URL: dbUrl.href,
+    // A fresh database: the service migrates it as it starts.
+    MIGRATE_ON_BOOT: 'true',
     DATA_DIR: path.join(dir, 'data'),
     PORT: String(port),
     PUBLIC_BASE_URL: base,

@@ -2,7 +2,7 @@ import path from 'node:path'
 import pino from 'pino'
 import { buildApp } from './app.js'
 import { loggerOptions } from './infrastructure/logging.js'
-import { prepareService } from './boot.js'
+import { ensureSchema, prepareService } from './boot.js'
 import { loadConfigOrExit, type Config } from './kernel/config.js'
 import { connect } from './infrastructure/db/connect.js'
 import type { EmbeddedDatabase } from './infrastructure/db/embedded.js'
@@ -34,7 +34,9 @@ async function main (): Promise<void> {
 
   if (databaseUrl === undefined) throw new Error('DATABASE_URL is required in production.')
   const sql = connect(databaseUrl)
-  const keyRing = await prepareService(config, sql, { info: (m) => { log.info(m) }, warn: (m) => { log.warn(m) } })
+  const bootLog = { info: (m: string) => { log.info(m) }, warn: (m: string) => { log.warn(m) } }
+  await ensureSchema(config, databaseUrl, sql, bootLog)
+  const keyRing = await prepareService(config, sql, bootLog)
   const app = await buildApp({ config, sql, keyRing, logger: log })
 
   let stopping = false

@@ -2,7 +2,7 @@ import pino from 'pino'
 import { loggerOptions } from './infrastructure/logging.js'
 import { loadConfigOrExit } from './kernel/config.js'
 import { connect } from './infrastructure/db/connect.js'
-import { migrate } from './infrastructure/db/migrate.js'
+import { ensureSchema } from './boot.js'
 import { openJobQueue } from './infrastructure/jobs/job-queue.js'
 import { createMailer } from './capabilities/notifications/email/mailer.js'
 import { databaseOutbox } from './infrastructure/jobs/outbox.js'
@@ -23,7 +23,7 @@ async function main (): Promise<void> {
   }
   const log = pino(loggerOptions(config.logLevel))
   const sql = connect(config.databaseUrl)
-  await migrate(sql)
+  await ensureSchema(config, config.databaseUrl, sql, { info: (m) => { log.info(m) }, warn: (m) => { log.warn(m) } })
   const jobs = await openJobQueue(sql, { run: true, policy: config.notifications.jobs, onError: (error) => { log.warn({ err: error }, 'job queue') } })
   const mailer = createMailer({ smtpUrl: config.notifications.smtpUrl, from: config.notifications.mailFrom, dataDir: config.dataDir })
   await startNotificationWorkers({ sql, jobs, outbox: databaseOutbox(jobs), mailer, urls: publicUrls(config.publicBaseUrl), config, clock: systemClock, log })

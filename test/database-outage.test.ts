@@ -7,6 +7,7 @@ import { prepareService } from '../src/boot.js'
 import { loadConfig } from '../src/kernel/config.js'
 import { connect } from '../src/infrastructure/db/connect.js'
 import { freePort, startEmbeddedPostgres } from '../src/infrastructure/db/embedded.js'
+import { migrateDatabase } from '../src/infrastructure/db/migrate.js'
 import { ADMIN_KEY, BASE_URL, CMA_ACHIEVEMENT } from './helpers/build-app.js'
 
 // A real PostgreSQL stopped and restarted under a running service: every
@@ -28,6 +29,7 @@ t.test('a database outage is a quick 503, and the service recovers by itself', a
     await rm(dir, { recursive: true, force: true })
   })
   const config = loadConfig({ PUBLIC_BASE_URL: BASE_URL, DATABASE_URL: database.url, DATA_DIR: dir, ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'silent', WORKER: 'off' })
+  await migrateDatabase(database.url)
   const keyRing = await prepareService(config, sql, { info: () => {}, warn: () => {} })
   const app = built.app = await buildApp({ config, sql, keyRing, logger: false })
   const auth = { authorization: `Bearer ${ADMIN_KEY}` }

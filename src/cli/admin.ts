@@ -6,11 +6,11 @@
  *   npm run admin -- signing-keys rotate
  *   npm run admin -- signing-keys compromised <key id> --since 2026-11-20T00:00:00Z
  *   npm run admin -- credentials re-sign --key <key id>
- * Each change is audited with the actor "cli".
+ * Each change is audited with the actor "cli". Compiled: `node dist/cli/admin.js …` (the image).
  */
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../kernel/config.js'
-import { migrate } from '../infrastructure/db/migrate.js'
+import { ensureSchema } from '../boot.js'
 import { apiKeyResource, createApiKey, listApiKeys, revokeStaffKey } from '../capabilities/staff-access/api-keys.js'
 import { SCOPES, type Scope } from '../capabilities/staff-access/bearer-auth.js'
 import { cliDatabase } from './database.js'
@@ -40,7 +40,8 @@ async function main (argv: string[]): Promise<number> {
   const config = loadConfig(process.env)
   const db = await cliDatabase(config)
   try {
-    await migrate(db.sql)
+    // As the service: migrations only where MIGRATE_ON_BOOT says so; otherwise the schema must be current.
+    await ensureSchema(config, db.url, db.sql, { info: () => {}, warn: (m) => { console.error(m) } })
     const deps = { sql: db.sql, actor: 'cli', now: new Date() }
     if (group === 'signing-keys' && command === 'rotate') {
       const { newKeys, retired } = await rotateSigningKeys({ ...deps, keysDir: config.keysDir }, config.issuer.id)

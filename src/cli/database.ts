@@ -9,19 +9,20 @@ import { connect } from '../infrastructure/db/connect.js'
  * the embedded PostgreSQL of `npm start` (found through its postmaster.pid
  * while it runs, or started for the command and stopped after).
  */
-export async function cliDatabase (config: Config): Promise<{ sql: Sql, close: () => Promise<void> }> {
+export async function cliDatabase (config: Config): Promise<{ url: string, sql: Sql, close: () => Promise<void> }> {
   if (config.databaseUrl !== undefined) {
     const sql = connect(config.databaseUrl, { max: 2 })
-    return { sql, close: async () => { await sql.end() } }
+    return { url: config.databaseUrl, sql, close: async () => { await sql.end() } }
   }
   const dir = path.join(config.dataDir, 'postgres')
   const pidFile = path.join(dir, 'postmaster.pid')
   const port = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[3]) : NaN
   if (Number.isInteger(port) && port > 0) {
-    const sql = connect(`postgres://postgres:tessera-embedded@127.0.0.1:${port}/postgres`, { max: 2 })
+    const url = `postgres://postgres:tessera-embedded@127.0.0.1:${port}/postgres`
+    const sql = connect(url, { max: 2 })
     try {
       await sql`select 1`
-      return { sql, close: async () => { await sql.end() } }
+      return { url, sql, close: async () => { await sql.end() } }
     } catch {
       await sql.end()
     }
@@ -29,5 +30,5 @@ export async function cliDatabase (config: Config): Promise<{ sql: Sql, close: (
   const { startEmbeddedPostgres } = await import('../infrastructure/db/embedded.js')
   const embedded = await startEmbeddedPostgres(dir)
   const sql = connect(embedded.url, { max: 2 })
-  return { sql, close: async () => { await sql.end(); await embedded.stop() } }
+  return { url: embedded.url, sql, close: async () => { await sql.end(); await embedded.stop() } }
 }

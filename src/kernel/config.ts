@@ -18,6 +18,16 @@ export const DEFAULT_CLOCK_LEEWAY_SECONDS = 60
 /** Upper bound of the setting: Kerberos's default maximum skew; beyond it, it is no longer clock skew. */
 export const MAX_CLOCK_LEEWAY_SECONDS = 300
 
+/**
+ * How long a migration's statements may wait for a table lock (ms). An ALTER
+ * TABLE queued behind a long transaction blocks every later query on that
+ * table while it waits, so it must give up quickly: the service's requests
+ * stall at most this long, then the migration is rolled back and tried again
+ * (src/infrastructure/db/migrate.ts). Two seconds is well under the service's
+ * 15 s statement timeout: a request queued behind the migration still answers.
+ */
+export const DEFAULT_MIGRATION_LOCK_TIMEOUT_MS = 2000
+
 export interface Config {
   /**
    * NODE_ENV=production: the service refuses to start unless it has a real
@@ -31,6 +41,15 @@ export interface Config {
   readonly publicBaseUrl: string
   /** When absent, server.ts starts an embedded PostgreSQL under `dataDir`. */
   readonly databaseUrl: string | undefined
+  /**
+   * Whether the service (and worker, and admin CLI) applies pending migrations
+   * when it starts. Default: only on the embedded development database; with
+   * DATABASE_URL a deployment migrates once (`npm run db:migrate`), and an
+   * instance on a database that is behind refuses to start.
+   */
+  readonly migrateOnBoot: boolean
+  /** Milliseconds a migration may wait for a table lock before it is rolled back and retried. */
+  readonly migrationLockTimeoutMs: number
   readonly dataDir: string
   /** Where signing key files live; defaults to `<dataDir>/keys` (development keys are generated there). */
   readonly keysDir: string
@@ -124,10 +143,17 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/
 
 /**
+ * What the configuration is for: the service (and worker and admin CLI), or
+ * only the migrate command, which in production needs DATABASE_URL and none
+ * of the service's secrets (no signing keys mounted into a migration job).
+ */
+export interface LoadOptions { readonly purpose?: 'service' | 'migrate' }
+
+/**
  * Builds the configuration from an environment (process.env by default) and
  * reports every problem at once, so that a bad deployment fails with one clear message.
  */
-export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+export function loadConfig (env: Record<string, string | undefined> = process.env, options: LoadOptions = {}): Config {
   const problems: string[] = []
   const get = (name: string): string | undefined => {
     const value = env[name]?.trim()
@@ -227,6 +253,11 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
 
   const production = get('NODE_ENV') === 'production'
 
+  const migrateOnBootValue = get('MIGRATE_ON_BOOT')
+  if (migrateOnBootValue !== undefined && migrateOnBootValue !== 'true' && migrateOnBootValue !== 'false') problems.push(`"MIGRATE_ON_BOOT" must be "true" or "false", got "${migrateOnBootValue}".`)
+  const migrateOnBoot = migrateOnBootValue === undefined ? databaseUrl === undefined && !production : migrateOnBootValue === 'true'
+  const migrationLockTimeoutMs = wholeNumber('MIGRATION_LOCK_TIMEOUT_MS', DEFAULT_MIGRATION_LOCK_TIMEOUT_MS, 600_000, 10)
+
   const worker = get('WORKER') ?? 'inline'
   if (worker !== 'inline' && worker !== 'off') problems.push(`"WORKER" must be "inline" or "off", got "${worker}".`)
   const smtpUrl = get('SMTP_URL')
@@ -251,7 +282,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     maintenanceIntervalSeconds: seconds('JOB_MAINTENANCE_SECONDS', 30),
     pollingIntervalSeconds: seconds('JOB_POLL_SECONDS', 2, 0.5)
   })
-  if (production) {
+  if (production && options.purpose === 'migrate') {
+    if (databaseUrl === undefined) problems.push('"DATABASE_URL" must be set in production (the embedded database is for development only).')
+  } else if (production) {
     // Each one missing would otherwise fall back to a development default that
     // mints real credentials with throwaway keys or into a throwaway database.
     if (databaseUrl === undefined) problems.push('"DATABASE_URL" must be set in production (the embedded database is for development only).')
@@ -270,6 +303,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     host: get('HOST') ?? '127.0.0.1',
     publicBaseUrl,
     databaseUrl,
+    migrateOnBoot,
+    migrationLockTimeoutMs,
     dataDir,
     keysDir: keysDirValue !== undefined ? path.resolve(keysDirValue) : path.join(dataDir, 'keys'),
     keysDirConfigured: keysDirValue !== undefined,
@@ -308,9 +343,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
  * list of problems on stderr and exit status 2, which deployers can tell apart
  * from a crash.
  */
-export function loadConfigOrExit (env: Record<string, string | undefined> = process.env): Config {
+export function loadConfigOrExit (env: Record<string, string | undefined> = process.env, options: LoadOptions = {}): Config {
   try {
-    return loadConfig(env)
+    return loadConfig(env, options)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     console.error(error.message)

@@ -17,7 +17,14 @@ import { createRequire } from 'node:module'
  * which every active context inherits. test/jsonld-clone.test.ts checks that
  * the canonical N-Quads of every fixture and of issued credentials are the
  * same with and without it. `uninstall` restores jsonld's own clone.
+ *
+ * It reaches into jsonld's internals, so it is written for one version:
+ * package.json pins jsonld exactly, and installing refuses any other version
+ * (an upgrade must re-check this file and the N-Quads test, then move both).
  */
+
+/** The jsonld version this patch was written and checked against. */
+export const PATCHED_JSONLD_VERSION = '9.0.0'
 
 interface ActiveContext {
   mappings: Map<string, unknown>
@@ -33,7 +40,22 @@ interface ActiveContext {
 }
 
 const require = createRequire(import.meta.url)
-const contextApi = require('jsonld/lib/context.js') as { getInitialContext: (options: { processingMode?: string }) => ActiveContext }
+
+/** The installed jsonld's version, from its package.json. */
+export function installedJsonldVersion (): string {
+  return (require('jsonld/package.json') as { version: string }).version
+}
+
+/**
+ * Throws unless `version` (the installed jsonld's by default) is the one the
+ * patch was written for: a different jsonld could make the shared term
+ * definitions change signed output silently, so the service refuses to start.
+ */
+export function checkJsonldVersion (version: string = installedJsonldVersion()): void {
+  if (version !== PATCHED_JSONLD_VERSION) {
+    throw new Error(`jsonld ${version} is installed, but src/infrastructure/jsonld/shared-term-definitions.ts patches jsonld ${PATCHED_JSONLD_VERSION} only: refusing to start. Reinstall jsonld@${PATCHED_JSONLD_VERSION} (npm ci), or re-check the patch against the new version and update PATCHED_JSONLD_VERSION.`)
+  }
+}
 
 // jsonld caches one initial context per processing mode (undefined when the caller sets none).
 const MODES = [undefined, 'json-ld-1.0', 'json-ld-1.1']
@@ -55,7 +77,10 @@ function cloneSharingTermDefinitions (this: ActiveContext): ActiveContext {
   return child
 }
 
+/** Installs the shared-term-definitions clone; throws on a jsonld other than PATCHED_JSONLD_VERSION. */
 export function installSharedTermDefinitions (): void {
+  checkJsonldVersion()
+  const contextApi = require('jsonld/lib/context.js') as { getInitialContext: (options: { processingMode?: string }) => ActiveContext }
   for (const processingMode of MODES) {
     const initial = contextApi.getInitialContext(processingMode === undefined ? {} : { processingMode })
     if (!originals.has(initial)) originals.set(initial, initial.clone)

