@@ -4,7 +4,7 @@ import { achievementPublicRoutes, achievementStaffRoutes } from './channels/api/
 import { auditRoutes } from './channels/api/audit.js'
 import type { Config } from './kernel/config.js'
 import { credentialPublicRoutes, credentialStaffRoutes, type ServedVersion } from './channels/api/credentials.js'
-import { listenForChanges } from './infrastructure/caching/change-feed.js'
+import { openChangeFeed, type ChangeAnnouncer } from './infrastructure/caching/change-feed.js'
 import { DocumentCache } from './infrastructure/caching/document-cache.js'
 import { installErrorHandling } from './infrastructure/http/error-handling.js'
 import { healthRoutes } from './channels/api/health.js'
@@ -13,7 +13,7 @@ import { describeRoute, installApiContract } from './infrastructure/http/api-con
 import { loggableUrl, loggerOptions } from './infrastructure/logging.js'
 import { Representations } from './infrastructure/http/representations.js'
 import { installHardening } from './infrastructure/http/hardening.js'
-import { configureDataIntegrityThreads } from './infrastructure/signing/pool.js'
+import { openDataIntegrity, type DataIntegrity } from './infrastructure/signing/pool.js'
 import { installIdempotency } from './capabilities/staff-access/idempotency.js'
 import { installJsonBodyParser } from './infrastructure/http/json-body.js'
 import jsonLdReply from './infrastructure/http/json-ld-reply.js'
@@ -40,6 +40,9 @@ import { statusListRefresh } from './capabilities/status-lists/refresh-task.js'
 import { statusListRoutes, type ServedStatusList } from './channels/api/status-lists.js'
 import { systemClock, type Clock } from './kernel/time.js'
 import { verificationRoutes } from './channels/api/verification.js'
+import { databaseSources } from './capabilities/verification/database-sources.js'
+import { PureCheckCache } from './capabilities/verification/pure-check-cache.js'
+import type { Verifier } from './capabilities/verification/verify-credential.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -58,6 +61,12 @@ declare module 'fastify' {
     background: BackgroundTasks
     /** Served documents kept in memory, dropped when any instance changes them (caching/). */
     documents: { credentials: DocumentCache<ServedVersion>, statusLists: DocumentCache<ServedStatusList> }
+    /** This app's change feed: announcing through it drops the key from its own caches at once. */
+    changes: ChangeAnnouncer
+    /** Where this app's Data Integrity work runs (its own threads, closed with it). */
+    dataIntegrity: DataIntegrity
+    /** What this app verifies with: its sources, its Data Integrity threads and its cache of content-only checks. */
+    verifier: Verifier
     /** Every route as registered, for the tests that walk the route table and for the API contract. */
     routeTable: readonly RouteOptions[]
     /** Representations one channel adds to another's resources (the credential's HTML page). */
@@ -80,6 +89,10 @@ export interface AppDependencies {
   logger?: FastifyBaseLogger | false
   /** A job queue already open (the caller then closes it); by default the app opens its own. */
   jobs?: JobQueue
+  /** Data Integrity threads already open (the caller then closes them; tests share one); by default the app opens its own. */
+  dataIntegrity?: DataIntegrity
+  /** The change feed's NOTIFY channel; every instance of a deployment shares the default (tests break it with another). */
+  changesChannel?: string
 }
 
 /**
@@ -88,8 +101,6 @@ export interface AppDependencies {
  * tests call this directly.
  */
 export async function buildApp (deps: AppDependencies): Promise<FastifyInstance> {
-  // Data Integrity sign and verify on worker threads (one pool per process), so every core works.
-  configureDataIntegrityThreads(deps.config.dataIntegrityThreads, 96)
   const app = Fastify({
     ...(deps.logger === undefined
       ? { logger: loggerOptions(deps.config.logLevel) }
@@ -118,12 +129,23 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   app.decorate('urls', publicUrls(deps.config.publicBaseUrl))
   app.decorate('clock', deps.clock ?? systemClock)
   app.decorate('statusListPolicy', statusListPolicy(deps.statusLists))
+  // State this app owns, closed with it (onClose below): caches, its change feed, its Data Integrity threads.
   const documents = { credentials: new DocumentCache<ServedVersion>(32 * 1024 * 1024), statusLists: new DocumentCache<ServedStatusList>(8 * 1024 * 1024) }
   app.decorate('documents', documents)
-  const changes = await listenForChanges(deps.sql, (key) => {
-    if (key.startsWith('credential:')) documents.credentials.invalidate(key)
-    else if (key.startsWith('status-list:')) documents.statusLists.invalidate(key)
-  }, () => { documents.credentials.clear(); documents.statusLists.clear() })
+  const changes = await openChangeFeed(deps.sql, {
+    onChange: (key) => {
+      if (key.startsWith('credential:')) documents.credentials.invalidate(key)
+      else if (key.startsWith('status-list:')) documents.statusLists.invalidate(key)
+    },
+    onReset: () => { documents.credentials.clear(); documents.statusLists.clear() }
+  }, deps.changesChannel)
+  app.decorate('changes', changes)
+  // Sign and verify on worker threads, so every core works.
+  const dataIntegrity = deps.dataIntegrity ?? openDataIntegrity({ threads: deps.config.dataIntegrityThreads, heapMb: 96, onError: (error) => { app.log.warn({ err: error }, 'Data Integrity thread failed') } })
+  app.decorate('dataIntegrity', dataIntegrity)
+  const pureChecks = new PureCheckCache(8 * 1024 * 1024)
+  const sources = databaseSources(deps.sql, app.urls, deps.config.trustedIssuers, deps.config.verifyClockLeewaySeconds)
+  app.decorate('verifier', { sources, dataIntegrity, pureChecks })
   const { notifications } = deps.config
   const runWorkers = notifications.worker === 'inline'
   const jobs = deps.jobs ?? await openJobQueue(deps.sql, { run: runWorkers, policy: notifications.jobs, onError: (error) => { app.log.warn({ err: error }, 'job queue') } })
@@ -144,6 +166,8 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     await background.settled()
     if (deps.jobs === undefined) await jobs.stop()
     mailer.close()
+    if (deps.dataIntegrity === undefined) await dataIntegrity.close()
+    pureChecks.clear()
   })
 
   app.addHook('onResponse', async (request, reply) => {

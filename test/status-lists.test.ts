@@ -90,12 +90,12 @@ t.test('serving a list never writes; the refresh task re-signs lists near their 
   t.equal(served.headers.etag, first.headers.etag, 'a GET did not re-sign')
   t.equal(served.body, first.body)
 
-  t.equal(await resignExpiringStatusLists({ sql: app.sql, keyRing: app.keyRing, urls: app.app.urls, now }), 1)
+  t.equal(await resignExpiringStatusLists({ sql: app.sql, keyRing: app.keyRing, urls: app.app.urls, now, changes: app.app.changes }), 1)
   const refreshed = await app.app.inject({ method: 'GET', url: listUrl })
   t.not(refreshed.headers.etag, first.headers.etag)
   t.equal(refreshed.json().validUntil, '2027-01-13T12:00:00Z')
   t.equal(refreshed.json().credentialSubject.encodedList, first.json().credentialSubject.encodedList, 'same bits')
-  t.equal(await resignExpiringStatusLists({ sql: app.sql, keyRing: app.keyRing, urls: app.app.urls, now }), 0, 'nothing left to do')
+  t.equal(await resignExpiringStatusLists({ sql: app.sql, keyRing: app.keyRing, urls: app.app.urls, now, changes: app.app.changes }), 0, 'nothing left to do')
 
   const check = await app.app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: issued.credential } })
   t.equal(check.json().status, 'valid', 'the credential still verifies against the re-signed list')

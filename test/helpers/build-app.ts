@@ -12,6 +12,7 @@ import type { StatusListPolicy } from '../../src/capabilities/status-lists/polic
 import type { Clock } from '../../src/kernel/time.js'
 import { connect } from '../../src/infrastructure/db/connect.js'
 import { freshDatabase } from './database.js'
+import { testDataIntegrity } from './data-integrity.js'
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdefghijklmnop'
 export const BASE_URL = 'https://badges.test.example'
@@ -63,7 +64,7 @@ export async function build (t: Test, options: { clock?: Clock, env?: Record<str
     await rm(dataDir, { recursive: true, force: true })
   })
   const keyRing = await prepareService(config, db.sql, quiet)
-  const app = built.app = await buildApp({ config, sql: db.sql, keyRing, ...(options.clock !== undefined ? { clock: options.clock } : {}), ...(options.statusLists !== undefined ? { statusLists: options.statusLists } : {}), logger: options.logger ?? false, keyRefreshMs: options.keyRefreshMs ?? 0 })
+  const app = built.app = await buildApp({ config, sql: db.sql, keyRing, ...(options.clock !== undefined ? { clock: options.clock } : {}), ...(options.statusLists !== undefined ? { statusLists: options.statusLists } : {}), logger: options.logger ?? false, keyRefreshMs: options.keyRefreshMs ?? 0, ...testDataIntegrity(options.env) })
   return { app, sql: db.sql, config, keyRing, dataDir, auth: { authorization: `Bearer ${ADMIN_KEY}` } }
 }
 
@@ -101,6 +102,6 @@ export async function buildSecondInstance (t: Test, first: TestApp): Promise<Tes
     await sql.end({ timeout: 5 })
   })
   const keyRing = await prepareService(first.config, sql, { info: () => {}, warn: () => {} })
-  const app = built.app = await buildApp({ config: first.config, sql, keyRing, logger: false, keyRefreshMs: 0 })
+  const app = built.app = await buildApp({ config: first.config, sql, keyRing, logger: false, keyRefreshMs: 0, ...testDataIntegrity() })
   return { ...first, app, sql, keyRing }
 }

@@ -1,7 +1,6 @@
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { compromiseSigningKey } from '../../src/capabilities/keys/lifecycle.js'
-import { pureCheckCache } from '../../src/capabilities/verification/pure-check-cache.js'
 import { build, createAchievement, issue, type TestApp } from '../helpers/build-app.js'
 
 const verify = async (app: TestApp['app'], credential: unknown, options?: Record<string, unknown>) =>
@@ -14,9 +13,10 @@ t.test('the content cache never turns a revoked, expired, tampered or withdrawn-
   const issued = await issue(app, { achievementId: achievement.id, recipient: { name: 'Cached', email: 'cached@example.com' } })
 
   t.equal((await verify(app.app, issued.credential)).status, 'valid')
-  const hits = pureCheckCache.hits
+  const pureChecks = app.app.verifier.pureChecks!
+  const hits = pureChecks.hits
   t.equal((await verify(app.app, issued.credential)).status, 'valid')
-  t.ok(pureCheckCache.hits > hits, 'the second verification of the same content is served from the cache')
+  t.ok(pureChecks.hits > hits, 'the second verification of the same content is served from the cache')
 
   const tampered = structuredClone(issued.credential)
   tampered.credentialSubject.name = 'Cached!'
@@ -48,9 +48,10 @@ t.test('a VC-JWT seen before skips the signature check, never the rest: a change
   const achievement = await createAchievement(app)
   const issued = await issue(app, { achievementId: achievement.id, recipient: { name: 'Token', email: 'token@example.com' } })
   t.equal((await verify(app.app, issued.jwt)).status, 'valid')
-  const hits = pureCheckCache.hits
+  const pureChecks = app.app.verifier.pureChecks!
+  const hits = pureChecks.hits
   t.equal((await verify(app.app, issued.jwt)).status, 'valid')
-  t.ok(pureCheckCache.hits > hits, 'the second verification of the same token is served from the cache')
+  t.ok(pureChecks.hits > hits, 'the second verification of the same token is served from the cache')
   const [h, p, s] = issued.jwt.split('.') as [string, string, string]
   const otherSignature = `${h}.${p}.${s.slice(0, -4)}${s.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`
   t.equal((await verify(app.app, otherSignature)).status, 'invalid', 'a changed signature is a miss, and invalid')

@@ -9,13 +9,13 @@ import type { IssuerSigningKeys, KeyRing } from '../keys/key-ring.js'
 import { credentialEventData, type EventType, type NewEvent, type Outbox } from '../../infrastructure/jobs/outbox.js'
 import type { PublicUrls } from '../../kernel/public-urls.js'
 import type { StatusListPolicy } from '../status-lists/policy.js'
-import { claimStatusEntry, type StatusEntry } from '../status-lists/service.js'
+import { claimStatusEntry, type StatusEntry, type StatusListDeps } from '../status-lists/service.js'
 import { buildOpenBadgeCredential, normaliseEmail } from './build-credential.js'
 import { validateOpenBadgeSchema } from './ob-schema.js'
 import { signDataIntegrity, signJwt } from '../../infrastructure/signing/sign.js'
 import { insertVersions, type NewVersion, type VersionKind } from './store.js'
 
-export interface VersionDeps {
+export interface VersionDeps extends Pick<StatusListDeps, 'dataIntegrity' | 'changes'> {
   keyRing: KeyRing
   urls: PublicUrls
   now: Date
@@ -89,7 +89,7 @@ export async function prepareVersion (deps: Omit<VersionDeps, 'statusLists' | 'o
     status: { listUrl: deps.urls.statusList(status.listId), index: status.index, purpose: 'revocation' }
   })
   // The Data Integrity proof is made on a worker thread while this thread signs the JWT.
-  const [credential, jwt] = await Promise.all([signDataIntegrity(unsigned, keys.dataIntegrity, deps.now), signJwt(unsigned, keys.jwt, deps.now)])
+  const [credential, jwt] = await Promise.all([signDataIntegrity(unsigned, keys.dataIntegrity, deps.now, deps.dataIntegrity), signJwt(unsigned, keys.jwt, deps.now)])
   const schema = validateOpenBadgeSchema(credential)
   if (!schema.valid) throw new Error(`Issued credential fails the 1EdTech schema: ${schema.errors.join('; ')}`)
   const row: NewVersion = {
@@ -137,7 +137,7 @@ export async function prepareVersion (deps: Omit<VersionDeps, 'statusLists' | 'o
  */
 export async function createVersion (tx: Db, deps: VersionDeps, content: VersionContent): Promise<SignedVersion> {
   signingKeysOf(deps.keyRing, content.issuer.id) // before claiming a status entry
-  const status = await claimStatusEntry({ sql: tx, keyRing: deps.keyRing, urls: deps.urls, now: deps.now }, deps.statusLists, content.issuer.id)
+  const status = await claimStatusEntry({ sql: tx, keyRing: deps.keyRing, urls: deps.urls, now: deps.now, dataIntegrity: deps.dataIntegrity }, deps.statusLists, content.issuer.id)
   const prepared = await prepareVersion(deps, content, status)
   // Sent together (pipelined), run in order: the version, then its event.
   await Promise.all([insertVersions(tx, [prepared.row]), deps.outbox.record(tx, prepared.event)])

@@ -1,4 +1,4 @@
-import { announceChange } from '../../infrastructure/caching/change-feed.js'
+import { announceChange, type ChangeAnnouncer } from '../../infrastructure/caching/change-feed.js'
 import type { Db } from '../../infrastructure/db/types.js'
 
 /** A credential: one public URL for life, and who holds it now. */
@@ -150,7 +150,7 @@ export async function insertVersions (tx: Db, versions: readonly NewVersion[]): 
 }
 
 /** Points the credential at its newest version and records who holds it now. */
-export async function setCurrentVersion (tx: Db, id: string, current: { version: number, recipientName: string, recipientEmail: string, validUntil: Date | null }): Promise<void> {
+export async function setCurrentVersion (tx: Db, id: string, current: { version: number, recipientName: string, recipientEmail: string, validUntil: Date | null }, changes?: ChangeAnnouncer): Promise<void> {
   await tx`
     update credentials set current_version = ${current.version}, current_valid_until = ${current.validUntil},
       recipient_name = ${current.recipientName}, recipient_email = ${current.recipientEmail}
@@ -158,7 +158,7 @@ export async function setCurrentVersion (tx: Db, id: string, current: { version:
   await tx`update badges set recipient_name = ${current.recipientName}, recipient_email = ${current.recipientEmail}
     where id = (select badge_id from credentials where id = ${id})`
   // Every instance drops its cached copy of the current version once this commits.
-  await announceChange(tx, `credential:${id}`)
+  await announceChange(tx, `credential:${id}`, changes)
 }
 
 export async function findCredential (sql: Db, id: string): Promise<CredentialRow | undefined> {

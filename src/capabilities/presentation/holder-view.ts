@@ -5,8 +5,7 @@ import { findCredential, findSignedVersion, type CredentialRow, type SignedVersi
 import type { JsonObject } from '../../kernel/json.js'
 import type { PublicUrls } from '../../kernel/public-urls.js'
 import type { VerificationResult } from '../verification/result.js'
-import type { VerificationSources } from '../verification/sources.js'
-import { verifyCredential } from '../verification/verify-credential.js'
+import { verifyCredential, type Verifier } from '../verification/verify-credential.js'
 import type { Palette } from '../../infrastructure/web/images.js'
 import { displayFields, type DisplayFields } from './display.js'
 import { statusBanner, type Banner } from './status-banner.js'
@@ -15,7 +14,8 @@ export interface HolderDeps {
   sql: Sql
   urls: PublicUrls
   config: Config
-  sources: VerificationSources
+  /** The app's verifier (sources, Data Integrity threads, cache of content-only checks). */
+  verifier: Verifier
   now: Date
 }
 
@@ -39,7 +39,7 @@ export async function loadHolderView (deps: HolderDeps, id: string, versionNumbe
   const achievement = credential === undefined ? undefined : await findAchievement(deps.sql, credential.achievementId)
   if (credential === undefined || version === undefined || achievement === undefined) return undefined
   const document = JSON.parse(version.document) as JsonObject
-  const result = await verifyCredential(document, { now: deps.now, sources: deps.sources })
+  const result = await verifyCredential(document, { ...deps.verifier, now: deps.now })
   const fields = displayFields(document, deps.urls.base)
   const noun = fields.achievement.achievementType === 'Certification' ? 'certification' : 'badge'
   const banner = statusBanner({

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Sql } from 'postgres'
+import type { StatusListDeps } from './service.js'
 import type { KeyRing } from '../keys/key-ring.js'
 import type { PublicUrls } from '../../kernel/public-urls.js'
 import { signList } from './service.js'
@@ -15,7 +16,7 @@ const BATCH = 20
  * is re-signing are skipped (FOR UPDATE SKIP LOCKED), so every instance can
  * run the task. Returns how many lists were re-signed.
  */
-export async function resignExpiringStatusLists (deps: { sql: Sql, keyRing: KeyRing, urls: PublicUrls, now: Date }): Promise<number> {
+export async function resignExpiringStatusLists (deps: { sql: Sql, keyRing: KeyRing, urls: PublicUrls, now: Date } & Pick<StatusListDeps, 'dataIntegrity' | 'changes'>): Promise<number> {
   const threshold = new Date(deps.now.getTime() + STATUS_LIST_REFRESH_MS)
   let total = 0
   for (;;) {
@@ -23,7 +24,7 @@ export async function resignExpiringStatusLists (deps: { sql: Sql, keyRing: KeyR
       const lists = await lockExpiringStatusLists(tx, threshold, BATCH)
       for (const list of lists) {
         const { credential, validUntil } = await signList(deps, list)
-        await saveSignedStatusList(tx, { id: list.id, bits: list.bits, version: list.version + 1, credential, signedAt: deps.now, validUntil })
+        await saveSignedStatusList(tx, { id: list.id, bits: list.bits, version: list.version + 1, credential, signedAt: deps.now, validUntil }, deps.changes)
       }
       return lists.length
     }) as number
@@ -42,7 +43,7 @@ export const statusListRefresh = fp(async (app: FastifyInstance, options: { inte
   let running: Promise<void> = Promise.resolve()
   const run = (): void => {
     running = running.then(async () => {
-      const count = await resignExpiringStatusLists({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock() })
+      const count = await resignExpiringStatusLists({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), dataIntegrity: app.dataIntegrity, changes: app.changes })
       if (count > 0) app.log.info({ count }, 'status lists re-signed')
     }).catch((error: unknown) => { app.log.error({ err: error }, 'status list refresh failed; will retry') })
   }

@@ -1,4 +1,6 @@
+import type { ChangeAnnouncer } from '../../infrastructure/caching/change-feed.js'
 import type { Db } from '../../infrastructure/db/types.js'
+import type { DataIntegrity } from '../../infrastructure/signing/pool.js'
 import { signDataIntegrity } from '../../infrastructure/signing/sign.js'
 import { newId } from '../../kernel/ids.js'
 import type { KeyRing } from '../keys/key-ring.js'
@@ -15,6 +17,10 @@ export interface StatusListDeps {
   keyRing: KeyRing
   urls: PublicUrls
   now: Date
+  /** Where lists are signed (the app's Data Integrity threads); absent: on this thread. */
+  dataIntegrity?: DataIntegrity
+  /** The app's change feed, so that its own caches drop a re-signed list at once; absent: NOTIFY only. */
+  changes?: ChangeAnnouncer
 }
 
 export interface StatusEntry { listId: string, index: number }
@@ -23,11 +29,11 @@ const noFreeIndex = (issuerId: string, policy: StatusListPolicy): AppError =>
   new AppError('status_index_unavailable', `No free status-list index was found for issuer "${issuerId}" in ${policy.maxDraws} draws; nothing was issued. Try again.`)
 
 /** Builds and signs a list's BitstringStatusListCredential for its current bits. */
-export async function signList (deps: Pick<StatusListDeps, 'keyRing' | 'urls' | 'now'>, list: { id: string, issuerId: string, purpose: string, bits: Uint8Array }): Promise<{ credential: string, validUntil: Date }> {
+export async function signList (deps: Pick<StatusListDeps, 'keyRing' | 'urls' | 'now' | 'dataIntegrity'>, list: { id: string, issuerId: string, purpose: string, bits: Uint8Array }): Promise<{ credential: string, validUntil: Date }> {
   const keys = deps.keyRing.signingKeys(list.issuerId)
   if (keys === undefined) throw new Error(`No signing keys for issuer "${list.issuerId}".`)
   const { credential, validUntil } = buildStatusListCredential({ listId: list.id, issuerId: list.issuerId, purpose: list.purpose, bits: list.bits, now: deps.now, urls: deps.urls })
-  const signed = await signDataIntegrity(credential, keys.dataIntegrity, deps.now)
+  const signed = await signDataIntegrity(credential, keys.dataIntegrity, deps.now, deps.dataIntegrity)
   return { credential: JSON.stringify(signed), validUntil }
 }
 
@@ -110,6 +116,6 @@ export async function setStatusBit (deps: Omit<StatusListDeps, 'sql'> & { sql: D
   if (getBit(list.bits, entry.index)) return false
   const bits = withBitSet(list.bits, entry.index)
   const { credential, validUntil } = await signList(deps, { ...list, bits })
-  await saveSignedStatusList(deps.sql, { id: list.id, bits, version: list.version + 1, credential, signedAt: deps.now, validUntil })
+  await saveSignedStatusList(deps.sql, { id: list.id, bits, version: list.version + 1, credential, signedAt: deps.now, validUntil }, deps.changes)
   return true
 }

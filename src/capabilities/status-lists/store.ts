@@ -1,4 +1,4 @@
-import { announceChange } from '../../infrastructure/caching/change-feed.js'
+import { announceChange, type ChangeAnnouncer } from '../../infrastructure/caching/change-feed.js'
 import type { Db } from '../../infrastructure/db/types.js'
 
 export interface StatusListRow {
@@ -98,12 +98,12 @@ export async function lockExpiringStatusLists (tx: Db, threshold: Date, limit: n
     order by valid_until limit ${limit} for update skip locked`
 }
 
-export async function saveSignedStatusList (tx: Db, list: { id: string, bits: Buffer, version: number, credential: string, signedAt: Date, validUntil: Date }): Promise<void> {
+export async function saveSignedStatusList (tx: Db, list: { id: string, bits: Buffer, version: number, credential: string, signedAt: Date, validUntil: Date }, changes?: ChangeAnnouncer): Promise<void> {
   await tx`
     update status_lists set bits = ${list.bits}, version = ${list.version}, credential = ${list.credential},
       signed_at = ${list.signedAt}, valid_until = ${list.validUntil}, updated_at = now()
     where id = ${list.id}`
-  await announceChange(tx, `status-list:${list.id}`)
+  await announceChange(tx, `status-list:${list.id}`, changes)
 }
 
 /** What serving a list needs (its signed credential), without the 16 KiB of bits. */

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type { Sql } from 'postgres'
 import { findStatusRecordWithListHead, isStoredSignature } from '../credentials/store.js'
 import { findEd25519Key, findPublishedKey } from '../keys/store.js'
@@ -13,10 +14,14 @@ import { SourceUnavailableError, type VerificationSources } from './sources.js'
  * service does not make outbound requests, so they come back undefined and
  * the status check reports `unknown`. A database error becomes
  * SourceUnavailableError, which the pipeline reports as indeterminate.
+ *
+ * The lists' bits are kept by version (a list is 16 KiB and more), up to
+ * `bitsBytes` (16 MiB by default: a thousand lists of the default size); the
+ * app makes one of these and shares it between its routes.
  */
-export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: readonly string[] = [], clockLeewaySeconds?: number): VerificationSources {
+export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: readonly string[] = [], clockLeewaySeconds?: number, bitsBytes = 16 * 1024 * 1024): VerificationSources {
   const ownership = ownershipClassifier(urls.base)
-  const bitsCache = new Map<string, { bits: Buffer, version: number }>()
+  const bitsCache = new LRUCache<string, { bits: Buffer, version: number }>({ maxSize: bitsBytes, sizeCalculation: (list, id) => list.bits.length + id.length + 64 })
   const trusted = new Set(trustedIssuers)
   const own = (url: string, kind: 'issuer' | 'key' | 'status-list'): string | undefined => {
     const parsed = parsePublicUrl(urls.base, url)
@@ -64,7 +69,6 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
         if (fresh === undefined) return undefined
         cached = fresh
         bitsCache.set(id, fresh)
-        if (bitsCache.size > 1000) bitsCache.delete(bitsCache.keys().next().value as string)
       }
       return {
         issuerId: urls.issuer(head.issuerId),

@@ -1,4 +1,6 @@
-import { createHash } from 'node:crypto'
+import { createHash, createPublicKey, type JsonWebKey as NodeJsonWebKey, type KeyObject } from 'node:crypto'
+import type { JWK } from 'jose'
+import { LRUCache } from 'lru-cache'
 
 /**
  * Memoises the checks that depend only on a document's exact content: the
@@ -8,40 +10,71 @@ import { createHash } from 'node:crypto'
  * SHA-256 of the content, so a changed byte is a miss. What can change while
  * the content stays the same is never cached: key state (compromise),
  * revocation, validity dates and trust are checked live.
- * Bounded: least recently used entries go first.
+ *
+ * Owned by the app that verifies (one per app, dropped with it), bounded in
+ * bytes: least recently used results go first. Imported public keys (a JWK
+ * import costs more than an RS256 check) are kept beside them.
  */
 export class PureCheckCache {
-  private readonly entries = new Map<string, Promise<unknown>>()
+  readonly #results: LRUCache<string, {}, () => Promise<{}>>
+  readonly #keys: LRUCache<string, KeyObject>
   hits = 0
   misses = 0
 
-  constructor (private readonly capacity = 5000) {}
+  constructor (maxBytes = 8 * 1024 * 1024) {
+    this.#results = new LRUCache({
+      maxSize: maxBytes,
+      sizeCalculation: (value, key) => key.length + approximateBytes(value),
+      fetchMethod: async (_key, _stale, { context }) => await context(),
+      // A result evicted while it is computed still answers the requests waiting for it.
+      ignoreFetchAbort: true
+    })
+    this.#keys = new LRUCache({ maxSize: Math.max(1, Math.floor(maxBytes / 16)), sizeCalculation: (_value, cacheKey) => cacheKey.length + 512 })
+  }
 
   static keyOf (kind: string, content: unknown): string {
     return createHash('sha256').update(kind).update('\u0000').update(typeof content === 'string' ? content : JSON.stringify(content)).digest('base64url')
   }
 
   /** The cached result of `compute` for this key; a failed computation is not kept. */
-  async get<T> (key: string, compute: () => Promise<T>): Promise<T> {
-    const cached = this.entries.get(key)
-    if (cached !== undefined) {
-      this.entries.delete(key)
-      this.entries.set(key, cached)
-      this.hits++
-      return await (cached as Promise<T>)
+  async get<T extends {}> (key: string, compute: () => Promise<T>): Promise<T> {
+    const status: LRUCache.Status<string, {}> = {}
+    const value = await this.#results.fetch(key, { context: compute, status })
+    if (status.fetch === 'hit' || status.fetch === 'inflight') this.hits++
+    else this.misses++
+    return value as T
+  }
+
+  /** The public key of a JWK, imported once while it stays in the cache. */
+  publicKey (jwk: JWK): KeyObject {
+    const cacheKey = JSON.stringify(jwk)
+    let key = this.#keys.get(cacheKey)
+    if (key === undefined) {
+      key = importPublicKey(jwk)
+      this.#keys.set(cacheKey, key)
     }
-    this.misses++
-    const pending = compute()
-    this.entries.set(key, pending)
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string)
-    pending.catch(() => { this.entries.delete(key) })
-    return await pending
+    return key
   }
 
   clear (): void {
-    this.entries.clear()
+    this.#results.clear()
+    this.#keys.clear()
   }
 }
 
-/** One cache per process: verification is the same function everywhere. */
-export const pureCheckCache = new PureCheckCache()
+/** A JWK as a node:crypto public key (a cache may keep it: nothing secret). */
+export const importPublicKey = (jwk: JWK): KeyObject => createPublicKey({ key: { ...jwk } as NodeJsonWebKey, format: 'jwk' })
+
+/** A result's size as its JSON (results are small plain data), plus room for the objects around it. */
+function approximateBytes (value: unknown): number {
+  try {
+    return 64 + (JSON.stringify(value)?.length ?? 0)
+  } catch {
+    return 4096
+  }
+}
+
+/** `compute`, remembered in `cache` when there is one (the app's); without one, computed every time. */
+export async function memoised<T extends {}> (cache: PureCheckCache | undefined, kind: string, content: unknown, compute: () => Promise<T>): Promise<T> {
+  return cache === undefined ? await compute() : await cache.get(PureCheckCache.keyOf(kind, content), compute)
+}

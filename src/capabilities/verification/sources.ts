@@ -1,5 +1,7 @@
 import type { JWK } from 'jose'
+import type { DataIntegrity } from '../../infrastructure/signing/pool.js'
 import type { Ownership } from './ownership.js'
+import type { PureCheckCache } from './pure-check-cache.js'
 
 /**
  * Everything the verifier needs from outside the credential, injected so the
@@ -31,6 +33,16 @@ export interface VerificationSources {
   findOwnStatusList: (url: string, recordIndex?: number) => Promise<{ issuerId: string, purpose: string, size: number, bits: Uint8Array, record?: OwnStatusRecord } | undefined>
   /** Foreign status list credential documents; production: always undefined (no network). */
   fetchStatusListCredential: (url: string) => Promise<unknown>
+}
+
+/**
+ * What the verifier computes with, owned by the app that verifies: where Data
+ * Integrity proofs are checked (its threads) and its cache of content-only
+ * checks. Absent: on this thread, nothing remembered.
+ */
+export interface VerificationRuntime {
+  dataIntegrity?: DataIntegrity
+  pureChecks?: PureCheckCache
 }
 
 export interface OwnStatusRecord {

@@ -10,18 +10,21 @@ import { verifyJwtProof } from './steps/proof-jwt.js'
 import { deriveStatus, failed, skipped, unknown, type Check, type CheckId, type CurrentVersion, type VerificationResult } from './result.js'
 import { checkSchema } from './steps/schema-check.js'
 import { checkSignedData } from './steps/signed-data.js'
-import { PureCheckCache, pureCheckCache } from './pure-check-cache.js'
-import { SourceUnavailableError, type VerificationSources } from './sources.js'
+import { memoised } from './pure-check-cache.js'
+import { SourceUnavailableError, type VerificationRuntime, type VerificationSources } from './sources.js'
 import { checkStatus } from './steps/status-check.js'
 import { checkValidityPeriod } from './steps/validity-period.js'
 
 type Json = Record<string, unknown>
 
-export interface VerifyDeps {
+export interface VerifyDeps extends VerificationRuntime {
   /** The clock: revocation is always judged as of now. */
   now: Date
   sources: VerificationSources
 }
+
+/** What an app verifies with: everything but the clock. */
+export type Verifier = Omit<VerifyDeps, 'now'>
 
 export interface VerifyOptions {
   /** Evaluation time for the validity period ("was it valid at that moment?"); defaults to now. */
@@ -70,14 +73,14 @@ async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<V
   let proofChecks: (credential: Json) => Promise<ProofChecks>
   let jwtProof: Check | undefined
   if (parsed.kind === 'jwt') {
-    const outcome = await verifyJwtProof(parsed.jwt, sources)
+    const outcome = await verifyJwtProof(parsed.jwt, sources, deps.pureChecks)
     if (outcome.payload === undefined) return finish(now, {}, [failed('format', `The VC-JWT cannot be decoded: ${outcome.proof.message}`), ...ALL_AFTER_FORMAT.map((id) => skipped(id, 'format'))])
     credential = credentialFromPayload(outcome.payload)
     proofChecks = async (c) => await checkJwt(outcome, c, sources)
     jwtProof = { id: 'proof', result: outcome.proof.result, message: outcome.proof.message }
   } else {
     credential = parsed.credential
-    proofChecks = async (c) => await checkDataIntegrity(c, sources)
+    proofChecks = async (c) => await checkDataIntegrity(c, sources, deps)
   }
 
   // Before any recursive walk (schema view, JSON-LD): a bounded document is a bounded bill.
@@ -91,11 +94,11 @@ async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<V
     return finish(now, credential, [format, ...rest])
   }
 
-  const schema = await pureCheckCache.get(PureCheckCache.keyOf('schema', credential), async () => checkSchema(credential))
-  const [proof, status] = await Promise.all([proofChecks(credential), checkStatus(credential, now, sources, at)])
+  const schema = await memoised(deps.pureChecks, 'schema', credential, async () => checkSchema(credential))
+  const [proof, status] = await Promise.all([proofChecks(credential), checkStatus(credential, now, sources, at, deps)])
   // Only signed data means anything: every check above read plain JSON, which must state exactly what was signed.
   const { proof: _, ...unsigned } = credential
-  const signedData = proof.proof.result === 'passed' ? await checkSignedData(unsigned) : skipped('signed_data', 'proof')
+  const signedData = proof.proof.result === 'passed' ? await checkSignedData(unsigned, deps) : skipped('signed_data', 'proof')
   const validity = checkValidityPeriod(credential, at, sources.clockLeewaySeconds)
   return finish(now, credential, [format, schema.check, proof.proof, signedData, proof.keyBinding, validity, status.check],
     [...schema.warnings, ...proof.warnings, ...status.warnings], status.revoked, status.current)

@@ -89,7 +89,7 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
   // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   const versionDeps = (request: { id: string, staff?: unknown }, actor: string): Parameters<typeof issueCredential>[0] =>
-    ({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor, statusLists: app.statusListPolicy, outbox: app.outbox, requestId: request.id })
+    ({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor, statusLists: app.statusListPolicy, outbox: app.outbox, requestId: request.id, dataIntegrity: app.dataIntegrity, changes: app.changes })
 
   app.post('/credentials', {
     schema: { body: issueCredentialBody },
@@ -157,7 +157,7 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
   }, async (request) => {
     const { id } = request.params
     const revocation = await revokeCredential(
-      { sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor: staffOf(request).actor, outbox: app.outbox, requestId: request.id },
+      { sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor: staffOf(request).actor, outbox: app.outbox, requestId: request.id, dataIntegrity: app.dataIntegrity, changes: app.changes },
       id,
       (request.body).reason
     )

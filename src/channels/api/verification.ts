@@ -8,7 +8,6 @@ import { AppError, notFound } from '../../kernel/errors.js'
 import { parseUntrustedJson } from '../../infrastructure/http/json-body.js'
 import { dateTime } from '../../infrastructure/http/common-schemas.js'
 import { idParams } from '../../infrastructure/http/id-params.js'
-import { databaseSources } from '../../capabilities/verification/database-sources.js'
 import { LIMITS } from '../../capabilities/verification/limits.js'
 import { isCompactJws } from '../../capabilities/verification/parse-input.js'
 import type { CheckId } from '../../capabilities/verification/result.js'
@@ -59,7 +58,6 @@ const verifyBody = {
 export async function verificationRoutes (fastify: FastifyInstance): Promise<void> {
   // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
-  const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers, app.config.verifyClockLeewaySeconds)
 
   // A baked badge image as the body: the credential inside it is what is verified.
   const bakedImageParser = (extract: (body: Buffer) => string | undefined) => (_request: unknown, body: Buffer, done: (error: Error | null, value?: unknown) => void): void => {
@@ -90,7 +88,7 @@ export async function verificationRoutes (fastify: FastifyInstance): Promise<voi
     if (unknownChecks.length > 0) {
       throw new AppError('validation_failed', `"options.checks" names checks this verifier does not know: ${unknownChecks.map((c) => `"${c}"`).join(', ')}. Known: ${Object.keys(CHECK_ALIASES).map((c) => `"${c}"`).join(', ')}.`)
     }
-    const result = await verifyCredential(credential, { now: app.clock(), sources }, at === undefined ? {} : { at })
+    const result = await verifyCredential(credential, { ...app.verifier, now: app.clock() }, at === undefined ? {} : { at })
     const warnings = [...result.warnings]
     if (options.challenge !== undefined || options.domain !== undefined) {
       warnings.push('"challenge" and "domain" bind a verifiable presentation; a bare credential carries neither, so they were not checked.')
@@ -114,7 +112,7 @@ export async function verificationRoutes (fastify: FastifyInstance): Promise<voi
     const stored = await findSignedVersion(app.sql, id)
     if (stored === undefined) throw notFound(`Credential "${id}"`)
     // The stored text is exactly what was signed; parse it only here, never re-serialise it first.
-    const result = await verifyCredential(JSON.parse(stored.document) as unknown, { now: app.clock(), sources })
+    const result = await verifyCredential(JSON.parse(stored.document) as unknown, { ...app.verifier, now: app.clock() })
     return await reply.code(200).send(result)
   })
 }

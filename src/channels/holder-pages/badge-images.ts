@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
+import { LRUCache } from 'lru-cache'
 import type { AchievementRow } from '../../capabilities/achievements/store.js'
 import { bakePng } from '../../capabilities/bake/png.js'
 import type { HolderView } from '../../capabilities/presentation/holder-view.js'
@@ -10,7 +11,7 @@ import { defaultBadgeSvg, svgToPng } from '../../infrastructure/web/images.js'
  * image when it is a data: PNG or SVG, otherwise (none, or a remote URL the
  * service will not fetch) the badge the service draws.
  *
- * An own image is judged once per process, as the downloads would use it: an
+ * An own image is judged once per app, as the downloads would use it: an
  * SVG is rendered (and the PNG kept: rendering costs 15 ms or more), a PNG has
  * its chunks read. One the renderer cannot read would otherwise make every
  * download of every badge of that achievement a 500; it is replaced by the
@@ -19,8 +20,8 @@ import { defaultBadgeSvg, svgToPng } from '../../infrastructure/web/images.js'
 
 /** The largest side of a rendered own SVG, in pixels: badges show at a few hundred; this keeps a sharp copy at 4 MiB of pixels. */
 export const MAX_RENDERED_SIDE = 1024
-/** Images remembered, by SHA-256 of their URL; a deployment has tens of achievements, not hundreds. */
-const REMEMBERED = 200
+/** The judged images kept, in bytes; a deployment has tens of achievements, not hundreds. */
+const REMEMBERED_BYTES = 16 * 1024 * 1024
 
 const OWN_IMAGE = /^data:image\/(png|svg\+xml)(;base64)?,/
 
@@ -35,7 +36,7 @@ function ownImage (achievement: AchievementRow): { png?: Buffer, svg?: string } 
 
 export class BadgeImages {
   /** By SHA-256 of the image URL: the PNG an own image bakes into, or null when it cannot be used. */
-  readonly #judged = new Map<string, Buffer | null>()
+  readonly #judged = new LRUCache<string, { png: Buffer | null }>({ maxSize: REMEMBERED_BYTES, sizeCalculation: (judged) => 64 + (judged.png?.length ?? 0) })
 
   /** The image badge.png bakes the credential into. */
   png (view: HolderView, log: FastifyBaseLogger): Buffer {
@@ -58,7 +59,7 @@ export class BadgeImages {
     if (url === undefined || !OWN_IMAGE.test(url)) return undefined
     const key = createHash('sha256').update(url).digest('base64url')
     const known = this.#judged.get(key)
-    if (known !== undefined) return known ?? undefined
+    if (known !== undefined) return known.png ?? undefined
     let png: Buffer | null
     try {
       const own = ownImage(view.achievement)
@@ -69,8 +70,12 @@ export class BadgeImages {
       png = null
       log.warn({ achievementId: view.achievement.id, err: error }, 'The achievement\'s image cannot be read or rendered; its badges use the drawn default image instead.')
     }
-    this.#judged.set(key, png)
-    if (this.#judged.size > REMEMBERED) this.#judged.delete(this.#judged.keys().next().value as string)
+    this.#judged.set(key, { png })
     return png ?? undefined
+  }
+
+  /** Forgets every image (the app closes). */
+  clear (): void {
+    this.#judged.clear()
   }
 }

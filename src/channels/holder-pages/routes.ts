@@ -3,6 +3,7 @@ import { perMinute } from '../../infrastructure/http/hardening.js'
 import multipart from '@fastify/multipart'
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { LRUCache } from 'lru-cache'
 import type { Sql } from 'postgres'
 import { AppError, notFound } from '../../kernel/errors.js'
 import { signedInEmail } from '../../capabilities/holders/sessions.js'
@@ -11,7 +12,6 @@ import { parsePublicUrl } from '../../kernel/public-urls.js'
 import { idParams } from '../../infrastructure/http/id-params.js'
 import { versionParams } from '../../capabilities/credentials/schemas.js'
 import { findSignedVersion } from '../../capabilities/credentials/store.js'
-import { databaseSources } from '../../capabilities/verification/database-sources.js'
 import { verifyCredential } from '../../capabilities/verification/verify-credential.js'
 import { bakePng, BakingError, extractFromPng, isPng } from '../../capabilities/bake/png.js'
 import { bakeSvg, extractFromSvg } from '../../capabilities/bake/svg.js'
@@ -28,7 +28,7 @@ import { statusBanner } from '../../capabilities/presentation/status-banner.js'
 const SITE_CSS = readFileSync(new URL('../../../assets/site.css', import.meta.url), 'utf8')
 const UPLOAD_LIMIT = 2 * 1024 * 1024
 
-type ArtefactDeps = HolderDeps & { badges: BadgeImages }
+type ArtefactDeps = HolderDeps & { badges: BadgeImages, previews: Previews }
 
 /** Everything a holder downloads, by file name under the credential (or version) URL. */
 const ARTEFACTS: Record<string, (view: HolderView, deps: ArtefactDeps, reply: FastifyReply) => Promise<FastifyReply>> = {
@@ -36,7 +36,7 @@ const ARTEFACTS: Record<string, (view: HolderView, deps: ArtefactDeps, reply: Fa
   'credential.jwt': async (view, _deps, reply) => await reply.type('application/vc+jwt').send(view.version.jwt),
   'badge.png': async (view, deps, reply) => await reply.type('image/png').send(bakePng(deps.badges.png(view, reply.log), view.version.document)),
   'badge.svg': async (view, deps, reply) => await reply.type('image/svg+xml; charset=utf-8').send(bakeSvg(deps.badges.svg(view, reply.log), view.version.document)),
-  'preview.png': async (view, _deps, reply) => await reply.type('image/png').send(previewPng(view)),
+  'preview.png': async (view, deps, reply) => await reply.type('image/png').send(previewPng(view, deps.previews)),
   'certificate.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await certificatePdf(printable(view, deps))),
   'wallet-card.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await walletCardPdf(printable(view, deps)))
 }
@@ -56,10 +56,12 @@ async function isPrivateTo (request: FastifyRequest, view: HolderView, deps: { s
 }
 
 // Rasterising costs ~15 ms; what is drawn changes only with the version and
-// the status sentence, so the PNG is kept per (credential, version, status).
-const PREVIEWS = new Map<string, Buffer>()
+// the status sentence, so the PNG is kept per (credential, version, status),
+// by the app that serves it, within a byte budget (a preview is about 50 KB).
+type Previews = LRUCache<string, Buffer>
+const PREVIEW_BYTES = 16 * 1024 * 1024
 
-function previewPng (view: HolderView): Buffer {
+function previewPng (view: HolderView, previews: Previews): Buffer {
   const input = {
     achievementName: view.fields.achievement.name,
     holderName: view.fields.holderName ?? '',
@@ -70,11 +72,10 @@ function previewPng (view: HolderView): Buffer {
     palette: view.palette
   }
   const key = `${view.credential.id}/${view.version.version}/${JSON.stringify(input)}`
-  let png = PREVIEWS.get(key)
+  let png = previews.get(key)
   if (png === undefined) {
     png = svgToPng(previewSvg(input))
-    PREVIEWS.set(key, png)
-    if (PREVIEWS.size > 2000) PREVIEWS.delete(PREVIEWS.keys().next().value as string)
+    previews.set(key, png)
   }
   return png
 }
@@ -137,9 +138,8 @@ function readUpload (file: Buffer): unknown {
  * credential routes call it when content negotiation picks text/html.
  */
 export function credentialPageResponder (app: FastifyInstance): (reply: FastifyReply, id: string, version?: number) => Promise<FastifyReply> {
-  const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers, app.config.verifyClockLeewaySeconds)
   return async (reply, id, version) => {
-    const view = await loadHolderView({ sql: app.sql, urls: app.urls, config: app.config, sources, now: app.clock() }, id, version)
+    const view = await loadHolderView({ sql: app.sql, urls: app.urls, config: app.config, verifier: app.verifier, now: app.clock() }, id, version)
     if (view === undefined) throw notFound(version === undefined ? `Credential "${id}"` : `Version ${version} of credential "${id}"`)
     if (await isPrivateTo(reply.request, view, app)) return sendPage(reply.header('Vary', 'Accept').header('X-Robots-Tag', 'noindex'), renderPrivatePage(app.config))
     return sendPage(reply.header('Vary', 'Accept'), renderCredentialPage(view, app.urls, app.config, { ownPrivatePage: view.credential.hiddenByHolderAt !== null }))
@@ -154,9 +154,10 @@ export function credentialPageResponder (app: FastifyInstance): (reply: FastifyR
 export async function holderPageRoutes (fastify: FastifyInstance): Promise<void> {
   // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
-  const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers, app.config.verifyClockLeewaySeconds)
-  const deps = (): HolderDeps => ({ sql: app.sql, urls: app.urls, config: app.config, sources, now: app.clock() })
+  const deps = (): HolderDeps => ({ sql: app.sql, urls: app.urls, config: app.config, verifier: app.verifier, now: app.clock() })
   const badges = new BadgeImages()
+  const previews: Previews = new LRUCache({ maxSize: PREVIEW_BYTES, sizeCalculation: (png, key) => png.length + key.length })
+  app.addHook('onClose', async () => { previews.clear(); badges.clear() })
   app.representations.credentialPage = credentialPageResponder(app)
   await app.register(multipart, { limits: { fileSize: UPLOAD_LIMIT, files: 1, fields: 2, fieldSize: 256 * 1024 } })
 
@@ -169,7 +170,7 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
   const artefactParams = { type: 'object', additionalProperties: false, required: ['id', 'file'], properties: { ...idParams.properties, file: { type: 'string', enum: Object.keys(ARTEFACTS) } } } as const
   const versionArtefactParams = { ...artefactParams, required: ['id', 'version', 'file'], properties: { ...versionParams.properties, file: artefactParams.properties.file } } as const
   const serveArtefact = async (request: FastifyRequest, reply: FastifyReply, params: { id: string, version?: number, file: string }): Promise<FastifyReply> => {
-    const d = { ...deps(), badges }
+    const d = { ...deps(), badges, previews }
     const view = await loadHolderView(d, params.id, params.version)
     const make = ARTEFACTS[params.file]
     if (view === undefined || make === undefined) throw notFound(`Credential "${params.id}"`)
@@ -210,7 +211,7 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
       if (error instanceof FetchRefusedError) return sendPage(reply, renderVerifyPage(app.config, { input: pasted, error: error.message }), 422)
       throw error
     }
-    const result = await verifyCredential(input, { now: d.now, sources })
+    const result = await verifyCredential(input, { ...d.verifier, now: d.now })
     const credential = credentialOf(input)
     const fields = credential === undefined ? undefined : displayFields(credential, app.urls.base)
     const noun = fields?.achievement.achievementType === 'Certification' ? 'certification' : 'badge'

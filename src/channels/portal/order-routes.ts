@@ -75,7 +75,7 @@ export function orderRecord (order: OrderRow, urls: PublicUrls): Record<string, 
  */
 export async function orderRoutes (fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
-  const deps = (request: FastifyRequest): OrderDeps => ({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor: staffOf(request).actor, statusLists: app.statusListPolicy, outbox: app.outbox, jobs: app.jobs, requestId: request.id })
+  const deps = (request: FastifyRequest): OrderDeps => ({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor: staffOf(request).actor, statusLists: app.statusListPolicy, outbox: app.outbox, jobs: app.jobs, requestId: request.id, dataIntegrity: app.dataIntegrity, changes: app.changes })
 
   app.get('/orders', { schema: { querystring: listOrdersQuery }, config: { scope: 'orders:admin' } }, async (request) => {
     const { state, type, after } = request.query

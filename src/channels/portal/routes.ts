@@ -9,7 +9,6 @@ import { renderSitePage, sendPage } from '../../capabilities/presentation/pages.
 import { shareLinks } from '../../capabilities/presentation/share-links.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
 import { idParams } from '../../infrastructure/http/id-params.js'
-import { databaseSources } from '../../capabilities/verification/database-sources.js'
 import { submitBadgeOrder, submitCorrectionRequest } from '../../capabilities/holders/orders.js'
 import { redeemSignInLink, sendSignInLink, SIGN_IN_LINK_MINUTES } from '../../capabilities/holders/sign-in.js'
 import { installSessions } from '../../capabilities/holders/sessions.js'
@@ -40,8 +39,7 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
   await fastify.register(formBody, { bodyLimit: 16 * 1024 })
   await installSessions(fastify, options.cookieSecret)
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
-  const sources = databaseSources(app.sql, app.urls, app.config.trustedIssuers, app.config.verifyClockLeewaySeconds)
-  const holderDeps = (): HolderDeps => ({ sql: app.sql, urls: app.urls, config: app.config, sources, now: app.clock() })
+  const holderDeps = (): HolderDeps => ({ sql: app.sql, urls: app.urls, config: app.config, verifier: app.verifier, now: app.clock() })
   const page = (reply: FastifyReply, template: string, data: { title: string } & Record<string, unknown>, status = 200): FastifyReply =>
     sendPage(reply.header('X-Robots-Tag', 'noindex'), renderSitePage(template, app.config, data), status)
   const message = (reply: FastifyReply, status: number, data: { heading: string, text: string, alert?: boolean, next?: { href: string, text: string }, form?: unknown, csrf?: string }): FastifyReply =>

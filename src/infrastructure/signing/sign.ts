@@ -1,6 +1,6 @@
 import { CompactSign } from 'jose'
-import { runDataIntegrity } from './pool.js'
-import type { KeyMaterial } from './tasks.js'
+import type { DataIntegrity } from './pool.js'
+import runTask, { type KeyMaterial } from './tasks.js'
 import type { Ed25519KeyPair } from '@digitalbazaar/ed25519-multikey'
 import type { KeyObject } from 'node:crypto'
 import { epochSeconds } from '../../kernel/time.js'
@@ -32,15 +32,17 @@ async function materialOf (keyPair: Ed25519KeyPair): Promise<KeyMaterial> {
  * Adds an eddsa-rdfc-2022 DataIntegrityProof. Signing runs JSON-LD in safe
  * mode, so a term missing from the contexts fails here rather than producing an
  * unverifiable credential. The proof is emitted as an array, as the 1EdTech
- * schema requires for every set.
+ * schema requires for every set. Runs where `dataIntegrity` runs its tasks (the
+ * app's threads); without one, on this thread, importing the key each time.
  */
 export async function signDataIntegrity (
   credential: UnsignedCredential,
   key: DataIntegritySigningKey,
-  now: Date
+  now: Date,
+  dataIntegrity?: DataIntegrity
 ): Promise<Record<string, unknown>> {
-  // On a worker thread when the pool runs (data-integrity/pool.ts).
-  const signed = await runDataIntegrity<Record<string, unknown>>({ kind: 'sign', credential: structuredClone(credential), key: await materialOf(key.keyPair), created: now.toISOString() })
+  const task = { kind: 'sign' as const, credential: structuredClone(credential), key: await materialOf(key.keyPair), created: now.toISOString() }
+  const signed = dataIntegrity === undefined ? await runTask(task) as Record<string, unknown> : await dataIntegrity.run<Record<string, unknown>>(task)
   const proof = signed.proof as unknown
   return { ...signed, proof: Array.isArray(proof) ? proof : [proof] }
 }

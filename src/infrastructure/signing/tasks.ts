@@ -1,4 +1,5 @@
 import * as vc from '@digitalbazaar/vc'
+import { LRUCache } from 'lru-cache'
 import jsonld from 'jsonld'
 import jsigs from 'jsonld-signatures'
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
@@ -65,16 +66,18 @@ export const SUITE_FACTORIES: Record<string, () => unknown> = {
 installSharedTermDefinitions()
 
 interface Signer { id: string, algorithm: 'Ed25519', sign: (input: { data: Uint8Array }) => Promise<Uint8Array> }
-const signers = new Map<string, Promise<Signer>>()
+
+/** Signers by key, their private keys imported (whoever runs the tasks owns one: a thread, or an inline runner). */
+export type SignerCache = LRUCache<string, Promise<Signer>>
 
 /**
- * The key's signer, with its private key imported once (the library's own
- * signer imports it on every signature: 0.4 ms). Ed25519 is deterministic, so
- * this signs byte for byte as the library would.
+ * The key's signer, with its private key imported once per cache (the
+ * library's own signer imports it on every signature: 0.4 ms). Ed25519 is
+ * deterministic, so this signs byte for byte as the library would.
  */
-async function signerOf (key: KeyMaterial): Promise<Signer> {
+async function signerOf (key: KeyMaterial, signers?: SignerCache): Promise<Signer> {
   const cacheKey = `${key.id}\u0000${key.secretKeyMultibase}`
-  let signer = signers.get(cacheKey)
+  let signer = signers?.get(cacheKey)
   if (signer === undefined) {
     signer = (async () => {
       const keyPair = await Ed25519Multikey.from({ ...key, type: 'Multikey' })
@@ -83,16 +86,17 @@ async function signerOf (key: KeyMaterial): Promise<Signer> {
       const privateKey = createPrivateKey({ key: { ...jwk, d: Buffer.from(jwk.d, 'base64url').subarray(0, 32).toString('base64url') }, format: 'jwk' })
       return { id: key.id, algorithm: 'Ed25519' as const, sign: async ({ data }: { data: Uint8Array }) => cryptoSign(null, data, privateKey) }
     })()
-    signer.catch(() => { signers.delete(cacheKey) })
-    signers.set(cacheKey, signer)
-    if (signers.size > 100) signers.delete(signers.keys().next().value as string)
+    if (signers !== undefined) {
+      signers.set(cacheKey, signer)
+      signer.catch(() => { signers.delete(cacheKey) })
+    }
   }
   return await signer
 }
 
 /** Signs: an eddsa-rdfc-2022 proof, JSON-LD in safe mode (an undefined term fails here, not at the verifier). */
-export async function runSign (task: SignTask): Promise<Json> {
-  const suite = new DataIntegrityProof({ signer: await signerOf(task.key), cryptosuite: eddsaRdfc2022, date: task.created })
+export async function runSign (task: SignTask, signers?: SignerCache): Promise<Json> {
+  const suite = new DataIntegrityProof({ signer: await signerOf(task.key, signers), cryptosuite: eddsaRdfc2022, date: task.created })
   return await vc.issue({ credential: task.credential, suite, documentLoader: staticDocumentLoader }) as Json
 }
 
@@ -167,11 +171,23 @@ export async function runCompareDatasets (task: CompareDatasetsTask): Promise<Da
   return { onlySigned: [...signed].filter((s) => !plain.has(s)), onlyPlain: [...plain].filter((s) => !signed.has(s)) }
 }
 
-/** The worker thread's entry (piscina calls the default export with each task). */
-export default async function runTask (task: Task): Promise<Json | VerifyResult | DatasetDifference> {
+type TaskResult = Json | VerifyResult | DatasetDifference
+
+/** Runs one task with nothing kept between tasks (each signature imports its key). */
+export default async function runTask (task: Task, signers?: SignerCache): Promise<TaskResult> {
   switch (task.kind) {
-    case 'sign': return await runSign(task)
+    case 'sign': return await runSign(task, signers)
     case 'verify': return await runVerify(task)
     case 'compare-datasets': return await runCompareDatasets(task)
   }
+}
+
+/**
+ * A task runner with its own signers (a few keys per deployment; 100 is
+ * plenty): each worker thread makes one (thread.ts), and so does an inline
+ * Data Integrity service (pool.ts). Nothing is shared between runners.
+ */
+export function createTaskRunner (): (task: Task) => Promise<TaskResult> {
+  const signers: SignerCache = new LRUCache({ max: 100 })
+  return async (task) => await runTask(task, signers)
 }

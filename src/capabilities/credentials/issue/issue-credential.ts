@@ -9,7 +9,7 @@ import type { KeyRing } from '../../keys/key-ring.js'
 import type { Outbox } from '../../../infrastructure/jobs/outbox.js'
 import type { PublicUrls } from '../../../kernel/public-urls.js'
 import type { StatusListPolicy } from '../../status-lists/policy.js'
-import { claimStatusEntries, type StatusEntry } from '../../status-lists/service.js'
+import { claimStatusEntries, type StatusEntry, type StatusListDeps } from '../../status-lists/service.js'
 import { countStatusEntries } from '../../status-lists/store.js'
 import { addMonths, toWholeSeconds } from '../../../kernel/time.js'
 import { normaliseEmail } from '../build-credential.js'
@@ -17,7 +17,7 @@ import { prepareVersion, signingKeysOf } from '../create-version.js'
 import type { IssueCredentialBody } from '../schemas.js'
 import { findHeldCredentials, insertBadges, insertCredentials, insertVersions, lockRecipientAchievements } from '../store.js'
 
-export interface IssueDeps {
+export interface IssueDeps extends Pick<StatusListDeps, 'dataIntegrity' | 'changes'> {
   sql: Sql
   keyRing: KeyRing
   urls: PublicUrls
@@ -153,7 +153,7 @@ export async function issueCredentialsIn (tx: Db, deps: IssueDeps, bodies: reado
   for (const issuerId of new Set(accepted.map((a) => a.issuer.id))) {
     const mine = accepted.filter((a) => a.issuer.id === issuerId)
     signingKeysOf(deps.keyRing, issuerId) // before claiming status entries
-    const claim = await claimStatusEntries({ sql: tx, keyRing: deps.keyRing, urls: deps.urls, now: deps.now }, deps.statusLists, issuerId, mine.length)
+    const claim = await claimStatusEntries({ sql: tx, keyRing: deps.keyRing, urls: deps.urls, now: deps.now, dataIntegrity: deps.dataIntegrity }, deps.statusLists, issuerId, mine.length)
     mine.forEach((a, i) => { entries.set(a, claim.entries[i] as StatusEntry) })
     uncounted.push(...claim.uncounted)
   }

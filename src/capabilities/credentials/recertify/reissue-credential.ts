@@ -94,7 +94,7 @@ async function replaceLiveVersions (tx: Db, deps: ReissueDeps, locked: Locked, c
     reason: content.reason,
     notifyHolder: content.notifyHolder
   })
-  await setCurrentVersion(tx, id, { version, recipientName: content.recipient.name, recipientEmail: content.recipient.email, validUntil: until })
+  await setCurrentVersion(tx, id, { version, recipientName: content.recipient.name, recipientEmail: content.recipient.email, validUntil: until }, deps.changes)
   return { version, signed, validFrom, until, superseded: live.map((v) => v.version) }
 }
 
@@ -173,7 +173,7 @@ export async function recertifyCredential (deps: ReissueDeps, id: string, reques
       reason: request.method,
       notifyHolder: request.notify !== false
     })
-    await setCurrentVersion(tx, id, { version, recipientName: recipient.name, recipientEmail: recipient.email, validUntil: decision.validUntil })
+    await setCurrentVersion(tx, id, { version, recipientName: recipient.name, recipientEmail: recipient.email, validUntil: decision.validUntil }, deps.changes)
     await recordAuditEvent(tx, {
       actor: deps.actor,
       action: 'credential.recertified',

@@ -5,7 +5,7 @@ import { notFound } from '../../../kernel/errors.js'
 import type { KeyRing } from '../../keys/key-ring.js'
 import { credentialEventData, type Outbox } from '../../../infrastructure/jobs/outbox.js'
 import type { PublicUrls } from '../../../kernel/public-urls.js'
-import { setStatusBit } from '../../status-lists/service.js'
+import { setStatusBit, type StatusListDeps } from '../../status-lists/service.js'
 import { listLiveVersions, lockCredential, markRevoked, type VersionRow } from '../store.js'
 
 export interface Revocation {
@@ -22,7 +22,7 @@ export interface Revocation {
  * in the caller's transaction. Lists are locked in a fixed order (list id,
  * then index) so concurrent callers queue instead of deadlocking.
  */
-export async function setStatusBits (deps: { sql: Db, keyRing: KeyRing, urls: PublicUrls, now: Date }, versions: readonly VersionRow[]): Promise<void> {
+export async function setStatusBits (deps: { sql: Db, keyRing: KeyRing, urls: PublicUrls, now: Date } & Pick<StatusListDeps, 'dataIntegrity' | 'changes'>, versions: readonly VersionRow[]): Promise<void> {
   const ordered = [...versions].sort((a, b) => a.statusListId < b.statusListId ? -1 : a.statusListId > b.statusListId ? 1 : a.statusIndex - b.statusIndex)
   for (const version of ordered) {
     await setStatusBit(deps, { listId: version.statusListId, index: version.statusIndex })
@@ -36,7 +36,7 @@ export async function setStatusBits (deps: { sql: Db, keyRing: KeyRing, urls: Pu
  * are taken credential first, then lists, so concurrent revocations queue.
  */
 export async function revokeCredential (
-  deps: { sql: Sql, keyRing: KeyRing, urls: PublicUrls, now: Date, actor: string, outbox: Outbox, requestId?: string },
+  deps: { sql: Sql, keyRing: KeyRing, urls: PublicUrls, now: Date, actor: string, outbox: Outbox, requestId?: string } & Pick<StatusListDeps, 'dataIntegrity' | 'changes'>,
   id: string,
   reason: string
 ): Promise<Revocation> {

@@ -3,10 +3,10 @@ import { LIMITS } from '../limits.js'
 import { bindDataIntegrityKey, withdrawnKeyBinding, impostorMessage, selfAssertedBinding, type Binding } from './key-resolution.js'
 import type { JwtOutcome } from './proof-jwt.js'
 import { verifyProofSet } from './proof-data-integrity.js'
-import { PureCheckCache, pureCheckCache } from '../pure-check-cache.js'
+import { memoised } from '../pure-check-cache.js'
 import { claimDisagreements } from '../jwt-claims.js'
 import { failed, passed, skipped, unknown, type Check } from '../result.js'
-import type { VerificationSources } from '../sources.js'
+import type { VerificationRuntime, VerificationSources } from '../sources.js'
 
 /**
  * The `proof` and `key_binding` checks for both securing mechanisms. With
@@ -21,7 +21,7 @@ const bindingCheck = (binding: Binding): Check =>
   binding.result === 'passed' ? passed('key_binding', binding.message) : binding.result === 'failed' ? failed('key_binding', binding.message) : unknown('key_binding', binding.message, binding.reason)
 
 /** Checks the Data Integrity proof(s) embedded in a JSON-LD credential. */
-export async function checkDataIntegrity (credential: Json, sources: VerificationSources): Promise<ProofChecks> {
+export async function checkDataIntegrity (credential: Json, sources: VerificationSources, runtime: VerificationRuntime = {}): Promise<ProofChecks> {
   const proofs = asArray(credential.proof)
   if (proofs.length === 0) return { proof: failed('proof', 'The credential has no "proof".'), keyBinding: skipped('key_binding', 'proof'), warnings: [] }
   // Each proof costs a canonicalisation of the whole document: a few are a proof set, hundreds are an attack.
@@ -32,7 +32,7 @@ export async function checkDataIntegrity (credential: Json, sources: Verificatio
   const issuer = issuerId(credential)
   const warnings: string[] = []
   // The signatures over this exact content never change: computed once per content.
-  const outcomes = await pureCheckCache.get(PureCheckCache.keyOf('proof-set', credential), async () => await verifyProofSet(unsigned, proofs))
+  const outcomes = await memoised(runtime.pureChecks, 'proof-set', credential, async () => await verifyProofSet(unsigned, proofs, runtime.dataIntegrity))
   let bound: { suite: string, binding: Binding } | undefined
   for (const outcome of outcomes) {
     if (outcome.result !== 'passed') continue

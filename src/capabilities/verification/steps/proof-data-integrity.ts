@@ -1,5 +1,5 @@
-import { runDataIntegrity } from '../../../infrastructure/signing/pool.js'
-import type { ProofError, VerifyResult } from '../../../infrastructure/signing/tasks.js'
+import type { DataIntegrity } from '../../../infrastructure/signing/pool.js'
+import runTask, { type ProofError, type VerifyResult } from '../../../infrastructure/signing/tasks.js'
 import { isObject } from '../../../kernel/json.js'
 import { resolveVerificationMethod, type ResolvedKey } from './key-resolution.js'
 
@@ -79,9 +79,10 @@ function outcomeOf (pending: Pending, verified: boolean, error: ProofError | und
  * Verifies every proof of a proof set over the credential without them, in
  * one jsonld-signatures call with one suite instance per cryptosuite: the
  * library then canonicalises the document once per suite, not once per proof.
- * Outcomes come back in the order of `proofs`.
+ * Outcomes come back in the order of `proofs`. The work runs where
+ * `dataIntegrity` runs it (the app's threads), else on this thread.
  */
-export async function verifyProofSet (credential: Json, proofs: readonly unknown[]): Promise<ProofOutcome[]> {
+export async function verifyProofSet (credential: Json, proofs: readonly unknown[], dataIntegrity?: DataIntegrity): Promise<ProofOutcome[]> {
   const outcomes: Array<ProofOutcome | Pending> = proofs.map((proof) => {
     if (!isObject(proof)) return { result: 'failed', suite: '(none)', message: 'A "proof" entry is not an object.' }
     const name = suiteName(proof)
@@ -99,13 +100,13 @@ export async function verifyProofSet (credential: Json, proofs: readonly unknown
   if (pending.length === 0) return outcomes as ProofOutcome[]
 
   const documents = Object.fromEntries(pending.flatMap((p) => [...keyDocuments(p.key, p.suite.keyFormat)]))
-  // On a worker thread when the pool runs (data-integrity/pool.ts).
-  const { results, setError } = await runDataIntegrity<VerifyResult>({
-    kind: 'verify',
+  const task = {
+    kind: 'verify' as const,
     document: { ...credential, proof: pending.map((p) => p.proof) },
     suites: [...new Set(pending.map((p) => p.name))],
     documents
-  })
+  }
+  const { results, setError } = dataIntegrity === undefined ? await runTask(task) as VerifyResult : await dataIntegrity.run<VerifyResult>(task)
   const byProof = new Map(results.map((r) => [proofKey(r.proof), r]))
   return outcomes.map((o) => {
     if (!('proof' in o)) return o

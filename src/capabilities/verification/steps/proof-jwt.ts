@@ -1,8 +1,8 @@
-import { createPublicKey, verify as verifySignature, type JsonWebKey as NodeJsonWebKey, type KeyObject } from 'node:crypto'
+import { verify as verifySignature, type KeyObject } from 'node:crypto'
 import { decodeProtectedHeader, type JWK } from 'jose'
 import { isObject } from '../../../kernel/json.js'
 import { impostorMessage } from './key-resolution.js'
-import { PureCheckCache, pureCheckCache } from '../pure-check-cache.js'
+import { importPublicKey, memoised, type PureCheckCache } from '../pure-check-cache.js'
 import { multikeyToJwk } from '../multikey.js'
 import type { VerificationSources } from '../sources.js'
 
@@ -74,21 +74,6 @@ async function findKey (header: Json, sources: VerificationSources): Promise<{ j
   return failed('The JOSE header has neither "kid" nor "jwk", so no key can verify the signature.')
 }
 
-// Importing a JWK costs more than checking an RS256 signature: keep the imported
-// keys (public keys only, so nothing secret is held), a bounded number of them.
-const IMPORTED = new Map<string, KeyObject>()
-
-function importedKey (jwk: JWK): KeyObject {
-  const cacheKey = JSON.stringify(jwk)
-  let key = IMPORTED.get(cacheKey)
-  if (key === undefined) {
-    key = createPublicKey({ key: { ...jwk } as NodeJsonWebKey, format: 'jwk' })
-    IMPORTED.set(cacheKey, key)
-    if (IMPORTED.size > 1000) IMPORTED.delete(IMPORTED.keys().next().value as string)
-  }
-  return key
-}
-
 /**
  * The JWS signature check (RFC 7515 section 5.2) for the three accepted
  * algorithms, by node:crypto with a cached KeyObject: jose goes through
@@ -116,7 +101,7 @@ function keyTooWeak (alg: string, key: KeyObject): boolean {
 }
 
 /** Checks the JWS signature of a VC-JWT and returns its decoded header and payload. */
-export async function verifyJwtProof (jwt: string, sources: VerificationSources): Promise<JwtOutcome> {
+export async function verifyJwtProof (jwt: string, sources: VerificationSources, pureChecks?: PureCheckCache): Promise<JwtOutcome> {
   let header: Json
   try {
     header = decodeProtectedHeader(jwt) as Json
@@ -139,13 +124,14 @@ export async function verifyJwtProof (jwt: string, sources: VerificationSources)
   }
   let key: KeyObject
   try {
-    key = importedKey(found.jwk)
+    // Importing a JWK costs more than checking an RS256 signature: the app's cache keeps imported public keys.
+    key = pureChecks === undefined ? importPublicKey(found.jwk) : pureChecks.publicKey(found.jwk)
   } catch (error) {
     return { header, payload, key: found.key, proof: failed(`The JWS key cannot be read: ${(error as Error).message}`) }
   }
   if (keyTooWeak(alg, key)) return { header, payload, key: found.key, proof: failed('The JWS could not be verified: RS256 requires an RSA key of 2048 bits or more.') }
   // The signature's verdict depends only on the token's bytes and the key: a token seen before is not checked again.
-  const verifies = await pureCheckCache.get(PureCheckCache.keyOf('jws', `${alg}\u0000${JSON.stringify(found.jwk)}\u0000${jwt}`), async () => signatureVerifies(jwt, alg, key))
+  const verifies = await memoised(pureChecks, 'jws', `${alg}\u0000${JSON.stringify(found.jwk)}\u0000${jwt}`, async () => signatureVerifies(jwt, alg, key))
   if (!verifies) return { header, payload, key: found.key, proof: failed(`The ${alg} signature does not verify.`) }
   return { header, payload, key: found.key, signature: jwt.split('.')[2] ?? '', proof: { result: 'passed', message: `The ${alg} signature verifies.` } }
 }

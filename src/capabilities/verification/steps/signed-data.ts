@@ -1,10 +1,10 @@
-import { runDataIntegrity } from '../../../infrastructure/signing/pool.js'
-import type { DatasetDifference } from '../../../infrastructure/signing/tasks.js'
+import runTask, { type CompareDatasetsTask, type DatasetDifference } from '../../../infrastructure/signing/tasks.js'
 import { STATIC_CONTEXTS } from '../../../infrastructure/jsonld/document-loader.js'
 import { isObject } from '../../../kernel/json.js'
 import { asArray } from '../credential-fields.js'
-import { PureCheckCache, pureCheckCache } from '../pure-check-cache.js'
+import { memoised } from '../pure-check-cache.js'
 import { failed, passed, type Check } from '../result.js'
+import type { VerificationRuntime } from '../sources.js'
 
 /**
  * The `signed_data` check: does the JSON the checks read state exactly what
@@ -121,14 +121,15 @@ const quote = (items: readonly string[]): string =>
  * reading costs a canonicalisation of both readings (on the Data Integrity
  * thread when it runs).
  */
-export async function checkSignedData (unsigned: Json): Promise<Check> {
+export async function checkSignedData (unsigned: Json, runtime: VerificationRuntime = {}): Promise<Check> {
   const reading = plainReading(unsigned)
   if (reading.departures.length > 0) {
     let difference: DatasetDifference
     try {
       // The same content always compares the same: computed once per content.
-      difference = await pureCheckCache.get(PureCheckCache.keyOf('signed-data', unsigned), async () =>
-        await runDataIntegrity<DatasetDifference>({ kind: 'compare-datasets', signed: unsigned, plain: reading.document }))
+      const task: CompareDatasetsTask = { kind: 'compare-datasets', signed: unsigned, plain: reading.document }
+      difference = await memoised(runtime.pureChecks, 'signed-data', unsigned, async () =>
+        runtime.dataIntegrity === undefined ? await runTask(task) as DatasetDifference : await runtime.dataIntegrity.run<DatasetDifference>(task))
     } catch (error) {
       return failed('signed_data', `The credential's JSON-LD meaning cannot be read (${(error as Error).message}), so what its JSON says cannot be matched with what was signed.`)
     }

@@ -5,7 +5,7 @@ import { bindDataIntegrityKey, impostorMessage } from './key-resolution.js'
 import { LIMITS } from '../limits.js'
 import { verifyProofSet } from './proof-data-integrity.js'
 import { failed, passed, unknown, type Check, type CurrentVersion } from '../result.js'
-import type { OwnStatusRecord, VerificationSources } from '../sources.js'
+import type { OwnStatusRecord, VerificationRuntime, VerificationSources } from '../sources.js'
 import { isoSeconds } from '../../../kernel/time.js'
 
 /**
@@ -25,13 +25,13 @@ const CANONICAL_INDEX = /^(0|[1-9][0-9]{0,9})$/
 
 interface Bits { bits: Uint8Array, purpose: string, issuerId?: string }
 
-async function foreignList (url: string, entry: Json, now: Date, sources: VerificationSources): Promise<Bits | string> {
+async function foreignList (url: string, entry: Json, now: Date, sources: VerificationSources, runtime: VerificationRuntime): Promise<Bits | string> {
   const document = await sources.fetchStatusListCredential(url)
   if (!isObject(document)) return `the status list at ${url} could not be retrieved`
   if (!types(document).some((t) => LIST_TYPES.has(t))) return `the document at ${url} is not a status list credential`
   const { proof: _, ...unsigned } = document
   let verified = false
-  for (const outcome of await verifyProofSet(unsigned, asArray(document.proof).slice(0, LIMITS.proofs))) {
+  for (const outcome of await verifyProofSet(unsigned, asArray(document.proof).slice(0, LIMITS.proofs), runtime.dataIntegrity)) {
     if (outcome.result !== 'passed') continue
     const binding = await bindDataIntegrityKey(outcome.key, issuerId(document), sources)
     // A self-asserted key is as good for the list as for the credential: the
@@ -55,7 +55,7 @@ async function foreignList (url: string, entry: Json, now: Date, sources: Verifi
   }
 }
 
-async function checkEntry (entry: unknown, credential: Json, now: Date, at: Date, sources: VerificationSources): Promise<StatusOutcome> {
+async function checkEntry (entry: unknown, credential: Json, now: Date, at: Date, sources: VerificationSources, runtime: VerificationRuntime): Promise<StatusOutcome> {
   const warnings: string[] = []
   if (!isObject(entry)) return { check: failed('status', '"credentialStatus" is not an object.'), revoked: false, warnings }
   const type = typeof entry.type === 'string' ? entry.type : asArray(entry.type).join(', ')
@@ -82,7 +82,7 @@ async function checkEntry (entry: unknown, credential: Json, now: Date, at: Date
   // One of ours: for a revocation entry, the version's record comes with the list (one statement).
   const own = ownership === 'own' ? await sources.findOwnStatusList(url, purpose === 'revocation' ? index : undefined) : undefined
   if (ownership === 'own' && own === undefined) return { check: failed('status', `The status list "${url}" does not exist on this service.`), revoked: false, warnings }
-  const list = own !== undefined ? { bits: own.bits, purpose: own.purpose, issuerId: own.issuerId } : await foreignList(url, entry, now, sources)
+  const list = own !== undefined ? { bits: own.bits, purpose: own.purpose, issuerId: own.issuerId } : await foreignList(url, entry, now, sources, runtime)
   if (typeof list === 'string') return { check: unknown('status', `Revocation could not be checked: ${list}.`), revoked: false, warnings }
   if (list.purpose !== purpose) return { check: failed('status', `The entry's "statusPurpose" (${purpose}) does not match the list's (${list.purpose}).`), revoked: false, warnings }
   // A list speaks only for its own issuer's credentials: anyone could point at a list whose bit is clear.
@@ -141,13 +141,13 @@ function judgeOwnRecord (record: OwnStatusRecord, bitSet: boolean, url: string, 
  * they are judged as of `now`; this service's own versions are judged as of
  * `at` from its records (revocation and supersession times are known).
  */
-export async function checkStatus (credential: Json, now: Date, sources: VerificationSources, at: Date = now): Promise<StatusOutcome> {
+export async function checkStatus (credential: Json, now: Date, sources: VerificationSources, at: Date = now, runtime: VerificationRuntime = {}): Promise<StatusOutcome> {
   const entries = asArray(credential.credentialStatus)
   if (entries.length === 0) return { check: passed('status', 'The credential has no status entry, so it cannot be revoked.'), revoked: false, warnings: [] }
   if (entries.length > LIMITS.statusEntries) {
     return { check: failed('status', `The credential has ${entries.length} "credentialStatus" entries; this verifier checks at most ${LIMITS.statusEntries}.`), revoked: false, warnings: [] }
   }
-  const outcomes = await Promise.all(entries.map((entry) => checkEntry(entry, credential, now, at, sources)))
+  const outcomes = await Promise.all(entries.map((entry) => checkEntry(entry, credential, now, at, sources, runtime)))
   const rank = (c: Check): number => c.result === 'failed' ? (c.reason === undefined ? 0 : c.reason === 'revoked' ? 1 : c.reason === 'superseded' ? 2 : 3) : c.result === 'unknown' ? 4 : 5
   const worst = outcomes.reduce((a, b) => rank(b.check) < rank(a.check) ? b : a)
   const current = outcomes.find((o) => o.current !== undefined)?.current
