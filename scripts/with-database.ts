@@ -3,11 +3,14 @@
  * Without DATABASE_URL it starts a throwaway embedded PostgreSQL first; with it,
  * it uses that server. Each test file then clones the template into its own
  * database (test/helpers/database.ts), so files run in parallel in isolation.
+ * It also makes the run's signing keys once (TESSERA_TEST_KEYS_DIR): each test
+ * app starts with a copy (test/helpers/test-keys.ts) instead of generating its own.
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { generateKeySet, writeKeyFiles } from '../src/capabilities/keys/key-files.js'
 import { connect } from '../src/infrastructure/db/connect.js'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/infrastructure/db/embedded.js'
 import { migrate } from '../src/infrastructure/db/migrate.js'
@@ -19,10 +22,11 @@ if (command === undefined) {
 }
 
 let embedded: EmbeddedDatabase | undefined
-let tempDir: string | undefined
+const tempDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-test-run-'))
+const keysDir = path.join(tempDir, 'keys')
+await writeKeyFiles(keysDir, await generateKeySet('main'))
 let serverUrl = process.env.DATABASE_URL
 if (serverUrl === undefined || serverUrl === '') {
-  tempDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-test-pg-'))
   embedded = await startEmbeddedPostgres(path.join(tempDir, 'data'), { throwaway: true })
   serverUrl = embedded.url
   console.error(`# embedded PostgreSQL for tests: ${serverUrl.replace(/:[^:@/]*@/, ':***@')}`)
@@ -44,7 +48,7 @@ try {
     const child = spawn(command, args, {
       stdio: 'inherit',
       shell: process.platform === 'win32',
-      env: { ...process.env, TESSERA_TEST_SERVER_URL: serverUrl, TESSERA_TEST_TEMPLATE_DB: template }
+      env: { ...process.env, TESSERA_TEST_SERVER_URL: serverUrl, TESSERA_TEST_TEMPLATE_DB: template, TESSERA_TEST_KEYS_DIR: keysDir }
     })
     const forward = (signal: NodeJS.Signals): void => { child.kill(signal) }
     process.on('SIGINT', forward)
@@ -55,6 +59,6 @@ try {
   await admin.unsafe(`drop database if exists ${template} with (force)`).catch(() => {})
   await admin.end()
   await embedded?.stop()
-  if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true })
+  await rm(tempDir, { recursive: true, force: true })
 }
 process.exit(exitCode)

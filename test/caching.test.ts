@@ -38,8 +38,10 @@ t.test('two instances: a revocation and a correction through one are seen by the
     const response = await b.app.inject({ url: listPath })
     return response.headers.etag !== firstList.headers.etag ? response : undefined
   }, 5000)
-  const delay = performance.now() - started
-  t.ok(delay < 2000, `B served the re-signed list ${delay.toFixed(0)} ms after the revocation returned`)
+  // B's cache has no expiry: only the change notification can have dropped the old list.
+  t.not(list.headers.etag, firstList.headers.etag, 'B serves the re-signed list, told by the change notification')
+  // Diagnostic only: wall-clock on a shared machine is no assertion.
+  t.comment(`B served the re-signed list ${(performance.now() - started).toFixed(0)} ms after the revocation returned`)
   const bits = Buffer.from(list.json().credentialSubject.encodedList.slice(1), 'base64url')
   const { gunzipSync } = await import('node:zlib')
   const bitstring = gunzipSync(bits)

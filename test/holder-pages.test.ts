@@ -11,6 +11,7 @@ import { fetchPastedCredential } from '../src/channels/holder-pages/fetch-creden
 import { isBlockedAddress } from '../src/infrastructure/outbound/outbound.js'
 import { shareLinks } from '../src/capabilities/presentation/share-links.js'
 import { BASE_URL, build, CMA_ACHIEVEMENT, createAchievement, issue, type TestApp } from './helpers/build-app.js'
+import { testNeeding } from './helpers/system-tools.js'
 
 // jsqr is CommonJS with a default export; under ESM interop it arrives as the module object.
 const jsQR = ((jsQRModule as unknown as { default?: typeof jsQRModule }).default ?? jsQRModule) as unknown as (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null
@@ -141,9 +142,7 @@ t.test('baked images: bake, extract, verify; PNG and SVG; ours and 1EdTech\'s', 
   t.same([image.width, image.height], [1200, 627], 'og:image is a 1200×627 PNG')
 })
 
-const havePoppler = ((): boolean => { try { execFileSync('pdftoppm', ['-v'], { stdio: 'ignore' }); return true } catch { return false } })()
-
-t.test('the certificate and wallet card: holder, id, a QR code to the URL, and a stamp when not valid', { skip: havePoppler ? false : 'pdftoppm/pdftotext (Debian poppler-utils) are not installed; .ci/run installs them' }, async (t) => {
+testNeeding(['pdftoppm', 'pdftotext'], 'the certificate and wallet card: holder, id, a QR code to the URL, and a stamp when not valid', {}, async (t) => {
   const { app, setNow, achievementId } = await setup(t, '2021-03-31T00:00:00Z')
   const issued = await issue(app, { achievementId, recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' } })
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-pdf-'))

@@ -57,3 +57,14 @@ t.test('a configured KEYS_DIR without keys stops the boot with a clear message',
   const empty = path.join(app.dataDir, 'empty-keys')
   await t.rejects(prepareService({ ...app.config, keysDir: empty, keysDirConfigured: true }, app.sql, quiet), /holds no active keys for issuer "main"/)
 })
+
+t.test('on a new machine (no KEYS_DIR, no keys) the boot generates development keys under DATA_DIR and says so loudly', async (t) => {
+  const warnings: string[] = []
+  const app = await build(t, { freshKeys: true, bootLog: { info: () => {}, warn: (message) => { warnings.push(message) } } })
+  const files = await readKeyFiles(app.config.keysDir)
+  t.same(files.map((f) => `${f.issuer} ${f.algorithm} ${f.status}`).sort(), ['main Ed25519 active', 'main RS256 active'], 'one Ed25519 and one RS256 key, active')
+  t.match(warnings.join('\n'), /DEVELOPMENT KEYS generated for issuer "main"/)
+  const issued = await issue(app, { achievementId: (await createAchievement(app)).id, recipient: { name: 'A', email: 'a@example.com' } })
+  const ed = files.find((f) => f.algorithm === 'Ed25519')
+  t.equal(issued.credential.proof[0].verificationMethod, `${app.config.publicBaseUrl}/issuers/main#${ed?.algorithm === 'Ed25519' ? ed.publicKeyMultibase : ''}`, 'the generated key signs')
+})

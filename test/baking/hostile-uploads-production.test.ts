@@ -7,6 +7,7 @@ import path from 'node:path'
 import t from 'tap'
 import { freshDatabase } from '../helpers/database.js'
 import { corruptCredentialPngs, oversizedCredentialPng, quadraticSvgs, zipBombPng } from '../helpers/hostile-files.js'
+import { installTestKeys } from '../helpers/test-keys.js'
 
 /**
  * The attack as it reaches production: the compiled build (tsconfig.build.json,
@@ -79,6 +80,8 @@ t.test('hostile uploads against the production build under its memory cap: 4xx a
   await run(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json', '--outDir', path.join(work, 'dist'), '--sourceMap', 'false'])
   t.comment(`build ${((Date.now() - started) / 1000).toFixed(1)} s`)
   await mkdir(path.join(work, 'data'))
+  // The run's keys where the server looks without KEYS_DIR (DATA_DIR/keys), so it generates none.
+  await installTestKeys(path.join(work, 'data', 'keys'), 'main')
 
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`

@@ -1,19 +1,19 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core'
 import type { Test } from 'tap'
+import { CHROMIUM } from './system-tools.js'
 
 /**
  * What the browser tests share: Debian's Chromium driven by playwright-core
  * (no browser is ever downloaded), axe-core, and the screenshots folder
  * (docs/screenshots with TESSERA_SCREENSHOTS=1, else a temporary one).
+ * Tests that need Chromium are declared with system-tools.ts' testNeeding:
+ * a missing browser fails them in CI.
  */
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-/** tap's `skip` for a browser test: false, or why it cannot run here. */
-export const skipWithoutChromium: false | string = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (Debian package "chromium"; .ci/run installs it, or set CHROMIUM_PATH)`
 export const REFRESH_SCREENSHOTS = process.env.TESSERA_SCREENSHOTS === '1'
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 

@@ -5,13 +5,14 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Sql } from 'postgres'
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
-import { prepareService } from '../../src/boot.js'
+import { prepareService, type BootLog } from '../../src/boot.js'
 import { loadConfig, type Config } from '../../src/kernel/config.js'
 import type { KeyRing } from '../../src/capabilities/keys/key-ring.js'
 import type { StatusListPolicy } from '../../src/capabilities/status-lists/policy.js'
 import type { Clock } from '../../src/kernel/time.js'
 import { connect } from '../../src/infrastructure/db/connect.js'
 import { freshDatabase } from './database.js'
+import { installTestKeys } from './test-keys.js'
 import { testDataIntegrity } from './data-integrity.js'
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdefghijklmnop'
@@ -28,11 +29,13 @@ export interface TestApp {
 }
 
 /**
- * Builds the real app on its own fresh database, with development keys
- * generated into a temporary folder (real Ed25519 and RSA keys), and closes
- * everything in teardown.
+ * Builds the real app on its own fresh database, with a temporary DATA_DIR
+ * holding a copy of the run's test keys (real Ed25519 and RSA keys, made once
+ * per run: test-keys.ts), and closes everything in teardown. `freshKeys`
+ * leaves the key folder empty, so the boot generates development keys as it
+ * does on a new machine.
  */
-export async function build (t: Test, options: { clock?: Clock, env?: Record<string, string>, statusLists?: Partial<StatusListPolicy>, logger?: FastifyBaseLogger, keyRefreshMs?: number } = {}): Promise<TestApp> {
+export async function build (t: Test, options: { clock?: Clock, env?: Record<string, string>, statusLists?: Partial<StatusListPolicy>, logger?: FastifyBaseLogger, keyRefreshMs?: number, freshKeys?: boolean, bootLog?: BootLog } = {}): Promise<TestApp> {
   const db = await freshDatabase()
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-test-'))
   const config = loadConfig({
@@ -63,7 +66,8 @@ export async function build (t: Test, options: { clock?: Clock, env?: Record<str
     await db.drop()
     await rm(dataDir, { recursive: true, force: true })
   })
-  const keyRing = await prepareService(config, db.sql, quiet)
+  if (options.freshKeys !== true) await installTestKeys(config.keysDir, config.issuer.id)
+  const keyRing = await prepareService(config, db.sql, options.bootLog ?? quiet)
   const app = built.app = await buildApp({ config, sql: db.sql, keyRing, ...(options.clock !== undefined ? { clock: options.clock } : {}), ...(options.statusLists !== undefined ? { statusLists: options.statusLists } : {}), logger: options.logger ?? false, keyRefreshMs: options.keyRefreshMs ?? 0, ...testDataIntegrity(options.env) })
   return { app, sql: db.sql, config, keyRing, dataDir, auth: { authorization: `Bearer ${ADMIN_KEY}` } }
 }

@@ -7,9 +7,22 @@ import { SMTPServer } from 'smtp-server'
 /** The notification workers inline, polling and retrying fast enough for a test. */
 export const FAST_JOBS = { WORKER: 'inline', JOB_POLL_SECONDS: '0.5', JOB_RETRY_DELAY_SECONDS: '1', JOB_MAINTENANCE_SECONDS: '1' }
 
-/** A real SMTP server on loopback that keeps every message it is given, parsed (and accepts it after `delayMs`). */
-export async function startSmtpServer (options: { delayMs?: number } = {}): Promise<{ url: string, messages: Array<ParsedMail & { envelopeTo: string[] }>, close: () => Promise<void> }> {
+/**
+ * A real SMTP server on loopback that keeps every message it is given, parsed.
+ * With `hold`, it answers no message's DATA until `release()`: a sender that
+ * waited for the mail server would still be waiting (`accepted` counts the
+ * messages answered).
+ */
+export async function startSmtpServer (options: { hold?: boolean } = {}): Promise<{ url: string, messages: Array<ParsedMail & { envelopeTo: string[] }>, readonly accepted: number, release: () => void, close: () => Promise<void> }> {
   const messages: Array<ParsedMail & { envelopeTo: string[] }> = []
+  let holding = options.hold === true
+  const held: Array<() => void> = []
+  let accepted = 0
+  const accept = (callback: (error?: Error | null) => void) => (): void => { accepted++; callback() }
+  const release = (): void => {
+    holding = false
+    for (const answer of held.splice(0)) answer()
+  }
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -17,15 +30,24 @@ export async function startSmtpServer (options: { delayMs?: number } = {}): Prom
     onData (stream, session, callback) {
       simpleParser(stream).then((parsed) => {
         messages.push(Object.assign(parsed, { envelopeTo: session.envelope.rcptTo.map((r) => r.address) }))
-        // A slow mail server: the portal test uses it to show that answers do not wait for mail.
-        setTimeout(callback, options.delayMs ?? 0)
+        if (holding) held.push(accept(callback))
+        else accept(callback)()
       }, callback)
     }
   })
   server.listen(0, '127.0.0.1')
   await once(server.server, 'listening')
   const { port } = server.server.address() as AddressInfo
-  return { url: `smtp://127.0.0.1:${port}`, messages, close: async () => { await new Promise<void>((resolve) => { server.close(() => { resolve() }) }) } }
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    get accepted () { return accepted },
+    release,
+    close: async () => {
+      release()
+      await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+    }
+  }
 }
 
 export interface ReceivedHook { headers: IncomingMessage['headers'], body: string }

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import t from 'tap'
-import { accessibilityViolations, openBrowser, skipWithoutChromium } from '../helpers/browser.js'
+import { accessibilityViolations, openBrowser } from '../helpers/browser.js'
 import { build, CMA_ACHIEVEMENT, createAchievement, issue } from '../helpers/build-app.js'
 import { startSmtpServer } from '../helpers/notifications.js'
 import { signInLink } from '../helpers/portal.js'
+import { testNeeding } from '../helpers/system-tools.js'
 
 /**
  * The holders' portal end to end in a real headless Chromium (Debian's,
@@ -14,7 +14,7 @@ import { signInLink } from '../helpers/portal.js'
  * TESSERA_SCREENSHOTS=1 refreshes docs/screenshots/portal.png and order-form.png.
  */
 
-t.test('a holder signs in by emailed link, sees two badges, downloads a wallet card and has a correction approved; a certificant orders a badge', { skip: skipWithoutChromium, timeout: 180_000 }, async (t) => {
+testNeeding(['chromium'], 'a holder signs in by emailed link, sees two badges, downloads a wallet card and has a correction approved; a certificant orders a badge', { timeout: 180_000 }, async (t) => {
   const smtp = await startSmtpServer()
   t.teardown(smtp.close)
   const app = await build(t, { env: { SMTP_URL: smtp.url, ISSUER_NAME: 'American Association of Medical Assistants' } })
