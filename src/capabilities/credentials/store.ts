@@ -65,37 +65,11 @@ const versionColumns = (sql: Db) => sql`
 
 export interface NewBadge { id: string, issuerId: string, achievementId: string, recipientName: string, recipientEmail: string }
 
-export interface NewCredential {
-  id: string
-  badgeId: string
-  issuerId: string
-  achievementId: string
-  recipientName: string
-  recipientEmail: string
-  awardedDate: Date | null
-  validUntil: Date | null
-  issuedAt: Date
-  issuedBy: string
-}
+/** A credential as written: at version 1, never revoked, with its first version's validUntil. */
+export type NewCredential = Pick<CredentialRow, 'id' | 'badgeId' | 'issuerId' | 'achievementId' | 'recipientName' | 'recipientEmail' | 'awardedDate' | 'issuedAt' | 'issuedBy'> & { validUntil: Date | null }
 
-export interface NewVersion {
-  credentialId: string
-  version: number
-  kind: VersionKind
-  reason: string | null
-  recipientName: string
-  recipientEmail: string
-  validFrom: Date
-  validUntil: Date | null
-  statusListId: string
-  statusIndex: number
-  document: string
-  jwt: string
-  signingKeyId: string
-  jwtKeyId: string
-  issuedAt: Date
-  issuedBy: string
-}
+/** A version as written: signed, not yet superseded, with the keys that signed it (kept for a compromise). */
+export type NewVersion = Omit<SignedVersionRow, 'supersededAt'> & { signingKeyId: string, jwtKeyId: string }
 
 /**
  * A new credential's rows (its badge, the credential, its versions), one

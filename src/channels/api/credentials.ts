@@ -1,5 +1,5 @@
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, notFound } from '../../kernel/errors.js'
 import { negotiate } from '../../infrastructure/http/content-negotiation.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
@@ -165,27 +165,27 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
     return revocationResponse(revocation, app.urls.credential(id))
   })
 
+  // A correction and a recertification are one request: a new version of one credential, made for a reason.
+  type NewVersionRequest = { reason: 'correction', body: Parameters<typeof correctCredential>[2] } | { reason: 'recertification', body: Parameters<typeof recertifyCredential>[2] }
+  const newVersion = async (request: FastifyRequest, reply: FastifyReply, id: string, asked: NewVersionRequest): Promise<FastifyReply> => {
+    const deps = versionDeps(request, staffOf(request).actor)
+    const issued = asked.reason === 'correction'
+      // The portal follows the address: sessions signed in as the old one end (the holder signs in with the new one).
+      ? await correctCredential({ ...deps, onRecipientEmailChanged: async (tx, previous) => await endSessionsOf(tx, previous, deps.now) }, id, asked.body)
+      : await recertifyCredential(deps, id, asked.body)
+    request.log.info({ credentialId: id, version: issued.version }, asked.reason === 'correction' ? 'credential corrected' : 'credential recertified')
+    return await sendNewVersion(reply, app.urls, issued)
+  }
+
   app.post('/credentials/:id/reissue', {
     schema: { params: credentialIdParams, body: reissueBody },
     config: { scope: 'credentials:reissue' }
-  }, async (request, reply) => {
-    const { id } = request.params
-    const deps = versionDeps(request, staffOf(request).actor)
-    // The portal follows the address: sessions signed in as the old one end (the holder signs in with the new one).
-    const issued = await correctCredential({ ...deps, onRecipientEmailChanged: async (tx, previous) => await endSessionsOf(tx, previous, deps.now) }, id, request.body)
-    request.log.info({ credentialId: id, version: issued.version }, 'credential corrected')
-    return await sendNewVersion(reply, app.urls, issued)
-  })
+  }, async (request, reply) => await newVersion(request, reply, request.params.id, { reason: 'correction', body: request.body }))
 
   app.post('/credentials/:id/recertify', {
     schema: { params: credentialIdParams, body: recertifyBody },
     config: { scope: 'credentials:reissue' }
-  }, async (request, reply) => {
-    const { id } = request.params
-    const issued = await recertifyCredential(versionDeps(request, staffOf(request).actor), id, request.body)
-    request.log.info({ credentialId: id, version: issued.version }, 'credential recertified')
-    return await sendNewVersion(reply, app.urls, issued)
-  })
+  }, async (request, reply) => await newVersion(request, reply, request.params.id, { reason: 'recertification', body: request.body }))
 }
 
 // JSON-LD first: a client that sends no Accept (curl) or */* gets the signed
