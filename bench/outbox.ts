@@ -9,7 +9,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createMailer } from '../src/capabilities/notifications/email/mailer.js'
-import { startNotificationWorkers } from '../src/background-jobs.js'
+import { startJobWorkers } from '../src/background-jobs.js'
 import { startBenchService } from './harness.js'
 
 const count = Number(process.argv[2] ?? 1000)
@@ -33,7 +33,7 @@ const events = counted?.n ?? 0
 
 const started = performance.now()
 const mailer = createMailer({ smtpUrl: undefined, from: 'bench@example.org', dataDir: service.config.dataDir })
-await startNotificationWorkers({ sql: app.sql, jobs: app.jobs, outbox: app.outbox, mailer, urls: app.urls, config: service.config, clock: () => new Date(), log: { info: () => {}, warn: () => {}, error: () => {} } })
+await startJobWorkers({ sql: app.sql, jobs: app.jobs, outbox: app.outbox, mailer, urls: app.urls, config: service.config, clock: () => new Date(), log: { info: () => {}, warn: () => {}, error: () => {} }, keyRing: app.keyRing })
 for (;;) {
   const [row] = await app.sql<Array<{ emails: number }>>`select count(*)::int as emails from email_notifications where state = 'sent'`
   if (received >= events && (row?.emails ?? 0) >= events) break

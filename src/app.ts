@@ -21,13 +21,13 @@ import { validatorCompiler } from './infrastructure/http/validator-compiler.js'
 import { issuerRoutes } from './channels/api/issuers.js'
 import { openJobQueue, type JobQueue } from './infrastructure/jobs/job-queue.js'
 import type { KeyRing } from './capabilities/keys/key-ring.js'
-import { keyRingRefresh } from './capabilities/keys/key-ring-refresh.js'
+import { followKeyChanges } from './capabilities/keys/key-ring-refresh.js'
 import { keyRoutes } from './channels/api/keys.js'
 import { createMailer, type Mailer } from './capabilities/notifications/email/mailer.js'
 import { databaseOutbox, type Outbox } from './infrastructure/jobs/outbox.js'
 import { unsubscribeRoutes } from './channels/holder-pages/unsubscribe-routes.js'
 import { webhookRoutes } from './channels/api/webhooks.js'
-import { startNotificationWorkers } from './background-jobs.js'
+import { startJobWorkers } from './background-jobs.js'
 import { BackgroundTasks } from './infrastructure/jobs/background.js'
 import { orderRoutes } from './channels/portal/order-routes.js'
 import { portalRoutes } from './channels/portal/routes.js'
@@ -36,7 +36,6 @@ import { publicUrls, type PublicUrls } from './kernel/public-urls.js'
 import { installBearerAuth } from './capabilities/staff-access/bearer-auth.js'
 import { apiKeyRoutes } from './channels/api/api-keys.js'
 import { statusListPolicy, type StatusListPolicy } from './capabilities/status-lists/policy.js'
-import { statusListRefresh } from './capabilities/status-lists/refresh-task.js'
 import { statusListRoutes, type ServedStatusList } from './channels/api/status-lists.js'
 import { systemClock, type Clock } from './kernel/time.js'
 import { verificationRoutes } from './channels/api/verification.js'
@@ -81,10 +80,6 @@ export interface AppDependencies {
   clock?: Clock
   /** Overrides of the status-list size, capacity and draws (tests fill small lists). */
   statusLists?: Partial<StatusListPolicy>
-  /** How often the signing keys' state is polled (rotation, compromise); five seconds by default, 0 turns it off. */
-  keyRefreshMs?: number
-  /** How often expiring status lists are re-signed; one hour by default. */
-  statusListRefreshMs?: number
   /** A pino logger to use (server.ts shares its boot logger); `false` silences logging (tests). */
   logger?: FastifyBaseLogger | false
   /** A job queue already open (the caller then closes it); by default the app opens its own. */
@@ -132,12 +127,15 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   // State this app owns, closed with it (onClose below): caches, its change feed, its Data Integrity threads.
   const documents = { credentials: new DocumentCache<ServedVersion>(32 * 1024 * 1024), statusLists: new DocumentCache<ServedStatusList>(8 * 1024 * 1024) }
   app.decorate('documents', documents)
+  // The signing keys reload when a rotation or compromise commits anywhere (no polling).
+  const keys = followKeyChanges(deps.keyRing, { info: (m) => { app.log.info(m) }, error: (details, m) => { app.log.error(details, m) } })
   const changes = await openChangeFeed(deps.sql, {
     onChange: (key) => {
       if (key.startsWith('credential:')) documents.credentials.invalidate(key)
       else if (key.startsWith('status-list:')) documents.statusLists.invalidate(key)
+      else keys.onChange(key)
     },
-    onReset: () => { documents.credentials.clear(); documents.statusLists.clear() }
+    onReset: () => { documents.credentials.clear(); documents.statusLists.clear(); keys.reload() }
   }, deps.changesChannel)
   app.decorate('changes', changes)
   // Sign and verify on worker threads, so every core works.
@@ -158,11 +156,12 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   app.decorate('background', background)
   if (runWorkers) {
     app.addHook('onReady', async () => {
-      await startNotificationWorkers({ sql: deps.sql, jobs, outbox: app.outbox, mailer, urls: app.urls, config: deps.config, clock: app.clock, log: app.log })
+      await startJobWorkers({ sql: deps.sql, jobs, outbox: app.outbox, mailer, urls: app.urls, config: deps.config, clock: app.clock, log: app.log, keyRing: deps.keyRing, dataIntegrity, changes })
     })
   }
   app.addHook('onClose', async () => {
     await changes.close()
+    await keys.settled()
     await background.settled()
     if (deps.jobs === undefined) await jobs.stop()
     mailer.close()
@@ -178,8 +177,6 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   await installApiContract(app)
   const cookieSecret = await installCookies(app)
   await app.register(jsonLdReply)
-  await app.register(statusListRefresh, { intervalMs: deps.statusListRefreshMs ?? 3600_000 })
-  await app.register(keyRingRefresh, { intervalMs: deps.keyRefreshMs ?? 5000 })
 
   await app.register(healthRoutes)
   await app.register(issuerRoutes)

@@ -1,29 +1,55 @@
 import { QUEUES } from './infrastructure/jobs/job-queue.js'
+import type { ChangeAnnouncer } from './infrastructure/caching/change-feed.js'
+import type { DataIntegrity } from './infrastructure/signing/pool.js'
 import { sendRejectionEmail } from './capabilities/holders/orders.js'
 import { deleteStalePortalRows } from './capabilities/holders/store.js'
+import type { KeyRing } from './capabilities/keys/key-ring.js'
 import type { NotificationDeps } from './capabilities/notifications/deps.js'
 import { sendEventEmail } from './capabilities/notifications/email/send-email.js'
 import { fanOutEvent } from './capabilities/notifications/fan-out.js'
 import { recordDueNotifications } from './capabilities/notifications/remind/scheduler.js'
 import { attemptDelivery } from './capabilities/notifications/webhooks/deliver.js'
+import { resignExpiringStatusLists } from './capabilities/status-lists/refresh-task.js'
+
+/** What the workers run with: the notifications' needs, and the keys that re-sign status lists. */
+export interface WorkerDeps extends NotificationDeps {
+  keyRing: KeyRing
+  /** Where status lists are signed (an app's threads); absent: on this thread. */
+  dataIntegrity?: DataIntegrity
+  /** The app's change feed, so that its own caches drop a re-signed list at once; absent: NOTIFY only. */
+  changes?: ChangeAnnouncer
+}
+
+/** How long the portal keeps a sign-in token or session after it ended (a token's rate-limit hour needs it). */
+const PORTAL_ROWS_KEPT_MS = 86_400_000
 
 /**
- * Starts the workers of every notification queue in this process, and the
- * cron of the due-notification scan. Runs inside the service (WORKER=inline,
- * the default) or on its own (`npm run worker`); any number of processes may
- * run it against one database.
+ * Starts a worker for every queue in this process, and puts the periodic
+ * tasks on their cron schedules (pg-boss sends one job per slot across every
+ * instance): the due-notification scan, the status-list refresh and the
+ * portal purge. Runs inside the service (WORKER=inline, the default) or on
+ * its own (`npm run worker`); any number of processes may run it against one
+ * database. Nothing else in the service runs work later (but the sign-in
+ * email: infrastructure/jobs/background.ts says why).
  */
-export async function startNotificationWorkers (deps: NotificationDeps): Promise<void> {
-  const eventId = (data: Record<string, unknown>): string => String(data.eventId)
-  await deps.jobs.work(QUEUES.fanOut, async (job) => { await fanOutEvent(deps, eventId(job.data)) })
-  await deps.jobs.work(QUEUES.email, async (job) => { await sendEventEmail(deps, eventId(job.data)) })
-  await deps.jobs.work(QUEUES.webhook, async (job) => { await attemptDelivery(deps, String(job.data.deliveryId)) })
-  await deps.jobs.work(QUEUES.scan, async () => {
-    const counts = await recordDueNotifications({ sql: deps.sql, outbox: deps.outbox, urls: deps.urls, now: deps.clock(), reminderDays: deps.config.notifications.reminderDays })
+export async function startJobWorkers (deps: WorkerDeps): Promise<void> {
+  const { jobs, config } = deps
+  await jobs.work(QUEUES.fanOut, async (job) => { await fanOutEvent(deps, job.data.eventId) })
+  await jobs.work(QUEUES.email, async (job) => { await sendEventEmail(deps, job.data.eventId) })
+  await jobs.work(QUEUES.webhook, async (job) => { await attemptDelivery(deps, job.data.deliveryId) })
+  await jobs.work(QUEUES.portalEmail, async (job) => { await sendRejectionEmail(deps, job.data.orderId) })
+  await jobs.work(QUEUES.scan, async () => {
+    const counts = await recordDueNotifications({ sql: deps.sql, outbox: deps.outbox, urls: deps.urls, now: deps.clock(), reminderDays: config.notifications.reminderDays })
     if (counts.reminders + counts.expired > 0) deps.log.info(counts, 'due notifications recorded')
-    // Sign-in tokens (after their rate-limit hour) and sessions, a day after they ended.
-    await deleteStalePortalRows(deps.sql, new Date(deps.clock().getTime() - 86_400_000))
   })
-  await deps.jobs.work(QUEUES.portalEmail, async (job) => { await sendRejectionEmail(deps, String(job.data.orderId)) })
-  await deps.jobs.schedule(QUEUES.scan, deps.config.notifications.scanCron)
+  await jobs.work(QUEUES.statusListRefresh, async () => {
+    const count = await resignExpiringStatusLists({ sql: deps.sql, keyRing: deps.keyRing, urls: deps.urls, now: deps.clock(), dataIntegrity: deps.dataIntegrity, changes: deps.changes })
+    if (count > 0) deps.log.info({ count }, 'status lists re-signed')
+  })
+  await jobs.work(QUEUES.portalPurge, async () => {
+    await deleteStalePortalRows(deps.sql, new Date(deps.clock().getTime() - PORTAL_ROWS_KEPT_MS))
+  })
+  await jobs.schedule(QUEUES.scan, config.notifications.scanCron)
+  await jobs.schedule(QUEUES.statusListRefresh, config.notifications.statusListRefreshCron)
+  await jobs.schedule(QUEUES.portalPurge, config.notifications.portalPurgeCron)
 }

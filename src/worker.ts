@@ -6,14 +6,19 @@ import { ensureSchema } from './boot.js'
 import { openJobQueue } from './infrastructure/jobs/job-queue.js'
 import { createMailer } from './capabilities/notifications/email/mailer.js'
 import { databaseOutbox } from './infrastructure/jobs/outbox.js'
-import { startNotificationWorkers } from './background-jobs.js'
+import { startJobWorkers } from './background-jobs.js'
+import { openChangeFeed } from './infrastructure/caching/change-feed.js'
+import { loadKeyRing } from './capabilities/keys/key-ring.js'
+import { followKeyChanges } from './capabilities/keys/key-ring-refresh.js'
 import { publicUrls } from './kernel/public-urls.js'
 import { systemClock } from './kernel/time.js'
 
 /**
- * `npm run worker`: the notification workers (emails, webhooks, the
- * due-reminder scan) in a process of their own, for deployments that run the
- * HTTP service with WORKER=off. Needs DATABASE_URL; any number may run.
+ * `npm run worker`: the job workers (emails, webhooks) and the scheduled
+ * tasks (the due-reminder scan, the status-list refresh, the portal purge) in
+ * a process of their own, for deployments that run the HTTP service with
+ * WORKER=off. Needs DATABASE_URL, and KEYS_DIR (it re-signs status lists); any
+ * number may run. Its keys reload when a rotation or compromise commits.
  */
 async function main (): Promise<void> {
   const config = loadConfigOrExit()
@@ -26,14 +31,20 @@ async function main (): Promise<void> {
   await ensureSchema(config, config.databaseUrl, sql, { info: (m) => { log.info(m) }, warn: (m) => { log.warn(m) } })
   const jobs = await openJobQueue(sql, { run: true, policy: config.notifications.jobs, onError: (error) => { log.warn({ err: error }, 'job queue') } })
   const mailer = createMailer({ smtpUrl: config.notifications.smtpUrl, from: config.notifications.mailFrom, dataDir: config.dataDir })
-  await startNotificationWorkers({ sql, jobs, outbox: databaseOutbox(jobs), mailer, urls: publicUrls(config.publicBaseUrl), config, clock: systemClock, log })
-  log.info('notification worker running')
+  const urls = publicUrls(config.publicBaseUrl)
+  const keyRing = await loadKeyRing(sql, urls, config.keysDir)
+  const keys = followKeyChanges(keyRing, { info: (m) => { log.info(m) }, error: (details, m) => { log.error(details, m) } })
+  const changes = await openChangeFeed(sql, { onChange: keys.onChange, onReset: keys.reload })
+  await startJobWorkers({ sql, jobs, outbox: databaseOutbox(jobs), mailer, urls, config, clock: systemClock, log, keyRing })
+  log.info('job worker running')
   let stopping = false
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return
     stopping = true
     log.info(`${signal} received: finishing the jobs in hand`)
     await jobs.stop()
+    await changes.close()
+    await keys.settled()
     mailer.close()
     await sql.end({ timeout: 3 })
     process.exit(0)

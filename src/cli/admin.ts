@@ -5,6 +5,7 @@
  *   npm run admin -- api-keys revoke <id>
  *   npm run admin -- signing-keys rotate
  *   npm run admin -- signing-keys compromised <key id> --since 2026-11-20T00:00:00Z
+ *   npm run admin -- signing-keys reload
  *   npm run admin -- credentials re-sign --key <key id>
  * Each change is audited with the actor "cli". Compiled: `node dist/cli/admin.js …` (the image).
  */
@@ -17,6 +18,7 @@ import { cliDatabase } from './database.js'
 import { resignAll } from '../capabilities/credentials/recertify/resign-all.js'
 import { loadKeyRing } from '../capabilities/keys/key-ring.js'
 import { compromiseSigningKey, rotateSigningKeys } from '../capabilities/keys/lifecycle.js'
+import { announceSigningKeysChanged } from '../capabilities/keys/key-ring-refresh.js'
 import { openJobQueue } from '../infrastructure/jobs/job-queue.js'
 import { databaseOutbox } from '../infrastructure/jobs/outbox.js'
 import { publicUrls } from '../kernel/public-urls.js'
@@ -28,6 +30,7 @@ const USAGE = `usage: npm run admin -- <command>
   api-keys revoke <id>
   signing-keys rotate
   signing-keys compromised <key id> --since <RFC 3339 time>
+  signing-keys reload            (every running instance re-reads KEYS_DIR and the keys' states)
   credentials re-sign --key <key id>
 scopes: ${SCOPES.join(', ')}`
 
@@ -45,7 +48,11 @@ async function main (argv: string[]): Promise<number> {
     const deps = { sql: db.sql, actor: 'cli', now: new Date() }
     if (group === 'signing-keys' && command === 'rotate') {
       const { newKeys, retired } = await rotateSigningKeys({ ...deps, keysDir: config.keysDir }, config.issuer.id)
-      console.log(`new signing keys: ${newKeys.join(', ')}; retired (still verifying): ${retired.join(', ') || 'none'}. Running instances switch within seconds.`)
+      console.log(`new signing keys: ${newKeys.join(', ')}; retired (still verifying): ${retired.join(', ') || 'none'}. Running instances switch as it commits.`)
+    } else if (group === 'signing-keys' && command === 'reload') {
+      // By hand, e.g. after key files were copied into KEYS_DIR: the same announcement a rotation makes.
+      await db.sql.begin(async (tx) => { await announceSigningKeysChanged(tx) })
+      console.log('every running instance is reloading its signing keys.')
     } else if (group === 'signing-keys' && command === 'compromised' && rest[0] !== undefined) {
       const since = new Date(values.since ?? '')
       if (Number.isNaN(since.getTime())) throw new UsageError(`--since must be an RFC 3339 time\n${USAGE}`)

@@ -127,6 +127,10 @@ export interface Config {
     readonly webhooksAllowHttpLocalhost: boolean
     /** Cron of the due-reminder scan. */
     readonly scanCron: string
+    /** Cron of the re-signing of status lists that will soon expire. */
+    readonly statusListRefreshCron: string
+    /** Cron of the deletion of the portal's ended sessions and sign-in tokens. */
+    readonly portalPurgeCron: string
     /** Job timings (seconds): crash expiry, first retry delay, supervisor interval, idle polling. */
     readonly jobs: { readonly expireInSeconds: number, readonly retryDelaySeconds: number, readonly maintenanceIntervalSeconds: number, readonly pollingIntervalSeconds: number }
   }
@@ -333,6 +337,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       reminderDays: Object.freeze(reminderDays),
       webhooksAllowHttpLocalhost,
       scanCron: get('NOTIFICATION_SCAN_CRON') ?? '*/10 * * * *',
+      statusListRefreshCron: get('STATUS_LIST_REFRESH_CRON') ?? '7 * * * *',
+      portalPurgeCron: get('PORTAL_PURGE_CRON') ?? '23 * * * *',
       jobs
     })
   })

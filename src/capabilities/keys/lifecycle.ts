@@ -3,6 +3,7 @@ import { recordAuditEvent } from '../audit/store.js'
 import { AppError, notFound } from '../../kernel/errors.js'
 import { generateKeySet, writeKeyFiles } from './key-files.js'
 import { publicJwkOf } from './key-ring.js'
+import { announceSigningKeysChanged } from './key-ring-refresh.js'
 import { markKeyCompromised, publishKey, retireActiveKeys } from './store.js'
 
 export interface KeyLifecycleDeps { sql: Sql, keysDir: string, actor: string, now: Date }
@@ -10,8 +11,8 @@ export interface KeyLifecycleDeps { sql: Sql, keysDir: string, actor: string, no
 /**
  * Rotation: a new key pair (Ed25519 for Data Integrity, RS256 for VC-JWT) is
  * written to KEYS_DIR, published, and becomes the signer; the previous keys
- * are retired, so they still verify what they signed. Running instances pick
- * the change up by themselves (KeyRing.refresh).
+ * are retired, so they still verify what they signed. Running instances reload
+ * their keys when the change commits (the change feed: key-ring-refresh.ts).
  */
 export async function rotateSigningKeys (deps: KeyLifecycleDeps, issuerId: string): Promise<{ newKeys: string[], retired: string[] }> {
   const keys = await generateKeySet(issuerId, deps.now)
@@ -26,6 +27,7 @@ export async function rotateSigningKeys (deps: KeyLifecycleDeps, issuerId: strin
     const newKeys = keys.map((k) => k.id)
     const retired = await retireActiveKeys(tx, issuerId, newKeys)
     await recordAuditEvent(tx, { actor: deps.actor, action: 'signing_key.rotated', subjectType: 'issuer', subjectId: issuerId, before: { active: retired }, after: { active: newKeys } })
+    await announceSigningKeysChanged(tx)
     return { newKeys, retired }
   }) as { newKeys: string[], retired: string[] }
 }
@@ -41,5 +43,7 @@ export async function compromiseSigningKey (deps: KeyLifecycleDeps, keyId: strin
     const before = await markKeyCompromised(tx, keyId, since)
     if (before === undefined) throw notFound(`Signing key "${keyId}"`)
     await recordAuditEvent(tx, { actor: deps.actor, action: 'signing_key.compromised', subjectType: 'signing_key', subjectId: keyId, reason: `compromised since ${since.toISOString()}`, before: { status: before.status }, after: { status: 'compromised', since: since.toISOString() } })
+    // A compromised signer must stop signing everywhere now.
+    await announceSigningKeysChanged(tx)
   })
 }

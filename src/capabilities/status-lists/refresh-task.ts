@@ -1,5 +1,3 @@
-import type { FastifyInstance } from 'fastify'
-import fp from 'fastify-plugin'
 import type { Sql } from 'postgres'
 import type { StatusListDeps } from './service.js'
 import type { KeyRing } from '../keys/key-ring.js'
@@ -13,8 +11,11 @@ const BATCH = 20
 /**
  * Re-signs every status list whose signed credential has less than
  * STATUS_LIST_REFRESH_MS left, a batch per transaction. Rows another instance
- * is re-signing are skipped (FOR UPDATE SKIP LOCKED), so every instance can
- * run the task. Returns how many lists were re-signed.
+ * is re-signing are skipped (FOR UPDATE SKIP LOCKED), so any number of
+ * workers can run it. Returns how many lists were re-signed. It is the
+ * status-list-refresh job (background-jobs.ts), on its cron (hourly by
+ * default): a list is valid for 30 days and re-signed with 15 left, so runs
+ * missed for days still leave every served list valid.
  */
 export async function resignExpiringStatusLists (deps: { sql: Sql, keyRing: KeyRing, urls: PublicUrls, now: Date } & Pick<StatusListDeps, 'dataIntegrity' | 'changes'>): Promise<number> {
   const threshold = new Date(deps.now.getTime() + STATUS_LIST_REFRESH_MS)
@@ -32,27 +33,3 @@ export async function resignExpiringStatusLists (deps: { sql: Sql, keyRing: KeyR
     if (count < BATCH) return total
   }
 }
-
-/**
- * Runs resignExpiringStatusLists when the app is ready and then every
- * `intervalMs`. A list is valid for 30 days and re-signed with 15 left, so a
- * run missed for days still leaves every served list valid.
- */
-export const statusListRefresh = fp(async (app: FastifyInstance, options: { intervalMs: number }) => {
-  let timer: NodeJS.Timeout | undefined
-  let running: Promise<void> = Promise.resolve()
-  const run = (): void => {
-    running = running.then(async () => {
-      const count = await resignExpiringStatusLists({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), dataIntegrity: app.dataIntegrity, changes: app.changes })
-      if (count > 0) app.log.info({ count }, 'status lists re-signed')
-    }).catch((error: unknown) => { app.log.error({ err: error }, 'status list refresh failed; will retry') })
-  }
-  app.addHook('onReady', async () => {
-    run()
-    timer = setInterval(run, options.intervalMs).unref()
-  })
-  app.addHook('onClose', async () => {
-    clearInterval(timer)
-    await running
-  })
-}, { name: 'status-list-refresh' })

@@ -9,27 +9,53 @@ import type { Db } from '../db/types.js'
  * pool, not two. Why pg-boss over graphile-worker: a job whose worker died
  * mid-run expires after its expireInSeconds and is retried by the supervisor
  * of any instance (graphile-worker leaves it locked for 4 hours), and its
- * retry backoff is built in.
+ * retry backoff is built in. Every piece of work that runs later, once or on
+ * a schedule, is a job of one of these queues.
+ *
+ * pg-boss is pinned exactly (package.json): this adapter relies on how it
+ * talks to its database, and test/jobs/pg-boss-contract.test.ts says how.
  */
 
-export const QUEUES = {
+/** What a job of each queue carries. Scheduled queues carry nothing (pg-boss's cron sends no data). */
+export interface QueuePayloads {
   /** An event was recorded: create its webhook deliveries and its email. */
+  'event-fan-out': { eventId: string }
+  'email-send': { eventId: string }
+  'webhook-deliver': { deliveryId: string }
+  /** The portal's durable emails: a rejected order or correction request. */
+  'portal-email': { orderId: string }
+  /** Scheduled: the search for due reminders and expiry notices. */
+  'notification-scan': Scheduled
+  /** Scheduled: re-signing the status lists that will soon expire. */
+  'status-list-refresh': Scheduled
+  /** Scheduled: deleting the portal's ended sessions and used-up sign-in tokens. */
+  'portal-purge': Scheduled
+}
+/** The payload of a scheduled queue: nothing. */
+export type Scheduled = Record<string, never>
+
+export const QUEUES = {
   fanOut: 'event-fan-out',
   email: 'email-send',
   webhook: 'webhook-deliver',
-  /** The periodic search for due reminders and expiry notices. */
+  portalEmail: 'portal-email',
   scan: 'notification-scan',
-  /** The portal's durable emails: a rejected order or correction request. */
-  portalEmail: 'portal-email'
-} as const
-export type QueueName = typeof QUEUES[keyof typeof QUEUES]
+  statusListRefresh: 'status-list-refresh',
+  portalPurge: 'portal-purge'
+} as const satisfies Record<string, QueueName>
+export type QueueName = keyof QueuePayloads
+/** The queues a cron schedule sends to. */
+export type ScheduledQueue = { [Q in QueueName]: QueuePayloads[Q] extends Scheduled ? Q : never }[QueueName]
+
+/** A job as a handler sees it. */
+export interface Job<Q extends QueueName> { id: string, data: QueuePayloads[Q], retryCount: number }
 
 export interface JobPolicy {
   /** How long a started job may run before it counts as crashed and is retried. */
   expireInSeconds: number
   /** First retry delay; each later one doubles (with jitter). */
   retryDelaySeconds: number
-  /** Seconds between supervisor passes (expiring crashed jobs). */
+  /** Seconds between supervisor passes (expiring crashed jobs) and between checks of the cron schedules. */
   maintenanceIntervalSeconds: number
   /** How often idle workers look for jobs (also woken at once when this process adds one). */
   pollingIntervalSeconds: number
@@ -37,47 +63,59 @@ export interface JobPolicy {
 
 export const DEFAULT_JOB_POLICY: JobPolicy = { expireInSeconds: 120, retryDelaySeconds: 30, maintenanceIntervalSeconds: 30, pollingIntervalSeconds: 2 }
 
-const RETRY_LIMITS: Record<QueueName, number> = {
-  [QUEUES.fanOut]: 20,
-  [QUEUES.email]: 12,
+/** Per queue (every one, or this does not compile): retries before a job counts as failed, and workers per process. */
+const QUEUE_SETTINGS: Record<QueueName, { retryLimit: number, concurrency: number }> = {
+  [QUEUES.fanOut]: { retryLimit: 20, concurrency: 2 },
+  [QUEUES.email]: { retryLimit: 12, concurrency: 4 },
   // Backoff doubling from 30 s passes 3 days at about the 13th retry; the
-  // delivery task itself gives up once 3 days have passed.
-  [QUEUES.webhook]: 16,
-  [QUEUES.scan]: 2,
-  [QUEUES.portalEmail]: 12
-}
-
-/** Workers per queue per process: webhook calls wait on other people's servers (up to 10 s each). */
-const CONCURRENCY: Record<QueueName, number> = {
-  [QUEUES.fanOut]: 2,
-  [QUEUES.email]: 4,
-  [QUEUES.webhook]: 8,
-  [QUEUES.scan]: 1,
-  [QUEUES.portalEmail]: 2
+  // delivery task itself gives up once 3 days have passed. Webhook calls wait
+  // on other people's servers (up to 10 s each): more workers.
+  [QUEUES.webhook]: { retryLimit: 16, concurrency: 8 },
+  [QUEUES.portalEmail]: { retryLimit: 12, concurrency: 2 },
+  // A scheduled run that fails is retried a little, then the next slot comes.
+  [QUEUES.scan]: { retryLimit: 2, concurrency: 1 },
+  [QUEUES.statusListRefresh]: { retryLimit: 2, concurrency: 1 },
+  [QUEUES.portalPurge]: { retryLimit: 2, concurrency: 1 }
 }
 
 export interface JobQueue {
   /** Adds a job in the caller's transaction: it exists if and only if the transaction commits. */
-  add: (tx: Db, queue: QueueName, data: Record<string, unknown>, options?: { id?: string, startAfterSeconds?: number }) => Promise<void>
+  add: <Q extends QueueName>(tx: Db, queue: Q, data: QueuePayloads[Q], options?: { id?: string, startAfterSeconds?: number }) => Promise<void>
   /** Adds many jobs to one queue in one statement, in the caller's transaction. */
-  addMany: (tx: Db, queue: QueueName, jobs: ReadonlyArray<{ id: string, data: Record<string, unknown> }>) => Promise<void>
-  /** Runs a handler for each job of a queue (a few workers per queue per process: CONCURRENCY). */
-  work: (queue: QueueName, handler: (job: { id: string, data: Record<string, unknown>, retryCount: number }) => Promise<void>) => Promise<void>
-  /** Cron schedule (one send per slot across every instance). */
-  schedule: (queue: QueueName, cron: string) => Promise<void>
+  addMany: <Q extends QueueName>(tx: Db, queue: Q, jobs: ReadonlyArray<{ id: string, data: QueuePayloads[Q] }>) => Promise<void>
+  /** Runs a handler for each job of a queue (a few workers per queue per process: QUEUE_SETTINGS). */
+  work: <Q extends QueueName>(queue: Q, handler: (job: Job<Q>) => Promise<void>) => Promise<void>
+  /** Cron schedule (one send per slot across every instance; checked every maintenanceIntervalSeconds). */
+  schedule: (queue: ScheduledQueue, cron: string) => Promise<void>
   stop: () => Promise<void>
   readonly policy: JobPolicy
 }
 
-/** pg-boss talks to a `{ executeSql(text, values) }`; this one is postgres.js. */
-function postgresJsDb (sql: Db): PgBoss.Db {
+/** PostgreSQL's `unknown` type: a parameter declared with it is typed by the server from its use, as an unspecified one. */
+const UNKNOWN_OID = 705
+
+/**
+ * pg-boss talks to a `{ executeSql(text, values) }` written for node-postgres
+ * (pg); this one runs on postgres.js. The two bind parameters differently:
+ * pg sends every value as text of unspecified type and lets PostgreSQL parse
+ * it, so pg-boss passes JSON as text (the jobs of its insert, for
+ * json_to_recordset); postgres.js asks the server for each parameter's type
+ * and serialises the value for it, so a string bound to a json parameter is
+ * JSON-encoded again, into a JSON string ("cannot call json_to_recordset on a
+ * scalar": how pg-boss's cron lost every slot). So a string goes as pg sends
+ * it: text of type `unknown`, which postgres.js passes through untouched and
+ * the server parses for the type it needs. Other values (numbers, booleans,
+ * arrays, objects for jsonb, dates) are serialised alike by both.
+ */
+export function pgBossDb (sql: Db): PgBoss.Db {
   return {
     executeSql: async (text, values = []) => {
       // pg turns undefined into null; postgres.js refuses it.
-      const params = values.map((v: unknown) => v === undefined ? null : v)
-      // pg-boss's migrations are BEGIN ... COMMIT scripts: they need one pinned connection.
+      const params = values.map((v: unknown) => v === undefined ? null : typeof v === 'string' ? sql.typed(v as never, UNKNOWN_OID) : v)
+      // pg-boss's schema scripts are BEGIN ... COMMIT in one text: postgres.js runs a
+      // BEGIN only on a connection reserved for it.
       if (/^\s*BEGIN/i.test(text) && 'reserve' in sql) {
-        const connection = await (sql as Sql).reserve()
+        const connection = await sql.reserve()
         try {
           return { rows: [...await connection.unsafe(text, params as never[])] }
         } finally {
@@ -89,6 +127,11 @@ function postgresJsDb (sql: Db): PgBoss.Db {
   }
 }
 
+const wakeSoon = (wake: (() => void) | undefined): void => {
+  // A worker in this process need not wait for its next poll (after commit: a short delay).
+  if (wake !== undefined) setTimeout(wake, 50).unref()
+}
+
 /**
  * Opens the queue: pg-boss's schema migrated (under its advisory lock) and the
  * queues created. `run` also starts its supervisor (crashed-job expiry) and
@@ -96,20 +139,25 @@ function postgresJsDb (sql: Db): PgBoss.Db {
  */
 export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: Partial<JobPolicy>, onError?: (error: unknown) => void }): Promise<JobQueue> {
   const policy = { ...DEFAULT_JOB_POLICY, ...options.policy }
+  const within = (seconds: number): number => Math.min(45, Math.max(1, Math.ceil(seconds)))
   const boss = new PgBoss({
-    db: postgresJsDb(sql),
+    db: pgBossDb(sql),
     migrate: true,
     supervise: options.run,
     schedule: options.run,
     maintenanceIntervalSeconds: policy.maintenanceIntervalSeconds,
+    // How often the schedules are checked (a slot is sent at most this late), and
+    // how often the checked slots become jobs; pg-boss takes 1 to 45 seconds.
+    cronMonitorIntervalSeconds: within(policy.maintenanceIntervalSeconds),
+    cronWorkerIntervalSeconds: within(policy.pollingIntervalSeconds),
     // Completed jobs are kept a week for inspection; our own tables keep the history.
     deleteAfterDays: 7
-  } as PgBoss.ConstructorOptions)
+  })
   boss.on('error', (error) => { options.onError?.(error) })
   await boss.start()
-  for (const name of Object.values(QUEUES)) {
-    const settings = { name, retryLimit: RETRY_LIMITS[name], retryDelay: policy.retryDelaySeconds, retryBackoff: true, expireInSeconds: policy.expireInSeconds }
-    if (await boss.getQueue(name) === null) await boss.createQueue(name, settings).catch(async () => await boss.updateQueue(name, settings))
+  for (const name of Object.keys(QUEUE_SETTINGS) as QueueName[]) {
+    const settings = { name, retryLimit: QUEUE_SETTINGS[name].retryLimit, retryDelay: policy.retryDelaySeconds, retryBackoff: true, expireInSeconds: policy.expireInSeconds }
+    if (await boss.getQueue(name) === null) await boss.createQueue(name, settings).catch(async () => { await boss.updateQueue(name, settings) })
     else await boss.updateQueue(name, settings)
   }
   let stopping = false
@@ -118,32 +166,26 @@ export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: 
     policy,
     add: async (tx, queue, data, addOptions = {}) => {
       await boss.send(queue, data, {
-        db: postgresJsDb(tx),
+        db: pgBossDb(tx),
         ...(addOptions.id !== undefined ? { id: addOptions.id } : {}),
         ...(addOptions.startAfterSeconds !== undefined ? { startAfter: addOptions.startAfterSeconds } : {})
       })
-      // A worker in this process need not wait for its next poll (after commit: a short delay).
-      const wake = wakers.get(queue)
-      if (wake !== undefined) setTimeout(wake, 50).unref()
+      wakeSoon(wakers.get(queue))
     },
     addMany: async (tx, queue, jobs) => {
       if (jobs.length === 0) return
       // pg-boss's insert takes the queue's retry and expiry settings, as send does.
-      // It passes the jobs as JSON text for a json parameter; postgres.js encodes
-      // a json parameter itself, so it gets the array (else it arrives as one JSON string).
-      const db = postgresJsDb(tx)
-      const insertDb: PgBoss.Db = { executeSql: async (text, values = []) => await db.executeSql(text, [JSON.parse(values[0] as string), ...values.slice(1)]) }
-      await boss.insert(jobs.map((job) => ({ id: job.id, name: queue, data: job.data })), { db: insertDb } as PgBoss.InsertOptions)
-      const wake = wakers.get(queue)
-      if (wake !== undefined) setTimeout(wake, 50).unref()
+      await boss.insert(jobs.map((job) => ({ id: job.id, name: queue, data: job.data })), { db: pgBossDb(tx) })
+      wakeSoon(wakers.get(queue))
     },
-    work: async (queue, handler) => {
+    work: async <Q extends QueueName>(queue: Q, handler: (job: Job<Q>) => Promise<void>) => {
       const ids: string[] = []
-      for (let i = 0; i < CONCURRENCY[queue]; i++) {
+      for (let i = 0; i < QUEUE_SETTINGS[queue].concurrency; i++) {
         let id = ''
-        id = await boss.work(queue, { pollingIntervalSeconds: policy.pollingIntervalSeconds, includeMetadata: true, batchSize: 1 }, async (jobs: Array<PgBoss.JobWithMetadata<Record<string, unknown>>>) => {
+        id = await boss.work(queue, { pollingIntervalSeconds: policy.pollingIntervalSeconds, includeMetadata: true, batchSize: 1 }, async (jobs: Array<PgBoss.JobWithMetadata<QueuePayloads[Q] | null>>) => {
           try {
-            for (const job of jobs) await handler({ id: job.id, data: job.data, retryCount: job.retryCount })
+            // A scheduled job's data is null (its cron sends none): the empty payload.
+            for (const job of jobs) await handler({ id: job.id, data: job.data ?? {} as QueuePayloads[Q], retryCount: job.retryCount })
           } finally {
             // pg-boss waits a whole polling interval after every fetch, busy or not;
             // after a job there may be more: fetch again at once (an empty fetch then waits).
