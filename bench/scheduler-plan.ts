@@ -8,7 +8,7 @@
 import { connect } from '../src/infrastructure/db/connect.js'
 import { migrate } from '../src/infrastructure/db/migrate.js'
 import { openJobQueue } from '../src/infrastructure/jobs/job-queue.js'
-import { databaseOutbox } from '../src/capabilities/notifications/events.js'
+import { databaseOutbox } from '../src/infrastructure/jobs/outbox.js'
 import { recordDueNotifications, SCAN_LOOKBACK_DAYS } from '../src/capabilities/notifications/remind/scheduler.js'
 import { publicUrls } from '../src/kernel/public-urls.js'
 

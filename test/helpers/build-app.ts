@@ -12,8 +12,8 @@ import type { StatusListPolicy } from '../../src/capabilities/status-lists/polic
 import type { Clock } from '../../src/kernel/time.js'
 import { connect } from '../../src/infrastructure/db/connect.js'
 import { freshDatabase } from './database.js'
-import { installTestKeys } from './test-keys.js'
 import { testDataIntegrity } from './data-integrity.js'
+import { installTestKeys } from './test-keys.js'
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdefghijklmnop'
 export const BASE_URL = 'https://badges.test.example'
@@ -35,7 +35,7 @@ export interface TestApp {
  * leaves the key folder empty, so the boot generates development keys as it
  * does on a new machine.
  */
-export async function build (t: Test, options: { clock?: Clock, env?: Record<string, string>, statusLists?: Partial<StatusListPolicy>, logger?: FastifyBaseLogger, keyRefreshMs?: number, freshKeys?: boolean, bootLog?: BootLog } = {}): Promise<TestApp> {
+export async function build (t: Test, options: { clock?: Clock, env?: Record<string, string>, statusLists?: Partial<StatusListPolicy>, logger?: FastifyBaseLogger, freshKeys?: boolean, bootLog?: BootLog } = {}): Promise<TestApp> {
   const db = await freshDatabase()
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-test-'))
   const config = loadConfig({
@@ -68,7 +68,7 @@ export async function build (t: Test, options: { clock?: Clock, env?: Record<str
   })
   if (options.freshKeys !== true) await installTestKeys(config.keysDir, config.issuer.id)
   const keyRing = await prepareService(config, db.sql, options.bootLog ?? quiet)
-  const app = built.app = await buildApp({ config, sql: db.sql, keyRing, ...(options.clock !== undefined ? { clock: options.clock } : {}), ...(options.statusLists !== undefined ? { statusLists: options.statusLists } : {}), logger: options.logger ?? false, keyRefreshMs: options.keyRefreshMs ?? 0, ...testDataIntegrity(options.env) })
+  const app = built.app = await buildApp({ config, sql: db.sql, keyRing, ...(options.clock !== undefined ? { clock: options.clock } : {}), ...(options.statusLists !== undefined ? { statusLists: options.statusLists } : {}), logger: options.logger ?? false, ...testDataIntegrity(options.env) })
   return { app, sql: db.sql, config, keyRing, dataDir, auth: { authorization: `Bearer ${ADMIN_KEY}` } }
 }
 
@@ -106,6 +106,6 @@ export async function buildSecondInstance (t: Test, first: TestApp): Promise<Tes
     await sql.end({ timeout: 5 })
   })
   const keyRing = await prepareService(first.config, sql, { info: () => {}, warn: () => {} })
-  const app = built.app = await buildApp({ config: first.config, sql, keyRing, logger: false, keyRefreshMs: 0, ...testDataIntegrity() })
+  const app = built.app = await buildApp({ config: first.config, sql, keyRing, logger: false, ...testDataIntegrity() })
   return { ...first, app, sql, keyRing }
 }
