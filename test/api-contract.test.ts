@@ -1,46 +1,220 @@
 import { readFileSync } from 'node:fs'
+import type { RouteOptions } from 'fastify'
 import t from 'tap'
 import { PROBLEMS } from '../src/kernel/errors.js'
 import { validatorCompiler } from '../src/infrastructure/http/validator-compiler.js'
-import { build } from './helpers/build-app.js'
+import { BASE_URL, build, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/build-app.js'
+
+/**
+ * The contract is the routes' own schemas: each route names its summary, tags
+ * and responses; /openapi.json is generated from them; and what a route
+ * answers is what it declares (status and content type).
+ */
 
 const openApiPath = (url: string): string => url.replace(/:([A-Za-z]+)/g, '{$1}')
+const methodsOf = (route: RouteOptions): string[] => ([] as string[]).concat(route.method).filter((m) => m !== 'HEAD')
 
-t.test('every registered route is in /openapi.json, staff routes with their scope; examples validate', async (t) => {
+interface ResponseEntry { description?: string, type?: unknown, properties?: unknown, content?: Record<string, { schema?: Record<string, unknown> }> }
+interface RouteSchema { hide?: boolean, summary?: unknown, tags?: unknown, response?: Record<string, ResponseEntry>, body?: { examples?: unknown[] }, params?: unknown, querystring?: unknown }
+const schemaOf = (route: RouteOptions): RouteSchema => (route.schema ?? {}) as RouteSchema
+/** Ours: every route but those of plugins (@fastify/swagger-ui's reference, @fastify/cors's preflight). */
+const ourRoutes = (routes: readonly RouteOptions[]): RouteOptions[] => routes.filter((r) => !r.url.startsWith('/docs') && !([] as string[]).concat(r.method).includes('OPTIONS'))
+
+const SIGNED_MEDIA_TYPES = ['application/ld+json', 'application/vc+ld+json', 'application/vc']
+
+t.test('every route declares its summary, tags and responses itself, and /openapi.json is generated from them', async (t) => {
   const app = await build(t)
   const response = await app.app.inject({ method: 'GET', url: '/openapi.json' })
   t.equal(response.statusCode, 200)
   const doc = response.json()
   t.equal(doc.openapi, '3.1.0')
+  const tagNames = new Set((doc.tags as Array<{ name: string, description: string }>).map((tag) => tag.name))
   let operations = 0
   let examples = 0
-  for (const route of app.app.routeTable) {
-    const schema = (route.schema ?? {}) as { hide?: boolean, body?: { examples?: unknown[] }, querystring?: unknown }
-    if (schema.hide === true) continue
-    for (const method of ([] as string[]).concat(route.method).filter((m) => m !== 'HEAD')) {
+  let responses = 0
+  for (const route of ourRoutes(app.app.routeTable)) {
+    const schema = schemaOf(route)
+    for (const method of methodsOf(route)) {
+      const name = `${method} ${route.url}`
+      t.ok(typeof schema.summary === 'string' && schema.summary.length > 0, `${name}: a summary on the route`)
+      t.ok(Array.isArray(schema.tags) && schema.tags.length > 0 && schema.tags.every((tag) => tagNames.has(tag as string)), `${name}: tags on the route, each one the document describes`)
+      const declared = schema.response ?? {}
+      t.ok(Object.keys(declared).some((status) => /^[23]/.test(status)), `${name}: a success response`)
+      for (const [status, entry] of Object.entries(declared)) {
+        responses++
+        t.ok(typeof entry.description === 'string' && entry.description.length > 0, `${name} ${status}: described`)
+        const hasBody = entry.content !== undefined ? Object.values(entry.content).every((media) => media.schema !== undefined) : entry.type !== undefined || entry.properties !== undefined
+        t.ok(hasBody, `${name} ${status}: a schema for its body, or type null for none`)
+        // Signed documents: a schema that names properties would let the serializer drop or reorder some.
+        for (const type of SIGNED_MEDIA_TYPES) {
+          const media = entry.content?.[type]?.schema
+          if (media !== undefined) t.ok(media.type === undefined && media.properties === undefined, `${name} ${status} ${type}: typeless, it cannot reshape a signed document`)
+        }
+      }
+      if (schema.hide === true) continue
+      // The problems every route like this one can meet, whatever its handler does.
+      const expected = [500, 503]
+      if (schema.params !== undefined || schema.querystring !== undefined || schema.body !== undefined || method !== 'GET') expected.push(400)
+      if (route.config?.scope !== undefined) expected.push(401, 403, 429)
+      if (route.config?.rateLimit !== undefined) expected.push(429)
+      for (const status of expected) {
+        t.ok(declared[status]?.content?.['application/problem+json']?.schema?.$ref === 'Problem#', `${name}: declares ${status} as the shared Problem`)
+      }
+
       const operation = doc.paths[openApiPath(route.url)]?.[method.toLowerCase()]
-      t.ok(operation, `${method} ${route.url} is documented`)
+      t.ok(operation, `${name} is in /openapi.json`)
       if (operation === undefined) continue
       operations++
-      t.type(operation.summary, 'string', `${method} ${route.url} has a summary`)
+      t.equal(operation.summary, schema.summary, `${name}: the document's summary is the route's`)
+      t.same(operation.tags, schema.tags, `${name}: the document's tags are the route's`)
+      t.same(Object.keys(operation.responses).sort(), Object.keys(declared).map((s) => s.toUpperCase()).sort(), `${name}: the document lists every response the route declares`)
+      t.equal(operation.responses['500'].content['application/problem+json'].schema.$ref, '#/components/schemas/Problem', `${name}: problems refer to the one Problem schema`)
       if (route.url.startsWith('/api/v1/')) {
-        t.same(operation.security, [{ bearer: [] }], `${method} ${route.url}: bearer security`)
-        t.equal(operation['x-scope'], route.config?.scope, `${method} ${route.url}: its scope`)
+        t.same(operation.security, [{ bearer: [] }], `${name}: bearer security`)
+        t.equal(operation['x-scope'], route.config?.scope, `${name}: its scope`)
       }
-      const bodySchema = schema.body
-      for (const example of bodySchema?.examples ?? []) {
+      for (const example of schema.body?.examples ?? []) {
         examples++
-        const validate = validatorCompiler({ schema: bodySchema as object, httpPart: 'body', method, url: route.url }) as (data: unknown) => boolean
-        t.ok(validate(example), `${method} ${route.url}: example ${JSON.stringify(example).slice(0, 60)} validates`)
+        const validate = validatorCompiler({ schema: schema.body as object, httpPart: 'body', method, url: route.url }) as (data: unknown) => boolean
+        t.ok(validate(example), `${name}: example ${JSON.stringify(example).slice(0, 60)} validates`)
       }
     }
   }
-  t.ok(operations >= 30, `${operations} operations documented`)
+  t.ok(operations >= 50, `${operations} operations documented`)
+  t.ok(responses >= 400, `${responses} responses declared`)
   t.ok(examples >= 10, `${examples} request examples validated`)
+  const problem = doc.components.schemas.Problem
+  t.same(problem.required, ['type', 'title', 'status', 'detail'])
+  t.same([...problem.properties.type.enum].sort(), Object.keys(PROBLEMS).map((code) => `urn:tessera:problem:${code}`).sort(), 'Problem names every code of the catalogue')
   t.same(doc.components.securitySchemes.bearer, { type: 'http', scheme: 'bearer', description: 'A staff API key (tsk_...) or the bootstrap ADMIN_API_KEY' })
   const docs = await app.app.inject({ method: 'GET', url: '/docs' })
   t.equal(docs.statusCode, 200, 'the browsable reference is served')
   t.match(docs.body, /swagger-ui/)
+})
+
+t.test('every route answers only statuses and content types it declares (a tour of every route)', async (t) => {
+  const app = await build(t, { clock: () => new Date('2026-03-31T12:00:00Z') })
+  const answered: Array<{ route: string, method: string, status: number, type: string }> = []
+  app.app.addHook('onResponse', async (request, reply) => {
+    if (request.routeOptions.url === undefined) return
+    answered.push({ route: request.routeOptions.url, method: request.method, status: reply.statusCode, type: String(reply.getHeader('content-type') ?? '').split(';')[0]!.trim() })
+  })
+  const call = async (method: string, url: string, options: { headers?: Record<string, string>, payload?: unknown } = {}): Promise<{ statusCode: number, body: string, headers: Record<string, unknown>, json: () => any }> =>
+    await app.app.inject({ method: method as 'GET', url, headers: options.headers ?? {}, ...(options.payload !== undefined ? { payload: options.payload as string } : {}) })
+  const staff = async (method: string, url: string, payload?: unknown): ReturnType<typeof call> => await call(method, `/api/v1${url}`, { headers: app.auth, ...(payload !== undefined ? { payload } : {}) })
+  const path = (url: string): string => url.slice(BASE_URL.length)
+  const form = { 'content-type': 'application/x-www-form-urlencoded' }
+
+  // Operations and the public documents.
+  await call('GET', '/health')
+  await call('GET', '/ready')
+  const achievement = await createAchievement(app)
+  const issued = await issue(app, { achievementId: achievement.id, recipient: { name: 'Ana Ruiz', email: 'ana@example.com' } })
+  const id = issued.id
+  await call('GET', path(issued.credential.issuer.id))
+  await call('GET', '/issuers/nosuchissuer0')
+  const jwks = (await call('GET', '/.well-known/jwks.json')).json()
+  await call('GET', path(jwks.keys[0].kid))
+  await call('GET', '/keys/no-such-key')
+  await call('GET', `/achievements/${achievement.id}`)
+  await call('GET', `/achievements/${achievement.id}`, { headers: { accept: 'image/gif' } })
+
+  // The credential's URL in each representation, its versions and files.
+  const current = await call('GET', `/credentials/${id}`)
+  await call('GET', `/credentials/${id}`, { headers: { 'if-none-match': String(current.headers.etag) } })
+  await call('GET', `/credentials/${id}`, { headers: { accept: 'application/vc+jwt' } })
+  await call('GET', `/credentials/${id}`, { headers: { accept: 'text/html' } })
+  await call('GET', `/credentials/${id}`, { headers: { accept: 'image/gif' } })
+  await call('GET', '/credentials/AAAAAAAAAAAA')
+  await call('GET', `/credentials/${id}/versions`)
+  await call('GET', `/credentials/${id}/versions/1`)
+  await call('GET', `/credentials/${id}/versions/9`)
+  for (const file of ['credential.jsonld', 'credential.jwt', 'badge.png', 'badge.svg', 'wallet-card.pdf']) await call('GET', `/credentials/${id}/${file}`)
+  await call('GET', `/credentials/${id}/versions/1/credential.jsonld`)
+  await call('GET', '/credentials/AAAAAAAAAAAA/versions/1/badge.png')
+  const statusList = path(issued.credential.credentialStatus.statusListCredential)
+  const list = await call('GET', statusList)
+  await call('GET', statusList, { headers: { 'if-none-match': String(list.headers.etag) } })
+  await call('GET', '/status-lists/AAAAAAAAAAAA')
+
+  // Verification: the API and the page.
+  await call('POST', '/credentials/verify', { payload: { verifiableCredential: issued.credential } })
+  await call('POST', '/credentials/verify', { payload: { verifiableCredential: { ...issued.credential, name: 'Forged' } } })
+  await call('POST', '/credentials/verify', { payload: { verifiableCredential: 42 } })
+  await call('GET', `/credentials/${id}/verification`)
+  await call('GET', '/verify')
+  const boundary = 'XBOUNDARY'
+  const multipart = (text: string): { headers: Record<string, string>, payload: string } => ({ headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: `--${boundary}\r\nContent-Disposition: form-data; name="credential"\r\n\r\n${text}\r\n--${boundary}--\r\n` })
+  await call('POST', '/verify', multipart(JSON.stringify(issued.credential)))
+  await call('POST', '/verify', multipart(''))
+
+  // Holders: email preferences, the portal and the order form (form posts without their CSRF token).
+  await call('GET', `/notifications/unsubscribe/${id}?token=nope`)
+  await call('POST', `/notifications/unsubscribe/${id}?token=nope`, { headers: form, payload: '' })
+  await call('GET', '/account')
+  await call('GET', '/account/sign-in?token=abc')
+  await call('GET', `/account/badges/${id}/correction`)
+  await call('GET', '/order')
+  for (const url of ['/account', '/account/sign-in', '/account/sign-out', `/account/badges/${id}/privacy`, `/account/badges/${id}/correction`, '/order']) {
+    await call('POST', url, { headers: form, payload: 'email=a%40example.org' })
+  }
+
+  // Staff: achievements, credentials, the audit trail, keys, webhooks, orders.
+  await staff('GET', '/achievements')
+  await staff('GET', `/achievements/${achievement.id}`)
+  await staff('GET', '/achievements/AAAAAAAAAAAA')
+  await staff('PUT', `/achievements/${achievement.id}/recertification`, { recertification: { exam: true } })
+  await staff('POST', '/achievements', { ...CMA_ACHIEVEMENT, name: 'Another' })
+  await staff('POST', '/achievements', { name: '' })
+  await call('GET', '/api/v1/achievements')
+  await staff('POST', '/credentials', { achievementId: achievement.id, recipient: { name: 'Ana Ruiz', email: 'ana@example.com' } })
+  await staff('POST', '/credentials', { achievementId: 'AAAAAAAAAAAA', recipient: { name: 'Ana Ruiz', email: 'ana@example.com' } })
+  await staff('POST', '/credentials/batch', { items: [{ achievementId: achievement.id, recipient: { name: 'Bo', email: 'bo@example.com' } }, { achievementId: achievement.id }] })
+  await staff('GET', '/credentials?limit=5')
+  await staff('GET', `/credentials/${id}`)
+  await staff('POST', `/credentials/${id}/reissue`, { reason: 'correction', recipient: { name: 'Ana María Ruiz' } })
+  await staff('POST', `/credentials/${id}/recertify`, { method: 'exam' })
+  await staff('POST', `/credentials/${id}/revoke`, { reason: 'Exam result annulled' })
+  await staff('POST', `/credentials/${id}/reissue`, { reason: 'correction', recipient: { name: 'Ana Ruiz' } })
+  await staff('GET', '/audit-events?limit=3')
+  const key = (await staff('POST', '/api-keys', { name: 'Exam office', scopes: ['credentials:read'] })).json()
+  await staff('GET', '/api-keys')
+  await call('GET', '/api/v1/api-keys', { headers: { authorization: `Bearer ${key.key as string}` } })
+  await staff('POST', `/api-keys/${key.id as string}/revoke`)
+  await staff('POST', '/api-keys/AAAAAAAAAAAA/revoke')
+  const webhook = (await staff('POST', '/webhooks', { url: 'https://crm.example.org/hooks', events: ['credential.issued'] })).json()
+  await staff('GET', '/webhooks')
+  await staff('GET', `/webhooks/${webhook.id as string}`)
+  await staff('POST', `/webhooks/${webhook.id as string}/disable`)
+  await staff('POST', `/webhooks/${webhook.id as string}/enable`)
+  await staff('GET', `/webhooks/${webhook.id as string}/deliveries`)
+  await staff('POST', `/webhooks/${webhook.id as string}/deliveries/00000000-0000-4000-8000-000000000000/retry`)
+  await staff('DELETE', `/webhooks/${webhook.id as string}`)
+  await staff('GET', '/webhooks/AAAAAAAAAAAA')
+  await staff('GET', '/orders')
+  await staff('GET', '/orders/AAAAAAAAAAAA')
+  await staff('POST', '/orders/AAAAAAAAAAAA/approve', { achievementId: achievement.id })
+  await staff('POST', '/orders/AAAAAAAAAAAA/reject', { reason: 'Not found in our records' })
+
+  const routes = new Map(app.app.routeTable.map((route) => [`${methodsOf(route)[0] ?? ''} ${route.url}`, route]))
+  for (const answer of answered) {
+    const name = `${answer.method} ${answer.route} ${answer.status} ${answer.type === '' ? '(no body)' : answer.type}`
+    const route = routes.get(`${answer.method} ${answer.route}`)
+    if (route === undefined || schemaOf(route).hide === true) continue
+    const declared = schemaOf(route).response ?? {}
+    const entry = declared[answer.status] ?? declared[`${String(answer.status)[0]}xx`]
+    if (entry === undefined) {
+      t.fail(`${name}: the status is not declared`)
+      continue
+    }
+    const ok = entry.content !== undefined ? answer.type in entry.content : entry.type === 'null' ? answer.type === '' : /json/.test(answer.type)
+    t.ok(ok, `${name}: declared`)
+  }
+  const visited = new Set(answered.map((a) => `${a.method} ${a.route}`))
+  const missed = ourRoutes(app.app.routeTable).filter((route) => schemaOf(route).hide !== true).flatMap((route) => methodsOf(route).map((m) => `${m} ${route.url}`)).filter((name) => !visited.has(name))
+  t.same(missed, [], 'the tour visits every route (add a new route to it)')
+  const statuses = new Set(answered.map((a) => a.status))
+  for (const status of [200, 201, 204, 207, 303, 304, 400, 401, 403, 404, 406, 409, 422]) t.ok(statuses.has(status), `the tour met a ${status}`)
 })
 
 t.test('docs/errors.md lists every code of the error catalogue with its status', async (t) => {

@@ -1,32 +1,110 @@
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyInstance } from 'fastify'
+import type { FromSchema } from 'json-schema-to-ts'
 import { perMinute } from '../../infrastructure/http/hardening.js'
 import { notFound } from '../../kernel/errors.js'
 import { findIssuer } from '../../capabilities/issuers/store.js'
 import { staffOf } from '../../capabilities/staff-access/bearer-auth.js'
 import { achievementResource, publicAchievementDocument } from '../../capabilities/achievements/achievement-document.js'
-import { achievementIdParams, createAchievementBody, listAchievementsQuery, recertificationPolicyBody } from '../../capabilities/achievements/schemas.js'
+import { achievementIdParams, createAchievementBody, listAchievementsQuery, recertificationPolicy, recertificationPolicyBody } from '../../capabilities/achievements/schemas.js'
 import { createAchievement, updateRecertificationPolicy } from '../../capabilities/achievements/service.js'
 import { findAchievement, listAchievements } from '../../capabilities/achievements/store.js'
+import { TAG } from '../../infrastructure/http/api-contract.js'
+import { JSON_LD_TYPES } from '../../infrastructure/http/json-ld-reply.js'
+import { jsonLdDocument, locationHeader, nullableString, problems, timestamp } from '../../infrastructure/http/common-schemas.js'
+
+/** The issuer as embedded in credentials and achievements: an OB 3.0 Profile. */
+const embeddedProfile = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'type', 'name'],
+  properties: {
+    id: { type: 'string' },
+    type: { type: 'array', items: { type: 'string' } },
+    name: { type: 'string' },
+    url: { type: 'string' },
+    email: { type: 'string' },
+    description: { type: 'string' }
+  }
+} as const
+
+/** The OB 3.0 Achievement, as embedded in credentials. */
+const achievementDocument = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'type', 'name', 'description', 'criteria', 'creator'],
+  properties: {
+    id: { type: 'string', description: 'The public URL (/achievements/{id})' },
+    type: { type: 'array', items: { type: 'string' } },
+    achievementType: { type: 'string' },
+    name: { type: 'string' },
+    description: { type: 'string' },
+    criteria: { type: 'object', additionalProperties: false, properties: { id: { type: 'string' }, narrative: { type: 'string' } } },
+    image: { type: 'object', additionalProperties: false, required: ['id', 'type'], properties: { id: { type: 'string' }, type: { type: 'string' }, caption: { type: 'string' } } },
+    creator: embeddedProfile
+  }
+} as const
+
+/** The staff API's view of an achievement: its short id, settings and OB document. */
+const achievementResourceSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'url', 'issuerId', 'validityMonths', 'recertification', 'createdAt', 'achievement'],
+  properties: {
+    id: { type: 'string' },
+    url: { type: 'string' },
+    issuerId: { type: 'string' },
+    validityMonths: { type: ['integer', 'null'] },
+    // Nullable by type, not anyOf: the serializer would otherwise validate stored rules against today's request rules.
+    recertification: { ...recertificationPolicy, type: ['object', 'null'] },
+    createdAt: timestamp,
+    achievement: achievementDocument
+  }
+} as const
+
+type AchievementResource = FromSchema<typeof achievementResourceSchema>
+/** The capability builds the resource; the schema is its contract, which the serializer holds it to. */
+const resourceOf = (...args: Parameters<typeof achievementResource>): AchievementResource => achievementResource(...args) as AchievementResource
 
 /** Staff routes, registered under /api/v1 behind bearer auth. */
 export async function achievementStaffRoutes (fastify: FastifyInstance): Promise<void> {
   // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   app.post('/achievements', {
-    schema: { body: createAchievementBody },
+    schema: {
+      summary: 'Define an achievement (and its recertification rules)',
+      tags: [TAG.staffAchievements],
+      body: createAchievementBody,
+      response: {
+        201: { description: 'Defined', headers: locationHeader, ...achievementResourceSchema },
+        ...problems([404, 'No issuer has that "issuerId"'])
+      }
+    },
     config: { scope: 'achievements:write' }
   }, async (request, reply) => {
     const { achievement, issuer } = await createAchievement(
       { sql: app.sql, defaultIssuerId: app.config.issuer.id, actor: staffOf(request).actor, requestId: request.id },
       request.body
     )
-    const resource = achievementResource(achievement, issuer, app.urls)
-    return await reply.code(201).header('Location', resource.url as string).send(resource)
+    const resource = resourceOf(achievement, issuer, app.urls)
+    return await reply.code(201).header('Location', resource.url).send(resource)
   })
 
   app.get('/achievements', {
-    schema: { querystring: listAchievementsQuery },
+    schema: {
+      summary: 'List achievements',
+      tags: [TAG.staffAchievements],
+      querystring: listAchievementsQuery,
+      response: {
+        200: {
+          description: 'A page of achievements; `next` is the `after` of the next page (null on the last)',
+          type: 'object',
+          additionalProperties: false,
+          required: ['items', 'next'],
+          properties: { items: { type: 'array', items: achievementResourceSchema }, next: nullableString }
+        }
+      }
+    },
     config: { scope: 'achievements:read' }
   }, async (request) => {
     const query = request.query
@@ -36,19 +114,24 @@ export async function achievementStaffRoutes (fastify: FastifyInstance): Promise
     const items = []
     for (const row of rows) {
       if (!issuers.has(row.issuerId)) issuers.set(row.issuerId, await findIssuer(app.sql, row.issuerId))
-      items.push(achievementResource(row, issuers.get(row.issuerId)!, app.urls))
+      items.push(resourceOf(row, issuers.get(row.issuerId)!, app.urls))
     }
     return { items, next: rows.length === limit ? rows[rows.length - 1]!.id : null }
   })
 
   app.get('/achievements/:id', {
-    schema: { params: achievementIdParams },
+    schema: {
+      summary: 'One achievement',
+      tags: [TAG.staffAchievements],
+      params: achievementIdParams,
+      response: { 200: { description: 'The achievement', ...achievementResourceSchema }, ...problems(404) }
+    },
     config: { scope: 'achievements:read' }
   }, async (request) => {
     const { id } = request.params
     const achievement = await findAchievement(app.sql, id)
     if (achievement === undefined) throw notFound(`Achievement "${id}"`)
-    return achievementResource(achievement, (await findIssuer(app.sql, achievement.issuerId))!, app.urls)
+    return resourceOf(achievement, (await findIssuer(app.sql, achievement.issuerId))!, app.urls)
   })
 
   await achievementPolicyRoutes(app)
@@ -59,7 +142,13 @@ async function achievementPolicyRoutes (fastify: FastifyInstance): Promise<void>
   // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   app.put('/achievements/:id/recertification', {
-    schema: { params: achievementIdParams, body: recertificationPolicyBody },
+    schema: {
+      summary: 'Set or remove an achievement\'s recertification rules',
+      tags: [TAG.staffAchievements],
+      params: achievementIdParams,
+      body: recertificationPolicyBody,
+      response: { 200: { description: 'The achievement with its new rules', ...achievementResourceSchema }, ...problems(404) }
+    },
     config: { scope: 'achievements:write' }
   }, async (request) => {
     const { id } = request.params
@@ -67,7 +156,7 @@ async function achievementPolicyRoutes (fastify: FastifyInstance): Promise<void>
     const achievement = await updateRecertificationPolicy({ sql: app.sql, actor: staffOf(request).actor, requestId: request.id }, id, recertification)
     const issuer = await findIssuer(app.sql, achievement.issuerId)
     if (issuer === undefined) throw notFound(`Issuer "${achievement.issuerId}"`)
-    return achievementResource(achievement, issuer, app.urls)
+    return resourceOf(achievement, issuer, app.urls)
   })
 }
 
@@ -75,7 +164,15 @@ async function achievementPolicyRoutes (fastify: FastifyInstance): Promise<void>
 export async function achievementPublicRoutes (fastify: FastifyInstance): Promise<void> {
   // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
-  app.get('/achievements/:id', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: achievementIdParams } }, async (request, reply) => {
+  app.get('/achievements/:id', {
+    config: perMinute(app.config.rateLimits.lookupPerMinute),
+    schema: {
+      summary: 'The OB Achievement document',
+      tags: [TAG.documents],
+      params: achievementIdParams,
+      response: { 200: jsonLdDocument('The OB 3.0 Achievement (JSON-LD)', JSON_LD_TYPES), ...problems(404, 406) }
+    }
+  }, async (request, reply) => {
     const { id } = request.params
     const achievement = await findAchievement(app.sql, id)
     if (achievement === undefined) throw notFound(`Achievement "${id}"`)

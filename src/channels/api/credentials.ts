@@ -1,5 +1,6 @@
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FromSchema } from 'json-schema-to-ts'
 import { AppError, notFound } from '../../kernel/errors.js'
 import { negotiate } from '../../infrastructure/http/content-negotiation.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
@@ -13,8 +14,134 @@ import { revokeCredential, type Revocation } from '../../capabilities/credential
 import { batchBody, credentialIdParams, issueCredentialBody, listCredentialsQuery, recertifyBody, reissueBody, revokeBody, versionParams } from '../../capabilities/credentials/schemas.js'
 import { findCredential, findSignedVersion, listVersions, queryCredentials, type CredentialRow, type SignedVersionRow, type VersionRow } from '../../capabilities/credentials/store.js'
 import type { PublicUrls } from '../../kernel/public-urls.js'
+import { TAG } from '../../infrastructure/http/api-contract.js'
+import { bodyOf, htmlPage, locationHeader, noBody, nullableString, nullableTimestamp, problems, signedDocument, timestamp } from '../../infrastructure/http/common-schemas.js'
 
 export type VersionState = 'current' | 'superseded' | 'revoked'
+
+/**
+ * The signed credential inside a JSON envelope. Typeless on purpose: the
+ * serializer writes it with JSON.stringify, exactly as it was signed, where a
+ * schema naming its properties would drop or reorder some.
+ */
+const signedCredential = signedDocument('The OpenBadgeCredential exactly as signed (Data Integrity proof); the 1EdTech OB 3.0 schema describes it')
+
+const versionSummarySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['version', 'url', 'kind', 'state', 'validFrom', 'validUntil', 'issuedAt'],
+  properties: {
+    version: { type: 'integer' },
+    url: { type: 'string', description: 'This version, byte for byte, for life' },
+    kind: { type: 'string', enum: ['issue', 'correction', 'recertification', 'resign'] },
+    state: { type: 'string', enum: ['current', 'superseded', 'revoked'] },
+    validFrom: timestamp,
+    validUntil: nullableTimestamp,
+    issuedAt: timestamp,
+    supersededAt: timestamp
+  }
+} as const
+
+/** A new version as issued: the signed credential and the VC-JWT of the same document. */
+const issuedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'url', 'version', 'credential', 'jwt'],
+  properties: {
+    id: { type: 'string' },
+    url: { type: 'string', description: 'The credential\'s URL: its id, for life' },
+    version: { type: 'integer' },
+    credential: signedCredential,
+    jwt: { type: 'string', description: 'The same credential as a VC-JWT' }
+  }
+} as const
+
+const credentialRecordSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'url', 'badgeId', 'achievementId', 'recipientName', 'recipientEmail', 'version', 'validFrom', 'validUntil', 'awardedDate', 'issuedAt', 'issuedBy', 'revocation', 'versions', 'credential', 'jwt'],
+  properties: {
+    id: { type: 'string' },
+    url: { type: 'string' },
+    badgeId: { type: 'string' },
+    achievementId: { type: 'string' },
+    recipientName: { type: 'string' },
+    recipientEmail: { type: 'string' },
+    version: { type: 'integer', description: 'The current version' },
+    validFrom: timestamp,
+    validUntil: nullableTimestamp,
+    awardedDate: nullableTimestamp,
+    issuedAt: timestamp,
+    issuedBy: { type: 'string' },
+    revocation: { type: ['object', 'null'], additionalProperties: false, required: ['revokedAt', 'revokedBy', 'reason'], properties: { revokedAt: timestamp, revokedBy: nullableString, reason: nullableString } },
+    versions: { type: 'array', items: versionSummarySchema },
+    credential: signedCredential,
+    jwt: { type: 'string', description: 'The current version as a VC-JWT' }
+  }
+} as const
+
+const credentialListItemSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'url', 'achievementId', 'recipientName', 'recipientEmail', 'version', 'status', 'validUntil', 'issuedAt'],
+  properties: {
+    id: { type: 'string' },
+    url: { type: 'string' },
+    achievementId: { type: 'string' },
+    recipientName: { type: 'string' },
+    recipientEmail: { type: 'string' },
+    version: { type: 'integer' },
+    status: { type: 'string', enum: ['valid', 'expired', 'revoked'] },
+    validUntil: nullableTimestamp,
+    issuedAt: timestamp
+  }
+} as const
+
+const revocationSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'url', 'revoked', 'revokedAt', 'revokedBy', 'reason'],
+  properties: {
+    id: { type: 'string' },
+    url: { type: 'string' },
+    revoked: { type: 'boolean', enum: [true] },
+    revokedAt: timestamp,
+    revokedBy: { type: 'string' },
+    reason: { type: 'string' }
+  }
+} as const
+
+const batchResultSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['summary', 'results'],
+  properties: {
+    summary: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['total', 'created', 'failed'],
+      properties: { total: { type: 'integer' }, created: { type: 'integer' }, failed: { type: 'integer' } }
+    },
+    results: {
+      type: 'array',
+      description: 'One per item, in input order: the issued credential, or the item\'s problem',
+      // if/then/else rather than anyOf: the serializer picks by the test alone, where anyOf would have it validate
+      // each result against both schemas and fail the whole answer (after issuing) on any surprise.
+      items: { if: { type: 'object', required: ['jwt'] }, then: issuedSchema, else: { $ref: 'Problem#' } }
+    }
+  }
+} as const
+
+const versionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'currentVersion', 'versions'],
+  properties: {
+    id: { type: 'string', description: 'The credential\'s URL' },
+    currentVersion: { type: 'integer' },
+    versions: { type: 'array', items: versionSummarySchema }
+  }
+} as const
 
 /** A version's state: revoked when the credential was revoked while it was live; superseded once a newer version exists. */
 export function versionState (credential: CredentialRow, version: VersionRow): VersionState {
@@ -22,7 +149,7 @@ export function versionState (credential: CredentialRow, version: VersionRow): V
   return version.version === credential.currentVersion ? 'current' : 'superseded'
 }
 
-function versionSummary (credential: CredentialRow, version: VersionRow, urls: PublicUrls): Record<string, unknown> {
+function versionSummary (credential: CredentialRow, version: VersionRow, urls: PublicUrls): FromSchema<typeof versionSummarySchema> {
   return {
     version: version.version,
     url: urls.credentialVersion(credential.id, version.version),
@@ -35,7 +162,7 @@ function versionSummary (credential: CredentialRow, version: VersionRow, urls: P
   }
 }
 
-function credentialRecord (row: CredentialRow, current: SignedVersionRow, versions: VersionRow[], urls: PublicUrls): Record<string, unknown> {
+function credentialRecord (row: CredentialRow, current: SignedVersionRow, versions: VersionRow[], urls: PublicUrls): FromSchema<typeof credentialRecordSchema> {
   return {
     id: row.id,
     url: urls.credential(row.id),
@@ -56,7 +183,7 @@ function credentialRecord (row: CredentialRow, current: SignedVersionRow, versio
   }
 }
 
-function credentialListItem (row: CredentialRow, urls: PublicUrls, now: Date): Record<string, unknown> {
+function credentialListItem (row: CredentialRow, urls: PublicUrls, now: Date): FromSchema<typeof credentialListItemSchema> {
   const state = row.revokedAt !== null ? 'revoked' : row.currentValidUntil !== null && row.currentValidUntil <= now ? 'expired' : 'valid'
   return {
     id: row.id,
@@ -71,11 +198,15 @@ function credentialListItem (row: CredentialRow, urls: PublicUrls, now: Date): R
   }
 }
 
-function revocationResponse (revocation: Revocation, url: string): Record<string, unknown> {
+function revocationResponse (revocation: Revocation, url: string): FromSchema<typeof revocationSchema> {
   return { id: revocation.id, url, revoked: true, revokedAt: revocation.revokedAt.toISOString(), revokedBy: revocation.revokedBy, reason: revocation.reason }
 }
 
-/** 201 with the new version. The signed credential is serialised as is: no response schema may touch it. */
+/**
+ * 201 with the new version. The envelope is held to its schema (issuedSchema);
+ * the signed credential in it is typeless there, so it is written by
+ * JSON.stringify exactly as signed.
+ */
 async function sendNewVersion (reply: FastifyReply, urls: PublicUrls, issued: IssuedCredential): Promise<FastifyReply> {
   return await reply.code(201).header('Location', issued.version === 1 ? issued.url : urls.credentialVersion(issued.id, issued.version))
     .type('application/json; charset=utf-8').send(issued)
@@ -92,7 +223,15 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
     ({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor, statusLists: app.statusListPolicy, outbox: app.outbox, requestId: request.id, dataIntegrity: app.dataIntegrity, changes: app.changes })
 
   app.post('/credentials', {
-    schema: { body: issueCredentialBody },
+    schema: {
+      summary: 'Issue a credential (version 1 of a new credential URL)',
+      tags: [TAG.staffCredentials],
+      body: issueCredentialBody,
+      response: {
+        201: { description: 'Issued: the signed credential and its VC-JWT', headers: locationHeader, ...issuedSchema },
+        ...problems([409, 'The recipient already holds a current credential of this achievement (duplicate_credential, with "existing")'], [422, 'Unknown achievement, invalid validity period, or a credential that would not pass the OB 3.0 schema'])
+      }
+    },
     config: { scope: 'credentials:issue' }
   }, async (request, reply) => {
     const issued = await issueCredential(versionDeps(request, staffOf(request).actor), request.body)
@@ -104,7 +243,13 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: BATCH_BODY_LIMIT }, (_request, body, done) => { done(null, body) })
 
   app.post('/credentials/batch', {
-    schema: { body: batchBody, querystring: { type: 'object', additionalProperties: false, properties: { notify: { type: 'string', enum: ['true', 'false'] } } } },
+    schema: {
+      summary: 'Issue up to 1,000 credentials (JSON items or CSV); 207 with a result per item',
+      tags: [TAG.staffCredentials],
+      body: batchBody,
+      querystring: { type: 'object', additionalProperties: false, properties: { notify: { type: 'string', enum: ['true', 'false'] } } },
+      response: { 207: { description: 'Every item\'s outcome: an item refused for its own reason never sinks the others', ...batchResultSchema } }
+    },
     bodyLimit: BATCH_BODY_LIMIT,
     config: { scope: 'credentials:issue' }
   }, async (request, reply) => {
@@ -116,11 +261,26 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
     const results = await issueBatch({ ...versionDeps(request, staffOf(request).actor), clock: app.clock, log: request.log, notify }, items)
     const created = results.filter((r) => !('type' in r)).length
     request.log.info({ items: items.length, created, ms: Math.round(performance.now() - started) }, 'batch issued')
-    return await reply.code(207).type('application/json; charset=utf-8').send({ summary: { total: items.length, created, failed: items.length - created }, results })
+    // A result is an issued credential or a problem document; the schema's Problem is a $ref, which the derived type cannot follow.
+    const answer = { summary: { total: items.length, created, failed: items.length - created }, results } as FromSchema<typeof batchResultSchema>
+    return await reply.code(207).type('application/json; charset=utf-8').send(answer)
   })
 
   app.get('/credentials', {
-    schema: { querystring: listCredentialsQuery },
+    schema: {
+      summary: 'Find credentials by achievement, email, status, expiry window',
+      tags: [TAG.staffCredentials],
+      querystring: listCredentialsQuery,
+      response: {
+        200: {
+          description: 'A page of credentials; `next` is the `after` of the next page (null on the last)',
+          type: 'object',
+          additionalProperties: false,
+          required: ['items', 'next'],
+          properties: { items: { type: 'array', items: credentialListItemSchema }, next: nullableString }
+        }
+      }
+    },
     config: { scope: 'credentials:read' }
   }, async (request) => {
     const query = request.query
@@ -141,7 +301,12 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
   })
 
   app.get('/credentials/:id', {
-    schema: { params: credentialIdParams },
+    schema: {
+      summary: 'A credential\'s record: versions, revocation, current documents',
+      tags: [TAG.staffCredentials],
+      params: credentialIdParams,
+      response: { 200: { description: 'The record, with the current version signed and as a VC-JWT', ...credentialRecordSchema }, ...problems(404) }
+    },
     config: { scope: 'credentials:read' }
   }, async (request) => {
     const { id } = request.params
@@ -152,7 +317,13 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
   })
 
   app.post('/credentials/:id/revoke', {
-    schema: { params: credentialIdParams, body: revokeBody },
+    schema: {
+      summary: 'Revoke a credential (every live version)',
+      tags: [TAG.staffCredentials],
+      params: credentialIdParams,
+      body: revokeBody,
+      response: { 200: { description: 'Revoked (or already revoked: the first revocation stands)', ...revocationSchema }, ...problems(404) }
+    },
     config: { scope: 'credentials:revoke' }
   }, async (request) => {
     const { id } = request.params
@@ -178,12 +349,30 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
   }
 
   app.post('/credentials/:id/reissue', {
-    schema: { params: credentialIdParams, body: reissueBody },
+    schema: {
+      summary: 'Correct the recipient\'s name or email: a new version under the same URL',
+      tags: [TAG.staffCredentials],
+      params: credentialIdParams,
+      body: reissueBody,
+      response: {
+        201: { description: 'The new version (Location: its version URL)', headers: locationHeader, ...issuedSchema },
+        ...problems(404, [409, 'The credential is revoked, or the correction changes nothing'], 422)
+      }
+    },
     config: { scope: 'credentials:reissue' }
   }, async (request, reply) => await newVersion(request, reply, request.params.id, { reason: 'correction', body: request.body }))
 
   app.post('/credentials/:id/recertify', {
-    schema: { params: credentialIdParams, body: recertifyBody },
+    schema: {
+      summary: 'Recertify by exam or continuing education, under the achievement\'s rules',
+      tags: [TAG.staffCredentials],
+      params: credentialIdParams,
+      body: recertifyBody,
+      response: {
+        201: { description: 'The new version (Location: its version URL)', headers: locationHeader, ...issuedSchema },
+        ...problems(404, [409, 'The credential is revoked'], [422, 'The achievement\'s rules refuse it (recertification_refused, with "rule")'])
+      }
+    },
     config: { scope: 'credentials:reissue' }
   }, async (request, reply) => await newVersion(request, reply, request.params.id, { reason: 'recertification', body: request.body }))
 }
@@ -194,6 +383,16 @@ const CREDENTIAL_MEDIA_TYPES = ['application/ld+json', 'application/vc+ld+json',
 
 /** A version as served from the document cache: the signed bytes and what names them. */
 export interface ServedVersion { credentialId: string, version: number, document: string, jwt: string, bytes: number }
+
+/** A signed version in each representation: the JSON-LD and JWT texts as stored, or the holder's page. */
+const signedVersionResponse = (description: string): ReturnType<typeof bodyOf> => ({
+  description,
+  content: {
+    ...Object.fromEntries(CREDENTIAL_MEDIA_TYPES.filter((type) => type.endsWith('json')).map((type) => [type, { schema: signedCredential }])),
+    ...bodyOf('', ['application/vc+jwt', 'application/jwt'], { type: 'string', description: 'The VC-JWT (compact JWS)' }).content,
+    ...htmlPage('').content
+  }
+})
 
 const served = (row: SignedVersionRow): ServedVersion =>
   ({ credentialId: row.credentialId, version: row.version, document: row.document, jwt: row.jwt, bytes: row.document.length + row.jwt.length + 200 })
@@ -229,7 +428,15 @@ export async function credentialPublicRoutes (fastify: FastifyInstance): Promise
     return type
   }
 
-  app.get('/credentials/:id', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: credentialIdParams } }, async (request, reply) => {
+  app.get('/credentials/:id', {
+    config: perMinute(app.config.rateLimits.lookupPerMinute),
+    schema: {
+      summary: 'The current version: signed JSON-LD, VC-JWT or the holder\'s page, by Accept',
+      tags: [TAG.credentials],
+      params: credentialIdParams,
+      response: { 200: signedVersionResponse('The current version (ETag; Cache-Control: no-cache)'), 304: noBody('Not modified: the If-None-Match ETag is current'), ...problems(404, 406) }
+    }
+  }, async (request, reply) => {
     const { id } = request.params
     const type = negotiated(request.headers.accept)
     if (type === 'text/html') return await sendPage(reply, id)
@@ -242,7 +449,15 @@ export async function credentialPublicRoutes (fastify: FastifyInstance): Promise
     return await sendSignedVersion(reply, type, current, 'no-cache')
   })
 
-  app.get('/credentials/:id/versions', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: credentialIdParams } }, async (request) => {
+  app.get('/credentials/:id/versions', {
+    config: perMinute(app.config.rateLimits.lookupPerMinute),
+    schema: {
+      summary: 'Every version of a credential, with its state',
+      tags: [TAG.credentials],
+      params: credentialIdParams,
+      response: { 200: { description: 'The versions, oldest first', ...versionsSchema }, ...problems(404) }
+    }
+  }, async (request) => {
     const { id } = request.params
     const row = await findCredential(app.sql, id)
     if (row === undefined) throw notFound(`Credential "${id}"`)
@@ -250,7 +465,15 @@ export async function credentialPublicRoutes (fastify: FastifyInstance): Promise
     return { id: app.urls.credential(id), currentVersion: row.currentVersion, versions: versions.map((v) => versionSummary(row, v, app.urls)) }
   })
 
-  app.get('/credentials/:id/versions/:version', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: versionParams } }, async (request, reply) => {
+  app.get('/credentials/:id/versions/:version', {
+    config: perMinute(app.config.rateLimits.lookupPerMinute),
+    schema: {
+      summary: 'One version, byte for byte (or its page)',
+      tags: [TAG.credentials],
+      params: versionParams,
+      response: { 200: signedVersionResponse('The version, byte for byte as signed (immutable)'), 304: noBody('Not modified: the If-None-Match ETag is current'), ...problems(404, 406) }
+    }
+  }, async (request, reply) => {
     const { id, version } = request.params
     const type = negotiated(request.headers.accept)
     if (type === 'text/html') return await sendPage(reply, id, version)

@@ -1,12 +1,31 @@
 import type { FastifyInstance } from 'fastify'
+import { TAG } from '../../infrastructure/http/api-contract.js'
+import { problems } from '../../infrastructure/http/common-schemas.js'
 import { sendProblem } from '../../kernel/errors.js'
 
 export async function healthRoutes (app: FastifyInstance): Promise<void> {
   // Liveness: the process is up and serving HTTP.
-  app.get('/health', async () => ({ status: 'ok' }))
+  app.get('/health', {
+    schema: {
+      summary: 'Liveness: the process is up',
+      tags: [TAG.operations],
+      response: {
+        200: { description: 'Up', type: 'object', additionalProperties: false, required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } }
+      }
+    }
+  }, async () => ({ status: 'ok' }))
 
   // Readiness: the database answers within a short time.
-  app.get('/ready', async (request, reply) => {
+  app.get('/ready', {
+    schema: {
+      summary: 'Readiness: the database answers',
+      tags: [TAG.operations],
+      response: {
+        200: { description: 'Ready to serve', type: 'object', additionalProperties: false, required: ['status', 'database'], properties: { status: { type: 'string', enum: ['ready'] }, database: { type: 'string', enum: ['ok'] } } },
+        ...problems([503, 'The database is not answering (Retry-After)'])
+      }
+    }
+  }, async (request, reply) => {
     try {
       await Promise.race([
         app.sql`select 1`,

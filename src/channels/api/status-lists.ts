@@ -4,6 +4,10 @@ import { perMinute } from '../../infrastructure/http/hardening.js'
 import { notFound } from '../../kernel/errors.js'
 import { idParams } from '../../infrastructure/http/id-params.js'
 import { findServedStatusList } from '../../capabilities/status-lists/store.js'
+import { TAG } from '../../infrastructure/http/api-contract.js'
+import { jsonLdDocument, noBody, problems, sendNoBody } from '../../infrastructure/http/common-schemas.js'
+
+const STATUS_LIST_TYPES = ['application/vc+ld+json', 'application/ld+json', 'application/vc', 'application/json'] as const
 
 /** A signed list as served from the document cache. */
 export interface ServedStatusList { id: string, version: number, credential: string, signedAt: Date, bytes: number }
@@ -13,7 +17,16 @@ export async function statusListRoutes (fastify: FastifyInstance): Promise<void>
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   app.get('/status-lists/:id', {
     config: perMinute(app.config.rateLimits.lookupPerMinute),
-    schema: { params: idParams }
+    schema: {
+      summary: 'A signed BitstringStatusListCredential',
+      tags: [TAG.statusLists],
+      params: idParams,
+      response: {
+        200: jsonLdDocument('The signed list, byte for byte as signed (ETag, Last-Modified; Cache-Control: no-cache)', STATUS_LIST_TYPES),
+        304: noBody('Not modified: the If-None-Match ETag is current'),
+        ...problems(404, 406)
+      }
+    }
   }, async (request, reply) => {
     const { id } = request.params
     // A read never writes (so reads can go to a replica): lists are re-signed
@@ -30,8 +43,8 @@ export async function statusListRoutes (fastify: FastifyInstance): Promise<void>
     void reply.header('ETag', etag).header('Cache-Control', 'public, no-cache').header('Last-Modified', list.signedAt.toUTCString())
     const ifNoneMatch = request.headers['if-none-match']
     if (ifNoneMatch !== undefined && ifNoneMatch.split(',').map((s) => s.trim().replace(/^W\//, '')).includes(etag)) {
-      return await reply.code(304).send()
+      return await sendNoBody(reply, 304)
     }
-    return await reply.sendJsonLd(list.credential, ['application/vc+ld+json', 'application/ld+json', 'application/vc', 'application/json'])
+    return await reply.sendJsonLd(list.credential, STATUS_LIST_TYPES)
   })
 }

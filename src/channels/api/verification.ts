@@ -6,7 +6,8 @@ import { BakingError, extractFromPng } from '../../capabilities/bake/png.js'
 import { extractFromSvg } from '../../capabilities/bake/svg.js'
 import { AppError, notFound } from '../../kernel/errors.js'
 import { parseUntrustedJson } from '../../infrastructure/http/json-body.js'
-import { dateTime } from '../../infrastructure/http/common-schemas.js'
+import { dateTime, problems, timestamp } from '../../infrastructure/http/common-schemas.js'
+import { TAG } from '../../infrastructure/http/api-contract.js'
 import { idParams } from '../../infrastructure/http/id-params.js'
 import { LIMITS } from '../../capabilities/verification/limits.js'
 import { isCompactJws } from '../../capabilities/verification/parse-input.js'
@@ -49,6 +50,78 @@ const verifyBody = {
   }
 } as const
 
+const stringProperties = <const K extends readonly string[]>(...keys: K): { [P in K[number]]: { type: 'string' } } =>
+  Object.fromEntries(keys.map((key) => [key, { type: 'string' }])) as { [P in K[number]]: { type: 'string' } }
+
+/** The verification result document (capabilities/verification/result.ts), the contract of both routes. */
+const verificationResultProperties = {
+  verified: { type: 'boolean', description: 'True only when status is "valid"' },
+  status: { type: 'string', enum: ['valid', 'expired', 'not_yet_valid', 'revoked', 'superseded', 'invalid', 'unverified_issuer', 'indeterminate'], description: 'Derived from the checks, never set by hand' },
+  expired: { type: 'boolean' },
+  revoked: { type: 'boolean' },
+  notice: { type: 'string', description: 'What a person should be told, when it is not simply valid' },
+  currentVersion: {
+    type: 'object',
+    description: 'Set when the credential checked is not the current version of one of this service\'s credentials',
+    additionalProperties: false,
+    required: ['url', 'version'],
+    properties: { url: { type: 'string' }, version: { type: 'integer' }, supersededAt: timestamp }
+  },
+  checks: {
+    type: 'array',
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'result', 'message'],
+      properties: {
+        id: { type: 'string', enum: CHECK_IDS },
+        result: { type: 'string', enum: ['passed', 'failed', 'unknown'] },
+        message: { type: 'string' },
+        reason: { type: 'string', enum: ['expired', 'not_yet_valid', 'revoked', 'superseded', 'suspended', 'self_asserted'] }
+      }
+    }
+  },
+  credential: {
+    type: 'object',
+    description: 'What the credential says about itself (as far as it could be read)',
+    additionalProperties: false,
+    properties: {
+      ...stringProperties('id', 'validFrom', 'validUntil'),
+      issuer: { type: 'object', additionalProperties: false, properties: stringProperties('id', 'name') },
+      achievement: { type: 'object', additionalProperties: false, properties: stringProperties('id', 'name', 'achievementType') },
+      recipient: { type: 'object', additionalProperties: false, properties: stringProperties('name') }
+    }
+  },
+  checkedAt: timestamp,
+  errors: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['id', 'message'], properties: { id: { type: 'string', enum: CHECK_IDS }, message: { type: 'string' } } } },
+  warnings: { type: 'array', items: { type: 'string' } }
+} as const
+const verificationResultRequired = ['verified', 'status', 'expired', 'revoked', 'checks', 'credential', 'checkedAt', 'errors', 'warnings'] as const
+
+const verificationResult = { type: 'object', additionalProperties: false, required: verificationResultRequired, properties: verificationResultProperties } as const
+
+/** POST /credentials/verify also echoes what was asked. */
+const verifyAnswer = {
+  type: 'object',
+  additionalProperties: false,
+  required: [...verificationResultRequired, 'options'],
+  properties: {
+    ...verificationResultProperties,
+    options: {
+      type: 'object',
+      description: 'What was asked: every check runs whatever the request names',
+      additionalProperties: false,
+      required: ['checks'],
+      properties: {
+        checks: { type: 'array', items: { type: 'string' } },
+        at: { type: 'string' },
+        challenge: { type: 'string' },
+        domain: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] }
+      }
+    }
+  }
+} as const
+
 /**
  * Public verification: POST a credential (JSON-LD object, compact VC-JWT or
  * EnvelopedVerifiableCredential) or ask about a stored one. A credential that
@@ -72,7 +145,19 @@ export async function verificationRoutes (fastify: FastifyInstance): Promise<voi
   app.addContentTypeParser('image/png', { parseAs: 'buffer' }, bakedImageParser(extractFromPng))
   app.addContentTypeParser('image/svg+xml', { parseAs: 'buffer' }, bakedImageParser((body) => extractFromSvg(body.toString('utf8'))))
 
-  app.post('/credentials/verify', { config: perMinute(app.config.rateLimits.verifyPerMinute), schema: { body: verifyBody }, bodyLimit: LIMITS.bodyBytes }, async (request, reply) => {
+  app.post('/credentials/verify', {
+    config: perMinute(app.config.rateLimits.verifyPerMinute),
+    schema: {
+      summary: 'Verify a credential: JSON-LD, VC-JWT, enveloped, or a baked PNG/SVG body',
+      tags: [TAG.verification],
+      body: verifyBody,
+      response: {
+        200: { description: 'Examined and found valid', ...verifyAnswer },
+        422: { description: 'Examined and found not valid: the same document, with `verified: false` and each check\'s reason', ...verifyAnswer }
+      }
+    },
+    bodyLimit: LIMITS.bodyBytes
+  }, async (request, reply) => {
     const body = request.body
     const credential = body.verifiableCredential
     if (typeof credential === 'string' && !isCompactJws(credential)) {
@@ -107,7 +192,15 @@ export async function verificationRoutes (fastify: FastifyInstance): Promise<voi
     })
   })
 
-  app.get('/credentials/:id/verification', { config: perMinute(app.config.rateLimits.verifyPerMinute), schema: { params: idParams } }, async (request, reply) => {
+  app.get('/credentials/:id/verification', {
+    config: perMinute(app.config.rateLimits.verifyPerMinute),
+    schema: {
+      summary: 'The verification result of a stored credential (always 200)',
+      tags: [TAG.verification],
+      params: idParams,
+      response: { 200: { description: 'The result, whatever it says (a revoked credential is status "revoked")', ...verificationResult }, ...problems(404) }
+    }
+  }, async (request, reply) => {
     const { id } = request.params
     const stored = await findSignedVersion(app.sql, id)
     if (stored === undefined) throw notFound(`Credential "${id}"`)

@@ -24,6 +24,8 @@ import { previewSvg, svgToPng } from '../../infrastructure/web/images.js'
 import { renderCredentialPage, renderPrivatePage, renderVerifyPage, resultView, sendPage } from '../../capabilities/presentation/pages.js'
 import { certificatePdf, walletCardPdf } from './pdfs.js'
 import { statusBanner } from '../../capabilities/presentation/status-banner.js'
+import { TAG } from '../../infrastructure/http/api-contract.js'
+import { bodyOf, fileOf, htmlPage, problems, signedDocument } from '../../infrastructure/http/common-schemas.js'
 
 const SITE_CSS = readFileSync(new URL('../../../assets/site.css', import.meta.url), 'utf8')
 const UPLOAD_LIMIT = 2 * 1024 * 1024
@@ -40,6 +42,21 @@ const ARTEFACTS: Record<string, (view: HolderView, deps: ArtefactDeps, reply: Fa
   'certificate.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await certificatePdf(printable(view, deps))),
   'wallet-card.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await walletCardPdf(printable(view, deps)))
 }
+
+/** Each file by its content type; the signed ones are the stored texts, byte for byte. */
+const artefactResponse = {
+  description: 'The file (Content-Disposition: attachment, except preview.png)',
+  content: {
+    'application/ld+json': { schema: signedDocument('credential.jsonld: the signed credential, byte for byte as signed') },
+    ...bodyOf('', ['application/vc+jwt'], { type: 'string', description: 'credential.jwt: the VC-JWT, as signed' }).content,
+    ...fileOf('', ['image/png']).content,
+    ...bodyOf('', ['image/svg+xml'], { type: 'string', description: 'badge.svg: the badge with the signed credential baked in' }).content,
+    ...fileOf('', ['application/pdf']).content
+  }
+}
+
+const stylesheet = (summary: string): { hide: true, summary: string, tags: string[], response: { 200: ReturnType<typeof bodyOf> } } =>
+  ({ hide: true, summary, tags: [TAG.assets], response: { 200: bodyOf('The stylesheet (cached for an hour)', ['text/css']) } })
 
 /**
  * What a holder's privacy switch hides: the page and the renderings made for
@@ -161,8 +178,8 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
   app.representations.credentialPage = credentialPageResponder(app)
   await app.register(multipart, { limits: { fileSize: UPLOAD_LIMIT, files: 1, fields: 2, fieldSize: 256 * 1024 } })
 
-  app.get('/assets/site.css', async (_request, reply) => await reply.type('text/css; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(SITE_CSS))
-  app.get('/assets/theme.css', async (_request, reply) => {
+  app.get('/assets/site.css', { schema: stylesheet('The pages\' stylesheet') }, async (_request, reply) => await reply.type('text/css; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(SITE_CSS))
+  app.get('/assets/theme.css', { schema: stylesheet('The branding colours (PRIMARY_COLOR, ACCENT_COLOR)') }, async (_request, reply) => {
     const { primaryColor, accentColor } = app.config.branding
     return await reply.type('text/css; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(`:root { --primary: ${primaryColor}; --accent: ${accentColor}; }\n`)
   })
@@ -179,12 +196,41 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
     if (params.file !== 'preview.png') void reply.header('Content-Disposition', `attachment; filename="${params.id}${params.version === undefined ? '' : `-v${params.version}`}-${params.file}"`)
     return await make(view, d, reply)
   }
-  app.get('/credentials/:id/:file', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: artefactParams } }, async (request, reply) => await serveArtefact(request, reply, request.params))
-  app.get('/credentials/:id/versions/:version/:file', { config: perMinute(app.config.rateLimits.lookupPerMinute), schema: { params: versionArtefactParams } }, async (request, reply) => await serveArtefact(request, reply, request.params))
+  app.get('/credentials/:id/:file', {
+    config: perMinute(app.config.rateLimits.lookupPerMinute),
+    schema: {
+      summary: 'A file of the current version: credential.jsonld, credential.jwt, badge.png, badge.svg, preview.png, certificate.pdf, wallet-card.pdf',
+      tags: [TAG.credentials],
+      params: artefactParams,
+      response: { 200: artefactResponse, ...problems([403, 'The holder made the page private: its renderings (preview, certificate, wallet card) are not served'], 404) }
+    }
+  }, async (request, reply) => await serveArtefact(request, reply, request.params))
+  app.get('/credentials/:id/versions/:version/:file', {
+    config: perMinute(app.config.rateLimits.lookupPerMinute),
+    schema: {
+      summary: 'A file of one version',
+      tags: [TAG.credentials],
+      params: versionArtefactParams,
+      response: { 200: artefactResponse, ...problems([403, 'The holder made the page private: its renderings (preview, certificate, wallet card) are not served'], 404) }
+    }
+  }, async (request, reply) => await serveArtefact(request, reply, request.params))
 
-  app.get('/verify', async (_request, reply) => sendPage(reply, renderVerifyPage(app.config, {})))
+  app.get('/verify', {
+    schema: { summary: 'The public verify page (HTML)', tags: [TAG.verification], response: { 200: htmlPage('The form: paste a link, JSON or JWT, or choose a badge image') } }
+  }, async (_request, reply) => sendPage(reply, renderVerifyPage(app.config, {})))
 
-  app.post('/verify', { config: perMinute(app.config.rateLimits.verifyPerMinute) }, async (request, reply) => {
+  app.post('/verify', {
+    config: perMinute(app.config.rateLimits.verifyPerMinute),
+    schema: {
+      summary: 'The public verify page: paste or upload (multipart form)',
+      tags: [TAG.verification],
+      response: {
+        200: htmlPage('The result: the credential is valid'),
+        400: htmlPage('The form again, saying what could not be read (nothing pasted, an unreadable image)'),
+        422: htmlPage('The result: the credential is not valid, or the link was refused')
+      }
+    }
+  }, async (request, reply) => {
     let pasted = ''
     let upload: Buffer | undefined
     try {

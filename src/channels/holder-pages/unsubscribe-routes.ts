@@ -6,6 +6,8 @@ import { findCredential } from '../../capabilities/credentials/store.js'
 import { renderUnsubscribePage, sendPage } from '../../capabilities/presentation/pages.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
 import { ID_PATTERN } from '../../kernel/ids.js'
+import { TAG } from '../../infrastructure/http/api-contract.js'
+import { htmlPage } from '../../infrastructure/http/common-schemas.js'
 import { isUnsubscribeToken, optOutOfReminders } from '../../capabilities/notifications/unsubscribe.js'
 
 const params = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', pattern: ID_PATTERN } } } as const
@@ -27,14 +29,32 @@ export async function unsubscribeRoutes (fastify: FastifyInstance): Promise<void
   }
   const limits = perMinute(app.config.rateLimits.lookupPerMinute)
 
-  app.get('/notifications/unsubscribe/:id', { config: limits, schema: { params, querystring: query } }, async (request, reply) => {
+  app.get('/notifications/unsubscribe/:id', {
+    config: limits,
+    schema: {
+      summary: 'The unsubscribe link of reminder emails: a confirmation page (HTML)',
+      tags: [TAG.emailPreferences],
+      params,
+      querystring: query,
+      response: { 200: htmlPage('A button that confirms (mail scanners follow links: a GET changes nothing)'), 404: htmlPage('The link is not valid') }
+    }
+  }, async (request, reply) => {
     const { id } = request.params
     const found = await lookup(id, request.query.token)
     if (found === undefined) return sendPage(reply, renderUnsubscribePage(app.config, { state: 'invalid' }), 404)
     return sendPage(reply, renderUnsubscribePage(app.config, { state: 'confirm', achievementName: found.achievementName, action: `/notifications/unsubscribe/${id}?token=${encodeURIComponent(request.query.token ?? '')}` }))
   })
 
-  app.post('/notifications/unsubscribe/:id', { config: limits, schema: { params, querystring: query } }, async (request, reply) => {
+  app.post('/notifications/unsubscribe/:id', {
+    config: limits,
+    schema: {
+      summary: 'Stop reminders for a credential (the page\'s form, or RFC 8058 one-click)',
+      tags: [TAG.emailPreferences],
+      params,
+      querystring: query,
+      response: { 200: htmlPage('Done: no more reminders or expiry notices for this credential'), 404: htmlPage('The link is not valid') }
+    }
+  }, async (request, reply) => {
     const { id } = request.params
     const found = await lookup(id, request.query.token)
     if (found === undefined) return sendPage(reply, renderUnsubscribePage(app.config, { state: 'invalid' }), 404)

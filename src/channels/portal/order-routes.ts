@@ -1,7 +1,9 @@
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FromSchema } from 'json-schema-to-ts'
+import { TAG } from '../../infrastructure/http/api-contract.js'
 import { notFound } from '../../kernel/errors.js'
-import { dateTime } from '../../infrastructure/http/common-schemas.js'
+import { dateTime, freeForm, nullableString, nullableTimestamp, problems, timestamp } from '../../infrastructure/http/common-schemas.js'
 import { idParams } from '../../infrastructure/http/id-params.js'
 import { ID_PATTERN } from '../../kernel/ids.js'
 import type { PublicUrls } from '../../kernel/public-urls.js'
@@ -46,8 +48,53 @@ const rejectBody = {
   properties: { reason: { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' } }
 } as const
 
+/** An order as staff see it: a badge order or a correction request, and its decision. */
+const orderSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'type', 'state', 'name', 'email', 'note', 'createdAt', 'decidedAt', 'decidedBy'],
+  properties: {
+    id: { type: 'string' },
+    type: { type: 'string', enum: ['badge', 'correction'] },
+    state: { type: 'string', enum: ['pending', 'approved', 'rejected'] },
+    name: { type: 'string' },
+    email: { type: 'string' },
+    certificateNumber: { ...nullableString, description: 'Badge orders' },
+    certifiedOn: { ...nullableString, description: 'Badge orders: the date of the current certification (YYYY-MM-DD)' },
+    consentedAt: nullableTimestamp,
+    credentialId: { ...nullableString, description: 'Correction requests: the credential to correct' },
+    credentialUrl: { type: 'string' },
+    correction: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['field', 'value'],
+      properties: { field: { type: ['string', 'null'], enum: ['name', 'email', null] }, value: nullableString }
+    },
+    note: nullableString,
+    createdAt: timestamp,
+    decidedAt: nullableTimestamp,
+    decidedBy: nullableString,
+    approval: freeForm('Approved orders: what staff approved (the approve request\'s body)'),
+    result: {
+      type: 'object',
+      description: 'Approved orders: the credential issued or corrected',
+      additionalProperties: false,
+      required: ['credentialId', 'url', 'version'],
+      properties: { credentialId: nullableString, url: { type: 'string' }, version: { type: ['integer', 'null'] } }
+    },
+    rejectionReason: nullableString,
+    rejectionEmailedAt: nullableTimestamp
+  }
+} as const
+
+const approvedOrderSchema = {
+  ...orderSchema,
+  required: [...orderSchema.required, 'alreadyApproved'],
+  properties: { ...orderSchema.properties, alreadyApproved: { type: 'boolean', description: 'True when an earlier request approved it (nothing was issued this time)' } }
+} as const
+
 /** An order as staff see it. */
-export function orderRecord (order: OrderRow, urls: PublicUrls): Record<string, unknown> {
+export function orderRecord (order: OrderRow, urls: PublicUrls): FromSchema<typeof orderSchema> {
   return {
     id: order.id,
     type: order.type,
@@ -77,7 +124,23 @@ export async function orderRoutes (fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   const deps = (request: FastifyRequest): OrderDeps => ({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor: staffOf(request).actor, statusLists: app.statusListPolicy, outbox: app.outbox, jobs: app.jobs, requestId: request.id, dataIntegrity: app.dataIntegrity, changes: app.changes })
 
-  app.get('/orders', { schema: { querystring: listOrdersQuery }, config: { scope: 'orders:admin' } }, async (request) => {
+  app.get('/orders', {
+    schema: {
+      summary: 'The queue of badge orders and holders\' correction requests, oldest first (filter by state, type)',
+      tags: [TAG.staffOrders],
+      querystring: listOrdersQuery,
+      response: {
+        200: {
+          description: 'A page of orders; `next` is the `after` of the next page (null on the last)',
+          type: 'object',
+          additionalProperties: false,
+          required: ['items', 'next'],
+          properties: { items: { type: 'array', items: orderSchema }, next: nullableString }
+        }
+      }
+    },
+    config: { scope: 'orders:admin' }
+  }, async (request) => {
     const { state, type, after } = request.query
     const limit = request.query.limit ?? 100
     const rows = await listOrders(app.sql, { limit, ...(state !== undefined ? { state } : {}), ...(type !== undefined ? { type } : {}), ...(after !== undefined ? { after } : {}) })
@@ -85,19 +148,43 @@ export async function orderRoutes (fastify: FastifyInstance): Promise<void> {
     return { items: rows.map((row) => orderRecord(row, app.urls)), next: rows.length === limit && last !== undefined ? last.id : null }
   })
 
-  app.get('/orders/:id', { schema: { params: idParams }, config: { scope: 'orders:admin' } }, async (request) => {
+  app.get('/orders/:id', {
+    schema: { summary: 'One order or correction request', tags: [TAG.staffOrders], params: idParams, response: { 200: { description: 'The order', ...orderSchema }, ...problems(404) } },
+    config: { scope: 'orders:admin' }
+  }, async (request) => {
     const order = await findOrder(app.sql, request.params.id)
     if (order === undefined) throw notFound(`Order "${request.params.id}"`)
     return orderRecord(order, app.urls)
   })
 
-  app.post('/orders/:id/approve', { schema: { params: idParams, body: approveBody }, config: { scope: 'orders:admin' } }, async (request) => {
+  app.post('/orders/:id/approve', {
+    schema: {
+      summary: 'Approve: issue the badge for the certification period given (orders) or reissue with the correction; approving twice issues once',
+      tags: [TAG.staffOrders],
+      params: idParams,
+      body: approveBody,
+      response: {
+        200: { description: 'Approved (the credential is in `result`)', ...approvedOrderSchema },
+        ...problems(404, [409, 'The order was rejected, or the credential is revoked or already held'], 422)
+      }
+    },
+    config: { scope: 'orders:admin' }
+  }, async (request) => {
     const result = await approveOrder(deps(request), request.params.id, request.body)
     if (result.issued !== undefined) request.log.info({ orderId: request.params.id, credentialId: result.issued.id, version: result.issued.version }, 'order approved')
     return { ...orderRecord(result.order, app.urls), alreadyApproved: result.issued === undefined }
   })
 
-  app.post('/orders/:id/reject', { schema: { params: idParams, body: rejectBody }, config: { scope: 'orders:admin' } }, async (request) => {
+  app.post('/orders/:id/reject', {
+    schema: {
+      summary: 'Reject with a reason, which the requester is emailed',
+      tags: [TAG.staffOrders],
+      params: idParams,
+      body: rejectBody,
+      response: { 200: { description: 'Rejected', ...orderSchema }, ...problems(404, [409, 'The order was already decided']) }
+    },
+    config: { scope: 'orders:admin' }
+  }, async (request) => {
     const order = await rejectOrder(deps(request), request.params.id, request.body.reason)
     request.log.info({ orderId: order.id }, 'order rejected')
     return orderRecord(order, app.urls)

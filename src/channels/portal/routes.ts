@@ -13,6 +13,8 @@ import { submitBadgeOrder, submitCorrectionRequest } from '../../capabilities/ho
 import { redeemSignInLink, sendSignInLink, SIGN_IN_LINK_MINUTES } from '../../capabilities/holders/sign-in.js'
 import { installSessions } from '../../capabilities/holders/sessions.js'
 import { listCorrectionRequests } from '../../capabilities/holders/store.js'
+import { TAG } from '../../infrastructure/http/api-contract.js'
+import { htmlPage, noBody, sendNoBody } from '../../infrastructure/http/common-schemas.js'
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
 const text = (max: number) => ({ type: 'string', maxLength: max } as const)
@@ -24,6 +26,14 @@ const emptyForm = form({})
 const privacyBody = form({ hidden: { type: 'string', enum: ['true', 'false'] } })
 const correctionBody = form({ field: { type: 'string', enum: ['name', 'email'] }, value: text(320), note: text(1000) })
 const orderBody = form({ name: text(200), email: text(320), certificateNumber: text(64), certifiedOn: text(10), note: text(1000), consent: text(10), website: text(500) })
+
+/** Every form post can meet these, answered as pages (the error handler below). */
+const formRefusals = {
+  403: htmlPage('The form expired: its CSRF token is missing or stale'),
+  429: htmlPage('Too many posts from this address (Retry-After)')
+} as const
+const toSignIn = (description: string): { 303: ReturnType<typeof noBody> } => ({ 303: noBody(description, { Location: { type: 'string', description: '/account' } }) })
+const notYours = { 404: htmlPage('None of the signed-in holder\'s badges has this id') } as const
 
 /** The one answer to "email me a sign-in link", whatever the address: it must not tell who holds badges. */
 const LINK_SENT = `If this address holds badges, a sign-in link is on its way to it. The link works once, for ${SIGN_IN_LINK_MINUTES} minutes. Nothing arrived after a few minutes? Check your spam folder, or use the address your badges were sent to.`
@@ -59,13 +69,23 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
 
   const signedIn = (request: FastifyRequest): string | undefined => request.session.email
 
-  app.get('/account', async (request, reply) => {
+  app.get('/account', {
+    schema: { summary: 'The holders\' portal: sign-in form, or My badges when signed in (HTML)', tags: [TAG.portal], response: { 200: htmlPage('The sign-in form, or My badges (Cache-Control: no-store)') } }
+  }, async (request, reply) => {
     const email = signedIn(request)
     if (email === undefined) return page(reply, 'account-sign-in', { title: 'Sign in to my badges', csrf: reply.generateCsrf() })
     return await myBadges(reply, email)
   })
 
-  app.post('/account', { ...posts, schema: { body: signInRequestBody } }, async (request, reply) => {
+  app.post('/account', {
+    ...posts,
+    schema: {
+      summary: 'Ask for a sign-in link by email (the same answer for every address)',
+      tags: [TAG.portal],
+      body: signInRequestBody,
+      response: { 200: htmlPage('Check your email (whether or not the address holds badges)'), 400: htmlPage('The form again: not an email address'), ...formRefusals }
+    }
+  }, async (request, reply) => {
     const email = request.body.email?.trim() ?? ''
     if (request.validationError !== undefined || !EMAIL.test(email)) {
       return page(reply, 'account-sign-in', { title: 'Sign in to my badges', csrf: reply.generateCsrf(), email, errors: ['Enter an email address, like name@example.org.'] }, 400)
@@ -79,11 +99,26 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
   })
 
   // Mail scanners open links: GET only shows a button; the token is used by the POST.
-  app.get('/account/sign-in', { schema: { querystring: { type: 'object', properties: { token: text(100) } } } }, async (request, reply) => {
+  app.get('/account/sign-in', {
+    schema: {
+      summary: 'The emailed sign-in link: a page with a button (mail scanners must not use the token)',
+      tags: [TAG.portal],
+      querystring: { type: 'object', properties: { token: text(100) } },
+      response: { 200: htmlPage('A button that posts the token') }
+    }
+  }, async (request, reply) => {
     return message(reply, 200, { heading: 'Sign in to my badges', text: 'Press the button to finish signing in.', csrf: reply.generateCsrf(), form: { action: '/account/sign-in', button: 'Sign in', fields: { token: request.query.token ?? '' } } })
   })
 
-  app.post('/account/sign-in', { ...posts, schema: { body: signInBody } }, async (request, reply) => {
+  app.post('/account/sign-in', {
+    ...posts,
+    schema: {
+      summary: 'Use a sign-in token: starts a session',
+      tags: [TAG.portal],
+      body: signInBody,
+      response: { ...toSignIn('Signed in: on to My badges (a new session cookie)'), 400: htmlPage('The link does not work (used, expired or unknown)'), ...formRefusals }
+    }
+  }, async (request, reply) => {
     const email = request.validationError !== undefined ? undefined : await redeemSignInLink(app.sql, request.body.token ?? '', app.clock())
     if (email === undefined) {
       return message(reply, 400, { heading: 'This sign-in link does not work', text: `A sign-in link works once, for ${SIGN_IN_LINK_MINUTES} minutes after it is sent. Ask for a new one.`, alert: true, next: { href: '/account', text: 'Email me a new link' } })
@@ -93,10 +128,13 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
     request.session.email = email
     request.session.signedInAt = app.clock().toISOString()
     request.log.info('holder signed in')
-    return await reply.code(303).header('Location', '/account').send()
+    return await sendNoBody(reply.header('Location', '/account'), 303)
   })
 
-  app.post('/account/sign-out', { ...posts, schema: { body: emptyForm } }, async (request, reply) => {
+  app.post('/account/sign-out', {
+    ...posts,
+    schema: { summary: 'End the session', tags: [TAG.portal], body: emptyForm, response: { 200: htmlPage('Signed out'), ...formRefusals } }
+  }, async (request, reply) => {
     if (signedIn(request) !== undefined) await request.session.destroy()
     return message(reply, 200, { heading: 'Signed out', text: 'You are signed out of your badges.', next: { href: '/account', text: 'Sign in again' } })
   })
@@ -110,7 +148,16 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
     return { email, credential }
   }
 
-  app.post('/account/badges/:id/privacy', { ...posts, schema: { params: idParams, body: privacyBody } }, async (request, reply) => {
+  app.post('/account/badges/:id/privacy', {
+    ...posts,
+    schema: {
+      summary: 'Hide or show a badge\'s public page (the holder\'s own badge)',
+      tags: [TAG.portal],
+      params: idParams,
+      body: privacyBody,
+      response: { 200: htmlPage('My badges, saying what changed'), ...toSignIn('Not signed in: to the sign-in form'), ...notYours, ...formRefusals }
+    }
+  }, async (request, reply) => {
     const own = await ownCredential(request, reply, request.params.id)
     if (!('credential' in own)) return own
     const hidden = request.body.hidden === 'true'
@@ -124,14 +171,36 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
   const correctionPage = (reply: FastifyReply, credential: { id: string, recipientName: string, recipientEmail: string }, achievementName: string, values: Record<string, string | undefined>, errors: string[] = [], status = 200): FastifyReply =>
     page(reply, 'correction', { title: 'Request a correction', csrf: reply.generateCsrf(), id: credential.id, achievementName, holderName: credential.recipientName, holderEmail: credential.recipientEmail, values, errors }, status)
 
-  app.get('/account/badges/:id/correction', { schema: { params: idParams } }, async (request, reply) => {
+  app.get('/account/badges/:id/correction', {
+    schema: {
+      summary: 'The correction request form',
+      tags: [TAG.portal],
+      params: idParams,
+      response: { 200: htmlPage('The form'), ...toSignIn('Not signed in: to the sign-in form'), ...notYours }
+    }
+  }, async (request, reply) => {
     const own = await ownCredential(request, reply, request.params.id)
     if (!('credential' in own)) return own
     const view = await loadHolderView(holderDeps(), own.credential.id)
     return correctionPage(reply, own.credential, view?.fields.achievement.name ?? 'this', {})
   })
 
-  app.post('/account/badges/:id/correction', { ...posts, schema: { params: idParams, body: correctionBody } }, async (request, reply) => {
+  app.post('/account/badges/:id/correction', {
+    ...posts,
+    schema: {
+      summary: 'Send a correction request to the staff queue',
+      tags: [TAG.portal],
+      params: idParams,
+      body: correctionBody,
+      response: {
+        200: htmlPage('My badges, saying the request was sent (or that one is already waiting)'),
+        400: htmlPage('The form again, saying what to fix'),
+        ...toSignIn('Not signed in: to the sign-in form'),
+        ...notYours,
+        ...formRefusals
+      }
+    }
+  }, async (request, reply) => {
     const own = await ownCredential(request, reply, request.params.id)
     if (!('credential' in own)) return own
     const body = request.body
@@ -209,9 +278,19 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
   const orderPage = (reply: FastifyReply, values: Record<string, string | undefined>, errors: string[] = [], status = 200): FastifyReply =>
     page(reply, 'order', { title: 'Digital Badge Order Form', csrf: reply.generateCsrf(), values, errors }, status)
 
-  app.get('/order', async (_request, reply) => orderPage(reply, {}))
+  app.get('/order', {
+    schema: { summary: 'The Digital Badge Order Form (HTML)', tags: [TAG.portal], response: { 200: htmlPage('The form') } }
+  }, async (_request, reply) => orderPage(reply, {}))
 
-  app.post('/order', { ...posts, schema: { body: orderBody } }, async (request, reply) => {
+  app.post('/order', {
+    ...posts,
+    schema: {
+      summary: 'Send a badge order to the staff queue',
+      tags: [TAG.portal],
+      body: orderBody,
+      response: { 200: htmlPage('Thank you: the order was received'), 400: htmlPage('The form again, saying what to fix'), ...formRefusals }
+    }
+  }, async (request, reply) => {
     const body = request.body
     const thanks = (): FastifyReply => message(reply, 200, { heading: 'Thank you: your order was received', text: 'Staff will check your details against our records. When your order is approved, we email you the link to your digital badge; if we cannot approve it, we email you why.' })
     // The honeypot: people never see the field; a bot that fills it gets the same thanks and nothing is stored.

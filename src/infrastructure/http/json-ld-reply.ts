@@ -3,7 +3,8 @@ import fp from 'fastify-plugin'
 import { AppError } from '../../kernel/errors.js'
 import { negotiate } from './content-negotiation.js'
 
-const JSON_LD_TYPES = ['application/ld+json', 'application/json'] as const
+/** The media types a JSON-LD document is offered in, by default (the order is the preference). */
+export const JSON_LD_TYPES = ['application/ld+json', 'application/json'] as const
 
 declare module 'fastify' {
   interface FastifyReply {
