@@ -5,26 +5,17 @@ import type { Db } from '../../../infrastructure/db/types.js'
 import { AppError } from '../../../kernel/errors.js'
 import { newId } from '../../../kernel/ids.js'
 import { findIssuer, type IssuerRow } from '../../issuers/store.js'
-import type { KeyRing } from '../../keys/key-ring.js'
-import type { Outbox } from '../../../infrastructure/jobs/outbox.js'
-import type { PublicUrls } from '../../../kernel/public-urls.js'
-import type { StatusListPolicy } from '../../status-lists/policy.js'
-import { claimStatusEntries, type StatusEntry, type StatusListDeps } from '../../status-lists/service.js'
+import { claimStatusEntries, type StatusEntry } from '../../status-lists/service.js'
 import { countStatusEntries } from '../../status-lists/store.js'
 import { addMonths, toWholeSeconds } from '../../../kernel/time.js'
 import { normaliseEmail } from '../build-credential.js'
-import { prepareVersion, signingKeysOf } from '../create-version.js'
+import { prepareVersion, signingKeysOf, type VersionDeps } from '../create-version.js'
 import type { IssueCredentialBody } from '../schemas.js'
 import { findHeldCredentials, insertBadges, insertCredentials, insertVersions, lockRecipientAchievements } from '../store.js'
 
-export interface IssueDeps extends Pick<StatusListDeps, 'dataIntegrity' | 'changes'> {
+/** What issuing needs: what every version needs, the pool for its transactions and the request it answers. */
+export interface IssueDeps extends VersionDeps {
   sql: Sql
-  keyRing: KeyRing
-  urls: PublicUrls
-  now: Date
-  actor: string
-  statusLists: StatusListPolicy
-  outbox: Outbox
   requestId?: string
 }
 
