@@ -48,7 +48,7 @@ try {
     const child = spawn(command, args, {
       stdio: 'inherit',
       shell: process.platform === 'win32',
-      env: { ...process.env, TESSERA_TEST_SERVER_URL: serverUrl, TESSERA_TEST_TEMPLATE_DB: template, TESSERA_TEST_KEYS_DIR: keysDir }
+      env: { ...process.env, TESSERA_TEST_SERVER_URL: serverUrl, TESSERA_TEST_TEMPLATE_DB: template, TESSERA_TEST_KEYS_DIR: keysDir, TESSERA_TEST_RUN_DIR: tempDir }
     })
     const forward = (signal: NodeJS.Signals): void => { child.kill(signal) }
     process.on('SIGINT', forward)

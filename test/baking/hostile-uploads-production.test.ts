@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { freshDatabase } from '../helpers/database.js'
+import { productionImage } from '../helpers/production-build.js'
 import { corruptCredentialPngs, oversizedCredentialPng, quadraticSvgs, zipBombPng } from '../helpers/hostile-files.js'
 import { installTestKeys } from '../helpers/test-keys.js'
 
@@ -18,18 +19,8 @@ import { installTestKeys } from '../helpers/test-keys.js'
  * so the working tree's dist/ is never touched.
  */
 
-const ROOT = new URL('../../', import.meta.url).pathname
 const RSS_BOUND_MIB = 300
 const ADMIN_KEY = 'hostile-upload-test-admin-key-0123456789'
-
-async function run (command: string, args: string[]): Promise<void> {
-  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout.on('data', (d: Buffer) => { output += d.toString('utf8') })
-  child.stderr.on('data', (d: Buffer) => { output += d.toString('utf8') })
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
-  if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (${String(code)}):\n${output}`)
-}
 
 async function freePort (): Promise<number> {
   const server = net.createServer()
@@ -73,19 +64,15 @@ t.test('hostile uploads against the production build under its memory cap: 4xx a
     await db.drop()
     await rm(work, { recursive: true, force: true })
   })
-  for (const entry of ['assets', 'contexts', 'schemas', 'templates', 'migrations', 'node_modules', 'package.json']) {
-    await symlink(path.join(ROOT, entry), path.join(work, entry))
-  }
-  const started = Date.now()
-  await run(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json', '--outDir', path.join(work, 'dist'), '--sourceMap', 'false'])
-  t.comment(`build ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  // The run's one production image (test/helpers/production-build.ts: the build, production packages only), shared read-only.
+  const image = await productionImage()
   await mkdir(path.join(work, 'data'))
   // The run's keys where the server looks without KEYS_DIR (DATA_DIR/keys), so it generates none.
   await installTestKeys(path.join(work, 'data', 'keys'), 'main')
 
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
-  const server = running.server = spawn(process.execPath, ['--max-old-space-size=192', path.join(work, 'dist/server.js')], {
+  const server = running.server = spawn(process.execPath, ['--max-old-space-size=192', path.join(image, 'dist/server.js')], {
     cwd: work,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
