@@ -46,6 +46,12 @@ interface PlainReading {
   document: Json
   /** Where the plain reading departs from the document, as paths with what was dropped. */
   departures: string[]
+  /**
+   * Node objects below the top level that restate the credential or one of
+   * its status entries with more than their `id` and `type`, as "path restates
+   * id with key, key"; or that two status entries state one id differently.
+   */
+  restated: string[]
 }
 
 const keyPath = (path: string, key: string): string => /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`
@@ -53,63 +59,58 @@ const keyPath = (path: string, key: string): string => /^[A-Za-z_$][\w$]*$/.test
 /** An approved context: one of the static contexts the service holds (never fetched). */
 const isApprovedContext = (entry: unknown): entry is string => typeof entry === 'string' && STATIC_CONTEXTS.has(entry)
 
-function plainValue (value: unknown, path: string, departures: string[]): unknown {
-  if (Array.isArray(value)) return value.map((item, i) => plainValue(item, `${path}[${i}]`, departures))
-  if (!isObject(value)) return value
-  const plain: Json = {}
-  for (const [key, item] of Object.entries(value)) {
-    if (key === '@context') {
-      const entries = asArray(item)
-      const approved = entries.filter(isApprovedContext)
-      if (approved.length !== entries.length) departures.push(`${keyPath(path, key)} (an inline or unknown context)`)
-      if (approved.length > 0) plain[key] = Array.isArray(item) ? approved : approved[0]
-    } else if (key.startsWith('@')) {
-      departures.push(`${keyPath(path, key)} (a JSON-LD keyword)`)
-    } else if (key.includes(':')) {
-      departures.push(`${keyPath(path, key)} (an IRI, not a term)`)
-    } else {
-      plain[key] = plainValue(item, keyPath(path, key), departures)
-    }
-  }
-  return plain
-}
+/** A key a plain-JSON reader reads as a term of the approved contexts. */
+const isPlainKey = (key: string): boolean => !key.startsWith('@') && !key.includes(':')
 
-/** The document as a plain-JSON reader sees it under the approved contexts (see the module comment). */
-export function plainReading (document: Json): PlainReading {
-  const departures: string[] = []
-  return { document: plainValue(document, '$', departures) as Json, departures }
-}
-
-/**
- * Node objects below the top level that restate the credential or one of its
- * status entries with more than their `id` and `type`: "path restates id with key, key".
- */
-export function restatedVerdictNodes (document: Json): string[] {
+/** The nodes the verdict reads, by id: the credential and its status entries, as the top-level object states them. */
+function verdictNodes (document: Json, restated: string[]): Map<unknown, unknown> {
   const primaries = new Map<unknown, unknown>()
   if (typeof document.id === 'string') primaries.set(document.id, document)
   for (const entry of asArray(document.credentialStatus)) {
     if (!isObject(entry) || typeof entry.id !== 'string') continue
     const first = primaries.get(entry.id)
     // Two entries under one id merge into one node: they must be the same.
-    if (first !== undefined && JSON.stringify(first) !== JSON.stringify(entry)) return [`$.credentialStatus states "${entry.id}" twice, differently`]
+    if (first !== undefined && JSON.stringify(first) !== JSON.stringify(entry)) restated.push(`$.credentialStatus states "${entry.id}" twice, differently`)
     primaries.set(entry.id, entry)
   }
+  return primaries
+}
+
+/**
+ * The document as a plain-JSON reader sees it under the approved contexts
+ * (see the module comment), in one walk that also finds the verdict's nodes
+ * stated a second time.
+ */
+export function plainReading (document: Json): PlainReading {
+  const departures: string[] = []
   const restated: string[] = []
-  const visit = (value: unknown, path: string): void => {
-    if (Array.isArray(value)) {
-      value.forEach((item, i) => { visit(item, `${path}[${i}]`) })
-      return
-    }
-    if (!isObject(value)) return
+  const primaries = verdictNodes(document, restated)
+  const plainValue = (value: unknown, path: string): unknown => {
+    if (Array.isArray(value)) return value.map((item, i) => plainValue(item, `${path}[${i}]`))
+    if (!isObject(value)) return value
     const primary = primaries.get(value.id)
     if (primary !== undefined && primary !== value) {
-      const extra = Object.keys(value).filter((k) => k !== 'id' && k !== 'type')
+      const extra = Object.keys(value).filter((k) => k !== 'id' && k !== 'type' && isPlainKey(k))
       if (extra.length > 0) restated.push(`${path} restates "${String(value.id)}" with ${extra.map((k) => `"${k}"`).join(', ')}`)
     }
-    for (const [key, item] of Object.entries(value)) if (key !== '@context') visit(item, keyPath(path, key))
+    const plain: Json = {}
+    for (const [key, item] of Object.entries(value)) {
+      if (key === '@context') {
+        const entries = asArray(item)
+        const approved = entries.filter(isApprovedContext)
+        if (approved.length !== entries.length) departures.push(`${keyPath(path, key)} (an inline or unknown context)`)
+        if (approved.length > 0) plain[key] = Array.isArray(item) ? approved : approved[0]
+      } else if (key.startsWith('@')) {
+        departures.push(`${keyPath(path, key)} (a JSON-LD keyword)`)
+      } else if (key.includes(':')) {
+        departures.push(`${keyPath(path, key)} (an IRI, not a term)`)
+      } else {
+        plain[key] = plainValue(item, keyPath(path, key))
+      }
+    }
+    return plain
   }
-  visit(document, '$')
-  return restated
+  return { document: plainValue(document, '$') as Json, departures, restated }
 }
 
 const quote = (items: readonly string[]): string =>
@@ -140,7 +141,7 @@ export async function checkSignedData (unsigned: Json, runtime: VerificationRunt
       return failed('signed_data', `The credential's JSON does not state plainly what its proof signed: it writes ${quote(reading.departures)}.${missed}${added}`)
     }
   }
-  const restated = restatedVerdictNodes(reading.document)
+  const { restated } = reading
   if (restated.length > 0) {
     return failed('signed_data', `The credential's JSON states facts about the credential or its status in a second place, where a reader of the credential does not look: ${quote(restated)}.`)
   }
