@@ -8,7 +8,7 @@ import { newId } from '../../kernel/ids.js'
 import { QUEUES, type JobQueue } from '../../infrastructure/jobs/job-queue.js'
 import { isoSeconds } from '../../kernel/time.js'
 import { sendPortalEmail, type PortalMailDeps } from './portal-email.js'
-import { endSessionsOf, findOrder, insertOrder, listCorrectionRequests, lockOrder, markApproved, markRejected, markRejectionEmailed, type OrderRow } from './store.js'
+import { endSessionsOfPreviousAddress, findOrder, insertOrder, listCorrectionRequests, lockOrder, markApproved, markRejected, markRejectionEmailed, type OrderRow } from './store.js'
 
 /**
  * The staff queue: badge orders (the public Digital Badge Order Form) and
@@ -102,7 +102,7 @@ export async function approveOrder (deps: OrderDeps, id: string, approval: Appro
     } else {
       const field = order.correctionField as 'name' | 'email'
       recorded = { [field]: order.correctionValue }
-      result = await correctCredentialIn(tx, { ...deps, onRecipientEmailChanged: async (t, previous) => await endSessionsOf(t, previous, deps.now) }, order.credentialId as string, {
+      result = await correctCredentialIn(tx, { ...deps, onRecipientEmailChanged: endSessionsOfPreviousAddress(deps.now) }, order.credentialId as string, {
         reason: 'correction',
         recipient: { [field]: order.correctionValue as string },
         note: approval.note ?? `correction requested by the holder (request ${id})`,

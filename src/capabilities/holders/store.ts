@@ -57,6 +57,13 @@ export async function endSessionsOf (sql: Db, email: string, now: Date): Promise
   return rows.length
 }
 
+/**
+ * What a corrected address means for the portal (a credentials hook,
+ * `onRecipientEmailChanged`): sessions signed in as the old one end, in the
+ * correction's transaction; the holder signs in with the new one.
+ */
+export const endSessionsOfPreviousAddress = (now: Date) => async (tx: Db, previousEmail: string): Promise<number> => await endSessionsOf(tx, previousEmail, now)
+
 export type OrderType = 'badge' | 'correction'
 export type OrderState = 'pending' | 'approved' | 'rejected'
 

@@ -9,7 +9,7 @@ import { issueBatch, itemsFromCsv } from '../../capabilities/credentials/issue/b
 import { normaliseEmail } from '../../capabilities/credentials/build-credential.js'
 import { issueCredential, type IssuedCredential } from '../../capabilities/credentials/issue/issue-credential.js'
 import { correctCredential, recertifyCredential } from '../../capabilities/credentials/recertify/reissue-credential.js'
-import { endSessionsOf } from '../../capabilities/holders/store.js'
+import { endSessionsOfPreviousAddress } from '../../capabilities/holders/store.js'
 import { revokeCredential, type Revocation } from '../../capabilities/credentials/revoke/revoke-credential.js'
 import { batchBody, credentialIdParams, issueCredentialBody, listCredentialsQuery, recertifyBody, reissueBody, revokeBody, versionParams } from '../../capabilities/credentials/schemas.js'
 import { findCredential, findSignedVersion, listVersions, queryCredentials, type CredentialRow, type SignedVersionRow, type VersionRow } from '../../capabilities/credentials/store.js'
@@ -342,7 +342,7 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
     const deps = versionDeps(request, staffOf(request).actor)
     const issued = asked.reason === 'correction'
       // The portal follows the address: sessions signed in as the old one end (the holder signs in with the new one).
-      ? await correctCredential({ ...deps, onRecipientEmailChanged: async (tx, previous) => await endSessionsOf(tx, previous, deps.now) }, id, asked.body)
+      ? await correctCredential({ ...deps, onRecipientEmailChanged: endSessionsOfPreviousAddress(deps.now) }, id, asked.body)
       : await recertifyCredential(deps, id, asked.body)
     request.log.info({ credentialId: id, version: issued.version }, asked.reason === 'correction' ? 'credential corrected' : 'credential recertified')
     return await sendNewVersion(reply, app.urls, issued)
