@@ -41,7 +41,7 @@ testNeeding(['chromium'], 'a holder page, its Verify control and the /verify pag
   await page.goto(local(expired.url))
   t.equal(await page.locator('.banner__label').textContent(), 'Expired')
   t.equal(await page.locator('.banner__text').textContent(), 'This certification expired on 30 September 2026.')
-  t.equal(await page.locator('.banner__advice').textContent(), 'It can be renewed by continuing education until 30 December 2026.')
+  t.equal(await page.locator('.banner__advice').textContent(), 'It can still be renewed by continuing education until 30 December 2026; after that, only by passing the certification exam again.')
   t.same(await accessibilityViolations(page), [], 'axe-core: no serious or critical violations on an expired page')
   await page.screenshot({ path: path.join(SHOTS, 'badge-expired.png'), fullPage: true })
 

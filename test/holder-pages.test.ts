@@ -74,9 +74,9 @@ t.test('the banner for every status, computed at request time', async (t) => {
   html = (await page(app, issued.url)).body
   t.match(html, /banner--expired/)
   t.equal(banner(html), 'This certification expired on 30 June 2026.')
-  t.equal(advice(html), 'It can be renewed by continuing education until 30 September 2026.')
+  t.equal(advice(html), 'It can still be renewed by continuing education until 30 September 2026; after that, only by passing the certification exam again.')
   setNow('2026-10-15T00:00:00Z')
-  t.equal(advice((await page(app, issued.url)).body), 'It can be renewed by passing the certification exam again.', 'outside the grace window: the exam')
+  t.equal(advice((await page(app, issued.url)).body), 'Renewal by continuing education closed on 30 September 2026. It can be renewed by passing the certification exam again.', 'outside the grace window: the exam')
 
   const recertified = await app.app.inject({ method: 'POST', url: `/api/v1/credentials/${issued.id}/recertify`, headers: app.auth, payload: { method: 'exam' } })
   t.equal(recertified.statusCode, 201)

@@ -1,6 +1,6 @@
 import type { RecertificationPolicy } from '../achievements/recertification-rules.js'
 import type { Check, VerificationResult } from '../verification/result.js'
-import { addMonths } from '../../kernel/time.js'
+import { renewalAdvice } from '../achievements/renewal-advice.js'
 import { longDate } from '../../infrastructure/web/dates.js'
 
 import type { BannerTone } from '../../infrastructure/web/images.js'
@@ -32,27 +32,13 @@ export interface BannerInput {
   now: Date
 }
 
-/**
- * What an expired holder can still do, by the achievement's rules: continuing
- * education until the end of the grace period, else the exam.
- */
-export function renewalAdvice (policy: RecertificationPolicy | null | undefined, validUntil: string | undefined, now: Date): string | undefined {
-  if (validUntil === undefined) return undefined
-  const ce = policy?.continuingEducation
-  if (ce !== undefined) {
-    const deadline = addMonths(new Date(validUntil), ce.graceMonths ?? 0)
-    if (now.getTime() <= deadline.getTime()) return `It can be renewed by continuing education until ${longDate(deadline) ?? ''}.`
-  }
-  return policy?.exam === false ? undefined : 'It can be renewed by passing the certification exam again.'
-}
-
 export function statusBanner (input: BannerInput): Banner {
   const { result, noun } = input
   switch (result.status) {
     case 'valid':
       return { tone: 'valid', label: 'Valid', text: input.validUntil === undefined ? `This ${noun} is valid and does not expire.` : `Valid until ${longDate(input.validUntil) ?? input.validUntil}.` }
     case 'expired': {
-      const advice = renewalAdvice(input.recertification, input.validUntil, input.now)
+      const advice = renewalAdvice({ policy: input.recertification, validUntil: input.validUntil, now: input.now }).sentence
       return { tone: 'expired', label: 'Expired', text: `This ${noun} expired on ${longDate(input.validUntil) ?? 'its end date'}.`, ...(advice !== undefined ? { advice } : {}) }
     }
     case 'revoked': {
