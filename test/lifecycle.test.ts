@@ -32,7 +32,8 @@ t.test('a name correction: a new version under the same URL, the old one superse
   t.equal(response.headers.location, `${first.url}/versions/2`)
   t.equal(second.credential.id, first.credential.id, 'the same credential id (its URL) for life')
   t.equal(second.credential.credentialSubject.name, 'Jane Q. Assistant')
-  t.equal(second.credential.validFrom, '2026-04-10T09:00:00Z', 'a later validFrom, so wallets keep the newer one')
+  t.equal(second.credential.validFrom, first.credential.validFrom, 'a correction changes a fact, not the period: the same validFrom')
+  t.equal(second.credential.validUntil, first.credential.validUntil, 'and the same validUntil')
   t.equal(second.credential.validUntil, first.credential.validUntil, 'the period is unchanged')
   t.equal(second.credential.awardedDate, first.credential.awardedDate, 'the original awardedDate')
   t.not(second.credential.credentialStatus.id, first.credential.credentialStatus.id, 'its own status entry')
@@ -242,17 +243,19 @@ t.test('a revoked credential gets no new versions; revoking after a correction r
   t.equal((await post(app, '/api/v1/credentials/AAAAAAAAAAAAAAAA/reissue', { reason: 'correction', recipient: { name: 'X' } })).statusCode, 404)
 })
 
-t.test('a version made in the same second shares its validFrom (now, never later); an expired credential is corrected within its period', async (t) => {
+t.test('a correction carries the period of the version it corrects, expired or not', async (t) => {
   const { app, setNow } = await setup(t, '2021-01-10T00:00:00Z')
   const achievement = await createAchievement(app)
   const first = await issue(app, { achievementId: achievement.id, recipient: { name: 'Fast', email: 'fast@example.com' } })
+  setNow('2021-05-01T12:00:00Z')
   const second = (await post(app, `/api/v1/credentials/${first.id}/reissue`, { reason: 'correction', recipient: { name: 'Faster' } })).json()
-  t.equal(second.credential.validFrom, '2021-01-10T00:00:00Z', 'now, the same as version 1: a second later would not be valid yet (the version number orders them)')
+  t.equal(second.credential.validFrom, '2021-01-10T00:00:00Z', 'the same start as version 1 (the version number orders them)')
+  t.equal((await verify(app, second.credential)).json().status, 'valid')
 
   setNow('2026-06-01T00:00:00Z') // expired on 10 January 2026
   const late = await post(app, `/api/v1/credentials/${first.id}/reissue`, { reason: 'correction', recipient: { name: 'Fastest' } })
   t.equal(late.statusCode, 201)
-  t.equal(late.json().credential.validFrom, '2026-01-09T23:59:59Z', 'the last second of its period')
+  t.equal(late.json().credential.validFrom, '2021-01-10T00:00:00Z', 'the whole period, not its last second')
   t.equal(late.json().credential.validUntil, '2026-01-10T00:00:00Z')
   t.equal((await verify(app, late.json().credential)).json().status, 'expired', 'corrected, and still expired')
 })

@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres'
 import { findAchievement, type AchievementRow } from '../../achievements/store.js'
+import { achievementArchivedError } from '../../achievements/archive-achievement.js'
 import { recordAuditEvent } from '../../audit/store.js'
 import type { Db } from '../../../infrastructure/db/types.js'
 import { AppError, notFound } from '../../../kernel/errors.js'
@@ -48,35 +49,30 @@ async function lockForNewVersion (tx: Db, id: string): Promise<Locked> {
 }
 
 /**
- * A new version's validFrom: now, in whole seconds (VC-JWT nbf), so it is
- * verifiable the moment it is answered. Never in the future: a version made
- * in the same second as the one it replaces gets the same validFrom, where
- * a second later would be "not yet valid" to a verifier asking at once. The
- * version number orders versions; wallets, which keep the later validFrom,
- * see a tie only within that second, and the credential URL (its refresh
- * service) serves the current one. Only a period that has not begun yet
- * (issued with a future validFrom) keeps its start: a correction must not
- * make it valid early.
+ * A recertification's validFrom: now, in whole seconds (VC-JWT nbf), so it is
+ * verifiable the moment it is answered. Never before the current version's
+ * start: a version whose period has not begun yet (issued with a future
+ * validFrom) must not be made valid early.
  */
 function nextValidFrom (current: { validFrom: Date }, now: Date): Date {
   return new Date(Math.max(toWholeSeconds(now).getTime(), current.validFrom.getTime()))
 }
 
 /**
- * What a correction and a re-signing share: every live version is superseded
- * (its bit set) and a new one is signed with the same period, dated now, or
- * as of the period's last second when it has ended (so an expired credential
- * keeps its dates and still reads "expired"), and made current.
+ * What a correction and a re-signing share. A correction changes a fact
+ * about the holder (name, email), never the certification period: the new
+ * version carries exactly the validFrom and validUntil of the version it
+ * corrects, so an expired credential stays expired with its own dates, and a
+ * valid one is valid for the same period. (Version numbers, not dates, order
+ * the versions; the credential URL, its refresh service, serves the current
+ * one.) Every live version is superseded (its bit set) and the new one is
+ * signed and made current.
  */
 async function replaceLiveVersions (tx: Db, deps: ReissueDeps, locked: Locked, content: { recipient: { name: string, email: string }, kind: 'correction' | 'resign', reason: string, notifyHolder: boolean }): Promise<{ version: number, signed: SignedVersion, validFrom: Date, until: Date | null, superseded: number[] }> {
   const { credential, current, achievement, issuer } = locked
   const id = credential.id
   const until = current.validUntil
-  let validFrom = nextValidFrom(current, deps.now)
-  if (until !== null && validFrom.getTime() >= until.getTime()) validFrom = new Date(Math.max(until.getTime() - 1000, current.validFrom.getTime()))
-  if (until !== null && validFrom.getTime() >= until.getTime()) {
-    throw new AppError('conflict', `Credential "${id}" ends at ${isoSeconds(until)}; a new version needs a validFrom no earlier than ${isoSeconds(current.validFrom)} and before that.`)
-  }
+  const validFrom = current.validFrom
   const live = await listLiveVersions(tx, id)
   await setStatusBits({ ...deps, sql: tx }, live)
   await markSuperseded(tx, id, live.map((v) => v.version), deps.now)
@@ -107,8 +103,7 @@ const summary = (v: { recipientName: string, recipientEmail: string, validFrom: 
 
 /**
  * A correction (name or email): a new version under the same id with the
- * corrected recipient, the same validUntil and a validFrom of now (never
- * before the current version's, never in the future). Every
+ * corrected recipient and the same period as the version it corrects. Every
  * version still live carries the wrong data, so their status bits are set
  * and they are marked superseded: verifying one answers `superseded`.
  */
@@ -155,6 +150,8 @@ export async function correctCredentialIn (tx: Db, deps: ReissueDeps, id: string
 export async function recertifyCredential (deps: ReissueDeps, id: string, request: RecertificationRequest & { note?: string, notify?: boolean }): Promise<IssuedCredential> {
   return await deps.sql.begin(async (tx) => {
     const { credential, current, achievement, issuer } = await lockForNewVersion(tx, id)
+    // Archiving retires the achievement: its badges may be corrected, not renewed.
+    if (achievement.archivedAt !== null) throw achievementArchivedError(achievement, 'recertifications')
     const now = nextValidFrom(current, deps.now)
     const decision = decideRecertification({ policy: achievement.recertification as RecertificationPolicy | null, validityMonths: achievement.validityMonths, currentValidUntil: current.validUntil, request, now })
     if (!decision.allowed) throw new AppError('recertification_refused', decision.message, { rule: decision.rule })
