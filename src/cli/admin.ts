@@ -14,7 +14,7 @@ import { loadConfig } from '../kernel/config.js'
 import { ensureSchema } from '../boot.js'
 import { apiKeyResource, createApiKey, listApiKeys, revokeStaffKey } from '../capabilities/staff-access/api-keys.js'
 import { SCOPES, type Scope } from '../capabilities/staff-access/bearer-auth.js'
-import { cliDatabase } from './database.js'
+import { cliDatabase, NoDatabaseError } from './database.js'
 import { resignAll } from '../capabilities/credentials/recertify/resign-all.js'
 import { loadKeyRing } from '../capabilities/keys/key-ring.js'
 import { compromiseSigningKey, rotateSigningKeys } from '../capabilities/keys/lifecycle.js'
@@ -93,6 +93,6 @@ async function main (argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (error: unknown) => {
-  console.error(error instanceof UsageError ? error.message : `admin: ${(error as Error).message}`)
-  process.exitCode = error instanceof UsageError ? 64 : 1
+  console.error(error instanceof UsageError || error instanceof NoDatabaseError ? error.message : `admin: ${(error as Error).message}`)
+  process.exitCode = error instanceof UsageError ? 64 : error instanceof NoDatabaseError ? 2 : 1
 })

@@ -12,7 +12,7 @@ import { cliDatabase } from './database.js'
 
 async function main (): Promise<void> {
   const config = loadConfigOrExit(process.env, { purpose: 'migrate' })
-  const db = await cliDatabase(config)
+  const db = await cliDatabase(config, { create: true })
   try {
     // The command's pool stays idle: the migrations run on a connection of their own.
     const { applied, alreadyApplied } = await migrateDatabase(db.url, { lockTimeoutMs: config.migrationLockTimeoutMs })
