@@ -16,14 +16,13 @@ import { verifyCredential } from '../../capabilities/verification/verify-credent
 import { bakePng, BakingError, extractFromPng, isPng } from '../../capabilities/bake/png.js'
 import { bakeSvg, extractFromSvg } from '../../capabilities/bake/svg.js'
 import { longDate } from '../../infrastructure/web/dates.js'
-import { credentialOf, displayFields } from '../../capabilities/presentation/display.js'
+import { verifyView } from '../../capabilities/presentation/verify-view.js'
 import { fetchPastedCredential, FetchRefusedError } from './fetch-credential.js'
 import { BadgeImages } from './badge-images.js'
 import { loadHolderView, printStamp, type HolderDeps, type HolderView } from '../../capabilities/presentation/holder-view.js'
 import { previewSvg, svgToPng } from '../../infrastructure/web/images.js'
-import { renderCredentialPage, renderPrivatePage, renderVerifyPage, resultView, sendPage } from '../../capabilities/presentation/pages.js'
+import { renderCredentialPage, renderPrivatePage, renderVerifyPage, sendPage } from '../../capabilities/presentation/pages.js'
 import { certificatePdf, walletCardPdf } from './pdfs.js'
-import { statusBanner } from '../../capabilities/presentation/status-banner.js'
 import { TAG } from '../../infrastructure/http/api-contract.js'
 import { bodyOf, fileOf, htmlPage, problems, signedDocument } from '../../infrastructure/http/common-schemas.js'
 
@@ -85,6 +84,7 @@ function previewPng (view: HolderView, previews: Previews): Buffer {
     issuerName: view.fields.issuerName,
     statusLabel: view.banner.label,
     statusText: view.banner.text,
+    ...(view.banner.advice !== undefined ? { advice: view.banner.advice } : {}),
     tone: view.banner.tone,
     palette: view.palette
   }
@@ -111,6 +111,7 @@ function printable (view: HolderView, deps: HolderDeps): Parameters<typeof certi
     credentialId: view.credential.id,
     statusLine: `Status on ${longDate(deps.now) ?? ''}: ${view.banner.label}`,
     ...(stamp !== undefined ? { stamp } : {}),
+    ...(view.banner.advice !== undefined ? { advice: view.banner.advice } : {}),
     palette: view.palette
   }
 }
@@ -258,29 +259,9 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
       throw error
     }
     const result = await verifyCredential(input, { ...d.verifier, now: d.now })
-    const credential = credentialOf(input)
-    const fields = credential === undefined ? undefined : displayFields(credential, app.urls.base)
-    const noun = fields?.achievement.achievementType === 'Certification' ? 'certification' : 'badge'
-    const banner = statusBanner({
-      result,
-      noun,
-      issuerName: fields?.issuerName ?? 'its issuer',
-      ...(fields?.validUntil !== undefined ? { validUntil: fields.validUntil } : {}),
-      ...(fields?.validFrom !== undefined ? { validFrom: fields.validFrom } : {}),
-      now: d.now
-    })
-    const shown = fields === undefined
-      ? { ...resultView(banner, result), openChecks: true, achievement: { name: 'Unreadable credential' }, issuerName: 'Unknown' }
-      : {
-          ...resultView(banner, result),
-          openChecks: true,
-          achievement: fields.achievement,
-          holderName: fields.holderName,
-          issuerName: fields.issuerName,
-          awardDate: longDate(fields.issued),
-          validUntil: longDate(fields.validUntil),
-          ...(fields.image !== undefined ? { imageUrl: fields.image.url, imageAlt: fields.image.alt } : {})
-        }
-    return sendPage(reply, renderVerifyPage(app.config, { input: upload === undefined ? pasted : '', shown }), result.verified ? 200 : 422)
+    const shown = await verifyView(input, result, { sql: d.sql, urls: d.urls, now: d.now, viewerEmail: async () => await signedInEmail(request, app.sql, app.clock) })
+    // A private credential's pasted text carries the holder's name: not echoed back.
+    const echo = upload === undefined && shown.kind !== 'private' ? pasted : ''
+    return sendPage(reply, renderVerifyPage(app.config, { input: echo, shown }), result.verified ? 200 : 422)
   })
 }
