@@ -1,7 +1,7 @@
 # Tessera: production image. Compiled JavaScript on a supported Node LTS, run as
 # the unprivileged `node` user. It refuses to start (exit 2, naming each missing
 # setting) unless DATABASE_URL, KEYS_DIR (a mounted secret folder holding keys),
-# ADMIN_API_KEY and an https PUBLIC_BASE_URL are set: no embedded database and
+# ADMIN_API_KEY, an https PUBLIC_BASE_URL and ISSUER_NAME are set: no embedded database and
 # no development keys in production (embedded-postgres is not even installed).
 #
 # Every operator command is compiled into dist/ and runs with plain node (no tsx here):

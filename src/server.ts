@@ -32,6 +32,10 @@ async function main (): Promise<void> {
     databaseUrl = embedded.url
   }
 
+  if (!config.issuer.named) {
+    log.warn(`ISSUER_NAME is not set: credentials are signed by "${config.issuer.name}", and a signed credential keeps that name for good. Set ISSUER_NAME (and ISSUER_URL) before issuing.`)
+  }
+
   if (databaseUrl === undefined) throw new Error('DATABASE_URL is required in production.')
   const sql = connect(databaseUrl)
   const bootLog = { info: (m: string) => { log.info(m) }, warn: (m: string) => { log.warn(m) } }

@@ -31,12 +31,15 @@ t.test('every problem is reported at once, naming the variable', async (t) => {
   }
 })
 
-t.test('production refuses to start without a database, keys, a staff key and an https base URL', async (t) => {
+t.test('production refuses to start without a database, keys, a staff key, an https base URL and the issuer\'s name', async (t) => {
   const error = t.throws(() => loadConfig({ NODE_ENV: 'production' })) as ConfigError
-  t.equal(error.problems.length, 4, 'each missing setting is named')
-  for (const name of ['DATABASE_URL', 'KEYS_DIR', 'ADMIN_API_KEY', 'PUBLIC_BASE_URL']) t.match(error.message, `"${name}"`)
+  t.equal(error.problems.length, 5, 'each missing setting is named')
+  for (const name of ['DATABASE_URL', 'KEYS_DIR', 'ADMIN_API_KEY', 'PUBLIC_BASE_URL', 'ISSUER_NAME']) t.match(error.message, `"${name}"`)
+  t.equal(loadConfig({}).issuer.named, false, 'development signs with the default name (and server.ts warns)')
+  t.equal(loadConfig({ ISSUER_NAME: 'American Association of Medical Assistants' }).issuer.named, true)
   const complete = {
     NODE_ENV: 'production',
+    ISSUER_NAME: 'American Association of Medical Assistants',
     DATABASE_URL: 'postgres://db.internal/tessera',
     KEYS_DIR: '/run/secrets/tessera-keys',
     ADMIN_API_KEY: 'a-production-staff-key-0123456789abcdef',
@@ -52,7 +55,7 @@ t.test('NODE_ENV=production npm start with nothing configured exits 2 with one c
   const server = new URL('../src/server.ts', import.meta.url).pathname
   const result = spawnSync(process.execPath, ['--import', 'tsx', server], { env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' }, encoding: 'utf8', timeout: 60_000 })
   t.equal(result.status, 2)
-  for (const name of ['DATABASE_URL', 'KEYS_DIR', 'ADMIN_API_KEY', 'PUBLIC_BASE_URL']) t.match(result.stderr, name)
+  for (const name of ['DATABASE_URL', 'KEYS_DIR', 'ADMIN_API_KEY', 'PUBLIC_BASE_URL', 'ISSUER_NAME']) t.match(result.stderr, name)
   t.notMatch(result.stderr + result.stdout, /DEVELOPMENT KEYS|embedded PostgreSQL/, 'nothing was generated or started')
 })
 

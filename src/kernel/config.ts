@@ -72,6 +72,8 @@ export interface Config {
   readonly issuer: {
     readonly id: string
     readonly name: string
+    /** False when ISSUER_NAME is unset and the development default signs (server.ts warns). */
+    readonly named: boolean
     readonly url: string | undefined
     readonly email: string | undefined
     readonly description: string | undefined
@@ -294,6 +296,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     if (databaseUrl === undefined) problems.push('"DATABASE_URL" must be set in production (the embedded database is for development only).')
     if (keysDirValue === undefined) problems.push('"KEYS_DIR" must be set in production, to a folder holding the signing keys (`npm run keys:generate`); development keys are never generated there.')
     if (adminApiKey === undefined) problems.push('"ADMIN_API_KEY" must be set in production (no development staff key is generated).')
+    // The name is signed into every credential: a default one would stay on them for good.
+    if (get('ISSUER_NAME') === undefined) problems.push('"ISSUER_NAME" must be set in production: the certifying body\'s name is signed into every credential.')
     if (!publicBaseUrl.startsWith('https://')) problems.push(`"PUBLIC_BASE_URL" must be an https URL in production, got "${publicBaseUrl}".`)
     if (webhooksAllowHttpLocalhost) problems.push('"WEBHOOKS_ALLOW_HTTP_LOCALHOST" is for development only and must not be set in production.')
     if (smtpUrl !== undefined && mailFrom === undefined) problems.push('"MAIL_FROM" must be set in production when "SMTP_URL" is (the address holders see emails come from).')
@@ -319,6 +323,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     issuer: Object.freeze({
       id: issuerId,
       name: get('ISSUER_NAME') ?? 'Tessera Development Issuer',
+      named: get('ISSUER_NAME') !== undefined,
       url: issuerUrl,
       email: issuerEmail,
       description: get('ISSUER_DESCRIPTION')
