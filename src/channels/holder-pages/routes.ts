@@ -16,7 +16,7 @@ import { verifyCredential } from '../../capabilities/verification/verify-credent
 import { bakePng, BakingError, extractFromPng, isPng } from '../../capabilities/bake/png.js'
 import { bakeSvg, extractFromSvg } from '../../capabilities/bake/svg.js'
 import { longDate } from '../../infrastructure/web/dates.js'
-import { verifyView } from '../../capabilities/presentation/verify-view.js'
+import { isHiddenFrom, verifyView } from '../../capabilities/presentation/verify-view.js'
 import { fetchPastedCredential, FetchRefusedError } from './fetch-credential.js'
 import { BadgeImages } from './badge-images.js'
 import { loadHolderView, printStamp, type HolderDeps, type HolderView } from '../../capabilities/presentation/holder-view.js'
@@ -68,7 +68,7 @@ const PAGE_RENDERINGS = new Set(['preview.png', 'certificate.pdf', 'wallet-card.
 /** Hidden by its holder, and not being looked at by that holder (signed in to the portal). */
 async function isPrivateTo (request: FastifyRequest, view: HolderView, deps: { sql: Sql, clock: Clock }): Promise<boolean> {
   if (view.credential.hiddenByHolderAt === null) return false
-  return await signedInEmail(request, deps.sql, deps.clock) !== view.credential.recipientEmail
+  return isHiddenFrom(view.credential, await signedInEmail(request, deps.sql, deps.clock))
 }
 
 // Rasterising costs ~15 ms; what is drawn changes only with the version and
