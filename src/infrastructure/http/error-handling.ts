@@ -1,11 +1,14 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, EARLIEST_DATE, LATEST_DATE, PROBLEM_CONTENT_TYPE, codeForStatus, problemDocument, sendProblem, type ProblemCode, type ProblemDocument } from '../../kernel/errors.js'
+import { AppError, EARLIEST_DATE, LATEST_DATE, codeForStatus, problemDocument, type ProblemCode, type ProblemDocument } from '../../kernel/errors.js'
 import { isDatabaseUnavailable } from '../db/errors.js'
+import { sendError } from './browser-errors.js'
+import { indexRouteMethods } from './method-not-allowed.js'
 
 /**
  * The one error handler: every error a route throws, and every client error
  * Fastify raises itself, answered as application/problem+json from the
- * catalogue (kernel/errors.ts). Infrastructure, because it knows the
+ * catalogue (kernel/errors.ts), or to a browser as an HTML page of the same
+ * status (browser-errors.ts). Infrastructure, because it knows the
  * database's "unavailable" errors.
  */
 
@@ -62,32 +65,47 @@ export function problemForError (error: unknown): { problem: ProblemDocument, se
   return { problem: problemDocument('internal_error', 'Something went wrong on our side with this item; the error has been logged.'), serverFault: true }
 }
 
-/** Installs the one error handler and the not-found handler. */
+/**
+ * Installs the one error handler and the not-found handler, which answers 405
+ * with Allow when the path exists under other methods. Call it before any
+ * route is registered: it indexes them as they are.
+ */
 export function installErrorHandling (app: FastifyInstance): void {
+  const methods = indexRouteMethods(app)
+  const send = (request: FastifyRequest, reply: FastifyReply, code: ProblemCode, detail: string, extra: Record<string, unknown> = {}): FastifyReply =>
+    sendError(request, reply, problemDocument(code, detail, { instance: request.url, ...extra }))
+
   app.setErrorHandler((error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof AppError) {
       if (error.statusCode >= 500) request.log.error({ err: error.cause ?? error }, error.message)
       if (error.code === 'unauthorized') void reply.header('WWW-Authenticate', 'Bearer realm="tessera"')
-      return sendProblem(reply, error.code, error.message, error.extra)
+      return send(request, reply, error.code, error.message, error.extra)
     }
     const mapped = fastifyClientProblem(error as FastifyError)
-    if (mapped !== undefined) return sendProblem(reply, mapped.code, mapped.detail, mapped.extra)
+    if (mapped !== undefined) return send(request, reply, mapped.code, mapped.detail, mapped.extra)
     if (isDatabaseUnavailable(error)) {
       request.log.error({ err: error }, 'database unavailable')
       void reply.header('Retry-After', '5')
-      return sendProblem(reply, 'database_unavailable', 'The database is unavailable; nothing was changed. Try again shortly.')
+      return send(request, reply, 'database_unavailable', 'The database is unavailable; nothing was changed. Try again shortly.')
     }
     const status = (error as FastifyError).statusCode
     if (status !== undefined && status >= 400 && status < 500) {
-      // A client error outside the catalogue's explicit mapping (a 429 from a
-      // rate limiter, a 405...): keep its status, use our envelope.
-      const code = codeForStatus(status)
-      const body = problemDocument(code, error.message, { instance: request.url, status })
-      return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(body)
+      // A client error outside the catalogue's explicit mapping (a plugin's
+      // 410, 405...): keep its status, use our envelope.
+      return send(request, reply, codeForStatus(status), error.message, { status })
     }
     request.log.error({ err: error }, 'unhandled error')
-    return sendProblem(reply, 'internal_error', 'Something went wrong on our side; the error has been logged.')
+    return send(request, reply, 'internal_error', 'Something went wrong on our side; the error has been logged.')
   })
 
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, 'not_found', `No route for ${request.method} ${request.url.split('?')[0] ?? ''}.`))
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? ''
+    // OPTIONS reaches here only as a preflight @fastify/cors declined (the staff API): that stays a 404.
+    const allow = request.method === 'OPTIONS' ? [] : methods.allowed(request.url)
+    if (allow.length > 0 && !allow.includes(request.method)) {
+      void reply.header('Allow', allow.join(', '))
+      return sendError(request, reply, problemDocument('method_not_allowed', `${path} does not answer ${request.method}; it answers ${allow.join(', ')}.`, { instance: request.url }), allow)
+    }
+    return send(request, reply, 'not_found', `No route for ${request.method} ${path}.`)
+  })
 }
