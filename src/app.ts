@@ -9,6 +9,7 @@ import { DocumentCache } from './infrastructure/caching/document-cache.js'
 import { installErrorHandling } from './infrastructure/http/error-handling.js'
 import { healthRoutes } from './channels/api/health.js'
 import { holderPageRoutes } from './channels/holder-pages/routes.js'
+import { homeRoutes } from './channels/holder-pages/home-routes.js'
 import { describeRoute, installApiContract } from './infrastructure/http/api-contract.js'
 import { loggableUrl, loggerOptions } from './infrastructure/logging.js'
 import { Representations } from './infrastructure/http/representations.js'
@@ -184,6 +185,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   await app.register(achievementPublicRoutes)
   await app.register(credentialPublicRoutes)
   await app.register(holderPageRoutes)
+  await app.register(homeRoutes)
   await app.register(statusListRoutes)
   await app.register(verificationRoutes)
   await app.register(unsubscribeRoutes)

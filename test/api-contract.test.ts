@@ -106,6 +106,8 @@ t.test('every route answers only statuses and content types it declares (a tour 
   const form = { 'content-type': 'application/x-www-form-urlencoded' }
 
   // Operations and the public documents.
+  await call('GET', '/')
+  await call('GET', '/', { headers: { accept: 'text/html' } })
   await call('GET', '/health')
   await call('GET', '/ready')
   const achievement = await createAchievement(app)

@@ -1,12 +1,12 @@
 import t, { type Test } from 'tap'
-import { build, createAchievement, issue, type TestApp } from './helpers/build-app.js'
+import { BASE_URL, build, createAchievement, issue, type TestApp } from './helpers/build-app.js'
 
 /**
  * Errors in the representation the client asked for: a person in a browser
  * gets an HTML page with the status, the problem in words and a way back; an
  * API client (JSON, problem+json, an accept-anything range alone as curl
  * sends, or no Accept) keeps application/problem+json. A path that exists
- * under other methods answers 405 with Allow.
+ * under other methods answers 405 with Allow; the root is a home page.
  */
 
 /** What Chrome sends for a page it navigates to. */
@@ -137,3 +137,23 @@ t.test('a path that exists under other methods answers 405 with Allow; an unknow
   t.equal((await app.app.inject({ method: 'HEAD', url: '/verify' })).statusCode, 200, 'HEAD of a page still works')
 })
 
+t.test('the root is a home page for a browser and the service\'s links for an API client', async (t) => {
+  const app = await build(t)
+  const page = await app.app.inject({ method: 'GET', url: '/', headers: { accept: BROWSER } })
+  t.equal(page.statusCode, 200)
+  t.match(page.headers['content-type'], HTML)
+  t.match(page.body, '<h1>American Association of Medical Assistants</h1>')
+  t.match(page.body, '<a href="/verify">Verify a credential</a>')
+  t.match(page.body, '<a href="/account">My badges</a>')
+  t.match(page.body, '<a href="/docs">/docs</a>')
+  for (const [label, headers] of API_CLIENTS.filter(([label]) => label !== 'application/problem+json')) {
+    const response = await app.app.inject({ method: 'GET', url: '/', headers })
+    t.equal(response.statusCode, 200, label)
+    t.match(response.headers['content-type'], /^application\/json/, label)
+    t.same(response.json().links, { verify: `${BASE_URL}/verify`, account: `${BASE_URL}/account`, openapi: `${BASE_URL}/openapi.json`, docs: `${BASE_URL}/docs` }, `${label}: the links`)
+    t.equal(response.json().issuer.name, 'American Association of Medical Assistants')
+    t.equal((await app.app.inject({ method: 'GET', url: response.json().issuer.id.slice(BASE_URL.length) })).statusCode, 200, `${label}: the issuer link resolves`)
+  }
+  assertProblem(t, await app.app.inject({ method: 'GET', url: '/', headers: { accept: 'image/gif' } }), 406, 'not_acceptable', 'image/gif /')
+  t.equal((await app.app.inject({ method: 'DELETE', url: '/' })).headers.allow, 'GET, HEAD', 'the root answers GET and HEAD')
+})
