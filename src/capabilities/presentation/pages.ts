@@ -70,13 +70,16 @@ export function renderCredentialPage (view: HolderView, urls: PublicUrls, config
         ...(fields.validUntil !== undefined ? { expires: fields.validUntil } : {})
       })
       : undefined,
+    // What a person prints first; the signed formats, which a person rarely needs by name, after.
     downloads: [
-      { href: `${base}/credential.jsonld`, text: 'Credential (JSON-LD)' },
-      { href: `${base}/credential.jwt`, text: 'Credential (VC-JWT)' },
-      { href: `${base}/badge.png`, text: 'Badge image with the credential baked in (PNG)' },
-      { href: `${base}/badge.svg`, text: 'Badge image with the credential baked in (SVG)' },
-      { href: `${base}/certificate.pdf`, text: 'Certificate (PDF, US Letter)' },
-      { href: `${base}/wallet-card.pdf`, text: 'Wallet card (PDF)' }
+      { href: `${base}/certificate.pdf`, text: 'Certificate (PDF)', about: 'To print and frame: US Letter, landscape.' },
+      { href: `${base}/wallet-card.pdf`, text: 'Wallet card (PDF)', about: 'A bank-card-sized card to print at 100% and cut out.' }
+    ],
+    machineDownloads: [
+      { href: `${base}/credential.jsonld`, text: 'Credential (JSON-LD)', about: 'The signed Open Badges 3.0 credential, for digital wallets and learner records.' },
+      { href: `${base}/credential.jwt`, text: 'Credential (VC-JWT)', about: 'The same credential as a signed JSON Web Token, for systems that ask for a JWT.' },
+      { href: `${base}/badge.png`, text: 'Badge image (PNG)', about: 'The badge image with the credential baked in, for badge backpacks and websites.' },
+      { href: `${base}/badge.svg`, text: 'Badge image (SVG)', about: 'The same, as a scalable image.' }
     ]
   })
 }

@@ -82,6 +82,7 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
                 credentialUrl: urls.credential(record.credentialId),
                 version: record.version,
                 currentVersion: record.currentVersion,
+                recertification: record.recertification,
                 ...(record.supersededAt !== null ? { supersededAt: record.supersededAt } : {}),
                 ...(record.revokedAt !== null ? { revokedAt: record.revokedAt } : {})
               }

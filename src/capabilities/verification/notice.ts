@@ -1,4 +1,6 @@
 import type { CredentialSummary, CurrentVersion, VerificationStatus } from './result.js'
+import type { RecertificationPolicy } from '../achievements/recertification-rules.js'
+import { renewalAdvice } from '../achievements/renewal-advice.js'
 
 /**
  * One sentence a person can read about why the credential is not valid, e.g.
@@ -21,15 +23,21 @@ function subject (credential: CredentialSummary): string {
 
 const sentence = (reason: string): string => /[.!?]$/.test(reason) ? reason : `${reason}.`
 
-/** The notice for a status; undefined when the credential is valid. */
-export function noticeFor (status: VerificationStatus, credential: CredentialSummary, reason: string, suspended = false, current?: CurrentVersion): string | undefined {
+/**
+ * The notice for a status; undefined when the credential is valid. With
+ * `renewal` (a credential of ours: its achievement's rules and the clock), an
+ * expired one is followed by the advice every other rendering gives.
+ */
+export function noticeFor (status: VerificationStatus, credential: CredentialSummary, reason: string, suspended = false, current?: CurrentVersion, renewal?: { policy: RecertificationPolicy | null, now: Date }): string | undefined {
   const what = subject(credential)
   switch (status) {
     case 'valid':
       return undefined
     case 'expired': {
       const date = formatDate(credential.validUntil)
-      return date === undefined ? `${what} has expired.` : `${what} expired on ${date}.`
+      const expired = date === undefined ? `${what} has expired.` : `${what} expired on ${date}.`
+      const advice = renewal === undefined ? undefined : renewalAdvice({ policy: renewal.policy, validUntil: credential.validUntil, now: renewal.now }).sentence
+      return advice === undefined ? expired : `${expired} ${advice}`
     }
     case 'not_yet_valid': {
       const date = formatDate(credential.validFrom)

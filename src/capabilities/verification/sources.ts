@@ -1,4 +1,5 @@
 import type { JWK } from 'jose'
+import type { RecertificationPolicy } from '../achievements/recertification-rules.js'
 import type { DataIntegrity } from '../../infrastructure/signing/pool.js'
 import type { Ownership } from './ownership.js'
 import type { PureCheckCache } from './pure-check-cache.js'
@@ -51,6 +52,11 @@ export interface OwnStatusRecord {
   currentVersion: number
   supersededAt?: Date
   revokedAt?: Date
+  /**
+   * The achievement's recertification rules (null: none), so the notice of an
+   * expired credential of ours gives the same renewal advice as its page.
+   */
+  recertification: RecertificationPolicy | null
 }
 
 /** Sources that know no issuer, key or list: every foreign lookup comes back empty. */

@@ -12,7 +12,7 @@ import { checkSchema } from './steps/schema-check.js'
 import { checkSignedData } from './steps/signed-data.js'
 import { memoised } from './pure-check-cache.js'
 import { SourceUnavailableError, type VerificationRuntime, type VerificationSources } from './sources.js'
-import { checkStatus } from './steps/status-check.js'
+import { checkStatus, type StatusOutcome } from './steps/status-check.js'
 import { checkValidityPeriod } from './steps/validity-period.js'
 
 type Json = Record<string, unknown>
@@ -101,17 +101,20 @@ async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<V
   const signedData = proof.proof.result === 'passed' ? await checkSignedData(unsigned, deps) : skipped('signed_data', 'proof')
   const validity = checkValidityPeriod(credential, at, sources.clockLeewaySeconds)
   return finish(now, credential, [format, schema.check, proof.proof, signedData, proof.keyBinding, validity, status.check],
-    [...schema.warnings, ...proof.warnings, ...status.warnings], status.revoked, status.current)
+    // Renewal advice is about what the holder can do now: a question about another moment ("at") gets none.
+    [...schema.warnings, ...proof.warnings, ...status.warnings], status.revoked, status.current, at.getTime() === now.getTime() ? status.ownRules : undefined)
 }
 
-function finish (now: Date, credential: Json, checks: Check[], warnings: string[] = [], revoked = false, currentVersion?: CurrentVersion): VerificationResult {
+function finish (now: Date, credential: Json, checks: Check[], warnings: string[] = [], revoked = false, currentVersion?: CurrentVersion, ownRules?: StatusOutcome['ownRules']): VerificationResult {
   const status = deriveStatus(checks)
   const summary = isObject(credential) ? summarise(credential) : {}
   const problems = checks.filter((c) => c.result !== 'passed')
   // The reason quoted in the notice: the first failure, else the first thing we could not establish.
   const reason = (problems.find((c) => c.result === 'failed' && c.reason === undefined) ?? problems.find((c) => c.result === 'unknown') ?? problems[0])?.message ?? ''
   const suspendedOnly = !checks.some((c) => c.result === 'failed' && c.reason === undefined) && checks.some((c) => c.reason === 'suspended')
-  const notice = noticeFor(status, summary, reason, suspendedOnly, currentVersion)
+  // Renewal advice only for our own credentials: another issuer's rules are not known here.
+  const renewal = ownRules === undefined ? undefined : { policy: ownRules.policy, now }
+  const notice = noticeFor(status, summary, reason, suspendedOnly, currentVersion, renewal)
   return {
     verified: status === 'valid',
     status,

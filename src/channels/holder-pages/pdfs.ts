@@ -8,6 +8,12 @@ import type { Palette } from '../../infrastructure/web/images.js'
  * (85.6 × 54 mm, ID-1), drawn with PDFKit from the stored credential. The QR
  * code is drawn as vector squares (it stays sharp at any print size) and
  * leads to the credential URL, where the live status is.
+ *
+ * The wallet card is drawn at its exact size on a US Letter page (it fits A4
+ * too) with crop marks, a "print at 100%" note and a 50 mm bar to check the
+ * print against: a card-sized page is blown up to a whole sheet by viewers
+ * that "fit to page" (Chrome's and macOS Preview's default), and a holder
+ * could not tell. Both PDFs also ask viewers not to scale (PrintScaling None).
  */
 
 const FONTS_DIR = new URL('../../../assets/fonts/', import.meta.url)
@@ -27,6 +33,8 @@ export interface PrintableCredential {
   statusLine: string
   /** A state to stamp across the page ("EXPIRED", "REVOKED", "REPLACED"); undefined when valid. */
   stamp?: string
+  /** What the holder can do about it (renewalAdvice's sentence, through the status banner); undefined when nothing. */
+  advice?: string
   palette: Palette
 }
 
@@ -41,8 +49,14 @@ async function toBuffer (doc: PDFKit.PDFDocument): Promise<Buffer> {
   return await done
 }
 
+/** PDFKit writes `displayTitle` as the catalog's ViewerPreferences; it has no option for PrintScaling, so it is added to that dictionary. */
+interface ViewerPreferences { _root: { data: { ViewerPreferences?: { data: Record<string, unknown> } } } }
+
 function newDocument (size: [number, number], title: string): PDFKit.PDFDocument {
-  const doc = new PDFDocument({ size, margin: 0, info: { Title: title, Creator: 'Tessera' } })
+  const doc = new PDFDocument({ size, margin: 0, displayTitle: true, info: { Title: title, Creator: 'Tessera' } })
+  const preferences = (doc as unknown as ViewerPreferences)._root.data.ViewerPreferences
+  // A JS string is written as a PDF name: /PrintScaling /None, "print at actual size" in the print dialog.
+  if (preferences !== undefined) preferences.data.PrintScaling = 'None'
   doc.registerFont('regular', REGULAR)
   doc.registerFont('bold', BOLD)
   return doc
@@ -91,6 +105,7 @@ export async function certificatePdf (c: PrintableCredential): Promise<Buffer> {
     .text(line('Valid until', c.validUntil), 80, 420, { width: 440 })
     .text(line('Credential ID', c.credentialId), 80, 440, { width: 440 })
   doc.font('bold').fontSize(12).fillColor('#111111').text(c.statusLine, 80, 496, { width: 440 })
+  if (c.advice !== undefined) doc.font('regular').fontSize(10).fillColor('#111111').text(c.advice, 80, 514, { width: 480 })
   doc.font('regular').fontSize(9).fillColor(c.palette.accent).text(c.credentialUrl, 80, 460, { width: 480, link: c.credentialUrl })
   doc.font('regular').fontSize(9).fillColor('#555555').text('Scan or open the link to check its current status.', 80, 476, { width: 440 })
   drawQr(doc, c.credentialUrl, width - 80 - 130, height - 80 - 130, 130)
@@ -98,9 +113,40 @@ export async function certificatePdf (c: PrintableCredential): Promise<Buffer> {
   return await toBuffer(doc)
 }
 
+/** ID-1, the size of a bank card. */
+export const CARD_SIZE = { width: 85.6 * MM, height: 54 * MM }
+const LETTER: [number, number] = [8.5 * 72, 11 * 72]
+const CARD_TOP = 190
+
 export async function walletCardPdf (c: PrintableCredential): Promise<Buffer> {
-  const [width, height] = [85.6 * MM, 54 * MM]
-  const doc = newDocument([width, height], `${c.achievementName}: ${c.holderName} (wallet card)`)
+  const [pageWidth] = LETTER
+  const doc = newDocument(LETTER, `${c.achievementName}: ${c.holderName} (wallet card)`)
+  const left = 72
+  const textWidth = pageWidth - 2 * left
+  doc.font('bold').fontSize(16).fillColor('#111111').text('Wallet card', left, 60, { width: textWidth })
+  doc.font('regular').fontSize(10).fillColor('#333333')
+    .text('Print this page at 100% ("Actual size"), not "Fit to page", then cut along the marks. The card is 85.6 × 54 mm, the size of a bank card. To check the print, the bar below measures 50 mm.', left, 84, { width: textWidth })
+  const barY = 130
+  doc.lineWidth(1).strokeColor('#111111').moveTo(left, barY).lineTo(left + 50 * MM, barY).stroke()
+  for (const x of [left, left + 50 * MM]) doc.moveTo(x, barY - 4).lineTo(x, barY + 4).stroke()
+  doc.font('regular').fontSize(8).fillColor('#333333').text('50 mm', left + 50 * MM + 6, barY - 4, { lineBreak: false })
+
+  const x = (pageWidth - CARD_SIZE.width) / 2
+  doc.save().translate(x, CARD_TOP)
+  drawCard(doc, c)
+  doc.restore()
+  drawCropMarks(doc, x, CARD_TOP, CARD_SIZE.width, CARD_SIZE.height)
+
+  // Below the card, on the sheet: what the card alone has no room for.
+  const below = CARD_TOP + CARD_SIZE.height + 36
+  doc.font('bold').fontSize(10).fillColor('#111111').text(c.statusLine, left, below, { width: textWidth })
+  if (c.advice !== undefined) doc.font('regular').fontSize(10).fillColor('#111111').text(c.advice, left, below + 16, { width: textWidth })
+  return await toBuffer(doc)
+}
+
+/** The card face, with its top-left corner at the origin. */
+function drawCard (doc: PDFKit.PDFDocument, c: PrintableCredential): void {
+  const { width, height } = CARD_SIZE
   doc.rect(0, 0, width, 26).fill(c.palette.primary)
   doc.font('bold').fontSize(8).fillColor('#ffffff').text(c.issuerName, 8, 9, { width: width - 16, lineBreak: false, ellipsis: true })
   doc.font('bold').fontSize(10).fillColor(c.palette.primary).text(c.achievementName, 8, 34, { width: width - 90, height: 26, ellipsis: true })
@@ -112,6 +158,22 @@ export async function walletCardPdf (c: PrintableCredential): Promise<Buffer> {
   doc.font('bold').fontSize(6.5).fillColor('#111111').text(c.statusLine, 8, 138, { width: width - 90 })
   doc.font('regular').fontSize(5).fillColor('#333333').text(c.credentialUrl, 8, 124, { width: width - 90 })
   drawQr(doc, c.credentialUrl, width - 80, height - 86, 74)
+  // The cut line, faint, for screens and for a guillotine.
+  doc.lineWidth(0.25).strokeColor('#bbbbbb').rect(0, 0, width, height).stroke()
   if (c.stamp !== undefined) drawStamp(doc, c.stamp, width / 2, height / 2 + 6, 20)
-  return await toBuffer(doc)
+}
+
+/** Marks at the four corners, outside the card, along its edges. */
+function drawCropMarks (doc: PDFKit.PDFDocument, x: number, y: number, width: number, height: number): void {
+  const gap = 6
+  const length = 18
+  doc.lineWidth(0.5).strokeColor('#000000')
+  for (const cx of [x, x + width]) {
+    for (const cy of [y, y + height]) {
+      const outX = cx === x ? -1 : 1
+      const outY = cy === y ? -1 : 1
+      doc.moveTo(cx + outX * gap, cy).lineTo(cx + outX * (gap + length), cy).stroke()
+      doc.moveTo(cx, cy + outY * gap).lineTo(cx, cy + outY * (gap + length)).stroke()
+    }
+  }
 }

@@ -67,13 +67,20 @@ export function defaultBadgeSvg (input: { achievementName: string, issuerName: s
     '</svg>'
 }
 
-/** The social preview (og:image): 1200×627, with the status in words and colour. */
-export function previewSvg (input: { achievementName: string, holderName: string, issuerName: string, statusLabel: string, statusText: string, tone: BannerTone, palette: Palette }): string {
+/**
+ * The social preview (og:image): 1200×627, with the status in words and
+ * colour, and under it the renewal advice when there is one (two lines).
+ */
+export function previewSvg (input: { achievementName: string, holderName: string, issuerName: string, statusLabel: string, statusText: string, advice?: string, tone: BannerTone, palette: Palette }): string {
   const { primary } = input.palette
   const tone = TONE_COLOURS[input.tone]
   const name = wrap(input.achievementName, 30, 2)
   const holder = wrap(input.holderName, 40, 1)
   const status = wrap(input.statusText, 60, 1)
+  // DejaVu Sans at 22 px averages about 12 px a character: 84 fit in the 1040 px inside the box.
+  const advice = input.advice === undefined ? [] : wrap(input.advice, 84, 2)
+  const boxTop = advice.length === 0 ? 480 : 456
+  const boxHeight = advice.length === 0 ? 96 : 150
   return '<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="627" viewBox="0 0 1200 627">' +
     '<rect width="1200" height="627" fill="#ffffff"/>' +
     `<rect width="1200" height="96" fill="${primary}"/>` +
@@ -81,9 +88,10 @@ export function previewSvg (input: { achievementName: string, holderName: string
     textLines(name, 60, 210, 72, `font-family="DejaVu Sans" font-weight="bold" font-size="60" fill="${primary}"`) +
     textLines(['Awarded to'], 60, 370, 0, 'font-family="DejaVu Sans" font-size="28" fill="#444444"') +
     textLines(holder, 60, 420, 0, 'font-family="DejaVu Sans" font-weight="bold" font-size="40" fill="#111111"') +
-    `<rect x="60" y="480" width="1080" height="96" rx="14" fill="${tone}"/>` +
-    textLines([input.statusLabel.toUpperCase()], 90, 540, 0, 'font-family="DejaVu Sans" font-weight="bold" font-size="34" fill="#ffffff"') +
-    textLines(status, 420, 540, 0, 'font-family="DejaVu Sans" font-size="26" fill="#ffffff"') +
+    `<rect x="60" y="${boxTop}" width="1080" height="${boxHeight}" rx="14" fill="${tone}"/>` +
+    textLines([input.statusLabel.toUpperCase()], 90, boxTop + 60, 0, 'font-family="DejaVu Sans" font-weight="bold" font-size="34" fill="#ffffff"') +
+    textLines(status, 420, boxTop + 60, 0, 'font-family="DejaVu Sans" font-size="26" fill="#ffffff"') +
+    textLines(advice, 90, boxTop + 100, 30, 'font-family="DejaVu Sans" font-size="22" fill="#ffffff"') +
     '</svg>'
 }
 

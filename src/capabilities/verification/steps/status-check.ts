@@ -6,6 +6,7 @@ import { LIMITS } from '../limits.js'
 import { verifyProofSet } from './proof-data-integrity.js'
 import { failed, passed, unknown, type Check, type CurrentVersion } from '../result.js'
 import type { OwnStatusRecord, VerificationRuntime, VerificationSources } from '../sources.js'
+import type { RecertificationPolicy } from '../../achievements/recertification-rules.js'
 import { isoSeconds } from '../../../kernel/time.js'
 
 /**
@@ -17,7 +18,14 @@ import { isoSeconds } from '../../../kernel/time.js'
 
 type Json = Record<string, unknown>
 
-export interface StatusOutcome { check: Check, revoked: boolean, warnings: string[], current?: CurrentVersion }
+export interface StatusOutcome {
+  check: Check
+  revoked: boolean
+  warnings: string[]
+  current?: CurrentVersion
+  /** Present only for a version of ours: its achievement's rules (null: none), which the notice words renewal advice from. */
+  ownRules?: { policy: RecertificationPolicy | null }
+}
 
 const ENTRY_TYPES = new Set(['BitstringStatusListEntry', 'StatusList2021Entry'])
 const LIST_TYPES = new Set(['BitstringStatusListCredential', 'StatusList2021Credential'])
@@ -124,7 +132,8 @@ function judgeOwnRecord (record: OwnStatusRecord, bitSet: boolean, url: string, 
     ? undefined
     : { url: record.credentialUrl, version: record.currentVersion, ...(superseded && record.supersededAt !== undefined ? { supersededAt: isoSeconds(record.supersededAt) } : {}) }
   const newer = current === undefined ? [] : [`This is version ${record.version}; version ${record.currentVersion} is current: ${record.credentialUrl}.`]
-  const withCurrent = (outcome: StatusOutcome): StatusOutcome => current === undefined ? outcome : { ...outcome, current }
+  const ownRules = { policy: record.recertification }
+  const withCurrent = (outcome: StatusOutcome): StatusOutcome => current === undefined ? { ...outcome, ownRules } : { ...outcome, current, ownRules }
   if (event === undefined) return withCurrent({ check: passed('status', `Not revoked (${url}, index ${index}).`), revoked: false, warnings: newer })
   if (event.on !== undefined && at.getTime() < event.on.getTime()) {
     return withCurrent({ check: passed('status', `Not revoked or superseded on ${isoSeconds(at)}; it was ${event.kind} on ${isoSeconds(event.on)}.`), revoked: false, warnings: newer })
@@ -151,5 +160,6 @@ export async function checkStatus (credential: Json, now: Date, sources: Verific
   const rank = (c: Check): number => c.result === 'failed' ? (c.reason === undefined ? 0 : c.reason === 'revoked' ? 1 : c.reason === 'superseded' ? 2 : 3) : c.result === 'unknown' ? 4 : 5
   const worst = outcomes.reduce((a, b) => rank(b.check) < rank(a.check) ? b : a)
   const current = outcomes.find((o) => o.current !== undefined)?.current
-  return { check: worst.check, revoked: outcomes.some((o) => o.revoked), warnings: outcomes.flatMap((o) => o.warnings), ...(current !== undefined ? { current } : {}) }
+  const ownRules = outcomes.find((o) => o.ownRules !== undefined)?.ownRules
+  return { check: worst.check, revoked: outcomes.some((o) => o.revoked), warnings: outcomes.flatMap((o) => o.warnings), ...(current !== undefined ? { current } : {}), ...(ownRules !== undefined ? { ownRules } : {}) }
 }
