@@ -18,6 +18,7 @@ export const PROBLEMS = {
   conflict: { status: 409, title: 'Conflict' },
   duplicate_credential: { status: 409, title: 'The recipient already holds this achievement' },
   credential_revoked: { status: 409, title: 'The credential is revoked' },
+  achievement_archived: { status: 409, title: 'The achievement is archived' },
   idempotency_in_flight: { status: 409, title: 'A request with this Idempotency-Key is still being served' },
   idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used for another request' },
   recertification_refused: { status: 422, title: 'Recertification is not allowed' },
@@ -27,6 +28,7 @@ export const PROBLEMS = {
   /** Any other 4xx: the status is kept as given. */
   client_error: { status: 400, title: 'The request cannot be served' },
   unknown_achievement: { status: 422, title: 'Unknown achievement' },
+  achievement_image_refused: { status: 422, title: 'The achievement image was refused' },
   invalid_validity_period: { status: 422, title: 'Invalid validity period' },
   credential_invalid: { status: 422, title: 'The credential could not be built' },
   internal_error: { status: 500, title: 'Internal server error' },

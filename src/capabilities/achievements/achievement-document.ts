@@ -23,7 +23,7 @@ export function publicAchievementDocument (achievement: AchievementRow, issuer: 
   return { '@context': [CONTEXTS.credentialsV2, CONTEXTS.openBadgesV3], ...achievementDocument(achievement, issuer, urls) }
 }
 
-/** The staff API's view: the short id, public URL, settings, and the OB document. */
+/** The staff API's view: the short id, public URL, settings, whether it is archived, and the OB document. */
 export function achievementResource (achievement: AchievementRow, issuer: IssuerRow, urls: PublicUrls): Record<string, unknown> {
   return {
     id: achievement.id,
@@ -32,6 +32,10 @@ export function achievementResource (achievement: AchievementRow, issuer: Issuer
     validityMonths: achievement.validityMonths,
     recertification: achievement.recertification,
     createdAt: achievement.createdAt.toISOString(),
+    updatedAt: achievement.updatedAt?.toISOString() ?? null,
+    archived: achievement.archivedAt !== null,
+    archivedAt: achievement.archivedAt?.toISOString() ?? null,
+    imageFetchedFrom: achievement.imageFetchedFrom,
     achievement: achievementDocument(achievement, issuer, urls)
   }
 }

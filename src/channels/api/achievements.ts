@@ -1,17 +1,19 @@
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { FromSchema } from 'json-schema-to-ts'
 import { perMinute } from '../../infrastructure/http/hardening.js'
 import { notFound } from '../../kernel/errors.js'
 import { findIssuer } from '../../capabilities/issuers/store.js'
 import { staffOf } from '../../capabilities/staff-access/bearer-auth.js'
 import { achievementResource, publicAchievementDocument } from '../../capabilities/achievements/achievement-document.js'
-import { achievementIdParams, createAchievementBody, listAchievementsQuery, recertificationPolicy, recertificationPolicyBody } from '../../capabilities/achievements/schemas.js'
-import { createAchievement, updateRecertificationPolicy } from '../../capabilities/achievements/service.js'
+import { achievementIdParams, createAchievementBody, editAchievementBody, listAchievementsQuery, recertificationPolicy, recertificationPolicyBody } from '../../capabilities/achievements/schemas.js'
+import { createAchievement, updateRecertificationPolicy, type AchievementDeps } from '../../capabilities/achievements/service.js'
+import { editAchievement } from '../../capabilities/achievements/edit-achievement.js'
+import { setAchievementArchived } from '../../capabilities/achievements/archive-achievement.js'
 import { findAchievement, listAchievements } from '../../capabilities/achievements/store.js'
 import { TAG } from '../../infrastructure/http/api-contract.js'
 import { JSON_LD_TYPES } from '../../infrastructure/http/json-ld-reply.js'
-import { jsonLdDocument, locationHeader, nullableString, problems, timestamp } from '../../infrastructure/http/common-schemas.js'
+import { jsonLdDocument, locationHeader, nullableString, nullableTimestamp, problems, timestamp } from '../../infrastructure/http/common-schemas.js'
 
 /** The issuer as embedded in credentials and achievements: an OB 3.0 Profile. */
 const embeddedProfile = {
@@ -49,7 +51,7 @@ const achievementDocument = {
 const achievementResourceSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'url', 'issuerId', 'validityMonths', 'recertification', 'createdAt', 'achievement'],
+  required: ['id', 'url', 'issuerId', 'validityMonths', 'recertification', 'createdAt', 'updatedAt', 'archived', 'archivedAt', 'imageFetchedFrom', 'achievement'],
   properties: {
     id: { type: 'string' },
     url: { type: 'string' },
@@ -58,6 +60,10 @@ const achievementResourceSchema = {
     // Nullable by type, not anyOf: the serializer would otherwise validate stored rules against today's request rules.
     recertification: { ...recertificationPolicy, type: ['object', 'null'] },
     createdAt: timestamp,
+    updatedAt: { ...nullableTimestamp, description: 'The last edit (null: never edited)' },
+    archived: { type: 'boolean', description: 'Archived: no new credentials or recertifications; its badges still verify' },
+    archivedAt: nullableTimestamp,
+    imageFetchedFrom: { type: ['string', 'null'], description: 'The https URL the stored image was fetched from (null: given inline, or none)' },
     achievement: achievementDocument
   }
 } as const
@@ -65,6 +71,10 @@ const achievementResourceSchema = {
 type AchievementResource = FromSchema<typeof achievementResourceSchema>
 /** The capability builds the resource; the schema is its contract, which the serializer holds it to. */
 const resourceOf = (...args: Parameters<typeof achievementResource>): AchievementResource => achievementResource(...args) as AchievementResource
+
+/** What defining or editing needs from the app and the request. */
+const definitionDeps = (app: FastifyInstance, request: FastifyRequest): AchievementDeps =>
+  ({ sql: app.sql, actor: staffOf(request).actor, now: app.clock(), requestId: request.id, allowHttpLocalhost: app.config.notifications.webhooksAllowHttpLocalhost })
 
 /** Staff routes, registered under /api/v1 behind bearer auth. */
 export async function achievementStaffRoutes (fastify: FastifyInstance): Promise<void> {
@@ -77,15 +87,12 @@ export async function achievementStaffRoutes (fastify: FastifyInstance): Promise
       body: createAchievementBody,
       response: {
         201: { description: 'Defined', headers: locationHeader, ...achievementResourceSchema },
-        ...problems([404, 'No issuer has that "issuerId"'])
+        ...problems([404, 'No issuer has that "issuerId"'], [422, 'The https image could not be fetched or is not a usable image (achievement_image_refused: `url` and `reason`)'])
       }
     },
     config: { scope: 'achievements:write' }
   }, async (request, reply) => {
-    const { achievement, issuer } = await createAchievement(
-      { sql: app.sql, defaultIssuerId: app.config.issuer.id, actor: staffOf(request).actor, requestId: request.id },
-      request.body
-    )
+    const { achievement, issuer } = await createAchievement({ ...definitionDeps(app, request), defaultIssuerId: app.config.issuer.id }, request.body)
     const resource = resourceOf(achievement, issuer, app.urls)
     return await reply.code(201).header('Location', resource.url).send(resource)
   })
@@ -97,7 +104,7 @@ export async function achievementStaffRoutes (fastify: FastifyInstance): Promise
       querystring: listAchievementsQuery,
       response: {
         200: {
-          description: 'A page of achievements; `next` is the `after` of the next page (null on the last)',
+          description: 'A page of achievements, archived ones included (`archived: true`) unless `archived=false`; `next` is the `after` of the next page (null on the last)',
           type: 'object',
           additionalProperties: false,
           required: ['items', 'next'],
@@ -109,7 +116,7 @@ export async function achievementStaffRoutes (fastify: FastifyInstance): Promise
   }, async (request) => {
     const query = request.query
     const limit = query.limit ?? 100
-    const rows = await listAchievements(app.sql, { limit, ...(query.after !== undefined ? { after: query.after } : {}) })
+    const rows = await listAchievements(app.sql, { limit, ...(query.after !== undefined ? { after: query.after } : {}), ...(query.archived !== undefined ? { archived: query.archived } : {}) })
     const issuers = new Map<string, Awaited<ReturnType<typeof findIssuer>>>()
     const items = []
     for (const row of rows) {
@@ -135,6 +142,43 @@ export async function achievementStaffRoutes (fastify: FastifyInstance): Promise
   })
 
   await achievementPolicyRoutes(app)
+  await achievementEditRoutes(app)
+}
+
+/** Editing and archiving: later versions use the new definition; signed ones are untouched. */
+async function achievementEditRoutes (fastify: FastifyInstance): Promise<void> {
+  // Request types come from the route schemas (json-schema-to-ts): no casts in handlers.
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
+  const respond = async (achievement: Awaited<ReturnType<typeof editAchievement>>): Promise<AchievementResource> => {
+    const issuer = await findIssuer(app.sql, achievement.issuerId)
+    if (issuer === undefined) throw notFound(`Issuer "${achievement.issuerId}"`)
+    return resourceOf(achievement, issuer, app.urls)
+  }
+  app.patch('/achievements/:id', {
+    schema: {
+      summary: 'Edit an achievement (only credentials signed from now on carry the change)',
+      tags: [TAG.staffAchievements],
+      params: achievementIdParams,
+      body: editAchievementBody,
+      response: {
+        200: { description: 'The achievement as edited', ...achievementResourceSchema },
+        ...problems(404, [422, 'The https image could not be fetched or is not a usable image (achievement_image_refused: `url` and `reason`)'])
+      }
+    },
+    config: { scope: 'achievements:write' }
+  }, async (request) => await respond(await editAchievement(definitionDeps(app, request), request.params.id, request.body)))
+
+  for (const [verb, archive] of [['archive', true], ['unarchive', false]] as const) {
+    app.post(`/achievements/:id/${verb}`, {
+      schema: {
+        summary: archive ? 'Archive an achievement: no new credentials or recertifications; its badges still verify' : 'Unarchive an achievement: it can be issued again',
+        tags: [TAG.staffAchievements],
+        params: achievementIdParams,
+        response: { 200: { description: archive ? 'The achievement, archived (archiving twice changes nothing)' : 'The achievement, in use again', ...achievementResourceSchema }, ...problems(404) }
+      },
+      config: { scope: 'achievements:write' }
+    }, async (request) => await respond(await setAchievementArchived({ sql: app.sql, actor: staffOf(request).actor, now: app.clock(), requestId: request.id }, request.params.id, archive)))
+  }
 }
 
 /** Recertification rules are data: staff set or change them without a deploy. */

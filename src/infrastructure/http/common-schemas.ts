@@ -70,7 +70,10 @@ export const problemSchema = {
       required: ['id', 'url'],
       properties: { id: { type: 'string' }, url: { type: 'string' } }
     },
-    rule: { type: 'string', description: 'recertification_refused: the rule that refused it' }
+    rule: { type: 'string', description: 'recertification_refused: the rule that refused it' },
+    achievementId: { type: 'string', description: 'achievement_archived: the archived achievement' },
+    url: { type: 'string', description: 'achievement_image_refused: the image URL that was refused' },
+    reason: { type: 'string', enum: ['not-https', 'unresolvable', 'private-address', 'unreachable', 'timeout', 'redirect', 'http-status', 'too-large', 'not-an-image'], description: 'achievement_image_refused: why' }
   }
 } as const
 

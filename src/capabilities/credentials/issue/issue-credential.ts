@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres'
 import { findAchievement, type AchievementRow } from '../../achievements/store.js'
+import { achievementArchivedError } from '../../achievements/archive-achievement.js'
 import { recordAuditEvents, type AuditEvent } from '../../audit/store.js'
 import type { Db } from '../../../infrastructure/db/types.js'
 import { AppError } from '../../../kernel/errors.js'
@@ -86,7 +87,7 @@ interface Accepted {
  * credentials, versions, events, jobs and audit events as multi-row
  * statements, pipelined -> count the status entries last.
  *
- * An item refused for its own reason (unknown achievement, a held credential,
+ * An item refused for its own reason (unknown or archived achievement, a held credential,
  * the same holder twice in the batch, a bad period) is answered with its
  * AppError and the others go on. Any other error throws: the caller rolls the
  * transaction back and may issue the items one by one.
@@ -112,6 +113,10 @@ export async function issueCredentialsIn (tx: Db, deps: IssueDeps, bodies: reado
     const achievement = achievements.get(body.achievementId)
     if (achievement === undefined) {
       outcomes[position] = new AppError('unknown_achievement', `"achievementId" names no achievement: "${body.achievementId}".`)
+      return
+    }
+    if (achievement.archivedAt !== null) {
+      outcomes[position] = achievementArchivedError(achievement, 'new credentials')
       return
     }
     const issuer = issuers.get(achievement.issuerId)
