@@ -28,7 +28,8 @@ export const TAG = {
   staffAudit: 'Staff: audit trail',
   staffKeys: 'Staff: API keys',
   staffWebhooks: 'Staff: webhooks',
-  staffOrders: 'Staff: orders and correction requests'
+  staffOrders: 'Staff: orders and correction requests',
+  staffRegistry: 'Staff: recognised issuers'
 } as const
 
 const TAG_DESCRIPTIONS: Record<(typeof TAG)[keyof typeof TAG], string> = {
@@ -45,7 +46,8 @@ const TAG_DESCRIPTIONS: Record<(typeof TAG)[keyof typeof TAG], string> = {
   'Staff: audit trail': 'Every change, who made it and why',
   'Staff: API keys': 'Scoped staff keys',
   'Staff: webhooks': 'Webhook endpoints and their deliveries',
-  'Staff: orders and correction requests': 'The queue of badge orders and holders\' correction requests'
+  'Staff: orders and correction requests': 'The queue of badge orders and holders\' correction requests',
+  'Staff: recognised issuers': 'The registry of foreign issuers the verifier recognises, and the names it shows them by'
 }
 
 type ResponseEntry = { description?: string, content?: Record<string, unknown> } & Record<string, unknown>
@@ -108,7 +110,7 @@ export async function installApiContract (app: FastifyInstance): Promise<void> {
       info: {
         title: 'Tessera',
         version: '1',
-        description: 'Open Badges 3.0 issuing and verification. Staff routes (/api/v1) need `Authorization: Bearer <key>` with the scope each names; every error is application/problem+json with a stable `type` (urn:tessera:problem:<code>).'
+        description: 'Open Badges 3.0 issuing and verification. Staff routes (/api/v1) need `Authorization: Bearer <key>` with the scope each names; every error is application/problem+json with a stable `type` (urn:tessera:problem:<code>); a browser (Accept preferring text/html) gets the same error as an HTML page.'
       },
       servers: [{ url: app.config.publicBaseUrl }],
       tags: Object.entries(TAG_DESCRIPTIONS).map(([name, description]) => ({ name, description })),
