@@ -1,6 +1,23 @@
 import type { FromSchema } from 'json-schema-to-ts'
 import { dateTime } from '../../infrastructure/http/common-schemas.js'
+import { EARLIEST_DATE, LATEST_DATE } from '../../kernel/errors.js'
 import { ID_PATTERN } from '../../kernel/ids.js'
+
+/**
+ * A date of an issue request: a calendar date (2026-12-04) or an RFC 3339
+ * date-time, within the years the service accepts. What a date alone means
+ * (the start or the end of that day, UTC) is issue/issue-dates.ts. Day-month
+ * orders (12/04/2026) are refused: 4 December or 12 April cannot be told apart.
+ */
+export const issueDate = {
+  type: 'string',
+  maxLength: 40,
+  description: 'A date (2026-12-04) or an RFC 3339 date-time (2026-12-04T09:00:00Z)',
+  anyOf: [
+    { format: 'date', formatMinimum: EARLIEST_DATE.slice(0, 10), formatMaximum: LATEST_DATE.slice(0, 10) },
+    { format: 'date-time', formatMinimum: EARLIEST_DATE, formatMaximum: LATEST_DATE }
+  ]
+} as const
 
 export const issueCredentialBody = {
   examples: [{ achievementId: 'Jq3xw9Lk2PzR7tYb', recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' }, validFrom: '2026-03-31T00:00:00Z' }],
@@ -18,9 +35,9 @@ export const issueCredentialBody = {
         email: { type: 'string', format: 'email', maxLength: 320 }
       }
     },
-    validFrom: dateTime,
-    validUntil: dateTime,
-    awardedDate: dateTime,
+    validFrom: issueDate,
+    validUntil: issueDate,
+    awardedDate: issueDate,
     /** false: no email to the holder for this change (webhooks are told regardless). Default true. */
     notify: { type: 'boolean' },
   }
@@ -71,30 +88,46 @@ export const reissueBody = {
 
 const points = { type: 'integer', minimum: 0, maximum: 10000 } as const
 
+/**
+ * Ajv checks a schema's allOf before its required, additionalProperties and
+ * properties, and stops at the first failure: so the rule that ties "points"
+ * to a method comes first (its error names both: validation-messages.ts), and
+ * each branch checks its "method" first, so a body is judged by the branch it
+ * asked for and not by the other one's "must not have the property".
+ */
+const methodIs = <M extends string>(method: M) => ({ allOf: [{ properties: { method: { const: method } } }] }) as const
+
 export const recertifyBody = {
   examples: [{ method: 'continuing-education', points: { total: 62, approved: 31 } }, { method: 'exam' }],
-  oneOf: [
+  allOf: [
+    { dependencies: { points: { properties: { method: { const: 'continuing-education' } } } } },
     {
-      type: 'object',
-      additionalProperties: false,
-      required: ['method'],
-      properties: { method: { const: 'exam' }, note, notify: { type: 'boolean' } }
-    },
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['method', 'points'],
-      properties: {
-        method: { const: 'continuing-education' },
-        points: {
+      oneOf: [
+        {
           type: 'object',
+          ...methodIs('exam'),
           additionalProperties: false,
-          required: ['total', 'approved'],
-          properties: { total: points, approved: points }
+          required: ['method'],
+          properties: { method: { const: 'exam' }, note, notify: { type: 'boolean' } }
         },
-        note,
-        notify: { type: 'boolean' }
-      }
+        {
+          type: 'object',
+          ...methodIs('continuing-education'),
+          additionalProperties: false,
+          required: ['method', 'points'],
+          properties: {
+            method: { const: 'continuing-education' },
+            points: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['total', 'approved'],
+              properties: { total: points, approved: points }
+            },
+            note,
+            notify: { type: 'boolean' }
+          }
+        }
+      ]
     }
   ]
 } as const

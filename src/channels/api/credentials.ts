@@ -6,6 +6,7 @@ import { negotiate } from '../../infrastructure/http/content-negotiation.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
 import { staffOf } from '../../capabilities/staff-access/bearer-auth.js'
 import { issueBatch, itemsFromCsv } from '../../capabilities/credentials/issue/batch.js'
+import { withExactDates } from '../../capabilities/credentials/issue/issue-dates.js'
 import { normaliseEmail } from '../../capabilities/credentials/build-credential.js'
 import { issueCredential, type IssuedCredential } from '../../capabilities/credentials/issue/issue-credential.js'
 import { correctCredential, recertifyCredential } from '../../capabilities/credentials/recertify/reissue-credential.js'
@@ -234,7 +235,8 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
     },
     config: { scope: 'credentials:issue' }
   }, async (request, reply) => {
-    const issued = await issueCredential(versionDeps(request, staffOf(request).actor), request.body)
+    // A date alone (2026-12-04) is the whole day: issue/issue-dates.ts.
+    const issued = await issueCredential(versionDeps(request, staffOf(request).actor), withExactDates(request.body))
     request.log.info({ credentialId: issued.id }, 'credential issued')
     return await sendNewVersion(reply, app.urls, issued)
   })
@@ -254,11 +256,12 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
     config: { scope: 'credentials:issue' }
   }, async (request, reply) => {
     const body = request.body
-    const items = typeof body === 'string' ? itemsFromCsv(body) : body.items
+    // A CSV's problems name its rows as a spreadsheet numbers them; a JSON batch's its items.
+    const { items, rows } = typeof body === 'string' ? itemsFromCsv(body) : { items: body.items, rows: undefined }
     // notify: false in the JSON body, or ?notify=false with a CSV, silences the whole batch's emails.
     const notify = typeof body === 'string' ? request.query.notify !== 'false' : body.notify !== false
     const started = performance.now()
-    const results = await issueBatch({ ...versionDeps(request, staffOf(request).actor), clock: app.clock, log: request.log, notify }, items)
+    const results = await issueBatch({ ...versionDeps(request, staffOf(request).actor), clock: app.clock, log: request.log, notify }, items, { ...(rows !== undefined ? { csvRows: rows } : {}) })
     const created = results.filter((r) => !('type' in r)).length
     request.log.info({ items: items.length, created, ms: Math.round(performance.now() - started) }, 'batch issued')
     // A result is an issued credential or a problem document; the schema's Problem is a $ref, which the derived type cannot follow.

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, EARLIEST_DATE, LATEST_DATE, codeForStatus, problemDocument, type ProblemCode, type ProblemDocument } from '../../kernel/errors.js'
+import { AppError, codeForStatus, problemDocument, type ProblemCode, type ProblemDocument } from '../../kernel/errors.js'
 import { isDatabaseUnavailable } from '../db/errors.js'
+import { validationProblem } from './validation-messages.js'
 import { sendError } from './browser-errors.js'
 import { indexRouteMethods } from './method-not-allowed.js'
 
@@ -14,28 +15,7 @@ import { indexRouteMethods } from './method-not-allowed.js'
 
 /** Maps Fastify's own client errors (body parser, content type, validation) onto the catalogue. */
 function fastifyClientProblem (error: FastifyError): { code: ProblemCode, detail: string, extra?: Record<string, unknown> } | undefined {
-  if (error.validation !== undefined) {
-    const where = error.validationContext ?? 'body'
-    const first = error.validation[0]
-    const params = (first?.params ?? {}) as { missingProperty?: string, additionalProperty?: string }
-    const path = (first?.instancePath ?? '').slice(1).replaceAll('/', '.')
-    const subject = path === '' ? `The request ${where}` : `"${path}"`
-    let detail: string
-    if (first?.keyword === 'required') {
-      detail = `${subject} must have the property "${params.missingProperty ?? '?'}".`
-    } else if (first?.keyword === 'additionalProperties') {
-      detail = `${subject} must not have the property "${params.additionalProperty ?? '?'}".`
-    } else if (first?.keyword === 'formatMinimum' || first?.keyword === 'formatMaximum') {
-      detail = `${subject} must be a date between ${EARLIEST_DATE.slice(0, 4)} and ${LATEST_DATE.slice(0, 4)}.`
-    } else {
-      detail = `${subject} ${first?.message ?? 'is not valid'}.`
-    }
-    return {
-      code: 'validation_failed',
-      detail,
-      extra: { errors: error.validation.map((v) => ({ in: where, path: v.instancePath, message: v.message, params: v.params })) }
-    }
-  }
+  if (error.validation !== undefined) return validationProblem(error.validation, error.validationContext ?? 'body')
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':

@@ -1,8 +1,10 @@
 import { parse } from 'csv-parse/sync'
 import type { FastifyBaseLogger } from 'fastify'
-import { AppError, type ProblemDocument } from '../../../kernel/errors.js'
+import { AppError, problemDocument, type ProblemDocument } from '../../../kernel/errors.js'
 import { problemForError } from '../../../infrastructure/http/error-handling.js'
 import { validatorCompiler } from '../../../infrastructure/http/validator-compiler.js'
+import { validationProblem, type SchemaError, type Wording } from '../../../infrastructure/http/validation-messages.js'
+import { withExactDates } from './issue-dates.js'
 import { normaliseEmail } from '../build-credential.js'
 import { issueCredential, issueCredentialsIn, type IssueDeps, type IssuedCredential, type IssueOutcome } from './issue-credential.js'
 
@@ -17,25 +19,37 @@ const REQUIRED_CSV_COLUMNS = CSV_COLUMNS.slice(0, 3)
 // Items are validated one by one with the issue route's own schema, so one
 // bad item gets its own problem instead of sinking the request.
 const validateItem = validatorCompiler({ schema: issueCredentialBody, httpPart: 'body', method: 'POST', url: '/credentials/batch' }) as
-  ((data: unknown) => boolean) & { errors?: Array<{ instancePath: string, message?: string, params: unknown, keyword: string, schemaPath: string }> | null }
+  ((data: unknown) => boolean) & { errors?: SchemaError[] | null }
 
 export type BatchResult = IssuedCredential | ProblemDocument
+
+/**
+ * Where a CSV row is: its row number as a spreadsheet shows it (the header is
+ * row 1) and the line of the file it starts on. They differ only after a
+ * quoted cell that holds a line break (one row, several lines).
+ */
+export interface CsvRow { row: number, line: number }
+
+/** A CSV column for an item field: the recipient's fields are the name and email columns. */
+const columnOf = (field: string): string => field.replace(/^recipient\./, '')
 
 /**
  * Reads a spreadsheet export: a header row naming the columns (any order,
  * achievementId,name,email required; validFrom,validUntil,awardedDate
  * optional) and one credential per row. Empty optional cells are left out.
  * A malformed file or header is a 400 for the whole request; bad values in a
- * row are that row's problem, found later by the item schema.
+ * row are that row's problem, found later by the item schema and named by
+ * its row (rows, in the items' order).
  */
-export function itemsFromCsv (text: string): unknown[] {
-  let rows: string[][]
+export function itemsFromCsv (text: string): { items: unknown[], rows: CsvRow[] } {
+  let parsed: Array<{ record: string[], info: { lines: number } }>
   try {
-    rows = parse(text, { bom: true, skip_empty_lines: true, trim: true, relax_column_count: false, max_record_size: 64 * 1024 }) as string[][]
+    // With info: true each record comes with where it ends; csv-parse's types do not follow the option.
+    parsed = parse(text, { bom: true, skip_empty_lines: true, trim: true, relax_column_count: false, max_record_size: 64 * 1024, info: true }) as unknown as typeof parsed
   } catch (error) {
     throw new AppError('validation_failed', `The CSV cannot be read: ${(error as Error).message}`)
   }
-  const [header, ...records] = rows
+  const [header, ...records] = parsed.map((p) => p.record)
   if (header === undefined) throw new AppError('validation_failed', 'The CSV is empty; the first row must name the columns (achievementId,name,email).')
   const unknown = header.filter((name) => !(CSV_COLUMNS as readonly string[]).includes(name))
   if (unknown.length > 0) throw new AppError('validation_failed', `The CSV header names unknown columns: ${unknown.map((c) => `"${c}"`).join(', ')}. Columns: ${CSV_COLUMNS.join(', ')}.`)
@@ -44,7 +58,18 @@ export function itemsFromCsv (text: string): unknown[] {
   if (new Set(header).size !== header.length) throw new AppError('validation_failed', 'The CSV header names a column twice.')
   if (records.length === 0) throw new AppError('validation_failed', 'The CSV has a header but no rows.')
   if (records.length > MAX_BATCH_ITEMS) throw new AppError('validation_failed', `A batch holds at most ${MAX_BATCH_ITEMS} credentials; the CSV has ${records.length} rows.`)
-  return records.map((record) => {
+
+  // csv-parse counts the line a record ends on; a spreadsheet shows a blank
+  // line as an empty row but a quoted line break as part of its cell.
+  const rows: CsvRow[] = []
+  let breaksBefore = 0
+  for (const { record, info } of parsed) {
+    const breaks = record.reduce((n, value) => n + (value.match(/\r\n|\r|\n/g)?.length ?? 0), 0)
+    const line = info.lines - breaks
+    rows.push({ row: line - breaksBefore, line })
+    breaksBefore += breaks
+  }
+  const items = records.map((record) => {
     const cell = (name: string): string | undefined => {
       const value = record[header.indexOf(name)]
       return value === undefined || value === '' ? undefined : value
@@ -54,11 +79,28 @@ export function itemsFromCsv (text: string): unknown[] {
       Object.fromEntries(names.flatMap((name) => { const value = cell(name); return value === undefined ? [] : [[rename(name), value]] }))
     return { ...present(['achievementId']), recipient: present(['name', 'email']), ...present(['validFrom', 'validUntil', 'awardedDate']) }
   })
+  return { items, rows: rows.slice(1) }
 }
 
-function invalidItem (index: number, errors: NonNullable<typeof validateItem.errors>): ProblemDocument {
-  const { problem } = problemForError({ validation: errors, validationContext: `items[${index}]` })
-  return problem
+/**
+ * How an item is named in its problem: a CSV row as the spreadsheet numbers
+ * it, with its columns ("Row 4: "email" must be an email address."); a JSON
+ * item by its position and its index in "items", with its field paths.
+ */
+function itemWording (index: number, row: CsvRow | undefined): Wording & { lead: string } {
+  if (row === undefined) return { lead: `Item ${index + 1} (items[${index}])`, whole: 'The item', field: (dotted) => `"${dotted}"` }
+  return {
+    lead: `Row ${row.row}${row.line !== row.row ? ` (line ${row.line} of the file)` : ''}`,
+    whole: 'The row',
+    field: (dotted) => `"${columnOf(dotted)}"`,
+    missing: (dotted) => `"${columnOf(dotted)}" is empty; every row needs one.`
+  }
+}
+
+function invalidItem (index: number, row: CsvRow | undefined, errors: readonly SchemaError[]): ProblemDocument {
+  const { lead, ...wording } = itemWording(index, row)
+  const { code, detail, extra } = validationProblem(errors, `items[${index}]`, wording)
+  return problemDocument(code, `${lead}: ${detail}`, extra)
 }
 
 /** Items issued together in one transaction (issueCredentialsIn): large enough that statements are few, small enough to keep locks short. */
@@ -74,12 +116,17 @@ export const BATCH_CHUNK = 50
  * rolled back and its items are issued one by one, each in its own
  * transaction, so a fault is confined to the item that causes it.
  */
-export async function issueBatch (deps: Omit<IssueDeps, 'now'> & { clock: () => Date, log: FastifyBaseLogger, notify?: boolean }, items: readonly unknown[], concurrency = 2): Promise<BatchResult[]> {
+export async function issueBatch (deps: Omit<IssueDeps, 'now'> & { clock: () => Date, log: FastifyBaseLogger, notify?: boolean }, items: readonly unknown[], options: { csvRows?: readonly CsvRow[], concurrency?: number } = {}): Promise<BatchResult[]> {
+  const { csvRows, concurrency = 2 } = options
   const results: BatchResult[] = new Array(items.length)
   const valid: Array<{ index: number, body: IssueCredentialBody }> = []
   items.forEach((item, index) => {
-    if (!validateItem(item)) results[index] = invalidItem(index, validateItem.errors ?? [])
-    else valid.push({ index, body: deps.notify === false ? { ...(item as IssueCredentialBody), notify: false } : item as IssueCredentialBody })
+    if (!validateItem(item)) {
+      results[index] = invalidItem(index, csvRows?.[index], validateItem.errors ?? [])
+      return
+    }
+    const body = withExactDates(item as IssueCredentialBody)
+    valid.push({ index, body: deps.notify === false ? { ...body, notify: false } : body })
   })
   // The first item in input order for a holder and achievement is issued
   // first; a repeat goes in a later round, after it has committed, and meets it
