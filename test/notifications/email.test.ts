@@ -21,7 +21,7 @@ t.test('issuing sends the holder an email with the link, in text and HTML; notif
   t.match(message.html, issued.url, 'the credential URL in the HTML part')
   t.match(message.text, /linkedin\.com\/profile\/add\?startTask=CERTIFICATION_NAME/, 'how to add it to LinkedIn')
   t.match(message.text, /valid until \d{1,2} \w+ \d{4}/, 'the expiry date')
-  t.match(message.text, /continuing education with 60 points, at least 30 of them from approved/, 'the renewal rules in plain words')
+  t.match(message.text, /Renewal by continuing education takes 60 points, at least 30 of them from approved/, 'what continuing education takes, in plain words')
   t.notOk(message.headers.get('list-unsubscribe'), 'issue emails are transactional: no unsubscribe')
   // The row is marked sent just after the SMTP server has the message: wait for that commit.
   const row = await waitFor('the email marked sent', async () => (await app.sql`select state, message_id from email_notifications where credential_id = ${issued.id} and state <> 'pending'`)[0])

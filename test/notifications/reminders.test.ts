@@ -59,7 +59,7 @@ t.test('reminders at 90 and 30 days, the expired notice after, each once, on a f
   const first = smtp.messages.at(-1)!
   t.match(first.subject, /expires on 15 January 2031/)
   t.match(first.text, /in 90 days/)
-  t.match(first.text, /continuing education with 60 points/)
+  t.match(first.text, /Renewal by continuing education takes 60 points/)
   t.ok(first.headerLines.some((h) => h.key === 'list-unsubscribe' && h.line.includes('/notifications/unsubscribe/')), 'List-Unsubscribe for reminders')
   t.ok(first.headerLines.some((h) => h.key === 'list-unsubscribe-post' && h.line.includes('List-Unsubscribe=One-Click')), 'one-click (RFC 8058)')
 

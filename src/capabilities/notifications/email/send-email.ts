@@ -3,11 +3,13 @@ import { findCredential, findVersion } from '../../credentials/store.js'
 import { shareLinks } from '../../presentation/share-links.js'
 import { longDate } from '../../../infrastructure/web/dates.js'
 import { findIssuer } from '../../issuers/store.js'
-import { addMonths } from '../../../kernel/time.js'
+import { renewalAdvice } from '../../achievements/renewal-advice.js'
+import { normaliseEmail } from '../../credentials/build-credential.js'
 import type { NotificationDeps } from '../deps.js'
 import { findEvent, type EventType } from '../../../infrastructure/jobs/outbox.js'
 import { unsubscribeToken } from '../unsubscribe.js'
-import { renderEmail, renewalRulesInWords, type EmailKind } from './templates.js'
+import { claimAccountInstructions, markEmailSent } from './store.js'
+import { continuingEducationInWords, renderEmail, type EmailKind } from './templates.js'
 
 /** The email each event calls for (revocations are told to staff systems, not emailed). */
 export const EMAIL_FOR_EVENT: Partial<Record<EventType, EmailKind>> = {
@@ -19,6 +21,9 @@ export const EMAIL_FOR_EVENT: Partial<Record<EventType, EmailKind>> = {
 }
 
 const DAY_MS = 86_400_000
+
+/** The emails that deliver a badge, and so may carry the account instructions (reminders and notices do not). */
+const DELIVERS_A_BADGE: ReadonlySet<EmailKind> = new Set(['issued', 'renewed', 'corrected'])
 
 /**
  * Sends the email of one event, once: the email_notifications row is pending
@@ -50,8 +55,8 @@ export async function sendEventEmail (deps: NotificationDeps, eventId: string): 
 
   const credentialUrl = deps.urls.credential(credential.id)
   const validUntil = version.validUntil
-  const grace = achievement.recertification?.continuingEducation?.graceMonths
-  const graceUntil = pending.kind === 'expired' && validUntil !== null && grace !== undefined && grace > 0 ? addMonths(validUntil, grace) : null
+  // The same answer the badge's page gives today: the email words it, never re-derives it.
+  const advice = renewalAdvice({ policy: achievement.recertification, validUntil, now })
   const links = shareLinks({
     credentialUrl,
     credentialId: credential.id,
@@ -62,32 +67,38 @@ export async function sendEventEmail (deps: NotificationDeps, eventId: string): 
     ...(validUntil !== null ? { expires: validUntil.toISOString() } : {})
   })
   const unsubscribeUrl = scheduled ? `${deps.urls.base}/notifications/unsubscribe/${credential.id}?token=${await unsubscribeToken(sql, credential.id)}` : null
+  const to = normaliseEmail(version.recipientEmail)
+  // Claimed after every reason to skip is behind us, so a skipped email never holds them.
+  const accountInstructions = DELIVERS_A_BADGE.has(pending.kind) && await claimAccountInstructions(sql, { email: to, eventId, now })
   const rendered = await renderEmail(pending.kind, issuer.id, {
     holderName: version.recipientName,
     achievementName: achievement.name,
     issuerName: issuer.name,
     credentialUrl,
     verifyUrl: `${deps.urls.base}/verify`,
+    accountUrl: `${deps.urls.base}/account`,
     linkedInAddToProfileUrl: links.linkedInAddToProfile,
     validUntil: longDate(validUntil) ?? null,
+    expired: advice.state === 'in_grace' || advice.state === 'lapsed',
     daysLeft: validUntil !== null ? Math.max(0, Math.ceil((validUntil.getTime() - now.getTime()) / DAY_MS)) : null,
-    graceUntil: graceUntil !== null && graceUntil.getTime() > now.getTime() ? longDate(graceUntil) ?? null : null,
-    renewalRules: renewalRulesInWords(achievement.recertification),
+    renewal: advice.sentence ?? null,
+    continuingEducation: advice.continuingEducationUntil !== undefined ? continuingEducationInWords(achievement.recertification) : null,
     unsubscribeUrl,
+    accountInstructions,
     primaryColor: deps.config.branding.primaryColor,
     accentColor: deps.config.branding.accentColor
   }, deps.config.notifications.emailTemplatesDir)
   const messageId = `<${eventId}@${new URL(deps.urls.base).hostname}>`
   const sent = await deps.mailer.send({
-    to: version.recipientEmail,
+    to,
     ...rendered,
     messageId,
     // RFC 8058 one-click unsubscribe for reminders; issue emails are transactional.
     ...(unsubscribeUrl !== null ? { headers: { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } } : {})
   })
-  await sql`update email_notifications set state = 'sent', message_id = ${messageId}, sent_at = ${now} where event_id = ${eventId}`
+  await markEmailSent(sql, { eventId, messageId, now })
   // Never the address: the event and credential ids say which email it was.
-  deps.log.info({ eventId, credentialId: credential.id, kind: pending.kind, delivered: sent.delivered, ...(sent.delivered === 'file' ? { file: sent.where } : {}) }, 'email sent')
+  deps.log.info({ eventId, credentialId: credential.id, kind: pending.kind, accountInstructions, delivered: sent.delivered, ...(sent.delivered === 'file' ? { file: sent.where } : {}) }, 'email sent')
   return 'sent'
 }
 

@@ -17,15 +17,22 @@ export interface EmailData {
   issuerName: string
   credentialUrl: string
   verifyUrl: string
+  /** The holder's account, "My badges" (absolute): every email links to it. */
+  accountUrl: string
   linkedInAddToProfileUrl: string
   /** Long dates ("31 March 2031"), or null when the credential does not expire. */
   validUntil: string | null
+  /** The version's validUntil has passed (an issued email for a back-dated record says so instead of "valid until"). */
+  expired: boolean
   daysLeft: number | null
-  /** The end of renewal by continuing education (expired notices), or null. */
-  graceUntil: string | null
-  renewalRules: string | null
+  /** renewalAdvice's sentence for this badge today: the same words as its page. */
+  renewal: string | null
+  /** What continuing education takes, only while renewalAdvice says that way is open. */
+  continuingEducation: string | null
   /** Reminders and expiry notices only. */
   unsubscribeUrl: string | null
+  /** This email carries the account instructions (once per address). */
+  accountInstructions: boolean
   primaryColor: string
   accentColor: string
 }
@@ -47,24 +54,37 @@ export interface PortalEmailData {
 }
 
 const BUILT_IN = fileURLToPath(new URL('../../../../templates/email/', import.meta.url))
-const text = new Eta({ autoEscape: false, autoTrim: [false, 'nl'] })
-const html = new Eta({ autoEscape: true, autoTrim: [false, 'nl'] })
+// No automatic trimming: eta's 'nl' trim also ate the newline after every
+// output tag, so a URL at the end of a line ran into the next line. Control
+// tags that stand on a line of their own end in `-%>` to drop their newline.
+const text = new Eta({ autoEscape: false, autoTrim: false })
+const html = new Eta({ autoEscape: true, autoTrim: false })
 const compiled = new Map<string, { mtimeMs: number, render: (data: object) => string }>()
 
 /**
  * Renders one email: subject, text and HTML parts. Each part is looked up as
  * <overrides>/<issuerId>/<kind>.<part>.eta, then <overrides>/<kind>.<part>.eta,
  * then the built-in template (templates/email/), so staff can change one part
- * for one issuer without copying the rest. The HTML part is wrapped in
- * layout.html.eta (also overridable). Overrides are re-read when they change.
+ * for one issuer without copying the rest. Both bodies are wrapped in their
+ * layout (layout.text.eta, layout.html.eta; also overridable), which adds
+ * what every email has: the signature, the account instructions when owed,
+ * the "My badges" link and, for reminders, the unsubscribe link. Overrides are
+ * re-read when they change.
  */
 export async function renderEmail (kind: EmailKind | PortalEmailKind, issuerId: string, data: EmailData | PortalEmailData, overridesDir?: string): Promise<{ subject: string, text: string, html: string }> {
   const subject = (await renderPart(`${kind}.subject.eta`, issuerId, overridesDir, text, data)).replace(/\s+/g, ' ').trim()
+  const owed = 'accountInstructions' in data && data.accountInstructions
+  const instructions = owed
+    ? { text: (await renderPart('account-instructions.text.eta', issuerId, overridesDir, text, data)).trim(), html: await renderPart('account-instructions.html.eta', issuerId, overridesDir, html, data) }
+    : { text: '', html: '' }
+  const textBody = (await renderPart(`${kind}.text.eta`, issuerId, overridesDir, text, data)).trim()
+  const textEmail = await renderPart('layout.text.eta', issuerId, overridesDir, text, { ...data, body: textBody, accountInstructions: instructions.text })
   const body = await renderPart(`${kind}.html.eta`, issuerId, overridesDir, html, data)
   return {
     subject,
-    text: (await renderPart(`${kind}.text.eta`, issuerId, overridesDir, text, data)).replace(/\n{3,}/g, '\n\n').trim() + '\n',
-    html: await renderPart('layout.html.eta', issuerId, overridesDir, html, { ...data, subject, body })
+    // Blank lines left by a condition that did not hold collapse to one.
+    text: textEmail.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim() + '\n',
+    html: await renderPart('layout.html.eta', issuerId, overridesDir, html, { ...data, subject, body, accountInstructions: instructions.html })
   }
 }
 
@@ -87,17 +107,14 @@ async function renderPart (name: string, issuerId: string, overridesDir: string 
   throw new Error(`No email template "${name}"`)
 }
 
-/** The achievement's renewal rules in plain words, for emails. */
-export function renewalRulesInWords (policy: RecertificationPolicy | null | undefined): string | null {
-  const parts: string[] = []
+/**
+ * What renewing by continuing education takes (points), in plain words. The
+ * windows (until when, and whether the exam still counts) are renewalAdvice's
+ * to say; this only adds the requirement while that way is open.
+ */
+export function continuingEducationInWords (policy: RecertificationPolicy | null | undefined): string | null {
   const ce = policy?.continuingEducation
-  if (ce !== undefined) {
-    const approved = ce.minApprovedPoints !== undefined && ce.minApprovedPoints > 0 ? `, at least ${ce.minApprovedPoints} of them from approved continuing education units (CEUs)` : ''
-    const grace = ce.graceMonths !== undefined && ce.graceMonths > 0 ? `, accepted until ${ce.graceMonths} month${ce.graceMonths === 1 ? '' : 's'} after the credential expires` : ', accepted until the credential expires'
-    parts.push(`recertify by continuing education with ${ce.minPoints} points${approved}${grace}`)
-  }
-  if (policy?.exam !== false) parts.push(parts.length > 0 ? 'or by passing the exam again' : 'recertify by passing the exam again')
-  if (parts.length === 0) return null
-  const sentence = parts.join('; ')
-  return `${sentence.charAt(0).toUpperCase()}${sentence.slice(1)}.`
+  if (ce === undefined) return null
+  const approved = ce.minApprovedPoints !== undefined && ce.minApprovedPoints > 0 ? `, at least ${ce.minApprovedPoints} of them from approved continuing education units (CEUs)` : ''
+  return `Renewal by continuing education takes ${ce.minPoints} points${approved}.`
 }

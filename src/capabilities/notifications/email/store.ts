@@ -1,0 +1,36 @@
+import type { Db } from '../../../infrastructure/db/types.js'
+
+/**
+ * The account instructions are owed once per holder address (migration
+ * 0008). The claim is made at send time, by the email that will carry them:
+ * the first issued, renewed or corrected email that actually goes to the
+ * address. The address's primary key decides between two workers; a retry of
+ * the claiming event finds its own claim and carries them again; a claim
+ * whose email was skipped (a badge corrected before its issue email went) is
+ * taken over by the next email, so skipping never loses them.
+ */
+export async function claimAccountInstructions (sql: Db, claim: { email: string, eventId: string, now: Date }): Promise<boolean> {
+  const [row] = await sql<Array<{ eventId: string }>>`
+    insert into account_instructions as a (email, event_id, claimed_at)
+    values (${claim.email}, ${claim.eventId}, ${claim.now})
+    on conflict (email) do update set event_id = excluded.event_id, claimed_at = excluded.claimed_at
+      where a.sent_at is null
+        and not exists (select 1 from email_notifications n where n.event_id = a.event_id and n.state in ('pending', 'sent'))
+    returning event_id as "eventId"`
+  if (row !== undefined) return row.eventId === claim.eventId
+  // Not inserted nor taken over: someone holds it, possibly this very event (a retry).
+  const [held] = await sql<Array<{ eventId: string }>>`select event_id as "eventId" from account_instructions where email = ${claim.email}`
+  return held?.eventId === claim.eventId
+}
+
+/** Marks the event's email sent, and the instructions it carried (if it claimed them) as delivered: one statement, so both or neither. */
+export async function markEmailSent (sql: Db, sent: { eventId: string, messageId: string, now: Date }): Promise<void> {
+  await sql`
+    with marked as (
+      update email_notifications set state = 'sent', message_id = ${sent.messageId}, sent_at = ${sent.now}
+      where event_id = ${sent.eventId}
+      returning event_id
+    )
+    update account_instructions set sent_at = ${sent.now}
+    where event_id in (select event_id from marked) and sent_at is null`
+}
