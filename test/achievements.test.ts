@@ -12,11 +12,11 @@ import { CookieJar, csrfToken, getPage, postForm } from './helpers/portal.js'
  * archived (no new credentials or recertifications; badges untouched) and
  * given an https image that is fetched once, checked and stored, or refused
  * with the reason. Images come from a real HTTP server on 127.0.0.1, reached
- * under the development loopback allowance (WEBHOOKS_ALLOW_HTTP_LOCALHOST).
+ * under the development loopback allowance (OUTBOUND_ALLOW_LOOPBACK).
  */
 
 const NOW = new Date('2026-12-04T12:00:00Z')
-const DEV_LOOPBACK = { WEBHOOKS_ALLOW_HTTP_LOCALHOST: 'true' }
+const DEV_LOOPBACK = { OUTBOUND_ALLOW_LOOPBACK: 'true' }
 const BROWSER = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }
 
 /** A 64×64 square of #2a9d8f: its pixels tell it from the badge the service draws. */
@@ -88,6 +88,11 @@ t.test('an https image is fetched once when the achievement is defined, stored a
   t.equal(svg.statusCode, 200, 'an SVG without script or outside references is accepted too')
   t.equal(svg.json().achievement.image.id, `data:image/svg+xml;base64,${Buffer.from(SAFE_SVG).toString('base64')}`)
   t.equal(svg.json().imageFetchedFrom, `${server.base}/badge.svg`)
+  const oldBadge = PNG.sync.read((await app.app.inject({ url: `${path}/badge.png` })).rawPayload)
+  t.same([oldBadge.width, oldBadge.height, ...oldBadge.data.subarray(0, 3)], [64, 64, 0x2a, 0x9d, 0x8f], 'a badge signed before the edit keeps the image it was signed with')
+  const newer = await issue(app, { achievementId: achievement.id, recipient: { name: 'Bo Chen', email: 'bo@example.com' } })
+  const newBadge = await app.app.inject({ url: `${new URL(newer.url).pathname}/badge.svg` })
+  t.match(newBadge.body, /stop-color="#e76f51"/, 'a badge issued after it has the new one')
   const [edited] = await auditOf(app, achievement.id)
   t.match(edited, { action: 'achievement.edited', details: { changed: ['image'], imageFetchedFrom: `${server.base}/badge.svg` } })
   t.match(edited?.after.image.id, /^data:image\/svg\+xml;base64,… \(\d+ characters, SHA-256 [0-9a-f]{64}\)$/, 'the audit trail summarises a data: image instead of copying it')

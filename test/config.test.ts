@@ -63,3 +63,21 @@ t.test('TRUSTED_ISSUERS is a list of absolute ids', async (t) => {
   t.same(loadConfig({ TRUSTED_ISSUERS: 'https://a.example/issuers/1, did:key:z6MkTest' }).trustedIssuers, ['https://a.example/issuers/1', 'did:key:z6MkTest'])
   t.throws(() => loadConfig({ TRUSTED_ISSUERS: 'not a url' }), /TRUSTED_ISSUERS/)
 })
+
+t.test('OUTBOUND_ALLOW_LOOPBACK is one development switch for every outbound call, refused in production; the old webhook setting is refused by name', async (t) => {
+  t.equal(loadConfig({}).outbound.allowLoopback, false, 'off by default')
+  t.equal(loadConfig({ OUTBOUND_ALLOW_LOOPBACK: 'true' }).outbound.allowLoopback, true)
+  t.throws(() => loadConfig({ OUTBOUND_ALLOW_LOOPBACK: 'yes' }), /"OUTBOUND_ALLOW_LOOPBACK" must be "true" or "false", got "yes"/)
+  const production = {
+    NODE_ENV: 'production',
+    ISSUER_NAME: 'American Association of Medical Assistants',
+    DATABASE_URL: 'postgres://db.internal/tessera',
+    KEYS_DIR: '/run/secrets/tessera-keys',
+    ADMIN_API_KEY: 'a-production-staff-key-0123456789abcdef',
+    PUBLIC_BASE_URL: 'https://badges.aama-ntl.org'
+  }
+  t.throws(() => loadConfig({ ...production, OUTBOUND_ALLOW_LOOPBACK: 'true' }), /"OUTBOUND_ALLOW_LOOPBACK" is for development only and must not be set in production/)
+  // A silently ignored old name would leave a developer's loopback issuer unreachable with no clue why.
+  const error = t.throws(() => loadConfig({ WEBHOOKS_ALLOW_HTTP_LOCALHOST: 'true' })) as ConfigError
+  t.same(error.problems, ['"WEBHOOKS_ALLOW_HTTP_LOCALHOST" was replaced by "OUTBOUND_ALLOW_LOOPBACK", which covers every outbound call (webhooks, pasted links, images, other issuers\' keys and status lists): rename it.'])
+})

@@ -226,7 +226,7 @@ t.test('outbound fetches refuse private, local and special addresses, and names 
   }
   for (const address of ['93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c', '8.8.8.8']) t.notOk(isBlockedAddress(address), address)
   const rebinding = async (): Promise<Array<{ address: string, family: number }>> => [{ address: '93.184.215.14', family: 4 }, { address: '127.0.0.1', family: 4 }]
-  await t.rejects(fetchPastedCredential('https://badges.example.net/c/1', rebinding as never), /private or local network/, 'any private answer refuses the name')
+  await t.rejects(fetchPastedCredential('https://badges.example.net/c/1', { allowLoopback: false, resolveName: rebinding as never }), /private or local network/, 'any private answer refuses the name')
 })
 
 t.test('LinkedIn "Add to profile": every value percent-encoded, months 1-based in UTC', async (t) => {

@@ -118,7 +118,7 @@ t.test('the /verify page refuses to fetch a pasted link to any refused address, 
   }
   // The page's fetch resolves names with the system resolver; the function under it takes one, as a hostile DNS answer.
   for (const [label, address] of REFUSED) {
-    await t.rejects(fetchPastedCredential('https://badges.example.net/c/1', answering(address) as never), { name: 'FetchRefusedError', message: 'The host "badges.example.net" is on a private or local network; only public https addresses are fetched.' }, `${label}: a name resolving to ${address}`)
+    await t.rejects(fetchPastedCredential('https://badges.example.net/c/1', { allowLoopback: false, resolveName: answering(address) as never }), { name: 'FetchRefusedError', message: 'The host "badges.example.net" is on a private or local network; only public https addresses are fetched.' }, `${label}: a name resolving to ${address}`)
   }
 })
 
@@ -151,16 +151,16 @@ t.test('webhook delivery refuses a target that is, or resolves to, a refused add
   }
   // A registered name whose DNS answer later points inside: delivery resolves it through the given resolver.
   for (const [label, address] of REFUSED) {
-    await t.rejects(postWebhook('https://looks-public.example.org/hooks', '{}', {}, { allowHttpLocalhost: false, resolveName: answering(address) as never }), { name: 'WebhookTargetRefused', message: 'The host "looks-public.example.org" resolves to a private or local address.' }, `${label}: a name resolving to ${address}`)
+    await t.rejects(postWebhook('https://looks-public.example.org/hooks', '{}', {}, { allowLoopback: false, resolveName: answering(address) as never }), { name: 'WebhookTargetRefused', message: 'The host "looks-public.example.org" resolves to a private or local address.' }, `${label}: a name resolving to ${address}`)
   }
   const mixed = async (): Promise<Array<{ address: string, family: number }>> => [{ address: '2606:4700::1111', family: 6 }, { address: '2002:a00:1::1', family: 6 }]
-  await t.rejects(postWebhook('https://looks-public.example.org/hooks', '{}', {}, { allowHttpLocalhost: false, resolveName: mixed as never }), { name: 'WebhookTargetRefused' }, 'one refused answer among public ones refuses the name')
+  await t.rejects(postWebhook('https://looks-public.example.org/hooks', '{}', {}, { allowLoopback: false, resolveName: mixed as never }), { name: 'WebhookTargetRefused' }, 'one refused answer among public ones refuses the name')
 })
 
 t.test('the development setting still lets webhooks reach loopback, and nothing else private', async (t) => {
   const receiver = await startReceiver()
   t.teardown(receiver.close)
-  const app: TestApp = await build(t, { env: { WEBHOOKS_ALLOW_HTTP_LOCALHOST: 'true' } })
+  const app: TestApp = await build(t, { env: { OUTBOUND_ALLOW_LOOPBACK: 'true' } })
   const register = async (url: string): Promise<number> => (await app.app.inject({ method: 'POST', url: '/api/v1/webhooks', headers: app.auth, payload: { url, events: ['credential.issued'] } })).statusCode
   t.equal(await register(receiver.url), 201, 'http://127.0.0.1 registered')
   t.equal(await register('http://localhost:8080/hooks'), 201, 'http://localhost registered')
@@ -169,8 +169,20 @@ t.test('the development setting still lets webhooks reach loopback, and nothing 
   for (const url of ['https://10.0.0.1/hooks', 'https://[::ffff:7f00:1]/hooks', 'https://[::7f00:1]/hooks', 'https://3232235777/hooks', 'https://[fec0::1]/hooks', 'http://127.0.0.2:8080/hooks']) {
     t.equal(await register(url), 400, `${url} still refused`)
   }
-  const answer = await postWebhook(receiver.url, '{"ok":true}', {}, { allowHttpLocalhost: true })
+  const answer = await postWebhook(receiver.url, '{"ok":true}', {}, { allowLoopback: true })
   t.equal(answer.status, 200, 'delivered to the loopback receiver')
   t.equal(receiver.received[0]?.body, '{"ok":true}')
-  await t.rejects(postWebhook(receiver.url, '{}', {}, { allowHttpLocalhost: false }), { name: 'WebhookTargetRefused' }, 'and refused without the setting')
+  await t.rejects(postWebhook(receiver.url, '{}', {}, { allowLoopback: false }), { name: 'WebhookTargetRefused' }, 'and refused without the setting')
+})
+
+t.test('OUTBOUND_ALLOW_LOOPBACK opens loopback names to every outbound path, and nothing else', async (t) => {
+  const issuer = await startReceiver()
+  t.teardown(issuer.close)
+  // The pasted-link fetch was https-only whatever the setting: a loopback issuer could not be pasted.
+  t.equal(await fetchPastedCredential(issuer.url, { allowLoopback: true }), 'ok', 'a pasted http://127.0.0.1 link is fetched under the switch')
+  await t.rejects(fetchPastedCredential(issuer.url, { allowLoopback: false }), { name: 'FetchRefusedError', message: 'Only https links can be fetched.' }, 'and refused without it')
+  // "localhost" whose DNS answer is a private address: the switch opened every private range to it before.
+  await t.rejects(postWebhook('http://localhost:9/hooks', '{}', {}, { allowLoopback: true, resolveName: answering('10.0.0.1') as never }), { name: 'WebhookTargetRefused', message: 'The host "localhost" resolves to a private or local address.' }, 'a loopback name answering a private address is refused')
+  await t.rejects(fetchPastedCredential('http://localhost:9/c/1', { allowLoopback: true, resolveName: answering('192.168.1.1') as never }), /private or local network/, 'the pasted-link fetch too')
+  await t.rejects(fetchPastedCredential('https://looks-public.example.org/c/1', { allowLoopback: true, resolveName: answering('127.0.0.1') as never }), /private or local network/, 'a public name answering loopback is refused: only the loopback names are opened')
 })

@@ -114,6 +114,15 @@ export interface Config {
     /** LinkedIn's numeric organization id, used by "Add to profile" instead of the name when set. */
     readonly linkedInOrganizationId: string | undefined
   }
+  /** The service's calls to other servers (webhooks, pasted links, achievement images, other issuers' keys and lists). */
+  readonly outbound: {
+    /**
+     * Development only (OUTBOUND_ALLOW_LOOPBACK): every outbound path may reach
+     * http://localhost, http://127.0.0.1 and http://[::1], so tests and demos can
+     * stand up servers on loopback. Nothing else relaxes: private ranges stay refused.
+     */
+    readonly allowLoopback: boolean
+  }
   /** Email and webhooks (src/notifications). */
   readonly notifications: {
     /** 'inline': this process runs the job workers (the default); 'off': it only adds jobs (run `npm run worker` elsewhere). */
@@ -125,8 +134,6 @@ export interface Config {
     readonly emailTemplatesDir: string | undefined
     /** Days before validUntil at which reminders go out, largest first. */
     readonly reminderDays: readonly number[]
-    /** Development only: webhooks may target http://localhost and loopback addresses. */
-    readonly webhooksAllowHttpLocalhost: boolean
     /** Cron of the due-reminder scan. */
     readonly scanCron: string
     /** Cron of the re-signing of status lists that will soon expire. */
@@ -274,7 +281,12 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const reminderDays = reminderDaysValue === 'none' ? [] : reminderDaysValue.split(',').map((d) => Number(d.trim()))
   if (reminderDays.some((d) => !Number.isInteger(d) || d < 1 || d > 3650)) problems.push(`"REMINDER_DAYS" must be whole numbers of days separated by commas (e.g. 90,30), or "none"; got "${reminderDaysValue}".`)
   reminderDays.sort((a, b) => b - a)
-  const webhooksAllowHttpLocalhost = get('WEBHOOKS_ALLOW_HTTP_LOCALHOST') === 'true'
+  const allowLoopbackValue = get('OUTBOUND_ALLOW_LOOPBACK')
+  if (allowLoopbackValue !== undefined && allowLoopbackValue !== 'true' && allowLoopbackValue !== 'false') problems.push(`"OUTBOUND_ALLOW_LOOPBACK" must be "true" or "false", got "${allowLoopbackValue}".`)
+  const allowLoopback = allowLoopbackValue === 'true'
+  // Refused rather than read as an alias: it is a development switch, a clear stop names the fix in one
+  // line, and an alias would quietly keep the old name alive in .env files (and say nothing in the worker).
+  if (get('WEBHOOKS_ALLOW_HTTP_LOCALHOST') !== undefined) problems.push('"WEBHOOKS_ALLOW_HTTP_LOCALHOST" was replaced by "OUTBOUND_ALLOW_LOOPBACK", which covers every outbound call (webhooks, pasted links, images, other issuers\' keys and status lists): rename it.')
   const seconds = (name: string, fallback: number, min = 1): number => {
     const value = get(name)
     if (value === undefined) return fallback
@@ -299,7 +311,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     // The name is signed into every credential: a default one would stay on them for good.
     if (get('ISSUER_NAME') === undefined) problems.push('"ISSUER_NAME" must be set in production: the certifying body\'s name is signed into every credential.')
     if (!publicBaseUrl.startsWith('https://')) problems.push(`"PUBLIC_BASE_URL" must be an https URL in production, got "${publicBaseUrl}".`)
-    if (webhooksAllowHttpLocalhost) problems.push('"WEBHOOKS_ALLOW_HTTP_LOCALHOST" is for development only and must not be set in production.')
+    if (allowLoopback) problems.push('"OUTBOUND_ALLOW_LOOPBACK" is for development only and must not be set in production.')
     if (smtpUrl !== undefined && mailFrom === undefined) problems.push('"MAIL_FROM" must be set in production when "SMTP_URL" is (the address holders see emails come from).')
   }
 
@@ -333,6 +345,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     rateLimits,
     dataIntegrityThreads,
     portal,
+    outbound: Object.freeze({ allowLoopback }),
     branding: Object.freeze({ logoUrl, primaryColor, accentColor, linkedInOrganizationId }),
     notifications: Object.freeze({
       worker: worker === 'off' ? 'off' : 'inline',
@@ -340,7 +353,6 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       mailFrom: mailFrom ?? `"${get('ISSUER_NAME') ?? 'Tessera Development Issuer'}" <no-reply@${hostOf(publicBaseUrl)}>`,
       emailTemplatesDir: get('EMAIL_TEMPLATES_DIR') !== undefined ? path.resolve(get('EMAIL_TEMPLATES_DIR') as string) : undefined,
       reminderDays: Object.freeze(reminderDays),
-      webhooksAllowHttpLocalhost,
       scanCron: get('NOTIFICATION_SCAN_CRON') ?? '*/10 * * * *',
       statusListRefreshCron: get('STATUS_LIST_REFRESH_CRON') ?? '7 * * * *',
       portalPurgeCron: get('PORTAL_PURGE_CRON') ?? '23 * * * *',

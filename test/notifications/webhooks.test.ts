@@ -33,7 +33,7 @@ t.test('staff register, list, disable and delete webhooks; the secret is shown o
   t.equal((await app.app.inject({ method: 'GET', url: `/api/v1/webhooks/${hook.id}`, headers: app.auth })).statusCode, 404, 'gone')
   const audit = await app.sql`select action from audit_events where subject_type = 'webhook' order by id`
   t.same(audit.map((a) => a.action), ['webhook.created', 'webhook.disabled', 'webhook.deleted'], 'audited')
-  const other = await build(t, { env: { WEBHOOKS_ALLOW_HTTP_LOCALHOST: 'true' } })
+  const other = await build(t, { env: { OUTBOUND_ALLOW_LOOPBACK: 'true' } })
   t.equal((await other.app.inject({ method: 'POST', url: '/api/v1/webhooks', headers: other.auth, payload: { url: 'http://localhost:8080/hooks', events: ['credential.issued'] } })).statusCode, 201, 'http://localhost under the development setting')
 })
 
@@ -41,7 +41,7 @@ t.test('deliveries are signed (Standard Webhooks), retried on failure, listed wi
   let status = 500
   const receiver = await startReceiver({ status: () => status })
   t.teardown(receiver.close)
-  const app = await build(t, { env: { ...FAST_JOBS, WORKER: 'inline', WEBHOOKS_ALLOW_HTTP_LOCALHOST: 'true', JOB_RETRY_DELAY_SECONDS: '600' } })
+  const app = await build(t, { env: { ...FAST_JOBS, WORKER: 'inline', OUTBOUND_ALLOW_LOOPBACK: 'true', JOB_RETRY_DELAY_SECONDS: '600' } })
   await app.app.ready()
   const hook = (await app.app.inject({ method: 'POST', url: '/api/v1/webhooks', headers: app.auth, payload: { url: receiver.url, events: ['credential.issued', 'credential.revoked'] } })).json()
   const achievement = await createAchievement(app)
@@ -79,13 +79,13 @@ t.test('a worker killed in the middle of a burst: after a restart every event is
   const receiver = await startReceiver({ delayMs: 150 })
   t.teardown(receiver.close)
   // A job's crash expiry is fixed when it is added: the jobs added here get the short one too.
-  const app = await build(t, { env: { ...FAST_JOBS, WEBHOOKS_ALLOW_HTTP_LOCALHOST: 'true' } })
+  const app = await build(t, { env: { ...FAST_JOBS, OUTBOUND_ALLOW_LOOPBACK: 'true' } })
   const hook = (await app.app.inject({ method: 'POST', url: '/api/v1/webhooks', headers: app.auth, payload: { url: receiver.url, events: ['credential.issued'] } })).json()
   const achievement = await createAchievement(app)
   const total = 24
   for (let i = 0; i < total; i++) await issue(app, { achievementId: achievement.id, recipient: { name: `Burst ${i}`, email: `burst${i}@example.org` }, notify: false })
 
-  const env = { ...process.env, ...FAST_JOBS, NODE_OPTIONS: '', DATABASE_URL: app.config.databaseUrl!, PUBLIC_BASE_URL: app.config.publicBaseUrl, DATA_DIR: app.dataDir, ISSUER_NAME: app.config.issuer.name, WEBHOOKS_ALLOW_HTTP_LOCALHOST: 'true', LOG_LEVEL: 'warn' }
+  const env = { ...process.env, ...FAST_JOBS, NODE_OPTIONS: '', DATABASE_URL: app.config.databaseUrl!, PUBLIC_BASE_URL: app.config.publicBaseUrl, DATA_DIR: app.dataDir, ISSUER_NAME: app.config.issuer.name, OUTBOUND_ALLOW_LOOPBACK: 'true', LOG_LEVEL: 'warn' }
   const startWorker = (): ChildProcess => spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] })
   const uniqueIds = (): Set<string> => new Set(receiver.received.map((r) => String(r.headers['webhook-id'])))
 
@@ -134,7 +134,7 @@ t.test('after 3 days of failures a delivery is marked failed; a name resolving t
   t.same({ state: row?.state, attempts: row?.attempts }, { state: 'failed', attempts: 1 })
 
   const privateAnswer = async (): Promise<Array<{ address: string, family: number }>> => [{ address: '10.0.0.7', family: 4 }]
-  await t.rejects(postWebhook('https://looks-public.example.org/hooks', '{}', {}, { allowHttpLocalhost: false, resolveName: privateAnswer as never }), { name: 'WebhookTargetRefused', message: /private or local address/ }, 'DNS pointing inside is refused')
+  await t.rejects(postWebhook('https://looks-public.example.org/hooks', '{}', {}, { allowLoopback: false, resolveName: privateAnswer as never }), { name: 'WebhookTargetRefused', message: /private or local address/ }, 'DNS pointing inside is refused')
   const mapped = async (): Promise<Array<{ address: string, family: number }>> => [{ address: '::ffff:127.0.0.1', family: 6 }]
-  await t.rejects(postWebhook('https://looks-public.example.org/hooks', '{}', {}, { allowHttpLocalhost: false, resolveName: mapped as never }), { name: 'WebhookTargetRefused' }, 'an IPv4-mapped loopback too')
+  await t.rejects(postWebhook('https://looks-public.example.org/hooks', '{}', {}, { allowLoopback: false, resolveName: mapped as never }), { name: 'WebhookTargetRefused' }, 'an IPv4-mapped loopback too')
 })

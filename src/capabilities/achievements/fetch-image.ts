@@ -1,5 +1,5 @@
 import type { lookup } from 'node:dns/promises'
-import { outboundRequest, OutboundRefused } from '../../infrastructure/outbound/outbound.js'
+import { isDevLoopbackUrl, outboundRequest, OutboundRefused } from '../../infrastructure/outbound/outbound.js'
 import { AppError } from '../../kernel/errors.js'
 import { checkImage } from './check-image.js'
 
@@ -20,14 +20,12 @@ import { checkImage } from './check-image.js'
 export const IMAGE_LIMITS = { timeoutMs: 10_000, maxBytes: 128 * 1024 }
 
 export interface ImageFetchOptions {
-  /** The development setting (WEBHOOKS_ALLOW_HTTP_LOCALHOST): http://localhost and loopback addresses may be fetched. */
-  allowHttpLocalhost: boolean
+  /** The development switch (OUTBOUND_ALLOW_LOOPBACK): http://localhost and loopback addresses may be fetched. */
+  allowLoopback: boolean
   resolveName?: typeof lookup
 }
 
 export type ImageRefusalReason = 'not-https' | 'unresolvable' | 'private-address' | 'unreachable' | 'timeout' | 'redirect' | 'http-status' | 'too-large' | 'not-an-image'
-
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1'])
 
 const refused = (url: string, reason: ImageRefusalReason, why: string): AppError =>
   new AppError('achievement_image_refused', `The image at "${url}" was not stored: ${why}.`, { url, reason })
@@ -35,8 +33,7 @@ const refused = (url: string, reason: ImageRefusalReason, why: string): AppError
 /** Fetches and checks an https image; the data: URI to store, or an achievement_image_refused AppError naming the URL and why. */
 export async function fetchAchievementImage (raw: string, options: ImageFetchOptions): Promise<string> {
   const url = new URL(raw)
-  const host = url.hostname.replace(/^\[|\]$/g, '')
-  const devLoopback = options.allowHttpLocalhost && LOOPBACK_NAMES.has(host)
+  const devLoopback = isDevLoopbackUrl(url, options.allowLoopback)
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && devLoopback)) throw refused(raw, 'not-https', 'only https images are fetched')
   if (url.username !== '' || url.password !== '') throw refused(raw, 'not-https', 'a URL with a user name or password is not fetched')
   let answer: { status: number, body: Buffer }
@@ -48,7 +45,7 @@ export async function fetchAchievementImage (raw: string, options: ImageFetchOpt
       timeoutMs: IMAGE_LIMITS.timeoutMs,
       maxBytes: IMAGE_LIMITS.maxBytes,
       tooLarge: 'refuse',
-      allowPrivate: devLoopback,
+      allowLoopback: options.allowLoopback,
       ...(options.resolveName !== undefined ? { resolveName: options.resolveName } : {})
     })
   } catch (error) {

@@ -15,8 +15,8 @@ export interface AchievementDeps {
   actor: string
   now: Date
   requestId?: string
-  /** The development setting (WEBHOOKS_ALLOW_HTTP_LOCALHOST) that lets an image come from http://localhost. */
-  allowHttpLocalhost: boolean
+  /** The development switch (OUTBOUND_ALLOW_LOOPBACK) that lets an image come from http://localhost. */
+  allowLoopback: boolean
   resolveName?: typeof lookup
 }
 

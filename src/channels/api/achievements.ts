@@ -74,7 +74,7 @@ const resourceOf = (...args: Parameters<typeof achievementResource>): Achievemen
 
 /** What defining or editing needs from the app and the request. */
 const definitionDeps = (app: FastifyInstance, request: FastifyRequest): AchievementDeps =>
-  ({ sql: app.sql, actor: staffOf(request).actor, now: app.clock(), requestId: request.id, allowHttpLocalhost: app.config.notifications.webhooksAllowHttpLocalhost })
+  ({ sql: app.sql, actor: staffOf(request).actor, now: app.clock(), requestId: request.id, allowLoopback: app.config.outbound.allowLoopback })
 
 /** Staff routes, registered under /api/v1 behind bearer auth. */
 export async function achievementStaffRoutes (fastify: FastifyInstance): Promise<void> {

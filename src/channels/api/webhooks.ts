@@ -126,7 +126,7 @@ const resourceOf = (row: Parameters<typeof webhookResource>[0]): WebhookResource
 export async function webhookRoutes (fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   const adminDeps = (request: { id: string }, actor: string): Parameters<typeof registerWebhook>[0] =>
-    ({ sql: app.sql, actor, now: app.clock(), requestId: request.id, allowHttpLocalhost: app.config.notifications.webhooksAllowHttpLocalhost })
+    ({ sql: app.sql, actor, now: app.clock(), requestId: request.id, allowLoopback: app.config.outbound.allowLoopback })
 
   app.post('/webhooks', {
     schema: {

@@ -1,5 +1,5 @@
 import type { lookup } from 'node:dns/promises'
-import { outboundRequest, OutboundRefused } from '../../infrastructure/outbound/outbound.js'
+import { isDevLoopbackUrl, outboundRequest, OutboundRefused } from '../../infrastructure/outbound/outbound.js'
 
 /**
  * Fetches a credential from a pasted https URL through the service's one
@@ -17,14 +17,15 @@ export class FetchRefusedError extends Error {
   }
 }
 
-export async function fetchPastedCredential (raw: string, resolveName?: typeof lookup): Promise<string> {
+export async function fetchPastedCredential (raw: string, options: { allowLoopback: boolean, resolveName?: typeof lookup }): Promise<string> {
   let url: URL
   try {
     url = new URL(raw)
   } catch {
     throw new FetchRefusedError('That is not a link.')
   }
-  if (url.protocol !== 'https:') throw new FetchRefusedError('Only https links can be fetched.')
+  // http only for loopback under the development switch (OUTBOUND_ALLOW_LOOPBACK).
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isDevLoopbackUrl(url, options.allowLoopback))) throw new FetchRefusedError('Only https links can be fetched.')
   if (url.username !== '' || url.password !== '') throw new FetchRefusedError('Links with a user name or password are not fetched.')
   let answer: { status: number, body: Buffer }
   try {
@@ -35,7 +36,8 @@ export async function fetchPastedCredential (raw: string, resolveName?: typeof l
       timeoutMs: FETCH_LIMITS.timeoutMs,
       maxBytes: FETCH_LIMITS.maxBytes,
       tooLarge: 'refuse',
-      ...(resolveName !== undefined ? { resolveName } : {})
+      allowLoopback: options.allowLoopback,
+      ...(options.resolveName !== undefined ? { resolveName: options.resolveName } : {})
     })
   } catch (error) {
     throw new FetchRefusedError(refusal(error))

@@ -127,7 +127,7 @@ async function readPasted (text: string, deps: HolderDeps): Promise<unknown> {
       if (stored === undefined) throw new FetchRefusedError('No credential of this service has that link.')
       return JSON.parse(stored.document) as unknown
     }
-    return parseText(await fetchPastedCredential(trimmed))
+    return parseText(await fetchPastedCredential(trimmed, { allowLoopback: deps.config.outbound.allowLoopback }))
   }
   return parseText(trimmed)
 }

@@ -1,14 +1,15 @@
 import { lookup } from 'node:dns/promises'
-import { request as httpRequest } from 'node:http'
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { isIP } from 'node:net'
 import ipaddr from 'ipaddr.js'
 
 /**
  * The service's outbound HTTP: the only calls it makes to other servers (a
- * pasted credential link, webhooks). Every address the host resolves to must
- * be globally routable unicast (see addressClass) unless the caller allows
- * loopback; the connection is pinned to the checked address, so a second DNS
+ * pasted credential link, webhooks, achievement images, other issuers' keys
+ * and status lists). Every address the host resolves to must be globally
+ * routable unicast (see addressClass), except loopback for a loopback name
+ * under the development switch; the connection is pinned to the checked address, so a second DNS
  * answer cannot point it elsewhere; redirects are never followed (the caller
  * sees the 3xx); the whole exchange has a deadline and the answer a size cap.
  */
@@ -47,12 +48,29 @@ export function isBlockedAddress (address: string): boolean {
   return addressClass(address) !== 'unicast'
 }
 
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1'])
+
+/**
+ * Does the development switch (OUTBOUND_ALLOW_LOOPBACK) open this URL? Only
+ * the loopback names themselves: a public name that resolves to 127.0.0.1 is
+ * still refused, and so is every private range.
+ */
+export function isDevLoopbackUrl (url: URL, allowLoopback: boolean): boolean {
+  return allowLoopback && LOOPBACK_NAMES.has(url.hostname.replace(/^\[|\]$/g, ''))
+}
+
 /** Why an outbound call was refused or cut short; callers word it for their own audience. */
 export class OutboundRefused extends Error {
   constructor (readonly reason: 'unresolvable' | 'private-address' | 'too-large' | 'timeout', readonly host: string) {
     super(`outbound call to ${host} refused: ${reason}`)
     this.name = 'OutboundRefused'
   }
+}
+
+export interface OutboundAnswer {
+  status: number
+  headers: IncomingHttpHeaders
+  body: Buffer
 }
 
 export interface OutboundRequest {
@@ -64,17 +82,19 @@ export interface OutboundRequest {
   maxBytes: number
   /** 'refuse': a larger answer fails the call; 'keep-start': the first maxBytes are kept. */
   tooLarge: 'refuse' | 'keep-start'
-  /** Loopback and private addresses allowed (a development setting, decided by the caller). */
-  allowPrivate?: boolean
+  /** OUTBOUND_ALLOW_LOOPBACK: a loopback name (localhost, 127.0.0.1, ::1) may reach loopback addresses; nothing else relaxes. */
+  allowLoopback?: boolean
   resolveName?: typeof lookup
 }
 
-export async function outboundRequest (options: OutboundRequest): Promise<{ status: number, body: Buffer }> {
+export async function outboundRequest (options: OutboundRequest): Promise<OutboundAnswer> {
   const host = options.url.hostname.replace(/^\[|\]$/g, '')
   const addresses = isIP(host) !== 0 ? [{ address: host, family: isIP(host) }] : await (options.resolveName ?? lookup)(host, { all: true }).catch(() => [])
   const [pinned] = addresses
   if (pinned === undefined) throw new OutboundRefused('unresolvable', host)
-  if (options.allowPrivate !== true && addresses.some((a) => isBlockedAddress(a.address))) throw new OutboundRefused('private-address', host)
+  const devLoopback = isDevLoopbackUrl(options.url, options.allowLoopback === true)
+  const refused = (address: string): boolean => isBlockedAddress(address) && !(devLoopback && addressClass(address) === 'loopback')
+  if (addresses.some((a) => refused(a.address))) throw new OutboundRefused('private-address', host)
   const send = options.url.protocol === 'https:' ? httpsRequest : httpRequest
   return await new Promise((resolve, reject) => {
     const req = send(options.url, {
@@ -88,7 +108,7 @@ export async function outboundRequest (options: OutboundRequest): Promise<{ stat
     }, (response) => {
       const chunks: Buffer[] = []
       let size = 0
-      const finish = (): void => { resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }) }
+      const finish = (): void => { resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }) }
       response.on('data', (chunk: Buffer) => {
         size += chunk.length
         if (size <= options.maxBytes) {

@@ -46,7 +46,7 @@ export async function attemptDelivery (deps: Pick<NotificationDeps, 'sql' | 'clo
   let responseBody: string | null = null
   let error: string | null = null
   try {
-    const answer = await postWebhook(hook.url, body, headers, { allowHttpLocalhost: deps.config.notifications.webhooksAllowHttpLocalhost })
+    const answer = await postWebhook(hook.url, body, headers, { allowLoopback: deps.config.outbound.allowLoopback })
     statusCode = answer.status
     responseBody = answer.body
   } catch (failure) {

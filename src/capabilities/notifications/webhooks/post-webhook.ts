@@ -1,6 +1,6 @@
 import type { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
-import { isBlockedAddress, outboundRequest, OutboundRefused } from '../../../infrastructure/outbound/outbound.js'
+import { isBlockedAddress, isDevLoopbackUrl, outboundRequest, OutboundRefused } from '../../../infrastructure/outbound/outbound.js'
 
 export const WEBHOOK_LIMITS = { timeoutMs: 10_000, maxResponseBytes: 64 * 1024, storedResponseChars: 2000 }
 
@@ -11,19 +11,13 @@ export class WebhookTargetRefused extends Error {
   }
 }
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1'])
-
-/** The development setting lets webhooks reach http://localhost and loopback addresses, nothing else private. */
-const isDevLoopback = (url: URL, allowHttpLocalhost: boolean): boolean =>
-  allowHttpLocalhost && LOOPBACK_NAMES.has(url.hostname.replace(/^\[|\]$/g, ''))
-
 /**
  * Why a webhook URL is refused, or undefined when it is acceptable: https
- * only (http://localhost too when the development setting allows it), no
+ * only (http://localhost too under the development switch OUTBOUND_ALLOW_LOOPBACK), no
  * credentials in the URL, no private, loopback or link-local address literal.
  * Names are resolved and checked again at each delivery.
  */
-export function webhookUrlProblem (raw: string, allowHttpLocalhost: boolean): string | undefined {
+export function webhookUrlProblem (raw: string, allowLoopback: boolean): string | undefined {
   let url: URL
   try {
     url = new URL(raw)
@@ -31,7 +25,7 @@ export function webhookUrlProblem (raw: string, allowHttpLocalhost: boolean): st
     return 'must be an absolute URL'
   }
   const host = url.hostname.replace(/^\[|\]$/g, '')
-  const devLoopback = isDevLoopback(url, allowHttpLocalhost)
+  const devLoopback = isDevLoopbackUrl(url, allowLoopback)
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && devLoopback)) return 'must be an https URL'
   if (url.username !== '' || url.password !== '') return 'must not carry a user name or password'
   if (url.hash !== '') return 'must not have a fragment'
@@ -44,8 +38,8 @@ export function webhookUrlProblem (raw: string, allowHttpLocalhost: boolean): st
  * public addresses only, pinned, no redirects), with a 10 s deadline; at most
  * 64 KiB of the answer is read and its start kept for the delivery log.
  */
-export async function postWebhook (raw: string, body: string, headers: Record<string, string>, options: { allowHttpLocalhost: boolean, resolveName?: typeof lookup }): Promise<{ status: number, body: string }> {
-  const problem = webhookUrlProblem(raw, options.allowHttpLocalhost)
+export async function postWebhook (raw: string, body: string, headers: Record<string, string>, options: { allowLoopback: boolean, resolveName?: typeof lookup }): Promise<{ status: number, body: string }> {
+  const problem = webhookUrlProblem(raw, options.allowLoopback)
   if (problem !== undefined) throw new WebhookTargetRefused(`The webhook URL ${problem}.`)
   const url = new URL(raw)
   try {
@@ -57,7 +51,7 @@ export async function postWebhook (raw: string, body: string, headers: Record<st
       timeoutMs: WEBHOOK_LIMITS.timeoutMs,
       maxBytes: WEBHOOK_LIMITS.maxResponseBytes,
       tooLarge: 'keep-start',
-      allowPrivate: isDevLoopback(url, options.allowHttpLocalhost),
+      allowLoopback: options.allowLoopback,
       ...(options.resolveName !== undefined ? { resolveName: options.resolveName } : {})
     })
     return { status: answer.status, body: answer.body.toString('utf8').slice(0, WEBHOOK_LIMITS.storedResponseChars) }

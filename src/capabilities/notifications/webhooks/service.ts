@@ -6,7 +6,7 @@ import { newId } from '../../../kernel/ids.js'
 import { webhookUrlProblem } from './post-webhook.js'
 import { deleteWebhook, insertWebhook, setWebhookEnabled, type WebhookRow } from './store.js'
 
-export interface WebhookAdminDeps { sql: Sql, actor: string, now: Date, requestId?: string, allowHttpLocalhost: boolean }
+export interface WebhookAdminDeps { sql: Sql, actor: string, now: Date, requestId?: string, allowLoopback: boolean }
 
 /** The public form of a webhook: never its secret. */
 export function webhookResource (row: WebhookRow): Record<string, unknown> {
@@ -27,7 +27,7 @@ const audit = (deps: WebhookAdminDeps, action: string, id: string, after: Record
 
 /** Registers an endpoint; the secret (Standard Webhooks `whsec_` form) is returned this once. */
 export async function registerWebhook (deps: WebhookAdminDeps, input: { url: string, events: string[], description?: string }): Promise<{ row: WebhookRow, secret: string }> {
-  const problem = webhookUrlProblem(input.url, deps.allowHttpLocalhost)
+  const problem = webhookUrlProblem(input.url, deps.allowLoopback)
   if (problem !== undefined) throw new AppError('validation_failed', `"url" ${problem}.`)
   const secret = `whsec_${randomBytes(32).toString('base64')}`
   const row = await deps.sql.begin(async (tx) => {
