@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { LRUCache } from 'lru-cache'
-import type { AchievementRow } from '../../capabilities/achievements/store.js'
 import { bakePng } from '../../capabilities/bake/png.js'
 import type { HolderView } from '../../capabilities/presentation/holder-view.js'
 import { defaultBadgeSvg, svgToPng } from '../../infrastructure/web/images.js'
 
 /**
  * The images badge.png and badge.svg are baked into: the achievement's own
- * image when it is a data: PNG or SVG, otherwise (none, or a remote URL the
- * service will not fetch) the badge the service draws.
+ * image as the version was signed with it, when it is a data: PNG or SVG,
+ * otherwise (none, or a remote URL the service will not fetch) the badge the
+ * service draws.
  *
  * An own image is judged once per app, as the downloads would use it: an
  * SVG is rendered (and the PNG kept: rendering costs 15 ms or more), a PNG has
@@ -25,8 +25,10 @@ const REMEMBERED_BYTES = 16 * 1024 * 1024
 
 const OWN_IMAGE = /^data:image\/(png|svg\+xml)(;base64)?,/
 
-function ownImage (achievement: AchievementRow): { png?: Buffer, svg?: string } | undefined {
-  const url = achievement.image?.id
+/** The image the version was signed with: an achievement edited since keeps its badges' images. */
+const signedImage = (view: HolderView): string | undefined => view.fields.image?.url
+
+function ownImage (url: string | undefined): { png?: Buffer, svg?: string } | undefined {
   const match = url === undefined ? null : OWN_IMAGE.exec(url)
   if (url === undefined || match === null) return undefined
   const payload = url.slice(match[0].length)
@@ -45,7 +47,7 @@ export class BadgeImages {
 
   /** The image badge.svg bakes the credential into. */
   svg (view: HolderView, log: FastifyBaseLogger): string {
-    const own = this.#judge(view, log) === undefined ? undefined : ownImage(view.achievement)?.svg
+    const own = this.#judge(view, log) === undefined ? undefined : ownImage(signedImage(view))?.svg
     return own ?? this.#drawn(view)
   }
 
@@ -55,14 +57,14 @@ export class BadgeImages {
 
   /** The PNG the achievement's own image bakes into; undefined when there is none or it cannot be used. */
   #judge (view: HolderView, log: FastifyBaseLogger): Buffer | undefined {
-    const url = view.achievement.image?.id
+    const url = signedImage(view)
     if (url === undefined || !OWN_IMAGE.test(url)) return undefined
     const key = createHash('sha256').update(url).digest('base64url')
     const known = this.#judged.get(key)
     if (known !== undefined) return known.png ?? undefined
     let png: Buffer | null
     try {
-      const own = ownImage(view.achievement)
+      const own = ownImage(url)
       png = own?.png ?? svgToPng(own?.svg ?? '', { maxSide: MAX_RENDERED_SIDE })
       // What the download does with it: a PNG whose chunks cannot be read fails here, once, not per request.
       bakePng(png, '')
