@@ -33,10 +33,12 @@ declare module '@digitalbazaar/ed25519-multikey' {
   export function generate (o?: { id?: string, controller?: string, seed?: Uint8Array }): Promise<Ed25519KeyPair>
   export function from (key: Record<string, unknown>): Promise<Ed25519KeyPair>
   export function toJwk (options: { keyPair: unknown, secretKey?: boolean }): Promise<Record<string, unknown>>
+  export function fromJwk (options: { jwk: Record<string, unknown>, secretKey?: boolean }): Promise<{ publicKeyMultibase: string }>
 }
 declare module '@digitalbazaar/ecdsa-multikey' {
   export function from (key: Record<string, unknown>): Promise<unknown>
   export function toJwk (options: { keyPair: unknown, secretKey?: boolean }): Promise<Record<string, unknown>>
+  export function fromJwk (options: { jwk: Record<string, unknown>, secretKey?: boolean }): Promise<{ publicKeyMultibase: string }>
 }
 declare module 'base58-universal' {
   /** undefined for a character outside the base58btc alphabet. */
