@@ -28,6 +28,8 @@ import { createMailer, type Mailer } from './capabilities/notifications/email/ma
 import { databaseOutbox, type Outbox } from './infrastructure/jobs/outbox.js'
 import { unsubscribeRoutes } from './channels/holder-pages/unsubscribe-routes.js'
 import { webhookRoutes } from './channels/api/webhooks.js'
+import { registryRoutes } from './channels/api/registry.js'
+import { recognisedIssuers, type RecognisedIssuers } from './capabilities/registry/lookup.js'
 import { startJobWorkers } from './background-jobs.js'
 import { BackgroundTasks } from './infrastructure/jobs/background.js'
 import { orderRoutes } from './channels/portal/order-routes.js'
@@ -67,6 +69,8 @@ declare module 'fastify' {
     dataIntegrity: DataIntegrity
     /** What this app verifies with: its sources, its Data Integrity threads and its cache of content-only checks. */
     verifier: Verifier
+    /** The registry of recognised issuers, held in memory and dropped when any instance changes it. */
+    recognisedIssuers: RecognisedIssuers
     /** Every route as registered, for the tests that walk the route table and for the API contract. */
     routeTable: readonly RouteOptions[]
     /** Representations one channel adds to another's resources (the credential's HTML page). */
@@ -130,13 +134,15 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   app.decorate('documents', documents)
   // The signing keys reload when a rotation or compromise commits anywhere (no polling).
   const keys = followKeyChanges(deps.keyRing, { info: (m) => { app.log.info(m) }, error: (details, m) => { app.log.error(details, m) } })
+  const registry = recognisedIssuers(deps.sql)
+  app.decorate('recognisedIssuers', registry)
   const changes = await openChangeFeed(deps.sql, {
     onChange: (key) => {
       if (key.startsWith('credential:')) documents.credentials.invalidate(key)
       else if (key.startsWith('status-list:')) documents.statusLists.invalidate(key)
-      else keys.onChange(key)
+      else { keys.onChange(key); registry.onChange(key) }
     },
-    onReset: () => { documents.credentials.clear(); documents.statusLists.clear(); keys.reload() }
+    onReset: () => { documents.credentials.clear(); documents.statusLists.clear(); keys.reload(); registry.reset() }
   }, deps.changesChannel)
   app.decorate('changes', changes)
   // Sign and verify on worker threads, so every core works.
@@ -200,6 +206,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     await staff.register(apiKeyRoutes)
     await staff.register(webhookRoutes)
     await staff.register(orderRoutes)
+    await staff.register(registryRoutes)
   }, { prefix: '/api/v1' })
 
   return app

@@ -7,6 +7,7 @@ import { upsertIssuer } from './capabilities/issuers/store.js'
 import { generateKeySet, readKeyFiles, writeKeyFiles } from './capabilities/keys/key-files.js'
 import { loadKeyRing, type KeyRing } from './capabilities/keys/key-ring.js'
 import { publicUrls } from './kernel/public-urls.js'
+import { seedRecognisedIssuers } from './capabilities/registry/service.js'
 
 export interface BootLog {
   info: (message: string) => void
@@ -46,6 +47,10 @@ export async function prepareService (config: Config, sql: Sql, log: BootLog): P
   await upsertIssuer(sql, { id: issuer.id, name: issuer.name, url: issuer.url ?? null, email: issuer.email ?? null, description: issuer.description ?? null })
   // The bootstrap key gets a row too, so the audit trail and the key list name it.
   if (config.adminApiKey !== undefined) await upsertBootstrapKey(sql, SCOPES)
+  // TRUSTED_ISSUERS seeds the registry of recognised issuers; staff manage it from then on.
+  const seeded = await seedRecognisedIssuers(sql, config.trustedIssuers)
+  if (seeded.added.length > 0) log.info(`recognised issuers added from TRUSTED_ISSUERS: ${seeded.added.map((row) => row.matcher).join(', ')}`)
+  for (const row of seeded.keptRemoved) log.warn(`TRUSTED_ISSUERS lists ${row.matcher}, which ${row.removedBy ?? '?'} removed from the registry of recognised issuers on ${row.removedAt?.toISOString() ?? '?'}: it stays removed (add it again through POST /api/v1/registry/issuers, or drop it from TRUSTED_ISSUERS).`)
 
   let files = await readKeyFiles(config.keysDir)
   if (!files.some((f) => f.issuer === issuer.id && f.status === 'active')) {

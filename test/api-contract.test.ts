@@ -205,6 +205,14 @@ t.test('every route answers only statuses and content types it declares (a tour 
   await staff('GET', '/orders/AAAAAAAAAAAA')
   await staff('POST', '/orders/AAAAAAAAAAAA/approve', { achievementId: achievement.id })
   await staff('POST', '/orders/AAAAAAAAAAAA/reject', { reason: 'Not found in our records' })
+  const recognised = (await staff('POST', '/registry/issuers', { issuerId: 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK', name: 'Regional Board' })).json()
+  await staff('POST', '/registry/issuers', { issuerId: 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK', name: 'Again' })
+  await staff('POST', '/registry/issuers', { origin: 'https://badges.example.org/path', name: 'Not an origin' })
+  await staff('GET', '/registry/issuers?limit=1')
+  await staff('GET', `/registry/issuers/${recognised.id as string}`)
+  await staff('GET', '/registry/issuers/AAAAAAAAAAAA')
+  await staff('DELETE', `/registry/issuers/${recognised.id as string}`)
+  await staff('DELETE', `/registry/issuers/${recognised.id as string}`)
 
   const routes = new Map(app.app.routeTable.map((route) => [`${methodsOf(route)[0] ?? ''} ${route.url}`, route]))
   for (const answer of answered) {

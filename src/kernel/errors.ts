@@ -18,6 +18,7 @@ export const PROBLEMS = {
   conflict: { status: 409, title: 'Conflict' },
   duplicate_credential: { status: 409, title: 'The recipient already holds this achievement' },
   credential_revoked: { status: 409, title: 'The credential is revoked' },
+  issuer_already_recognised: { status: 409, title: 'The issuer is already recognised' },
   achievement_archived: { status: 409, title: 'The achievement is archived' },
   idempotency_in_flight: { status: 409, title: 'A request with this Idempotency-Key is still being served' },
   idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used for another request' },
