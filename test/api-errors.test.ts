@@ -125,7 +125,7 @@ t.test('health and readiness', async (t) => {
 t.test('staff can list and read achievements', async (t) => {
   const app = await build(t)
   const first = await createAchievement(app)
-  const second = await createAchievement(app, { name: 'Second', description: 'd', criteria: { id: 'https://example.org/criteria' }, image: { id: 'https://example.org/badge.png', caption: 'A badge' } })
+  const second = await createAchievement(app, { name: 'Second', description: 'd', criteria: { id: 'https://example.org/criteria' }, image: { id: 'data:image/png;base64,iVBORw0KGgo=', caption: 'A badge' } })
   const page1 = (await app.app.inject({ method: 'GET', url: '/api/v1/achievements?limit=1', headers: app.auth })).json()
   t.equal(page1.items.length, 1)
   t.equal(page1.items[0].id, first.id)
@@ -133,7 +133,7 @@ t.test('staff can list and read achievements', async (t) => {
   const page2 = (await app.app.inject({ method: 'GET', url: `/api/v1/achievements?limit=1&after=${page1.next as string}`, headers: app.auth })).json()
   t.equal(page2.items[0].id, second.id)
   const one = (await app.app.inject({ method: 'GET', url: `/api/v1/achievements/${second.id}`, headers: app.auth })).json()
-  t.same(one.achievement.image, { id: 'https://example.org/badge.png', type: 'Image', caption: 'A badge' })
+  t.same(one.achievement.image, { id: 'data:image/png;base64,iVBORw0KGgo=', type: 'Image', caption: 'A badge' })
   const badLimit = await app.app.inject({ method: 'GET', url: '/api/v1/achievements?limit=100000', headers: app.auth })
   t.equal(badLimit.statusCode, 400)
 })

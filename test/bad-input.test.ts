@@ -21,7 +21,7 @@ t.test('NUL and unpaired surrogates in any stored or signed string are a 400 nam
   const achievement = await createAchievement(app)
   const issued = await issue(app, { achievementId: achievement.id, recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' } })
   const before = await counts(app.sql)
-  const goodAchievement = { name: 'CMA (AAMA)', description: 'd', criteria: { narrative: 'n' }, image: { id: 'https://example.org/badge.png', caption: 'c' } }
+  const goodAchievement = { name: 'CMA (AAMA)', description: 'd', criteria: { narrative: 'n' }, image: { id: 'data:image/png;base64,iVBORw0KGgo=', caption: 'c' } }
   const goodIssue = { achievementId: achievement.id, recipient: { name: 'Jane', email: 'jane@example.org' } }
   const cases: Array<[string, string, unknown, string]> = []
   for (const [label, bad] of [['NUL', `a${NUL}b`], ['lone high surrogate', `a${LONE_HIGH}b`], ['lone low surrogate', `${LONE_LOW}b`]] as const) {
@@ -29,7 +29,7 @@ t.test('NUL and unpaired surrogates in any stored or signed string are a 400 nam
       [`${label} in an achievement name`, '/api/v1/achievements', { ...goodAchievement, name: bad }, '"name"'],
       [`${label} in a description`, '/api/v1/achievements', { ...goodAchievement, description: bad }, '"description"'],
       [`${label} in criteria`, '/api/v1/achievements', { ...goodAchievement, criteria: { narrative: bad } }, '"criteria.narrative"'],
-      [`${label} in an image caption`, '/api/v1/achievements', { ...goodAchievement, image: { id: 'https://example.org/b.png', caption: bad } }, '"image.caption"'],
+      [`${label} in an image caption`, '/api/v1/achievements', { ...goodAchievement, image: { id: 'data:image/png;base64,iVBORw0KGgo=', caption: bad } }, '"image.caption"'],
       [`${label} in a recipient name`, '/api/v1/credentials', { ...goodIssue, recipient: { name: bad, email: 'jane@example.org' } }, '"recipient.name"'],
       [`${label} in a revocation reason`, `/api/v1/credentials/${issued.id}/revoke`, { reason: bad }, '"reason"']
     )
