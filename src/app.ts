@@ -43,6 +43,8 @@ import { statusListRoutes, type ServedStatusList } from './channels/api/status-l
 import { systemClock, type Clock } from './kernel/time.js'
 import { verificationRoutes } from './channels/api/verification.js'
 import { databaseSources } from './capabilities/verification/database-sources.js'
+import { foreignResolvers } from './capabilities/verification/foreign/foreign-sources.js'
+import { HttpCache } from './infrastructure/outbound/http-cache.js'
 import { PureCheckCache } from './capabilities/verification/pure-check-cache.js'
 import type { Verifier } from './capabilities/verification/verify-credential.js'
 
@@ -149,7 +151,10 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   const dataIntegrity = deps.dataIntegrity ?? openDataIntegrity({ threads: deps.config.dataIntegrityThreads, heapMb: 96, onError: (error) => { app.log.warn({ err: error }, 'Data Integrity thread failed') } })
   app.decorate('dataIntegrity', dataIntegrity)
   const pureChecks = new PureCheckCache(8 * 1024 * 1024)
-  const sources = databaseSources(deps.sql, app.urls, deps.config.trustedIssuers, deps.config.verifyClockLeewaySeconds)
+  // Other issuers' keys and status lists, through the outbound client and this app's cache (in memory, dropped with it).
+  const { allowLoopback } = deps.config.outbound
+  const outboundCache = new HttpCache({ allowLoopback, log: { debug: (details, message) => { app.log.debug(details, message) } } })
+  const sources = databaseSources(deps.sql, app.urls, deps.config.trustedIssuers, deps.config.verifyClockLeewaySeconds, undefined, foreignResolvers(outboundCache, allowLoopback))
   app.decorate('verifier', { sources, dataIntegrity, pureChecks })
   const { notifications } = deps.config
   const runWorkers = notifications.worker === 'inline'

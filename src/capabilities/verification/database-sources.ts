@@ -7,19 +7,21 @@ import { parsePublicUrl } from '../../kernel/public-urls.js'
 import { findStatusListBits, findStatusListHead } from '../status-lists/store.js'
 import { ownershipClassifier } from './ownership.js'
 import { SourceUnavailableError, type VerificationSources } from './sources.js'
+import type { ForeignResolvers } from './foreign/foreign-sources.js'
 
 /**
  * The verifier's view of this service's own issuers, keys and status lists,
- * read from the database. Foreign status lists are never fetched: the
- * service does not make outbound requests, so they come back undefined and
- * the status check reports `unknown`. A database error becomes
+ * read from the database. Other issuers' keys and status lists come from
+ * `foreign` (foreign/foreign-sources.ts: the network through the app's cache,
+ * a budget per verification); without it they are never fetched and the
+ * checks that need them report `unknown`. A database error becomes
  * SourceUnavailableError, which the pipeline reports as indeterminate.
  *
  * The lists' bits are kept by version (a list is 16 KiB and more), up to
  * `bitsBytes` (16 MiB by default: a thousand lists of the default size); the
  * app makes one of these and shares it between its routes.
  */
-export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: readonly string[] = [], clockLeewaySeconds?: number, bitsBytes = 16 * 1024 * 1024): VerificationSources {
+export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: readonly string[] = [], clockLeewaySeconds?: number, bitsBytes = 16 * 1024 * 1024, foreign?: () => ForeignResolvers): VerificationSources {
   const ownership = ownershipClassifier(urls.base)
   const bitsCache = new LRUCache<string, { bits: Buffer, version: number }>({ maxSize: bitsBytes, sizeCalculation: (list, id) => list.bits.length + id.length + 64 })
   const trusted = new Set(trustedIssuers)
@@ -34,7 +36,7 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
       throw new SourceUnavailableError(`The service's records of its own ${what} could not be read.`, { cause: error })
     }
   }
-  return {
+  const sources: VerificationSources = {
     ownership,
     isTrustedIssuer: (issuerId) => trusted.has(issuerId),
     ...(clockLeewaySeconds !== undefined ? { clockLeewaySeconds } : {}),
@@ -92,6 +94,22 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
 
     isOwnSignature: async (signature) => await read('credentials', async () => await isStoredSignature(sql, signature)),
 
-    fetchStatusListCredential: async () => undefined
+    fetchStatusListCredential: async () => undefined,
+
+    // Each verification gets its own fetch budget over the app's one cache.
+    ...(foreign === undefined
+      ? {}
+      : {
+          forVerification: () => {
+            const resolvers = foreign()
+            return {
+              ...sources,
+              findForeignKey: resolvers.findForeignKey,
+              findForeignJwtKey: resolvers.findForeignJwtKey,
+              fetchStatusListCredential: resolvers.fetchStatusDocument
+            }
+          }
+        })
   }
+  return sources
 }

@@ -3,6 +3,7 @@ import type { RecertificationPolicy } from '../achievements/recertification-rule
 import type { DataIntegrity } from '../../infrastructure/signing/pool.js'
 import type { Ownership } from './ownership.js'
 import type { PureCheckCache } from './pure-check-cache.js'
+import type { ForeignResolvers } from './foreign/foreign-sources.js'
 
 /**
  * Everything the verifier needs from outside the credential, injected so the
@@ -32,8 +33,21 @@ export interface VerificationSources {
    * current; undefined when no version of ours holds it), read with the list.
    */
   findOwnStatusList: (url: string, recordIndex?: number) => Promise<{ issuerId: string, purpose: string, size: number, bits: Uint8Array, record?: OwnStatusRecord } | undefined>
-  /** Foreign status list credential documents; production: always undefined (no network). */
+  /**
+   * Foreign status list credential documents (and 1EdTech revocation lists):
+   * undefined when there is no network, or ForeignUnavailable thrown with why
+   * it could not be had. Either way the status check says `unknown`.
+   */
   fetchStatusListCredential: (url: string) => Promise<unknown>
+  /** An https or did:web verification method of another issuer, dereferenced; absent: no network. */
+  findForeignKey?: ForeignResolvers['findForeignKey']
+  /** Another issuer's VC-JWT key from its `kid`; absent: no network. */
+  findForeignJwtKey?: ForeignResolvers['findForeignJwtKey']
+  /**
+   * The sources for one verification: the network lookups above then share
+   * its fetch budget (FOREIGN_LIMITS). The pipeline calls it once per verification.
+   */
+  forVerification?: () => VerificationSources
 }
 
 /**

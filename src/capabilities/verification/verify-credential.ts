@@ -65,7 +65,9 @@ export async function verifyCredential (input: unknown, deps: VerifyDeps, option
 }
 
 async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<VerificationResult> {
-  const { now, sources } = deps
+  const { now } = deps
+  // One fetch budget for everything this verification asks of other servers.
+  const sources = deps.sources.forVerification?.() ?? deps.sources
   const parsed = parseInput(input)
   if (parsed.kind === 'unparseable') return finish(now, {}, [failed('format', `The input is not a credential: ${parsed.reason}.`), ...ALL_AFTER_FORMAT.map((id) => skipped(id, 'format'))])
 

@@ -13,6 +13,8 @@ export interface ResolvedKey {
   controller: string
   publicKeyMultibase: string
   keyType: MultikeyType
+  /** Where the key was read, when it came from its controller's document over the network. */
+  publishedAt?: string
 }
 
 export type KeyResolution =
@@ -76,6 +78,20 @@ export function selfAssertedBinding (issuer: string, sources: VerificationSource
 }
 
 /**
+ * A key the issuer's own document lists (read over the network): the key is
+ * the issuer's, but the issuer is only who its document says it is. Passed
+ * when the deployment recognises the issuer; otherwise unverified_issuer.
+ */
+export function publishedBinding (issuer: string, sources: VerificationSources, keyId: string, documentUrl: string): Binding {
+  if (sources.isTrustedIssuer(issuer)) return { result: 'passed', message: `The key "${keyId}" is published by the issuer "${issuer}" (${documentUrl}), an issuer this deployment recognises.` }
+  return {
+    result: 'unknown',
+    reason: 'self_asserted',
+    message: `The key "${keyId}" is published by "${issuer}" itself (${documentUrl}), so the issuer signed it; this deployment does not recognise that issuer, so who it is is not established.`
+  }
+}
+
+/**
  * Is this key allowed to speak for the credential's issuer? Its controller
  * must be the issuer; for this service's own issuers the key must also be
  * one we published and have not marked compromised, so a forged credential
@@ -95,7 +111,7 @@ export async function bindDataIntegrityKey (key: ResolvedKey, issuer: string | u
     // binding is not established, so the answer is unknown, never valid.
     return { result: 'unknown', message: `The signing key is controlled by "${key.controller}", not by the issuer "${issuer}", and nothing available offline links the two.` }
   }
-  if (issuerOwnership === 'foreign') return selfAssertedBinding(issuer, sources, `the key "${key.verificationMethod}"`)
+  if (issuerOwnership === 'foreign') return key.publishedAt !== undefined ? publishedBinding(issuer, sources, key.verificationMethod, key.publishedAt) : selfAssertedBinding(issuer, sources, `the key "${key.verificationMethod}"`)
   const published = key.keyType === 'Ed25519' ? await sources.findOwnEd25519Key(issuer, key.publicKeyMultibase) : undefined
   if (published === undefined) return { result: 'failed', message: `The key "${key.publicKeyMultibase}" is not a key published for the issuer "${issuer}".` }
   if (published.status === 'compromised') return await withdrawnKeyBinding(published.id, published.compromisedAt, signature, sources)

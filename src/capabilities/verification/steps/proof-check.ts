@@ -1,8 +1,8 @@
 import { asArray, issuerId } from '../credential-fields.js'
 import { LIMITS } from '../limits.js'
-import { bindDataIntegrityKey, withdrawnKeyBinding, impostorMessage, selfAssertedBinding, type Binding } from './key-resolution.js'
+import { bindDataIntegrityKey, withdrawnKeyBinding, impostorMessage, publishedBinding, selfAssertedBinding, type Binding } from './key-resolution.js'
 import type { JwtOutcome } from './proof-jwt.js'
-import { verifyProofSet } from './proof-data-integrity.js'
+import { resolveForeignProofKeys, verifyProofSet } from './proof-data-integrity.js'
 import { memoised } from '../pure-check-cache.js'
 import { claimDisagreements } from '../jwt-claims.js'
 import { failed, passed, skipped, unknown, type Check } from '../result.js'
@@ -31,8 +31,11 @@ export async function checkDataIntegrity (credential: Json, sources: Verificatio
   const { proof: _, ...unsigned } = credential
   const issuer = issuerId(credential)
   const warnings: string[] = []
-  // The signatures over this exact content never change: computed once per content.
-  const outcomes = await memoised(runtime.pureChecks, 'proof-set', credential, async () => await verifyProofSet(unsigned, proofs, runtime.dataIntegrity))
+  // Keys on other servers are read first (through the cache); the signatures over this exact
+  // content and those keys never change: computed once per content and keys read.
+  const foreignKeys = await resolveForeignProofKeys(proofs, sources)
+  const memoKey = foreignKeys.size === 0 ? credential : { credential, keys: [...foreignKeys] }
+  const outcomes = await memoised(runtime.pureChecks, 'proof-set', memoKey, async () => await verifyProofSet(unsigned, proofs, runtime.dataIntegrity, foreignKeys))
   let bound: { suite: string, binding: Binding } | undefined
   for (const outcome of outcomes) {
     if (outcome.result !== 'passed') continue
@@ -85,10 +88,11 @@ export async function checkJwt (outcome: JwtOutcome, credential: Json, sources: 
     }
   } else if (ownership === 'own') {
     problems.push(`The issuer "${issuer ?? ''}" is this service's own; its tokens must name a published "kid", not carry their own key.`)
-  } else if (key.source === 'did-key' && key.issuerId !== issuer) {
+  } else if ((key.source === 'did-key' || key.source === 'published') && key.issuerId !== issuer) {
     problems.push(`The key "${key.id ?? ''}" belongs to "${key.issuerId ?? ''}", not to the issuer "${issuer ?? 'none'}".`)
   }
   if (problems.length > 0) return { proof, keyBinding: failed('key_binding', problems.join(' ')), warnings: [] }
+  if (key.source === 'published') return { proof, keyBinding: bindingCheck(publishedBinding(issuer ?? '', sources, key.id ?? '', key.publishedAt ?? '')), warnings: [] }
   if (key.source !== 'own-kid') {
     // An embedded jwk or a did:key proves only that whoever holds the key signed.
     const description = key.source === 'jwk' ? 'the public key in the token\'s "jwk" header' : `the key "${key.id ?? ''}"`

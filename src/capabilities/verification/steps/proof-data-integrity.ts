@@ -1,7 +1,9 @@
 import type { DataIntegrity } from '../../../infrastructure/signing/pool.js'
 import runTask, { type ProofError, type VerifyResult } from '../../../infrastructure/signing/tasks.js'
 import { isObject } from '../../../kernel/json.js'
-import { resolveVerificationMethod, type ResolvedKey } from './key-resolution.js'
+import { resolveVerificationMethod, type KeyResolution, type ResolvedKey } from './key-resolution.js'
+import type { ForeignKeyResolution } from '../foreign/controller-document.js'
+import type { VerificationSources } from '../sources.js'
 
 /**
  * Checks Data Integrity proofs with jsonld-signatures directly (not
@@ -51,6 +53,36 @@ function keyDocuments (key: ResolvedKey, format: 'Multikey' | 'Ed25519Verificati
   return new Map([[key.verificationMethod, keyDocument], [key.controller, controllerDocument]])
 }
 
+/** Verification methods that needed the network, as the sources dereferenced them (foreign/controller-document.ts). */
+export type ForeignProofKeys = ReadonlyMap<string, ForeignKeyResolution>
+
+/**
+ * Dereferences, through `sources`, the verification methods of `proofs` that
+ * cannot be read offline (https controller documents, did:web). Done before
+ * the proofs are checked, so the check itself stays pure: its memo is keyed
+ * by the keys as they were read.
+ */
+export async function resolveForeignProofKeys (proofs: readonly unknown[], sources: Pick<VerificationSources, 'findForeignKey'>): Promise<ForeignProofKeys> {
+  const find = sources.findForeignKey
+  if (find === undefined) return new Map()
+  const wanted = new Set(proofs.flatMap((proof) => {
+    if (!isObject(proof) || typeof proof.verificationMethod !== 'string') return []
+    const offline = resolveVerificationMethod(proof.verificationMethod)
+    return !offline.ok && offline.result === 'unknown' ? [proof.verificationMethod] : []
+  }))
+  return new Map(await Promise.all([...wanted].map(async (id) => [id, await find(id)] as const)))
+}
+
+function withForeignKey (offline: KeyResolution, verificationMethod: unknown, foreignKeys: ForeignProofKeys): KeyResolution {
+  if (offline.ok || offline.result !== 'unknown' || typeof verificationMethod !== 'string') return offline
+  const foreign = foreignKeys.get(verificationMethod)
+  if (foreign === undefined) return offline
+  if (!foreign.ok) return foreign
+  const { key } = foreign
+  if (key.publicKeyMultibase === undefined || key.keyType === 'RSA') return { ok: false, result: 'failed', message: `The verification method "${verificationMethod}" holds an ${key.keyType} key, which no Data Integrity suite this verifier supports uses.` }
+  return { ok: true, key: { verificationMethod, controller: key.controller, publicKeyMultibase: key.publicKeyMultibase, keyType: key.keyType, publishedAt: key.documentUrl } }
+}
+
 interface Pending { proof: Json, name: string, suite: typeof SUITES[string], key: ResolvedKey }
 
 /** A proof without the `@context` jsonld-signatures adds to each proof it verifies, as a matching key. */
@@ -82,13 +114,13 @@ function outcomeOf (pending: Pending, verified: boolean, error: ProofError | und
  * Outcomes come back in the order of `proofs`. The work runs where
  * `dataIntegrity` runs it (the app's threads), else on this thread.
  */
-export async function verifyProofSet (credential: Json, proofs: readonly unknown[], dataIntegrity?: DataIntegrity): Promise<ProofOutcome[]> {
+export async function verifyProofSet (credential: Json, proofs: readonly unknown[], dataIntegrity?: DataIntegrity, foreignKeys: ForeignProofKeys = new Map()): Promise<ProofOutcome[]> {
   const outcomes: Array<ProofOutcome | Pending> = proofs.map((proof) => {
     if (!isObject(proof)) return { result: 'failed', suite: '(none)', message: 'A "proof" entry is not an object.' }
     const name = suiteName(proof)
     const suite = SUITES[name]
     if (suite === undefined) return { result: 'unsupported', suite: name, message: `The proof suite "${name}" is not supported by this verifier.` }
-    const resolution = resolveVerificationMethod(proof.verificationMethod)
+    const resolution = withForeignKey(resolveVerificationMethod(proof.verificationMethod), proof.verificationMethod, foreignKeys)
     if (!resolution.ok) return { result: resolution.result, suite: suite.label, message: resolution.message }
     const key = resolution.key
     if (key.keyType !== suite.keyType) {

@@ -4,6 +4,8 @@ import { isObject } from '../../../kernel/json.js'
 import { impostorMessage } from './key-resolution.js'
 import { importPublicKey, memoised, type PureCheckCache } from '../pure-check-cache.js'
 import { multikeyToJwk } from '../multikey.js'
+import { issuerId } from '../credential-fields.js'
+import { credentialFromPayload } from '../jwt-claims.js'
 import type { VerificationSources } from '../sources.js'
 
 /**
@@ -19,7 +21,7 @@ type Outcome = { result: 'passed' | 'failed' | 'unknown', message: string }
 export interface JwtOutcome {
   proof: Outcome
   /** Where the key came from, judged against the issuer later (key_binding). */
-  key?: { source: 'jwk' | 'own-kid' | 'did-key', issuerId?: string, status?: string, id?: string, compromisedAt?: Date }
+  key?: { source: 'jwk' | 'own-kid' | 'did-key' | 'published', issuerId?: string, status?: string, id?: string, compromisedAt?: Date, publishedAt?: string }
   header?: Json
   payload?: Json
   /** The JWS signature part, when it verified (a withdrawn key is judged by it). */
@@ -45,7 +47,7 @@ function decodePayload (jwt: string): Json | undefined {
   }
 }
 
-async function findKey (header: Json, sources: VerificationSources): Promise<{ jwk: JWK, key: NonNullable<JwtOutcome['key']> } | Outcome> {
+async function findKey (header: Json, sources: VerificationSources, payload?: Json): Promise<{ jwk: JWK, key: NonNullable<JwtOutcome['key']> } | Outcome> {
   if (header.jwk !== undefined) {
     if (!isObject(header.jwk)) return failed('The JOSE header "jwk" is not a JSON Web Key.')
     const jwk = header.jwk as JWK
@@ -67,7 +69,11 @@ async function findKey (header: Json, sources: VerificationSources): Promise<{ j
       if (jwk === undefined) return failed(`The "kid" "${kid}" is not a well-formed did:key.`)
       return { jwk, key: { source: 'did-key', issuerId: `did:key:${identifier}`, id: kid } }
     }
-    return unknown(`The key "${kid}" would have to be fetched over the network.`)
+    if (sources.findForeignJwtKey === undefined) return unknown(`The key "${kid}" would have to be fetched over the network.`)
+    // The issuer as the token states it: a key is looked for only where that issuer publishes.
+    const resolution = await sources.findForeignJwtKey(kid, payload === undefined ? undefined : issuerId(credentialFromPayload(payload)))
+    if (!resolution.ok) return { result: resolution.result, message: resolution.message }
+    return { jwk: resolution.key.publicJwk, key: { source: 'published', issuerId: resolution.key.controller, id: kid, publishedAt: resolution.key.documentUrl } }
   }
   // Nothing anywhere could make this token verifiable: VC-JWT requires the
   // header to identify its key, so it is malformed rather than unresolvable.
@@ -116,7 +122,7 @@ export async function verifyJwtProof (jwt: string, sources: VerificationSources,
   }
   if (header.crit !== undefined) return { header, payload, proof: failed('The JWS header has "crit" extensions this verifier does not understand.') }
 
-  const found = await findKey(header, sources)
+  const found = await findKey(header, sources, payload)
   if ('result' in found) return { header, payload, proof: found }
   // The algorithm must fit the key: an RSA key read as an HMAC secret is the classic forgery.
   if (!ALLOWED[alg]!(found.jwk)) {

@@ -3,7 +3,9 @@ import { isObject } from '../../../kernel/json.js'
 import { asArray, issuerId, types, validUntil } from '../credential-fields.js'
 import { bindDataIntegrityKey, impostorMessage } from './key-resolution.js'
 import { LIMITS } from '../limits.js'
-import { verifyProofSet } from './proof-data-integrity.js'
+import { resolveForeignProofKeys, verifyProofSet } from './proof-data-integrity.js'
+import { ForeignUnavailable } from '../foreign/foreign-fetcher.js'
+import { readRevocationList } from '../foreign/revocation-list.js'
 import { failed, passed, unknown, type Check, type CurrentVersion } from '../result.js'
 import type { OwnStatusRecord, VerificationRuntime, VerificationSources } from '../sources.js'
 import type { RecertificationPolicy } from '../../achievements/recertification-rules.js'
@@ -33,13 +35,26 @@ const CANONICAL_INDEX = /^(0|[1-9][0-9]{0,9})$/
 
 interface Bits { bits: Uint8Array, purpose: string, issuerId?: string }
 
+/** A foreign status document, or why it could not be had (unreachable, refused, too slow or too big: never "not revoked"). */
+async function fetchForeign (url: string, sources: VerificationSources): Promise<Json | string> {
+  let document: unknown
+  try {
+    document = await sources.fetchStatusListCredential(url)
+  } catch (error) {
+    if (error instanceof ForeignUnavailable) return error.message
+    throw error
+  }
+  return isObject(document) ? document : `the status list at ${url} could not be retrieved`
+}
+
 async function foreignList (url: string, entry: Json, now: Date, sources: VerificationSources, runtime: VerificationRuntime): Promise<Bits | string> {
-  const document = await sources.fetchStatusListCredential(url)
-  if (!isObject(document)) return `the status list at ${url} could not be retrieved`
+  const document = await fetchForeign(url, sources)
+  if (typeof document === 'string') return document
   if (!types(document).some((t) => LIST_TYPES.has(t))) return `the document at ${url} is not a status list credential`
   const { proof: _, ...unsigned } = document
+  const proofs = asArray(document.proof).slice(0, LIMITS.proofs)
   let verified = false
-  for (const outcome of await verifyProofSet(unsigned, asArray(document.proof).slice(0, LIMITS.proofs), runtime.dataIntegrity)) {
+  for (const outcome of await verifyProofSet(unsigned, proofs, runtime.dataIntegrity, await resolveForeignProofKeys(proofs, sources))) {
     if (outcome.result !== 'passed') continue
     const binding = await bindDataIntegrityKey(outcome.key, issuerId(document), sources)
     // A self-asserted key is as good for the list as for the credential: the
@@ -67,9 +82,7 @@ async function checkEntry (entry: unknown, credential: Json, now: Date, at: Date
   const warnings: string[] = []
   if (!isObject(entry)) return { check: failed('status', '"credentialStatus" is not an object.'), revoked: false, warnings }
   const type = typeof entry.type === 'string' ? entry.type : asArray(entry.type).join(', ')
-  if (type === '1EdTechRevocationList') {
-    return { check: unknown('status', `The 1EdTechRevocationList at ${String(entry.id)} could not be retrieved (it needs the network; the method is deprecated).`), revoked: false, warnings }
-  }
+  if (type === '1EdTechRevocationList') return await checkRevocationList(entry, credential, sources)
   if (!ENTRY_TYPES.has(type)) return { check: unknown('status', `The status method "${type}" is not supported, so revocation cannot be checked.`), revoked: false, warnings }
 
   const url = entry.statusListCredential
@@ -113,6 +126,20 @@ async function checkEntry (entry: unknown, credential: Json, now: Date, at: Date
   // A "message" (or other) purpose bit carries no verdict about the credential.
   warnings.push(`The ${purpose} status bit is set (${url}, index ${index}).`)
   return { check: passed('status', `No revocation or suspension entry is set (${purpose} bit set).`), revoked: false, warnings }
+}
+
+/** The deprecated 1EdTech revocation list (foreign/revocation-list.ts): only ever another issuer's. */
+async function checkRevocationList (entry: Json, credential: Json, sources: VerificationSources): Promise<StatusOutcome> {
+  const warnings = ['The credential uses the deprecated 1EdTechRevocationList status method; Bitstring Status List replaces it.']
+  const url = entry.id
+  if (typeof url !== 'string') return { check: failed('status', 'The 1EdTechRevocationList entry needs the list\'s URL in "id".'), revoked: false, warnings }
+  if (sources.ownership(url) !== 'foreign') return { check: failed('status', impostorMessage('revocation list', url)), revoked: false, warnings }
+  const document = await fetchForeign(url, sources)
+  if (typeof document === 'string') return { check: unknown('status', `Revocation could not be checked: ${document}.`), revoked: false, warnings }
+  const reading = readRevocationList(document, url, typeof credential.id === 'string' ? credential.id : undefined, issuerId(credential))
+  if (!reading.ok) return { check: unknown('status', `Revocation could not be checked: ${reading.message}.`), revoked: false, warnings }
+  if (!reading.revoked) return { check: passed('status', `Not revoked (${url}).`), revoked: false, warnings }
+  return { check: failed('status', `The credential has been revoked (${url})${reading.reason !== undefined ? `: ${reading.reason}` : ''}.`, 'revoked'), revoked: true, warnings }
 }
 
 const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
