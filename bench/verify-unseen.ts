@@ -14,7 +14,7 @@ const count = Number(process.argv[2] ?? 400)
 const now = new Date('2026-07-01T00:00:00Z')
 const issuer = 'https://registry.example.org/issuers/1'
 // A self-asserted key: trusted, as a deployment listing the issuer in TRUSTED_ISSUERS would.
-const sources: VerificationSources = { ...noSources, isTrustedIssuer: () => true }
+const sources: VerificationSources = { ...noSources, recognisedIssuer: async (id) => ({ entryId: 'bench', name: id }) }
 
 const key = await Ed25519Multikey.generate()
 const keyPair = await Ed25519Multikey.from({ ...(await key.export({ publicKey: true, secretKey: true })), id: `${issuer}#${key.publicKeyMultibase as string}`, controller: issuer })

@@ -154,7 +154,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   // Other issuers' keys and status lists, through the outbound client and this app's cache (in memory, dropped with it).
   const { allowLoopback } = deps.config.outbound
   const outboundCache = new HttpCache({ allowLoopback, log: { debug: (details, message) => { app.log.debug(details, message) } } })
-  const sources = databaseSources(deps.sql, app.urls, deps.config.trustedIssuers, deps.config.verifyClockLeewaySeconds, undefined, foreignResolvers(outboundCache, allowLoopback))
+  const sources = databaseSources(deps.sql, app.urls, registry, deps.config.verifyClockLeewaySeconds, undefined, foreignResolvers(outboundCache, allowLoopback))
   app.decorate('verifier', { sources, dataIntegrity, pureChecks })
   const { notifications } = deps.config
   const runWorkers = notifications.worker === 'inline'

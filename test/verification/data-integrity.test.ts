@@ -102,7 +102,7 @@ t.test('a bare did:key verification method is resolved from the identifier when 
   const result = await verifyCredential(signed, { now, sources: noSources }, { at })
   t.equal(result.status, 'unverified_issuer', 'a did:key is its own issuer, but nothing says who holds it')
   t.equal(result.checks.find((c) => c.id === 'proof')?.result, 'passed')
-  const trusted = await verifyCredential(signed, { now, sources: { ...noSources, isTrustedIssuer: (id) => id === did } }, { at })
+  const trusted = await verifyCredential(signed, { now, sources: { ...noSources, recognisedIssuer: async (id) => id === did ? { entryId: 'test-entry', name: 'Test issuer' } : undefined } }, { at })
   t.equal(trusted.status, 'valid', 'a deployment that trusts the DID accepts it')
 })
 

@@ -18,7 +18,7 @@ const load = (path: string): unknown => path.endsWith('.jwt') ? read(path).trim(
  */
 const sources: VerificationSources = {
   ...noSources,
-  isTrustedIssuer: () => true,
+  recognisedIssuer: async (id) => ({ entryId: 'test-entry', name: id }),
   fetchStatusListCredential: async (url) => url === TESTLIST_URL ? JSON.parse(read('status/bitstring-status-list-credential.testlist.json')) : undefined
 }
 const now = new Date('2026-07-01T12:00:00Z')
@@ -153,7 +153,7 @@ t.test('the summary names the issuer and the achievement', async (t) => {
 })
 
 t.test('a foreign issuer whose key is only self-asserted is unverified_issuer unless trusted', async (t) => {
-  const untrusted = { ...sources, isTrustedIssuer: () => false }
+  const untrusted = { ...sources, recognisedIssuer: async () => undefined }
   for (const path of ['valid/validator/simple.json', 'valid/jwt/simple-vcdm2-rs256-jwk.jwt', 'valid/testvector-eddsa-rdfc-2022/credential-signed.json']) {
     const result = await verify(path, untrusted)
     t.equal(result.status, 'unverified_issuer', path)
@@ -163,12 +163,12 @@ t.test('a foreign issuer whose key is only self-asserted is unverified_issuer un
     t.equal(binding?.reason, 'self_asserted')
     t.match(result.notice, 'who issued it cannot be confirmed')
   }
-  const trusted = await verify('valid/validator/simple.json', { ...sources, isTrustedIssuer: (id) => id === 'https://example.com/issuers/876543' })
+  const trusted = await verify('valid/validator/simple.json', { ...sources, recognisedIssuer: async (id: string) => id === 'https://example.com/issuers/876543' ? { entryId: 'entry-1', name: 'Example Corp' } : undefined })
   t.equal(trusted.status, 'valid', 'listed as trusted, the same credential is valid')
-  t.match(trusted.checks.find((c) => c.id === 'key_binding')?.message, 'trusted by this deployment')
+  t.match(trusted.checks.find((c) => c.id === 'key_binding')?.message, 'recognised by this deployment as "Example Corp"')
 })
 
 t.test('a revoked credential of an untrusted issuer is still reported revoked', async (t) => {
-  const result = await verify('invalid/revoked-bitstring-index23.json', { ...sources, isTrustedIssuer: () => false })
+  const result = await verify('invalid/revoked-bitstring-index23.json', { ...sources, recognisedIssuer: async () => undefined })
   t.equal(result.status, 'revoked')
 })

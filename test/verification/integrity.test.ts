@@ -5,6 +5,7 @@ import { signDataIntegrity } from '../../src/infrastructure/signing/sign.js'
 import { connect } from '../../src/infrastructure/db/connect.js'
 import { publicUrls } from '../../src/kernel/public-urls.js'
 import { databaseSources } from '../../src/capabilities/verification/database-sources.js'
+import { recognisedIssuers } from '../../src/capabilities/registry/lookup.js'
 import { LIMITS } from '../../src/capabilities/verification/limits.js'
 import { ownershipClassifier } from '../../src/capabilities/verification/ownership.js'
 import type { VerificationResult } from '../../src/capabilities/verification/result.js'
@@ -103,7 +104,7 @@ function foreignCredential (extra: Json = {}): Json {
   }
 }
 
-const trusting: VerificationSources = { ...noSources, isTrustedIssuer: () => true }
+const trusting: VerificationSources = { ...noSources, recognisedIssuer: async (id) => ({ entryId: 'test-entry', name: id }) }
 
 t.test('a foreign expired credential rewritten under IRI keys or aliases keeps a good signature but is never valid', async (t) => {
   const signed = await foreignSigned(foreignCredential())
@@ -216,7 +217,7 @@ t.test('bounded cost: too many proofs, status entries, values or levels are refu
 t.test('a verification past its time budget is indeterminate, never valid', async (t) => {
   const signed = await foreignSigned(foreignCredential({ validUntil: '2030-01-01T00:00:00Z' }))
   t.equal((await verifyCredential(signed, { now: NOW, sources: trusting })).status, 'valid', 'within budget it is valid')
-  const slow: VerificationSources = { ...trusting, isTrustedIssuer: () => true, fetchStatusListCredential: async () => await new Promise((resolve) => setTimeout(resolve, 500)) }
+  const slow: VerificationSources = { ...trusting, fetchStatusListCredential: async () => await new Promise((resolve) => setTimeout(resolve, 500)) }
   const withStatus = { ...foreignCredential({ validUntil: '2030-01-01T00:00:00Z', credentialStatus: { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: '1', statusListCredential: 'https://registry.example.org/status/1' } }) }
   const result = await verifyCredential(await foreignSigned(withStatus), { now: NOW, sources: slow }, { timeBudgetMs: 50 })
   t.equal(result.status, 'indeterminate')
@@ -244,7 +245,7 @@ t.test('a VC-JWT without its own dates is judged by exp and nbf', async (t) => {
 t.test('status entries: a foreign credential cannot borrow our list, and the index must be canonical', async (t) => {
   const own = await ownCredential(t, { validFrom: '2026-03-31T00:00:00Z' })
   const ourEntry = own.credential.credentialStatus
-  const sources = databaseSources(own.app.sql, publicUrls(BASE_URL), ['https://registry.example.org/issuers/1'])
+  const sources = databaseSources(own.app.sql, publicUrls(BASE_URL), { find: async (id) => id === 'https://registry.example.org/issuers/1' ? { entryId: 'test-entry', name: 'Registry' } : undefined })
   const borrowed = await foreignSigned(foreignCredential({ validUntil: '2030-01-01T00:00:00Z', credentialStatus: ourEntry }))
   const result = await verifyCredential(borrowed, { now: NOW, sources })
   t.equal(result.status, 'invalid')
@@ -263,7 +264,7 @@ t.test('our own credentials during a database outage are indeterminate, never va
   // A real connection attempt to a port where nothing listens.
   const down = connect('postgres://postgres@127.0.0.1:1/none', { max: 1 })
   t.teardown(async () => { await down.end({ timeout: 1 }) })
-  const sources = databaseSources(down, publicUrls(BASE_URL))
+  const sources = databaseSources(down, publicUrls(BASE_URL), recognisedIssuers(down))
   for (const vc of [own.credential, own.jwt]) {
     const result = await verifyCredential(vc, { now: NOW, sources })
     t.equal(result.status, 'indeterminate')

@@ -12,7 +12,7 @@ const samplePayload = JSON.parse(Buffer.from(sampleJwt.split('.')[1]!, 'base64ur
 const now = new Date('2026-07-01T12:00:00Z')
 
 /** A deployment that trusts every foreign issuer's self-asserted key (TRUSTED_ISSUERS). */
-const trusting: VerificationSources = { ...noSources, isTrustedIssuer: () => true }
+const trusting: VerificationSources = { ...noSources, recognisedIssuer: async (id) => ({ entryId: 'test-entry', name: id }) }
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
 const check = (result: VerificationResult, id: string): string | undefined => result.checks.find((c) => c.id === id)?.result
 const verify = async (input: unknown, sources: VerificationSources = noSources, at?: Date): Promise<VerificationResult> =>

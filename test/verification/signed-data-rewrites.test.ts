@@ -219,7 +219,7 @@ t.test('a foreign expired credential from a trusted issuer (inline contexts pass
     refreshService: { id: 'urn:uuid:0b6f5a2e-6a0c-4d52-9d2b-4a1f5d6e7c80', type: '1EdTechCredentialRefresh' }
   }
   unsigned['@context'].push('https://purl.imsglobal.org/spec/ob/v3p0/extensions.json')
-  const trusting: VerificationSources = { ...noSources, isTrustedIssuer: () => true }
+  const trusting: VerificationSources = { ...noSources, recognisedIssuer: async (id) => ({ entryId: 'test-entry', name: id }) }
   const verify = async (doc: unknown): Promise<VerificationResult> => await verifyCredential(doc, { now: NOW, sources: trusting })
   const original = await verify(await resignDataIntegrity(unsigned, foreignKey, NOW))
   t.equal(original.status, 'expired', 'as signed, it is expired')

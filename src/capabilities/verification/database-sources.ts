@@ -8,23 +8,25 @@ import { findStatusListBits, findStatusListHead } from '../status-lists/store.js
 import { ownershipClassifier } from './ownership.js'
 import { SourceUnavailableError, type VerificationSources } from './sources.js'
 import type { ForeignResolvers } from './foreign/foreign-sources.js'
+import type { RecognisedIssuers } from '../registry/lookup.js'
 
 /**
  * The verifier's view of this service's own issuers, keys and status lists,
  * read from the database. Other issuers' keys and status lists come from
  * `foreign` (foreign/foreign-sources.ts: the network through the app's cache,
  * a budget per verification); without it they are never fetched and the
- * checks that need them report `unknown`. A database error becomes
+ * checks that need them report `unknown`. Which foreign issuers are
+ * recognised comes from the registry (`registry`: the app's copy, kept
+ * current by the change feed). A database error, there or here, becomes
  * SourceUnavailableError, which the pipeline reports as indeterminate.
  *
  * The lists' bits are kept by version (a list is 16 KiB and more), up to
  * `bitsBytes` (16 MiB by default: a thousand lists of the default size); the
  * app makes one of these and shares it between its routes.
  */
-export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: readonly string[] = [], clockLeewaySeconds?: number, bitsBytes = 16 * 1024 * 1024, foreign?: () => ForeignResolvers): VerificationSources {
+export function databaseSources (sql: Sql, urls: PublicUrls, registry: Pick<RecognisedIssuers, 'find'>, clockLeewaySeconds?: number, bitsBytes = 16 * 1024 * 1024, foreign?: () => ForeignResolvers): VerificationSources {
   const ownership = ownershipClassifier(urls.base)
   const bitsCache = new LRUCache<string, { bits: Buffer, version: number }>({ maxSize: bitsBytes, sizeCalculation: (list, id) => list.bits.length + id.length + 64 })
-  const trusted = new Set(trustedIssuers)
   const own = (url: string, kind: 'issuer' | 'key' | 'status-list'): string | undefined => {
     const parsed = parsePublicUrl(urls.base, url)
     return parsed?.kind === kind && parsed.fragment === undefined ? parsed.id : undefined
@@ -38,7 +40,13 @@ export function databaseSources (sql: Sql, urls: PublicUrls, trustedIssuers: rea
   }
   const sources: VerificationSources = {
     ownership,
-    isTrustedIssuer: (issuerId) => trusted.has(issuerId),
+    recognisedIssuer: async (issuerId) => {
+      try {
+        return await registry.find(issuerId)
+      } catch (error) {
+        throw new SourceUnavailableError('The service\'s registry of recognised issuers could not be read.', { cause: error })
+      }
+    },
     ...(clockLeewaySeconds !== undefined ? { clockLeewaySeconds } : {}),
 
     findOwnEd25519Key: async (issuerId, publicKeyMultibase) => {

@@ -4,6 +4,8 @@
  * and never set by hand, so a new check cannot silently weaken the verdict.
  */
 
+import type { Recognition } from '../registry/lookup.js'
+
 export type CheckId = 'format' | 'schema' | 'proof' | 'signed_data' | 'key_binding' | 'validity_period' | 'status'
 export type CheckOutcome = 'passed' | 'failed' | 'unknown'
 
@@ -49,6 +51,11 @@ export interface VerificationResult {
   revoked: boolean
   notice?: string
   currentVersion?: CurrentVersion
+  /**
+   * The registry entry that recognised a foreign issuer, set only when the
+   * key_binding check passed because of it (never for this service's own issuers).
+   */
+  recognisedIssuer?: Recognition
   checks: Check[]
   credential: CredentialSummary
   checkedAt: string

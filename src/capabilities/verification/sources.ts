@@ -4,6 +4,7 @@ import type { DataIntegrity } from '../../infrastructure/signing/pool.js'
 import type { Ownership } from './ownership.js'
 import type { PureCheckCache } from './pure-check-cache.js'
 import type { ForeignResolvers } from './foreign/foreign-sources.js'
+import type { Recognition } from '../registry/lookup.js'
 
 /**
  * Everything the verifier needs from outside the credential, injected so the
@@ -12,8 +13,13 @@ import type { ForeignResolvers } from './foreign/foreign-sources.js'
 export interface VerificationSources {
   /** Is this id (issuer, key, status list) one of ours, a forged spelling of one, or someone else's? Pure, no I/O. */
   ownership: (id: string) => Ownership
-  /** Foreign issuers the deployment trusts, whose self-asserted keys (did:key, `#z6Mk…`) are accepted as theirs. */
-  isTrustedIssuer: (issuerId: string) => boolean
+  /**
+   * The registry entry that recognises this foreign issuer (registry/matching.ts),
+   * or undefined. Only a recognised issuer's self-asserted keys (did:key, `#z6Mk…`,
+   * a JWT `jwk`) and the keys its own document publishes bind as the issuer's.
+   * Throws SourceUnavailableError when the registry cannot be read.
+   */
+  recognisedIssuer: (issuerId: string) => Promise<Recognition | undefined>
   /** The deployment's clock leeway on validFrom / nbf (VERIFY_CLOCK_LEEWAY_SECONDS); absent: DEFAULT_CLOCK_LEEWAY_SECONDS. */
   clockLeewaySeconds?: number
   /** Own issuers: the published Ed25519 key with this multibase, or undefined. */
@@ -76,7 +82,7 @@ export interface OwnStatusRecord {
 /** Sources that know no issuer, key or list: every foreign lookup comes back empty. */
 export const noSources: VerificationSources = {
   ownership: () => 'foreign',
-  isTrustedIssuer: () => false,
+  recognisedIssuer: async () => undefined,
   findOwnEd25519Key: async () => undefined,
   findOwnJwtKey: async () => undefined,
   isOwnSignature: async () => false,

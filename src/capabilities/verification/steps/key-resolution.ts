@@ -1,5 +1,6 @@
 import { multikeyType, type MultikeyType } from '../multikey.js'
 import type { VerificationSources } from '../sources.js'
+import type { Recognition } from '../../registry/lookup.js'
 
 /**
  * Resolves a Data Integrity verification method offline, the way the 1EdTech
@@ -55,7 +56,18 @@ export function resolveVerificationMethod (verificationMethod: unknown): KeyReso
   return fail(`The verification method "${verificationMethod}" uses the unsupported scheme "${scheme}".`)
 }
 
-export type Binding = { result: 'passed' | 'failed' | 'unknown', message: string, reason?: 'self_asserted', warning?: string }
+export interface Binding {
+  result: 'passed' | 'failed' | 'unknown'
+  message: string
+  reason?: 'self_asserted'
+  warning?: string
+  /** The registry entry that made a foreign issuer's key count as its own (set only then). */
+  recognisedIssuer?: Recognition
+}
+
+/** How the key_binding message names the registry entry that recognised an issuer. */
+export const recognisedBy = (issuer: string, recognition: Recognition): string =>
+  `the issuer "${issuer}" is recognised by this deployment as "${recognition.name}" (registry entry ${recognition.entryId})`
 
 /** The failure for an id on our host that is not spelt as we spell our own. */
 export const impostorMessage = (what: string, id: string): string =>
@@ -64,32 +76,38 @@ export const impostorMessage = (what: string, id: string): string =>
 /**
  * What a self-asserted key (did:key, `#z6Mk…`) proves about a foreign issuer:
  * that whoever holds the key signed, not who that is. Passed only when the
- * deployment lists the issuer as trusted.
+ * registry of recognised issuers names the issuer.
  */
-export function selfAssertedBinding (issuer: string, sources: VerificationSources, keyDescription: string): Binding {
-  if (sources.isTrustedIssuer(issuer)) {
-    return { result: 'passed', message: `The issuer "${issuer}" is trusted by this deployment, and ${keyDescription} is its own.` }
+export async function selfAssertedBinding (issuer: string, sources: VerificationSources, keyDescription: string): Promise<Binding> {
+  const recognition = await sources.recognisedIssuer(issuer)
+  if (recognition !== undefined) {
+    return { result: 'passed', message: `${capitalised(recognisedBy(issuer, recognition))}, and ${keyDescription} is its own.`, recognisedIssuer: recognition }
   }
   return {
     result: 'unknown',
     reason: 'self_asserted',
-    message: `${keyDescription[0]!.toUpperCase()}${keyDescription.slice(1)} is named by the credential itself; nothing published by "${issuer}" was consulted, so who issued it is not established (the deployment does not list this issuer as trusted).`
+    message: `${capitalised(keyDescription)} is named by the credential itself; nothing published by "${issuer}" was consulted, so who issued it is not established (this deployment's registry does not recognise the issuer).`
   }
 }
 
 /**
  * A key the issuer's own document lists (read over the network): the key is
  * the issuer's, but the issuer is only who its document says it is. Passed
- * when the deployment recognises the issuer; otherwise unverified_issuer.
+ * when the registry recognises the issuer; otherwise unverified_issuer.
  */
-export function publishedBinding (issuer: string, sources: VerificationSources, keyId: string, documentUrl: string): Binding {
-  if (sources.isTrustedIssuer(issuer)) return { result: 'passed', message: `The key "${keyId}" is published by the issuer "${issuer}" (${documentUrl}), an issuer this deployment recognises.` }
+export async function publishedBinding (issuer: string, sources: VerificationSources, keyId: string, documentUrl: string): Promise<Binding> {
+  const recognition = await sources.recognisedIssuer(issuer)
+  if (recognition !== undefined) {
+    return { result: 'passed', message: `The key "${keyId}" is published by the issuer "${issuer}" (${documentUrl}), and ${recognisedBy(issuer, recognition)}.`, recognisedIssuer: recognition }
+  }
   return {
     result: 'unknown',
     reason: 'self_asserted',
-    message: `The key "${keyId}" is published by "${issuer}" itself (${documentUrl}), so the issuer signed it; this deployment does not recognise that issuer, so who it is is not established.`
+    message: `The key "${keyId}" is published by "${issuer}" itself (${documentUrl}), so the issuer signed it; this deployment's registry does not recognise that issuer, so who it is is not established.`
   }
 }
+
+const capitalised = (text: string): string => `${text.charAt(0).toUpperCase()}${text.slice(1)}`
 
 /**
  * Is this key allowed to speak for the credential's issuer? Its controller
@@ -111,7 +129,7 @@ export async function bindDataIntegrityKey (key: ResolvedKey, issuer: string | u
     // binding is not established, so the answer is unknown, never valid.
     return { result: 'unknown', message: `The signing key is controlled by "${key.controller}", not by the issuer "${issuer}", and nothing available offline links the two.` }
   }
-  if (issuerOwnership === 'foreign') return key.publishedAt !== undefined ? publishedBinding(issuer, sources, key.verificationMethod, key.publishedAt) : selfAssertedBinding(issuer, sources, `the key "${key.verificationMethod}"`)
+  if (issuerOwnership === 'foreign') return key.publishedAt !== undefined ? await publishedBinding(issuer, sources, key.verificationMethod, key.publishedAt) : await selfAssertedBinding(issuer, sources, `the key "${key.verificationMethod}"`)
   const published = key.keyType === 'Ed25519' ? await sources.findOwnEd25519Key(issuer, key.publicKeyMultibase) : undefined
   if (published === undefined) return { result: 'failed', message: `The key "${key.publicKeyMultibase}" is not a key published for the issuer "${issuer}".` }
   if (published.status === 'compromised') return await withdrawnKeyBinding(published.id, published.compromisedAt, signature, sources)

@@ -7,6 +7,7 @@ import { memoised } from '../pure-check-cache.js'
 import { claimDisagreements } from '../jwt-claims.js'
 import { failed, passed, skipped, unknown, type Check } from '../result.js'
 import type { VerificationRuntime, VerificationSources } from '../sources.js'
+import type { Recognition } from '../../registry/lookup.js'
 
 /**
  * The `proof` and `key_binding` checks for both securing mechanisms. With
@@ -15,7 +16,16 @@ import type { VerificationRuntime, VerificationSources } from '../sources.js'
  */
 
 type Json = Record<string, unknown>
-export interface ProofChecks { proof: Check, keyBinding: Check, warnings: string[] }
+export interface ProofChecks {
+  proof: Check
+  keyBinding: Check
+  warnings: string[]
+  /** The registry entry the key binding passed through, for a recognised foreign issuer. */
+  recognisedIssuer?: Recognition
+}
+
+const recognised = (binding: Binding): Pick<ProofChecks, 'recognisedIssuer'> =>
+  binding.result === 'passed' && binding.recognisedIssuer !== undefined ? { recognisedIssuer: binding.recognisedIssuer } : {}
 
 const bindingCheck = (binding: Binding): Check =>
   binding.result === 'passed' ? passed('key_binding', binding.message) : binding.result === 'failed' ? failed('key_binding', binding.message) : unknown('key_binding', binding.message, binding.reason)
@@ -48,7 +58,7 @@ export async function checkDataIntegrity (credential: Json, sources: Verificatio
   if (bound !== undefined) {
     for (const o of outcomes) if (o.result !== 'passed') warnings.push(o.message)
     if (bound.binding.warning !== undefined) warnings.push(bound.binding.warning)
-    return { proof: passed('proof', `The ${bound.suite} proof verifies.`), keyBinding: bindingCheck(bound.binding), warnings }
+    return { proof: passed('proof', `The ${bound.suite} proof verifies.`), keyBinding: bindingCheck(bound.binding), warnings, ...recognised(bound.binding) }
   }
   const firstFailed = outcomes.find((o) => o.result === 'failed')
   const firstUnknown = outcomes.find((o) => o.result === 'unknown')
@@ -92,12 +102,15 @@ export async function checkJwt (outcome: JwtOutcome, credential: Json, sources: 
     problems.push(`The key "${key.id ?? ''}" belongs to "${key.issuerId ?? ''}", not to the issuer "${issuer ?? 'none'}".`)
   }
   if (problems.length > 0) return { proof, keyBinding: failed('key_binding', problems.join(' ')), warnings: [] }
-  if (key.source === 'published') return { proof, keyBinding: bindingCheck(publishedBinding(issuer ?? '', sources, key.id ?? '', key.publishedAt ?? '')), warnings: [] }
+  if (key.source === 'published') {
+    const binding = await publishedBinding(issuer ?? '', sources, key.id ?? '', key.publishedAt ?? '')
+    return { proof, keyBinding: bindingCheck(binding), warnings: [], ...recognised(binding) }
+  }
   if (key.source !== 'own-kid') {
     // An embedded jwk or a did:key proves only that whoever holds the key signed.
     const description = key.source === 'jwk' ? 'the public key in the token\'s "jwk" header' : `the key "${key.id ?? ''}"`
-    const binding = selfAssertedBinding(issuer ?? '', sources, description)
-    return { proof, keyBinding: bindingCheck(binding), warnings: [] }
+    const binding = await selfAssertedBinding(issuer ?? '', sources, description)
+    return { proof, keyBinding: bindingCheck(binding), warnings: [], ...recognised(binding) }
   }
   return { proof, keyBinding: passed('key_binding', 'The signing key belongs to the issuer and the JWT claims agree with the credential.'), warnings: jwtWarnings }
 }
