@@ -4,6 +4,8 @@ import { checkFormat } from './steps/format-check.js'
 import { credentialFromPayload } from './jwt-claims.js'
 import { LIMITS, exceedsVerifyLimits } from './limits.js'
 import { noticeFor } from './notice.js'
+import { isOpenBadge2 } from './ob2/detect.js'
+import { verifyOpenBadge2 } from './ob2/verify-open-badge-2.js'
 import { parseInput } from './parse-input.js'
 import { checkDataIntegrity, checkJwt, type ProofChecks } from './steps/proof-check.js'
 import { verifyJwtProof } from './steps/proof-jwt.js'
@@ -46,6 +48,8 @@ const notRun = (because: string): Check[] => ALL_AFTER_FORMAT.map((id) => unknow
  * cannot be read, the answer is indeterminate, never valid.
  */
 export async function verifyCredential (input: unknown, deps: VerifyDeps, options: VerifyOptions = {}): Promise<VerificationResult> {
+  // Open Badges 2.0 assertions (hosted or signed) are verified by their own rules into the same result (ob2/).
+  if (isOpenBadge2(input)) return await verifyOpenBadge2(input, deps, options)
   const budget = options.timeBudgetMs ?? LIMITS.timeBudgetMs
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<VerificationResult>((resolve) => {
@@ -102,9 +106,10 @@ async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<V
   const { proof: _, ...unsigned } = credential
   const signedData = proof.proof.result === 'passed' ? await checkSignedData(unsigned, deps) : skipped('signed_data', 'proof')
   const validity = checkValidityPeriod(credential, at, sources.clockLeewaySeconds)
-  return finish(now, credential, [format, schema.check, proof.proof, signedData, proof.keyBinding, validity, status.check],
+  const result = finish(now, credential, [format, schema.check, proof.proof, signedData, proof.keyBinding, validity, status.check],
     // Renewal advice is about what the holder can do now: a question about another moment ("at") gets none.
     [...schema.warnings, ...proof.warnings, ...status.warnings], status.revoked, status.current, at.getTime() === now.getTime() ? status.ownRules : undefined)
+  return proof.recognisedIssuer === undefined ? result : { ...result, recognisedIssuer: proof.recognisedIssuer }
 }
 
 function finish (now: Date, credential: Json, checks: Check[], warnings: string[] = [], revoked = false, currentVersion?: CurrentVersion, ownRules?: StatusOutcome['ownRules']): VerificationResult {
