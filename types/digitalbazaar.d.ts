@@ -3,6 +3,7 @@
 declare module '@digitalbazaar/vc' {
   export function issue (options: { credential: object, suite: unknown, documentLoader: unknown, now?: string | Date }): Promise<any>
   export function verifyCredential (options: Record<string, unknown>): Promise<any>
+  export function signPresentation (options: Record<string, unknown>): Promise<any>
 }
 declare module '@digitalbazaar/data-integrity' {
   export class DataIntegrityProof {

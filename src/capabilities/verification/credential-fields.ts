@@ -25,6 +25,19 @@ export function types (value: unknown): string[] {
   return isObject(value) ? asArray(value.type).filter((t): t is string => typeof t === 'string') : []
 }
 
+const OB_CONTEXT_PREFIX = 'https://purl.imsglobal.org/spec/ob/'
+const OB_TYPES = new Set(['OpenBadgeCredential', 'AchievementCredential', 'EndorsementCredential'])
+
+/**
+ * Does the credential say it is an Open Badge (an Open Badges type, or an
+ * Open Badges context)? Only then do the Open Badges rules (schema, format,
+ * a required validFrom) apply; any other VC is checked as VCDM alone.
+ */
+export function isOpenBadge (credential: Json): boolean {
+  return types(credential).some((t) => OB_TYPES.has(t)) ||
+    contexts(credential).some((c) => typeof c === 'string' && c.startsWith(OB_CONTEXT_PREFIX))
+}
+
 export function issuerId (credential: Json): string | undefined {
   const issuer = credential.issuer
   return typeof issuer === 'string' ? str(issuer) : isObject(issuer) ? str(issuer.id) : undefined

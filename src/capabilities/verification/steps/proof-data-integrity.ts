@@ -120,6 +120,8 @@ export async function verifyProofSet (credential: Json, proofs: readonly unknown
     const name = suiteName(proof)
     const suite = SUITES[name]
     if (suite === undefined) return { result: 'unsupported', suite: name, message: `The proof suite "${name}" is not supported by this verifier.` }
+    // Said before any crypto: jsonld-signatures only reports that no proof matched the purpose.
+    if (proof.proofPurpose !== 'assertionMethod') return { result: 'failed', suite: suite.label, message: `The ${suite.label} proof's "proofPurpose" is ${JSON.stringify(proof.proofPurpose ?? null)}; a credential's proof must be "assertionMethod".` }
     const resolution = withForeignKey(resolveVerificationMethod(proof.verificationMethod), proof.verificationMethod, foreignKeys)
     if (!resolution.ok) return { result: resolution.result, suite: suite.label, message: resolution.message }
     const key = resolution.key
