@@ -57,9 +57,11 @@ export interface Config {
   readonly adminApiKey: string | undefined
   readonly logLevel: string
   /**
-   * Foreign issuer ids whose self-asserted keys (did:key, `<issuer>#z6Mk…`,
-   * a VC-JWT `jwk`) this deployment accepts as theirs; anyone else's such
-   * credential verifies as `unverified_issuer`, never `valid`.
+   * Seeds the registry of recognised issuers at boot (boot.ts; ids staff have
+   * removed stay removed). The verifier asks the registry, not this list: only
+   * a recognised issuer's self-asserted keys (did:key, `<issuer>#z6Mk…`, a
+   * VC-JWT `jwk`) or published keys bind as its own; anyone else's credential
+   * verifies as `unverified_issuer`, never `valid`.
    */
   readonly trustedIssuers: readonly string[]
   /**

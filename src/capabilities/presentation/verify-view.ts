@@ -133,6 +133,8 @@ export async function verifyView (input: unknown, result: VerificationResult, de
       issuerName: fields.issuerName,
       awardDate: longDate(fields.issued),
       validUntil: longDate(fields.validUntil),
+      // A foreign issuer is confirmed only through the registry: the page names the entry (the template says by whom).
+      ...(result.recognisedIssuer !== undefined ? { recognisedAs: result.recognisedIssuer.name } : {}),
       ...(fields.image !== undefined ? { imageUrl: fields.image.url, imageAlt: fields.image.alt } : {})
     }
   }
@@ -143,6 +145,8 @@ export async function verifyView (input: unknown, result: VerificationResult, de
     ...(standing === 'issuer_unconfirmed'
       ? { keyStatement: `The signature is genuine and was made with ${key ?? 'a key the document names'}. Nothing confirms that this key belongs to ${namedIssuer(credential, fields)}; the issuer's identity is not verified.` }
       : {}),
+    // unverified_issuer: the one thing missing is the registry's word on who the issuer is.
+    ...(result.status === 'unverified_issuer' ? { knownOnlyByOwnKey: true } : {}),
     claims: claimsOf(fields, credential)
   }
 }

@@ -67,6 +67,13 @@ const verificationResultProperties = {
     required: ['url', 'version'],
     properties: { url: { type: 'string' }, version: { type: 'integer' }, supersededAt: timestamp }
   },
+  recognisedIssuer: {
+    type: 'object',
+    description: 'The registry entry that recognised a foreign issuer: set only when the key binding passed because of it (GET /api/v1/registry/issuers/{entryId})',
+    additionalProperties: false,
+    required: ['entryId', 'name'],
+    properties: { entryId: { type: 'string' }, name: { type: 'string' } }
+  },
   checks: {
     type: 'array',
     items: {
@@ -98,7 +105,7 @@ const verificationResultProperties = {
 } as const
 const verificationResultRequired = ['verified', 'status', 'expired', 'revoked', 'checks', 'credential', 'checkedAt', 'errors', 'warnings'] as const
 
-const verificationResult = { type: 'object', additionalProperties: false, required: verificationResultRequired, properties: verificationResultProperties } as const
+export const verificationResult = { type: 'object', additionalProperties: false, required: verificationResultRequired, properties: verificationResultProperties } as const
 
 /** POST /credentials/verify also echoes what was asked. */
 const verifyAnswer = {
