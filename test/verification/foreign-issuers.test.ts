@@ -4,6 +4,7 @@ import { Writable } from 'node:stream'
 import type { AddressInfo } from 'node:net'
 import * as vc from '@digitalbazaar/vc'
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
+import { Ed25519Signature2020 } from '@digitalbazaar/ed25519-signature-2020'
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
 import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite'
 import Fastify from 'fastify'
@@ -336,4 +337,43 @@ t.test('the deprecated 1EdTech revocation list: revoked when it lists the creden
   const foreignList = await verify(app, await sign(withExtensions({ ...entry, id: 'urn:uuid:00000000-0000-4000-8000-000000000001' }), method, did))
   t.equal(foreignList.body.status, 'indeterminate', 'a list in someone else\'s name vouches for nothing')
   t.match(checkOf(foreignList.body, 'status')?.message, 'is issued by "did:web:elsewhere.example", not by the credential\'s issuer')
+})
+
+t.test('a VCDM 1.1 badge on a StatusList2021 list (the older name of the same bitstring) is read the same way', async (t) => {
+  const issuer = await startIssuer(t)
+  const did = `did:web:127.0.0.1%3A${issuer.port}`
+  const method = `${did}#key-1`
+  const list = `${issuer.base}/status/2021`
+  const contexts = ['https://www.w3.org/2018/credentials/v1', 'https://w3id.org/vc/status-list/2021/v1', 'https://w3id.org/security/suites/ed25519-2020/v1']
+  const sign2020 = async (unsigned: Json): Promise<Json> => {
+    const keyPair = await Ed25519Multikey.from({ id: method, controller: did, type: 'Multikey', ...key })
+    const suite = new Ed25519Signature2020({ signer: keyPair.signer(), date: new Date('2024-04-01T00:00:00Z') })
+    return await vc.issue({ credential: structuredClone(unsigned), suite, documentLoader: staticDocumentLoader })
+  }
+  issuer.served.set('/.well-known/did.json', { body: JSON.stringify(controllerDocument(did, method)) })
+  issuer.served.set('/status/2021', {
+    body: JSON.stringify(await sign2020({
+      '@context': contexts,
+      id: list,
+      type: ['VerifiableCredential', 'StatusList2021Credential'],
+      issuer: did,
+      issuanceDate: '2024-01-01T00:00:00Z',
+      credentialSubject: { id: `${list}#list`, type: 'StatusList2021', statusPurpose: 'revocation', encodedList: encodeList(withBitSet(emptyBitstring(131_072), 3)) }
+    }))
+  })
+  const app = await build(t, { env: { OUTBOUND_ALLOW_LOOPBACK: 'true', TRUSTED_ISSUERS: did } })
+  const signed = async (index: number): Promise<Json> => {
+    const { validFrom: _, validUntil: __, ...b } = badge(did)
+    return await sign2020({
+      ...b,
+      '@context': [contexts[0], 'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json', ...contexts.slice(1)],
+      id: `urn:uuid:00000000-0000-4000-8000-00000000000${index}`,
+      issuanceDate: '2024-04-01T00:00:00Z',
+      expirationDate: '2031-03-31T00:00:00Z',
+      credentialStatus: { id: `${list}#${index}`, type: 'StatusList2021Entry', statusPurpose: 'revocation', statusListIndex: String(index), statusListCredential: list }
+    })
+  }
+  const clear = await verify(app, await signed(4))
+  t.equal(clear.body.status, 'valid', JSON.stringify(clear.body.checks))
+  t.equal((await verify(app, await signed(3))).body.status, 'revoked')
 })
