@@ -35,10 +35,14 @@ interface Served { body: string | Buffer, headers?: Record<string, string>, stat
 interface Seen { path: string, ifNoneMatch?: string }
 
 /** The loopback issuer: answers what `served` holds for a path, with an ETag of its own, and logs every request. */
-async function startIssuer (t: Test): Promise<{ base: string, port: number, served: Map<string, Served>, seen: Seen[], count: (path: string) => number }> {
+async function startIssuer (t: Test): Promise<{ base: string, port: number, served: Map<string, Served>, seen: Seen[], count: (path: string) => number, readonly mostAtOnce: number }> {
   const served = new Map<string, Served>()
   const seen: Seen[] = []
+  let open = 0
+  let mostAtOnce = 0
   const issuer = Fastify()
+  issuer.addHook('onRequest', async () => { open += 1; mostAtOnce = Math.max(mostAtOnce, open) })
+  issuer.addHook('onResponse', async () => { open -= 1 })
   issuer.get('/*', async (request, reply) => {
     const path = request.url
     seen.push({ path, ...(typeof request.headers['if-none-match'] === 'string' ? { ifNoneMatch: request.headers['if-none-match'] } : {}) })
@@ -52,7 +56,7 @@ async function startIssuer (t: Test): Promise<{ base: string, port: number, serv
   await issuer.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(async () => { await issuer.close() })
   const port = (issuer.server.address() as AddressInfo).port
-  return { base: `http://127.0.0.1:${port}`, port, served, seen, count: (path) => seen.filter((s) => s.path === path).length }
+  return { base: `http://127.0.0.1:${port}`, port, served, seen, count: (path) => seen.filter((s) => s.path === path).length, get mostAtOnce () { return mostAtOnce } }
 }
 
 function badge (issuer: string, extra: Json = {}): Json {
@@ -376,4 +380,33 @@ t.test('a VCDM 1.1 badge on a StatusList2021 list (the older name of the same bi
   const clear = await verify(app, await signed(4))
   t.equal(clear.body.status, 'valid', JSON.stringify(clear.body.checks))
   t.equal((await verify(app, await signed(3))).body.status, 'revoked')
+})
+
+t.test('at most 4 requests are in flight to one host; the same URL asked twice at once is one request', async (t) => {
+  const issuer = await startIssuer(t)
+  for (let i = 0; i < 10; i++) issuer.served.set(`/doc/${i}`, { body: '{}', delayMs: 150 })
+  const cache = new HttpCache({ allowLoopback: true })
+  const limits = { timeoutMs: 3_000, maxBytes: 1024, accept: 'application/json' }
+  await Promise.all([...Array(10).keys()].map(async (i) => await cache.get(`${issuer.base}/doc/${i}`, limits)))
+  t.equal(issuer.mostAtOnce, 4, 'ten documents, four at a time')
+  await Promise.all([1, 2, 3].map(async () => await cache.get(`${issuer.base}/doc/0`, limits)))
+  t.equal(issuer.count('/doc/0'), 2, 'three simultaneous asks for an unfresh document: one more request')
+})
+
+t.test('a JWK set on another origin than the issuer\'s does not bind its key to the issuer', async (t) => {
+  const issuer = await startIssuer(t)
+  const elsewhere = await startIssuer(t)
+  const id = `${issuer.base}/issuers/1`
+  const jwtKeys = generateKeyPairSync('ed25519')
+  elsewhere.served.set('/jwks.json', { body: JSON.stringify({ keys: [{ ...jwtKeys.publicKey.export({ format: 'jwk' }), kid: 'k1' }] }) })
+  const app = await build(t, { env: { OUTBOUND_ALLOW_LOOPBACK: 'true', TRUSTED_ISSUERS: id } })
+  const unsigned = badge(id)
+  const jwt = await new SignJWT({ ...unsigned, iss: id, jti: unsigned.id as string, nbf: Date.parse('2024-04-01T00:00:00Z') / 1000 })
+    .setProtectedHeader({ alg: 'EdDSA', kid: `${elsewhere.base}/jwks.json#k1`, typ: 'vc+jwt' })
+    .sign(jwtKeys.privateKey)
+  const answer = await verify(app, jwt)
+  t.equal(checkOf(answer.body, 'proof')?.result, 'passed', 'the signature is good')
+  t.equal(checkOf(answer.body, 'key_binding')?.result, 'failed')
+  t.match(checkOf(answer.body, 'key_binding')?.message, `belongs to "${elsewhere.base}", not to the issuer "${id}"`)
+  t.equal(answer.body.status, 'invalid')
 })
