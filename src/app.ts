@@ -42,6 +42,7 @@ import { statusListPolicy, type StatusListPolicy } from './capabilities/status-l
 import { statusListRoutes, type ServedStatusList } from './channels/api/status-lists.js'
 import { systemClock, type Clock } from './kernel/time.js'
 import { verificationRoutes } from './channels/api/verification.js'
+import { presentationRoutes } from './channels/api/presentations.js'
 import { databaseSources } from './capabilities/verification/database-sources.js'
 import { foreignResolvers } from './capabilities/verification/foreign/foreign-sources.js'
 import { HttpCache } from './infrastructure/outbound/http-cache.js'
@@ -199,6 +200,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   await app.register(homeRoutes)
   await app.register(statusListRoutes)
   await app.register(verificationRoutes)
+  await app.register(presentationRoutes)
   await app.register(unsubscribeRoutes)
   await app.register(portalRoutes, { cookieSecret })
 

@@ -4,6 +4,7 @@ import t from 'tap'
 import { PROBLEMS } from '../src/kernel/errors.js'
 import { validatorCompiler } from '../src/infrastructure/http/validator-compiler.js'
 import { BASE_URL, build, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/build-app.js'
+import { generateDidKey, signPresentation } from './helpers/did-key-signing.js'
 
 /**
  * The contract is the routes' own schemas: each route names its summary, tags
@@ -143,6 +144,11 @@ t.test('every route answers only statuses and content types it declares (a tour 
   await call('POST', '/credentials/verify', { payload: { verifiableCredential: issued.credential } })
   await call('POST', '/credentials/verify', { payload: { verifiableCredential: { ...issued.credential, name: 'Forged' } } })
   await call('POST', '/credentials/verify', { payload: { verifiableCredential: 42 } })
+  const holder = await generateDidKey()
+  const presentation = { '@context': ['https://www.w3.org/ns/credentials/v2'], type: ['VerifiablePresentation'], holder: holder.did, verifiableCredential: [issued.credential] }
+  await call('POST', '/presentations/verify', { payload: { verifiablePresentation: await signPresentation(presentation, holder, 'tour'), options: { challenge: 'tour' } } })
+  await call('POST', '/presentations/verify', { payload: { verifiablePresentation: presentation } })
+  await call('POST', '/presentations/verify', { payload: { verifiablePresentation: 42 } })
   await call('GET', `/credentials/${id}/verification`)
   await call('GET', '/verify')
   const boundary = 'XBOUNDARY'

@@ -143,12 +143,20 @@ t.test('MUST-level failures of Data Integrity are refused by the proof check', a
   })
 })
 
-t.test('POST /credentials/verify answers a plain credential with the same result document (422: unverified_issuer)', async (t) => {
-  const { app } = await build(t)
+t.test('POST /credentials/verify answers a plain credential with the same result document: 422 unverified_issuer, then 200 valid once staff recognise its issuer', async (t) => {
+  const { app, auth } = await build(t)
   const credential = await signCredential(vcdm2(key.did), key)
   const response = await app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: credential } })
   t.equal(response.statusCode, 422)
   const body = response.json()
   t.equal(body.status, 'unverified_issuer')
   t.same(body.checks.map((c: { id: string, result: string }) => `${c.id}:${c.result}`), ['format:passed', 'schema:passed', 'proof:passed', 'signed_data:passed', 'key_binding:unknown', 'validity_period:passed', 'status:passed'])
+
+  const added = await app.inject({ method: 'POST', url: '/api/v1/registry/issuers', headers: auth, payload: { issuerId: key.did, name: 'Example University' } })
+  t.equal(added.statusCode, 201)
+  const recognised = await app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: credential } })
+  t.equal(recognised.statusCode, 200)
+  t.equal(recognised.json().status, 'valid')
+  t.equal(recognised.json().verified, true)
+  t.match(recognised.json().checks.find((c: { id: string }) => c.id === 'key_binding'), { result: 'passed', message: /Example University/ })
 })

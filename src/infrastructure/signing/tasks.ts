@@ -36,6 +36,13 @@ export interface VerifyTask {
   suites: string[]
   /** The key and controller documents the proofs may name, by URL. */
   documents: Record<string, Json>
+  /**
+   * What the proofs must be for: a credential's "assertionMethod" (the
+   * default), or a presentation's "authentication", bound to the proof's own
+   * challenge and domain when it carries them (the caller compares those with
+   * what the verifier asked for).
+   */
+  purpose?: { term: 'authentication', challenge?: string, domain?: string }
 }
 
 export interface VerifyResult {
@@ -129,6 +136,13 @@ function proofError (error: unknown): ProofError {
   return { description: describeError(error), ...(missing !== undefined ? { missingUrl: missing.url } : {}), noMatchingProof: (error as { name?: unknown } | undefined)?.name === 'NotFoundError' }
 }
 
+function proofPurpose (purpose: VerifyTask['purpose']): unknown {
+  if (purpose === undefined) return new jsigs.purposes.AssertionProofPurpose()
+  // AuthenticationProofPurpose insists on a challenge; a proof without one is judged by its controller alone.
+  if (purpose.challenge === undefined) return new jsigs.purposes.ControllerProofPurpose({ term: purpose.term })
+  return new jsigs.purposes.AuthenticationProofPurpose({ challenge: purpose.challenge, ...(purpose.domain !== undefined ? { domain: purpose.domain } : {}) })
+}
+
 /**
  * Verifies a proof set in one jsonld-signatures call with one suite instance
  * per cryptosuite (the library then canonicalises once per suite, not once
@@ -143,7 +157,7 @@ export async function runVerify (task: VerifyTask): Promise<VerifyResult> {
     return create()
   })
   try {
-    const outcome = await jsigs.verify(task.document, { suite: suites, purpose: new jsigs.purposes.AssertionProofPurpose(), documentLoader }) as { results?: unknown, error?: unknown }
+    const outcome = await jsigs.verify(task.document, { suite: suites, purpose: proofPurpose(task.purpose), documentLoader }) as { results?: unknown, error?: unknown }
     const results = (Array.isArray(outcome.results) ? outcome.results : []) as Array<{ proof: unknown, verified: boolean, error?: unknown }>
     return {
       results: results.map((r) => ({ proof: r.proof, verified: r.verified === true, ...(r.error !== undefined ? { error: proofError(r.error) } : {}) })),
