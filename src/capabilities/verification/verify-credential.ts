@@ -41,8 +41,9 @@ const ALL_AFTER_FORMAT = CHECK_IDS.slice(1)
 const notRun = (because: string): Check[] => ALL_AFTER_FORMAT.map((id) => unknown(id, because))
 
 /**
- * Verifies an Open Badges 3.0 credential: a JSON-LD object with Data
- * Integrity proof(s), a compact VC-JWT, or an EnvelopedVerifiableCredential.
+ * Verifies a verifiable credential (VCDM 1.1 or 2.0; the Open Badges checks
+ * only for an Open Badge): a JSON-LD object with Data Integrity proof(s), a
+ * compact VC-JWT, or an EnvelopedVerifiableCredential.
  * Never throws for a bad credential; the verdict is derived from the checks.
  * Fails closed: past its time budget, or when this service's own records
  * cannot be read, the answer is indeterminate, never valid.
