@@ -7,10 +7,13 @@ declare module '@digitalbazaar/vc' {
 }
 declare module '@digitalbazaar/data-integrity' {
   export class DataIntegrityProof {
-    constructor (options: { signer?: unknown, cryptosuite: unknown, date?: string | Date })
+    constructor (options: { signer?: unknown, cryptosuite: unknown, date?: string | Date, legacyContext?: boolean })
   }
 }
 declare module '@digitalbazaar/eddsa-rdfc-2022-cryptosuite' {
+  export const cryptosuite: unknown
+}
+declare module '@digitalbazaar/eddsa-2022-cryptosuite' {
   export const cryptosuite: unknown
 }
 declare module '@digitalbazaar/ecdsa-sd-2023-cryptosuite' {

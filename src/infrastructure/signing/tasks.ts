@@ -4,6 +4,7 @@ import jsonld from 'jsonld'
 import jsigs from 'jsonld-signatures'
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
 import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite'
+import { cryptosuite as eddsa2022 } from '@digitalbazaar/eddsa-2022-cryptosuite'
 import { createVerifyCryptosuite as ecdsaSd2023 } from '@digitalbazaar/ecdsa-sd-2023-cryptosuite'
 import { Ed25519Signature2020 } from '@digitalbazaar/ed25519-signature-2020'
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
@@ -63,6 +64,11 @@ export type Task = SignTask | VerifyTask | CompareDatasetsTask
 
 export const SUITE_FACTORIES: Record<string, () => unknown> = {
   'DataIntegrityProof/eddsa-rdfc-2022': () => new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 }),
+  // The draft name of eddsa-rdfc-2022 (same algorithm), still on older badges. Verification
+  // only: its package has no signer, and runSign uses eddsa-rdfc-2022. Its proofs were made
+  // under the data-integrity/v1 context, which the suite must add instead of v2 (the two
+  // both protect "DataIntegrityProof" and would collide).
+  'DataIntegrityProof/eddsa-2022': () => new DataIntegrityProof({ cryptosuite: eddsa2022, legacyContext: true }),
   'DataIntegrityProof/ecdsa-sd-2023': () => new DataIntegrityProof({ cryptosuite: ecdsaSd2023() }),
   Ed25519Signature2020: () => new Ed25519Signature2020()
 }

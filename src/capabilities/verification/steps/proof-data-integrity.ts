@@ -18,11 +18,11 @@ const MULTIKEY_CONTEXT = 'https://w3id.org/security/multikey/v1'
 const ED25519_2020_CONTEXT = 'https://w3id.org/security/suites/ed25519-2020/v1'
 const DID_CONTEXT = 'https://www.w3.org/ns/did/v1'
 
-// eddsa-2022 (the draft name of eddsa-rdfc-2022) is left out: its only sample
-// needs the data-integrity/v1 context, which collides with credentials/v1 in
-// safe mode, and nothing current issues it.
+// eddsa-2022 is the draft name of eddsa-rdfc-2022 (RDFC-1.0, SHA-256, Ed25519),
+// accepted for verification only (signing/tasks.ts: its legacy context).
 const SUITES: Record<string, { label: string, keyFormat: 'Multikey' | 'Ed25519VerificationKey2020', keyType: ResolvedKey['keyType'] }> = {
   'DataIntegrityProof/eddsa-rdfc-2022': { label: 'eddsa-rdfc-2022', keyFormat: 'Multikey', keyType: 'Ed25519' },
+  'DataIntegrityProof/eddsa-2022': { label: 'eddsa-2022', keyFormat: 'Multikey', keyType: 'Ed25519' },
   'DataIntegrityProof/ecdsa-sd-2023': { label: 'ecdsa-sd-2023', keyFormat: 'Multikey', keyType: 'P-256' },
   Ed25519Signature2020: { label: 'Ed25519Signature2020', keyFormat: 'Ed25519VerificationKey2020', keyType: 'Ed25519' }
 }
