@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import t from 'tap'
-import { fetchPastedCredential } from '../src/channels/holder-pages/fetch-credential.js'
+import { fetchPastedCredential } from '../src/capabilities/verification/fetch-credential-url.js'
 import { addressClass, isBlockedAddress } from '../src/infrastructure/outbound/outbound.js'
 import { fanOutEvent } from '../src/capabilities/notifications/fan-out.js'
 import { attemptDelivery } from '../src/capabilities/notifications/webhooks/deliver.js'

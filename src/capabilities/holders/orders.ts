@@ -24,11 +24,13 @@ export interface BadgeOrderInput {
   certificateNumber: string
   certifiedOn: string
   note?: string
+  /** The link of a badge already held (checked by evidenceUrlProblem), verified when staff read the order. */
+  evidenceUrl?: string
 }
 
 export async function submitBadgeOrder (sql: Sql, now: Date, input: BadgeOrderInput): Promise<string> {
   const id = newId()
-  await insertOrder(sql, { id, type: 'badge', name: input.name.trim(), email: normaliseEmail(input.email), certificateNumber: input.certificateNumber.trim(), certifiedOn: input.certifiedOn, consentedAt: now, note: input.note?.trim() || null, createdAt: now })
+  await insertOrder(sql, { id, type: 'badge', name: input.name.trim(), email: normaliseEmail(input.email), certificateNumber: input.certificateNumber.trim(), certifiedOn: input.certifiedOn, consentedAt: now, note: input.note?.trim() || null, evidenceUrl: input.evidenceUrl?.trim() || null, createdAt: now })
   return id
 }
 

@@ -88,6 +88,10 @@ export interface OrderRow {
   resultVersion: number | null
   rejectionReason: string | null
   rejectionEmailedAt: Date | null
+  /** Badge orders: the link of a badge the requester already holds, as given. */
+  evidenceUrl: string | null
+  /** Its last verification (EvidenceVerification), or null before the first. */
+  evidenceVerification: Record<string, unknown> | null
 }
 
 const orderColumns = (sql: Db) => sql`
@@ -95,17 +99,18 @@ const orderColumns = (sql: Db) => sql`
   consented_at as "consentedAt", credential_id as "credentialId", correction_field as "correctionField",
   correction_value as "correctionValue", note, created_at as "createdAt", decided_at as "decidedAt",
   decided_by as "decidedBy", approval, result_credential_id as "resultCredentialId", result_version as "resultVersion",
-  rejection_reason as "rejectionReason", rejection_emailed_at as "rejectionEmailedAt"`
+  rejection_reason as "rejectionReason", rejection_emailed_at as "rejectionEmailedAt",
+  evidence_url as "evidenceUrl", evidence_verification as "evidenceVerification"`
 
 export type NewOrder =
-  | { id: string, type: 'badge', name: string, email: string, certificateNumber: string, certifiedOn: string, consentedAt: Date, note: string | null, createdAt: Date }
+  | { id: string, type: 'badge', name: string, email: string, certificateNumber: string, certifiedOn: string, consentedAt: Date, note: string | null, evidenceUrl: string | null, createdAt: Date }
   | { id: string, type: 'correction', name: string, email: string, credentialId: string, correctionField: 'name' | 'email', correctionValue: string, note: string | null, createdAt: Date }
 
 export async function insertOrder (sql: Db, order: NewOrder): Promise<void> {
   if (order.type === 'badge') {
     await sql`
-      insert into orders (id, type, name, email, certificate_number, certified_on, consented_at, note, created_at)
-      values (${order.id}, 'badge', ${order.name}, ${order.email}, ${order.certificateNumber}, ${order.certifiedOn}, ${order.consentedAt}, ${order.note}, ${order.createdAt})`
+      insert into orders (id, type, name, email, certificate_number, certified_on, consented_at, note, evidence_url, created_at)
+      values (${order.id}, 'badge', ${order.name}, ${order.email}, ${order.certificateNumber}, ${order.certifiedOn}, ${order.consentedAt}, ${order.note}, ${order.evidenceUrl}, ${order.createdAt})`
   } else {
     await sql`
       insert into orders (id, type, name, email, credential_id, correction_field, correction_value, note, created_at)
@@ -150,6 +155,14 @@ export async function markApproved (tx: Db, id: string, decision: { at: Date, by
 
 export async function markRejected (tx: Db, id: string, decision: { at: Date, by: string, reason: string }): Promise<void> {
   await tx`update orders set state = 'rejected', decided_at = ${decision.at}, decided_by = ${decision.by}, rejection_reason = ${decision.reason} where id = ${id}`
+}
+
+/** Records the evidence link's latest verification, unless a later one was already stored (two staff reading at once). */
+export async function saveEvidenceVerification (sql: Db, id: string, verification: { checkedAt: string } & Record<string, unknown>): Promise<void> {
+  await sql`
+    update orders set evidence_verification = ${sql.json(verification as Parameters<typeof sql.json>[0])}
+    where id = ${id} and evidence_url is not null
+      and (evidence_verification is null or (evidence_verification->>'checkedAt')::timestamptz <= ${verification.checkedAt}::timestamptz)`
 }
 
 export async function markRejectionEmailed (sql: Db, id: string, at: Date): Promise<void> {

@@ -17,7 +17,7 @@ import { bakePng, BakingError, extractFromPng, isPng } from '../../capabilities/
 import { bakeSvg, extractFromSvg } from '../../capabilities/bake/svg.js'
 import { longDate } from '../../infrastructure/web/dates.js'
 import { isHiddenFrom, verifyView } from '../../capabilities/presentation/verify-view.js'
-import { fetchPastedCredential, FetchRefusedError } from './fetch-credential.js'
+import { fetchPastedCredential, FetchRefusedError } from '../../capabilities/verification/fetch-credential-url.js'
 import { BadgeImages } from './badge-images.js'
 import { loadHolderView, printStamp, type HolderDeps, type HolderView } from '../../capabilities/presentation/holder-view.js'
 import { previewSvg, svgToPng } from '../../infrastructure/web/images.js'

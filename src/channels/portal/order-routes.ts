@@ -9,6 +9,7 @@ import { ID_PATTERN } from '../../kernel/ids.js'
 import type { PublicUrls } from '../../kernel/public-urls.js'
 import { staffOf } from '../../capabilities/staff-access/bearer-auth.js'
 import { approveOrder, rejectOrder, type OrderDeps } from '../../capabilities/holders/orders.js'
+import { verifyOrderEvidence, type EvidenceVerification } from '../../capabilities/holders/order-evidence.js'
 import { findOrder, listOrders, type OrderRow } from '../../capabilities/holders/store.js'
 
 const listOrdersQuery = {
@@ -48,6 +49,45 @@ const rejectBody = {
   properties: { reason: { type: 'string', minLength: 1, maxLength: 1000, pattern: '\\S' } }
 } as const
 
+const checkOutcome = { type: 'string', enum: ['passed', 'failed', 'unknown'] } as const
+
+/** A badge order's evidence: the link given on the form and the verification of the badge at it. */
+const evidenceSchema = {
+  type: 'object',
+  description: 'Badge orders with a link to a badge the requester already holds (e.g. an Open Badges 2.0 assertion from the previous provider)',
+  additionalProperties: false,
+  required: ['url', 'verification'],
+  properties: {
+    url: { type: 'string' },
+    verification: {
+      type: ['object', 'null'],
+      description: 'The verification of the badge at the link: checked afresh when one order is read, the last one stored in lists (null before the first)',
+      additionalProperties: false,
+      required: ['status', 'notice', 'checkedAt', 'checks', 'credential'],
+      properties: {
+        status: { type: 'string', enum: ['valid', 'expired', 'not_yet_valid', 'revoked', 'superseded', 'invalid', 'unverified_issuer', 'indeterminate'] },
+        notice: nullableString,
+        checkedAt: timestamp,
+        checks: {
+          type: 'array',
+          items: { type: 'object', additionalProperties: false, required: ['id', 'result', 'message'], properties: { id: { type: 'string' }, result: checkOutcome, message: { type: 'string' } } }
+        },
+        credential: {
+          type: 'object',
+          description: 'What the badge says (issuer, achievement, recipient, end of validity), as far as it could be read',
+          additionalProperties: false,
+          properties: {
+            issuer: { type: 'object', additionalProperties: false, properties: { id: { type: 'string' }, name: { type: 'string' } } },
+            achievement: { type: 'object', additionalProperties: false, properties: { name: { type: 'string' } } },
+            recipient: { type: 'object', additionalProperties: false, properties: { name: { type: 'string' } } },
+            validUntil: { type: 'string' }
+          }
+        }
+      }
+    }
+  }
+} as const
+
 /** An order as staff see it: a badge order or a correction request, and its decision. */
 const orderSchema = {
   type: 'object',
@@ -62,6 +102,7 @@ const orderSchema = {
     certificateNumber: { ...nullableString, description: 'Badge orders' },
     certifiedOn: { ...nullableString, description: 'Badge orders: the date of the current certification (YYYY-MM-DD)' },
     consentedAt: nullableTimestamp,
+    evidence: evidenceSchema,
     credentialId: { ...nullableString, description: 'Correction requests: the credential to correct' },
     credentialUrl: { type: 'string' },
     correction: {
@@ -93,8 +134,9 @@ const approvedOrderSchema = {
   properties: { ...orderSchema.properties, alreadyApproved: { type: 'boolean', description: 'True when an earlier request approved it (nothing was issued this time)' } }
 } as const
 
-/** An order as staff see it. */
-export function orderRecord (order: OrderRow, urls: PublicUrls): FromSchema<typeof orderSchema> {
+/** An order as staff see it; `evidence` is the verification just made, else the one stored. */
+export function orderRecord (order: OrderRow, urls: PublicUrls, evidence?: EvidenceVerification): FromSchema<typeof orderSchema> {
+  const verification = evidence ?? (order.evidenceVerification as EvidenceVerification | null)
   return {
     id: order.id,
     type: order.type,
@@ -102,7 +144,7 @@ export function orderRecord (order: OrderRow, urls: PublicUrls): FromSchema<type
     name: order.name,
     email: order.email,
     ...(order.type === 'badge'
-      ? { certificateNumber: order.certificateNumber, certifiedOn: order.certifiedOn, consentedAt: order.consentedAt?.toISOString() ?? null }
+      ? { certificateNumber: order.certificateNumber, certifiedOn: order.certifiedOn, consentedAt: order.consentedAt?.toISOString() ?? null, ...(order.evidenceUrl !== null ? { evidence: { url: order.evidenceUrl, verification } } : {}) }
       : { credentialId: order.credentialId, credentialUrl: urls.credential(order.credentialId ?? ''), correction: { field: order.correctionField, value: order.correctionValue } }),
     note: order.note,
     createdAt: order.createdAt.toISOString(),
@@ -149,12 +191,20 @@ export async function orderRoutes (fastify: FastifyInstance): Promise<void> {
   })
 
   app.get('/orders/:id', {
-    schema: { summary: 'One order or correction request', tags: [TAG.staffOrders], params: idParams, response: { 200: { description: 'The order', ...orderSchema }, ...problems(404) } },
+    schema: {
+      summary: 'One order or correction request; a badge order\'s evidence link is verified afresh (and the result stored for the queue)',
+      tags: [TAG.staffOrders],
+      params: idParams,
+      response: { 200: { description: 'The order', ...orderSchema }, ...problems(404) }
+    },
     config: { scope: 'orders:admin' }
   }, async (request) => {
     const order = await findOrder(app.sql, request.params.id)
     if (order === undefined) throw notFound(`Order "${request.params.id}"`)
-    return orderRecord(order, app.urls)
+    // Live only here: staff decide from the one order, and a list of 100 must not cost 100 foreign fetches.
+    const evidence = await verifyOrderEvidence({ sql: app.sql, verifier: app.verifier, now: app.clock(), allowLoopback: app.config.outbound.allowLoopback }, order)
+    if (evidence !== undefined) request.log.info({ orderId: order.id, evidenceStatus: evidence.status }, 'order evidence verified')
+    return orderRecord(order, app.urls, evidence)
   })
 
   app.post('/orders/:id/approve', {

@@ -10,6 +10,7 @@ import { shareLinks } from '../../capabilities/presentation/share-links.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
 import { idParams } from '../../infrastructure/http/id-params.js'
 import { submitBadgeOrder, submitCorrectionRequest } from '../../capabilities/holders/orders.js'
+import { EVIDENCE_URL_MAX, evidenceUrlProblem } from '../../capabilities/holders/order-evidence.js'
 import { redeemSignInLink, sendSignInLink, SIGN_IN_LINK_MINUTES } from '../../capabilities/holders/sign-in.js'
 import { installSessions } from '../../capabilities/holders/sessions.js'
 import { listCorrectionRequests } from '../../capabilities/holders/store.js'
@@ -25,7 +26,7 @@ const signInBody = form({ token: text(100) })
 const emptyForm = form({})
 const privacyBody = form({ hidden: { type: 'string', enum: ['true', 'false'] } })
 const correctionBody = form({ field: { type: 'string', enum: ['name', 'email'] }, value: text(320), note: text(1000) })
-const orderBody = form({ name: text(200), email: text(320), certificateNumber: text(64), certifiedOn: text(10), note: text(1000), consent: text(10), website: text(500) })
+const orderBody = form({ name: text(200), email: text(320), certificateNumber: text(64), certifiedOn: text(10), note: text(1000), evidence: text(EVIDENCE_URL_MAX), consent: text(10), website: text(500) })
 
 /** Every form post can meet these, answered as pages (the error handler below). */
 const formRefusals = {
@@ -298,16 +299,18 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
       request.log.info('order form honeypot filled: nothing stored')
       return thanks()
     }
-    const values = { name: body.name?.trim(), email: body.email?.trim(), certificateNumber: body.certificateNumber?.trim(), certifiedOn: body.certifiedOn?.trim(), note: body.note, consent: body.consent }
+    const values = { name: body.name?.trim(), email: body.email?.trim(), certificateNumber: body.certificateNumber?.trim(), certifiedOn: body.certifiedOn?.trim(), note: body.note, evidence: body.evidence?.trim(), consent: body.consent }
+    const evidenceProblem = values.evidence === undefined || values.evidence === '' ? undefined : evidenceUrlProblem(values.evidence, app.config.outbound.allowLoopback)
     const today = app.clock().toISOString().slice(0, 10)
     const errors = [
-      ...(request.validationError !== undefined ? ['Some of the form could not be read; check each field (names up to 200 characters, notes up to 1,000).'] : []),
+      ...(request.validationError !== undefined ? ['Some of the form could not be read; check each field (names up to 200 characters, notes up to 1,000, links up to 2,000).'] : []),
       ...(values.name === undefined || values.name === '' ? ['Enter your full name.'] : []),
       ...(values.email === undefined || !EMAIL.test(values.email) ? ['Enter your email address, like name@example.org.'] : []),
       ...(values.certificateNumber === undefined || values.certificateNumber === '' ? ['Enter your certificate number or member id.'] : []),
       ...(values.certifiedOn === undefined || !/^\d{4}-\d{2}-\d{2}$/.test(values.certifiedOn) || Number.isNaN(Date.parse(values.certifiedOn)) || values.certifiedOn > today || values.certifiedOn < '1950-01-01'
         ? ['Enter the date of your current certification (not in the future).']
         : []),
+      ...(evidenceProblem !== undefined ? [evidenceProblem] : []),
       ...(values.consent !== 'yes' ? ['Tick the box to agree that we may check your details and issue the badge.'] : [])
     ]
     if (errors.length > 0) return orderPage(reply, values, errors, 400)
@@ -316,7 +319,8 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
       email: values.email as string,
       certificateNumber: values.certificateNumber as string,
       certifiedOn: values.certifiedOn as string,
-      ...(values.note !== undefined ? { note: values.note } : {})
+      ...(values.note !== undefined ? { note: values.note } : {}),
+      ...(values.evidence !== undefined && values.evidence !== '' ? { evidenceUrl: values.evidence } : {})
     })
     request.log.info({ orderId: id }, 'badge order received')
     return thanks()

@@ -3,9 +3,10 @@ import { isDevLoopbackUrl, outboundRequest, OutboundRefused } from '../../infras
 
 /**
  * Fetches a credential from a pasted https URL through the service's one
- * outbound client (http/outbound.ts: public addresses only, pinned, no
+ * outbound client (infrastructure/outbound: public addresses only, pinned, no
  * redirects), with a short timeout and a size cap. The service's own URLs
- * never reach this (they are read from the database).
+ * never reach this (they are read from the database). Used by the /verify
+ * page (a pasted link) and by badge orders (the link given as evidence).
  */
 
 export const FETCH_LIMITS = { timeoutMs: 5000, maxBytes: 256 * 1024 }
