@@ -28,6 +28,7 @@ export const PROBLEMS = {
   too_many_requests: { status: 429, title: 'Too many requests' },
   /** Any other 4xx: the status is kept as given. */
   client_error: { status: 400, title: 'The request cannot be served' },
+  credential_link_unreadable: { status: 400, title: 'The credential could not be read from its link' },
   unknown_achievement: { status: 422, title: 'Unknown achievement' },
   achievement_image_refused: { status: 422, title: 'The achievement image was refused' },
   invalid_validity_period: { status: 422, title: 'Invalid validity period' },

@@ -33,6 +33,8 @@ export interface VerifyOptions {
   at?: Date
   /** Wall-clock budget; past it the answer is indeterminate. Defaults to LIMITS.timeBudgetMs. */
   timeBudgetMs?: number
+  /** The URL the input was fetched from, when it was given by its link: an OB 2.0 hosted assertion's id must be it. */
+  fetchedFrom?: string
 }
 
 export const CHECK_IDS: readonly CheckId[] = ['format', 'schema', 'proof', 'signed_data', 'key_binding', 'validity_period', 'status']

@@ -11,6 +11,8 @@ import { TAG } from '../../infrastructure/http/api-contract.js'
 import { idParams } from '../../infrastructure/http/id-params.js'
 import { LIMITS } from '../../capabilities/verification/limits.js'
 import { isCompactJws } from '../../capabilities/verification/parse-input.js'
+import { isCredentialLink, readCredentialLink, type ReadCredentialLink } from '../../capabilities/verification/credential-link.js'
+import { FetchRefusedError } from '../../capabilities/verification/fetch-credential-url.js'
 import type { CheckId } from '../../capabilities/verification/result.js'
 import { CHECK_IDS, verifyCredential } from '../../capabilities/verification/verify-credential.js'
 
@@ -36,7 +38,12 @@ const verifyBody = {
   properties: {
     // Deliberately unconstrained beyond object-or-string: the credential is
     // judged by the verifier, never reshaped or rejected by the route's ajv.
-    verifiableCredential: { type: ['object', 'string'] },
+    verifiableCredential: {
+      oneOf: [
+        { type: 'object', description: 'The credential: JSON-LD, or an EnvelopedVerifiableCredential' },
+        { type: 'string', description: 'A compact VC-JWT (or an Open Badges 2.0 JWS), or the credential\'s https URL: fetched through the service\'s outbound client (public addresses only, no redirects, 5 s, 256 KiB; this service\'s own links are read from its database), then verified' }
+      ]
+    },
     options: {
       type: 'object',
       additionalProperties: false,
@@ -152,10 +159,20 @@ export async function verificationRoutes (fastify: FastifyInstance): Promise<voi
   app.addContentTypeParser('image/png', { parseAs: 'buffer' }, bakedImageParser(extractFromPng))
   app.addContentTypeParser('image/svg+xml', { parseAs: 'buffer' }, bakedImageParser((body) => extractFromSvg(body.toString('utf8'))))
 
+  /** A credential given by its link, read or fetched (capabilities/verification/credential-link.ts). */
+  const readLink = async (url: string): Promise<ReadCredentialLink> => {
+    try {
+      return await readCredentialLink(url, { sql: app.sql, publicBaseUrl: app.config.publicBaseUrl, allowLoopback: app.config.outbound.allowLoopback })
+    } catch (error) {
+      if (error instanceof FetchRefusedError) throw new AppError('credential_link_unreadable', error.message, { url })
+      throw error
+    }
+  }
+
   app.post('/credentials/verify', {
     config: perMinute(app.config.rateLimits.verifyPerMinute),
     schema: {
-      summary: 'Verify a credential: JSON-LD, VC-JWT, enveloped, or a baked PNG/SVG body',
+      summary: 'Verify a credential: JSON-LD, VC-JWT, enveloped, its https URL, or a baked PNG/SVG body',
       tags: [TAG.verification],
       body: verifyBody,
       response: {
@@ -167,8 +184,9 @@ export async function verificationRoutes (fastify: FastifyInstance): Promise<voi
   }, async (request, reply) => {
     const body = request.body
     const credential = body.verifiableCredential
-    if (typeof credential === 'string' && !isCompactJws(credential)) {
-      throw new AppError('validation_failed', '"verifiableCredential" must be a credential object or a compact JWS (header.payload.signature).')
+    const link = typeof credential === 'string' && isCredentialLink(credential) ? await readLink(credential) : undefined
+    if (link === undefined && typeof credential === 'string' && !isCompactJws(credential)) {
+      throw new AppError('validation_failed', '"verifiableCredential" must be a credential object, a compact JWS (header.payload.signature) or an https URL.')
     }
     const options = body.options ?? {}
     let at: Date | undefined
@@ -180,7 +198,7 @@ export async function verificationRoutes (fastify: FastifyInstance): Promise<voi
     if (unknownChecks.length > 0) {
       throw new AppError('validation_failed', `"options.checks" names checks this verifier does not know: ${unknownChecks.map((c) => `"${c}"`).join(', ')}. Known: ${Object.keys(CHECK_ALIASES).map((c) => `"${c}"`).join(', ')}.`)
     }
-    const result = await verifyCredential(credential, { ...app.verifier, now: app.clock() }, at === undefined ? {} : { at })
+    const result = await verifyCredential(link?.credential ?? credential, { ...app.verifier, now: app.clock() }, { ...(at !== undefined ? { at } : {}), ...(link?.fetchedFrom !== undefined ? { fetchedFrom: link.fetchedFrom } : {}) })
     const warnings = [...result.warnings]
     if (options.challenge !== undefined || options.domain !== undefined) {
       warnings.push('"challenge" and "domain" bind a verifiable presentation; a bare credential carries neither, so they were not checked.')

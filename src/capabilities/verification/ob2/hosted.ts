@@ -34,9 +34,14 @@ export interface HostedProof {
   hosted?: Json
 }
 
-/** Fetches the assertion from its id and holds the given copy against it. */
-export async function checkHostedAssertion (given: Json, read: ReadDocument): Promise<HostedProof> {
+/**
+ * Fetches the assertion from its id and holds the given copy against it.
+ * `fetchedFrom`: the link the given copy was itself fetched from (a verify
+ * request that named a URL), which must be its id.
+ */
+export async function checkHostedAssertion (given: Json, read: ReadDocument, fetchedFrom?: string): Promise<HostedProof> {
   const id = given.id as string
+  if (fetchedFrom !== undefined && fetchedFrom !== id) return { proof: failed('proof', `The assertion fetched from ${fetchedFrom} says its "id" is "${id}"; a hosted assertion's "id" must be the URL it is fetched from.`) }
   const fetched = await read(id, 'hosted assertion')
   if (!fetched.ok) return { proof: unknown('proof', `${fetched.message} A hosted Open Badges 2.0 assertion is genuine only as its issuer serves it, so it cannot be confirmed now.`) }
   const hosted = fetched.document

@@ -34,13 +34,13 @@ export const OLDER_FORMAT_WARNING = 'This is an Open Badges 2.0 assertion, the f
 const AFTER_FORMAT: CheckId[] = ['schema', 'proof', 'signed_data', 'key_binding', 'validity_period', 'status']
 
 /** Verifies an input that readOpenBadge2 recognises (anything else fails at format). */
-export async function verifyOpenBadge2 (input: unknown, deps: Ob2Deps, options: { at?: Date, timeBudgetMs?: number } = {}): Promise<VerificationResult> {
+export async function verifyOpenBadge2 (input: unknown, deps: Ob2Deps, options: { at?: Date, timeBudgetMs?: number, fetchedFrom?: string } = {}): Promise<VerificationResult> {
   const budget = options.timeBudgetMs ?? LIMITS.timeBudgetMs
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<VerificationResult>((resolve) => {
     timer = setTimeout(() => { resolve(indeterminate(deps.now, `Verification did not finish within ${budget} ms, so nothing about this assertion is established.`)) }, budget)
   })
-  const work = runChecks(input, deps, options.at ?? deps.now).catch((error: unknown) => {
+  const work = runChecks(input, deps, options.at ?? deps.now, options.fetchedFrom).catch((error: unknown) => {
     if (!(error instanceof SourceUnavailableError)) throw error
     return indeterminate(deps.now, `${error.message} Try again shortly.`)
   })
@@ -51,7 +51,7 @@ export async function verifyOpenBadge2 (input: unknown, deps: Ob2Deps, options: 
   }
 }
 
-async function runChecks (input: unknown, deps: Ob2Deps, at: Date): Promise<VerificationResult> {
+async function runChecks (input: unknown, deps: Ob2Deps, at: Date, fetchedFrom: string | undefined): Promise<VerificationResult> {
   const given = readOpenBadge2(input)
   if (given === undefined) return finish(deps.now, {}, [failed('format', 'The input is not an Open Badges 2.0 assertion.'), ...AFTER_FORMAT.map((id) => skipped(id, 'format'))])
   const { assertion } = given
@@ -63,7 +63,7 @@ async function runChecks (input: unknown, deps: Ob2Deps, at: Date): Promise<Veri
   const read = documentReader(sources)
   const signed = verificationKind(assertion) === 'signed'
   const [hostedProof, badge] = await Promise.all([
-    signed ? undefined : checkHostedAssertion(assertion, read),
+    signed ? undefined : checkHostedAssertion(assertion, read, fetchedFrom),
     resolveNode(assertion.badge, 'BadgeClass', read)
   ])
   const issuerRead: Fetched | undefined = badge.ok ? await resolveNode(badge.document.issuer, 'issuer profile', read, true) : undefined
