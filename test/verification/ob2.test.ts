@@ -200,6 +200,11 @@ t.test('the /verify page: a pasted link to a hosted Open Badges 2.0 assertion', 
   const expired = await paste(`${base}/assertions/old`)
   t.equal(expired.statusCode, 422)
   t.match(expired.body, /expired/)
+  // The same assertion answered at another path: a hosted assertion's id must be the URL it was fetched from.
+  served.set('/share/abc', assertion(base, '/assertions/1'))
+  const elsewhere = await paste(`${base}/share/abc`)
+  t.equal(elsewhere.statusCode, 422, 'pasted from a URL that is not its id: not verified')
+  t.match(elsewhere.body, /What this document claims/)
 })
 
 t.test('a recipient identity matches its salted sha256 or md5 hash, case-insensitively for emails', async (t) => {

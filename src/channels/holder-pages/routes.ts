@@ -8,16 +8,15 @@ import type { Sql } from 'postgres'
 import { AppError, notFound } from '../../kernel/errors.js'
 import { signedInEmail } from '../../capabilities/holders/sessions.js'
 import type { Clock } from '../../kernel/time.js'
-import { parsePublicUrl } from '../../kernel/public-urls.js'
 import { idParams } from '../../infrastructure/http/id-params.js'
 import { versionParams } from '../../capabilities/credentials/schemas.js'
-import { findSignedVersion } from '../../capabilities/credentials/store.js'
 import { verifyCredential } from '../../capabilities/verification/verify-credential.js'
 import { bakePng, BakingError, extractFromPng, isPng } from '../../capabilities/bake/png.js'
 import { bakeSvg, extractFromSvg } from '../../capabilities/bake/svg.js'
 import { longDate } from '../../infrastructure/web/dates.js'
 import { isHiddenFrom, verifyView } from '../../capabilities/presentation/verify-view.js'
-import { fetchPastedCredential, FetchRefusedError } from '../../capabilities/verification/fetch-credential-url.js'
+import { FetchRefusedError } from '../../capabilities/verification/fetch-credential-url.js'
+import { isCredentialLink, readCredentialLink, type ReadCredentialLink } from '../../capabilities/verification/credential-link.js'
 import { BadgeImages } from './badge-images.js'
 import { loadHolderView, printStamp, type HolderDeps, type HolderView } from '../../capabilities/presentation/holder-view.js'
 import { previewSvg, svgToPng } from '../../infrastructure/web/images.js'
@@ -117,19 +116,15 @@ function printable (view: HolderView, deps: HolderDeps): Parameters<typeof certi
 }
 
 /** A pasted text: one of our own credential URLs (read here), another https URL (fetched), JSON, or a JWT. */
-async function readPasted (text: string, deps: HolderDeps): Promise<unknown> {
+/**
+ * A pasted link is read as the verify API reads one (credential-link.ts: our
+ * own links from the database, others through the outbound client), and the
+ * URL it was fetched from goes along (an OB 2.0 hosted assertion's id must be it).
+ */
+async function readPasted (text: string, deps: HolderDeps): Promise<ReadCredentialLink> {
   const trimmed = text.trim()
-  if (/^https?:\/\//i.test(trimmed)) {
-    const own = parsePublicUrl(deps.urls.base, trimmed.replace(/\/versions\/(\d+)$/, ''))
-    if (own?.kind === 'credential') {
-      const version = /\/versions\/(\d+)$/.exec(trimmed)?.[1]
-      const stored = await findSignedVersion(deps.sql, own.id, version === undefined ? undefined : Number(version))
-      if (stored === undefined) throw new FetchRefusedError('No credential of this service has that link.')
-      return JSON.parse(stored.document) as unknown
-    }
-    return parseText(await fetchPastedCredential(trimmed, { allowLoopback: deps.config.outbound.allowLoopback }))
-  }
-  return parseText(trimmed)
+  if (isCredentialLink(trimmed)) return await readCredentialLink(trimmed, { sql: deps.sql, publicBaseUrl: deps.urls.base, allowLoopback: deps.config.outbound.allowLoopback })
+  return { credential: parseText(trimmed) }
 }
 
 function parseText (text: string): unknown {
@@ -248,9 +243,10 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
     }
     const d = deps()
     let input: unknown
+    let fetchedFrom: string | undefined
     try {
       if (upload !== undefined) input = readUpload(upload)
-      else if (pasted.trim() !== '') input = await readPasted(pasted, d)
+      else if (pasted.trim() !== '') ({ credential: input, fetchedFrom } = await readPasted(pasted, d))
       else return sendPage(reply, renderVerifyPage(app.config, { error: 'Paste a credential link, JSON or JWT, or choose a badge image.' }), 400)
     } catch (error) {
       // A file that cannot be read is a malformed request (400); a link refused or text that is no credential, a 422.
@@ -258,7 +254,7 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
       if (error instanceof FetchRefusedError) return sendPage(reply, renderVerifyPage(app.config, { input: pasted, error: error.message }), 422)
       throw error
     }
-    const result = await verifyCredential(input, { ...d.verifier, now: d.now })
+    const result = await verifyCredential(input, { ...d.verifier, now: d.now }, fetchedFrom === undefined ? {} : { fetchedFrom })
     const shown = await verifyView(input, result, { sql: d.sql, urls: d.urls, now: d.now, viewerEmail: async () => await signedInEmail(request, app.sql, app.clock) })
     // A private credential's pasted text carries the holder's name: not echoed back.
     const echo = upload === undefined && shown.kind !== 'private' ? pasted : ''
