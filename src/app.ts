@@ -46,6 +46,7 @@ import { presentationRoutes } from './channels/api/presentations.js'
 import { databaseSources } from './capabilities/verification/database-sources.js'
 import { foreignResolvers } from './capabilities/verification/foreign/foreign-sources.js'
 import { HttpCache } from './infrastructure/outbound/http-cache.js'
+import type { OutboundForTests } from './infrastructure/outbound/outbound.js'
 import { PureCheckCache } from './capabilities/verification/pure-check-cache.js'
 import type { Verifier } from './capabilities/verification/verify-credential.js'
 
@@ -96,6 +97,8 @@ export interface AppDependencies {
   dataIntegrity?: DataIntegrity
   /** The change feed's NOTIFY channel; every instance of a deployment shares the default (tests break it with another). */
   changesChannel?: string
+  /** Tests only: loopback stand-ins for public hosts named in signed documents, for the verifier's fetches (OutboundForTests). */
+  outboundForTests?: OutboundForTests
 }
 
 /**
@@ -154,7 +157,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   const pureChecks = new PureCheckCache(8 * 1024 * 1024)
   // Other issuers' keys and status lists, through the outbound client and this app's cache (in memory, dropped with it).
   const { allowLoopback } = deps.config.outbound
-  const outboundCache = new HttpCache({ allowLoopback, log: { debug: (details, message) => { app.log.debug(details, message) } } })
+  const outboundCache = new HttpCache({ allowLoopback, ...(deps.outboundForTests !== undefined ? { forTests: deps.outboundForTests } : {}), log: { debug: (details, message) => { app.log.debug(details, message) } } })
   const sources = databaseSources(deps.sql, app.urls, registry, deps.config.verifyClockLeewaySeconds, undefined, foreignResolvers(outboundCache, allowLoopback))
   app.decorate('verifier', { sources, dataIntegrity, pureChecks })
   const { notifications } = deps.config

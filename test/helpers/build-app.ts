@@ -14,6 +14,7 @@ import { connect } from '../../src/infrastructure/db/connect.js'
 import { freshDatabase } from './database.js'
 import { testDataIntegrity } from './data-integrity.js'
 import { installTestKeys } from './test-keys.js'
+import type { OutboundForTests } from '../../src/infrastructure/outbound/outbound.js'
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdefghijklmnop'
 export const BASE_URL = 'https://badges.test.example'
@@ -35,7 +36,7 @@ export interface TestApp {
  * leaves the key folder empty, so the boot generates development keys as it
  * does on a new machine.
  */
-export async function build (t: Test, options: { clock?: Clock, env?: Record<string, string>, statusLists?: Partial<StatusListPolicy>, logger?: FastifyBaseLogger, freshKeys?: boolean, bootLog?: BootLog } = {}): Promise<TestApp> {
+export async function build (t: Test, options: { clock?: Clock, env?: Record<string, string>, statusLists?: Partial<StatusListPolicy>, logger?: FastifyBaseLogger, freshKeys?: boolean, bootLog?: BootLog, outboundForTests?: OutboundForTests } = {}): Promise<TestApp> {
   const db = await freshDatabase()
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-test-'))
   const config = loadConfig({
@@ -68,7 +69,7 @@ export async function build (t: Test, options: { clock?: Clock, env?: Record<str
   })
   if (options.freshKeys !== true) await installTestKeys(config.keysDir, config.issuer.id)
   const keyRing = await prepareService(config, db.sql, options.bootLog ?? quiet)
-  const app = built.app = await buildApp({ config, sql: db.sql, keyRing, ...(options.clock !== undefined ? { clock: options.clock } : {}), ...(options.statusLists !== undefined ? { statusLists: options.statusLists } : {}), logger: options.logger ?? false, ...testDataIntegrity(options.env) })
+  const app = built.app = await buildApp({ config, sql: db.sql, keyRing, ...(options.clock !== undefined ? { clock: options.clock } : {}), ...(options.statusLists !== undefined ? { statusLists: options.statusLists } : {}), logger: options.logger ?? false, ...(options.outboundForTests !== undefined ? { outboundForTests: options.outboundForTests } : {}), ...testDataIntegrity(options.env) })
   return { app, sql: db.sql, config, keyRing, dataDir, auth: { authorization: `Bearer ${ADMIN_KEY}` } }
 }
 

@@ -3,7 +3,9 @@ import t from 'tap'
 import { noSources, type VerificationSources } from '../../src/capabilities/verification/sources.js'
 import { verifyCredential } from '../../src/capabilities/verification/verify-credential.js'
 import type { CheckId, VerificationResult, VerificationStatus } from '../../src/capabilities/verification/result.js'
+import { outboundRequest } from '../../src/infrastructure/outbound/outbound.js'
 import { build } from '../helpers/build-app.js'
+import { standInHosts } from '../helpers/stand-in-hosts.js'
 
 // The 1EdTech / W3C reference examples, copied into test/fixtures/ob3 (see its README).
 const EXAMPLES = new URL('../fixtures/ob3/examples/', import.meta.url)
@@ -25,7 +27,29 @@ const REGISTRY = [
   { origin: 'https://dc.1edtech.org', name: '1EdTech Wellspring portal (did:web)' }
 ]
 
-const app = await build(t)
+/**
+ * Three examples name their key or status list on https://1edtech.edu or
+ * https://dc.1edtech.org inside the signed credential, so the URLs cannot be
+ * rewritten: a loopback https server stands in for those two hosts (the app's
+ * outbound client is sent there by buildApp's test-only outboundForTests, its
+ * certificate checked for the real name) and serves what those issuers would.
+ */
+const WELLSPRING_DID = 'did:web:dc.1edtech.org:wellspring2022:wellspring-portal:org:da1e96e9-afcc-4eed-b9a2-2ddf7353214c'
+const WELLSPRING_KEY = 'z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi'
+const standIns = await standInHosts(t, ['1edtech.edu', 'dc.1edtech.org'])
+// complete.json's list: it lists nothing, and says whose and where it is.
+standIns.serve('https://1edtech.edu/credentials/3732/revocations', { id: 'https://1edtech.edu/credentials/3732/revocations', issuer: 'https://1edtech.edu/issuers/565049', revokedCredentials: [] })
+// The Wellspring portal's DID document: did:web, its key a did:key-style multibase, so the document follows from the key id.
+standIns.serve('https://dc.1edtech.org/wellspring2022/wellspring-portal/org/da1e96e9-afcc-4eed-b9a2-2ddf7353214c/did.json', {
+  '@context': ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/multikey/v1'],
+  id: WELLSPRING_DID,
+  verificationMethod: [{ id: `${WELLSPRING_DID}#${WELLSPRING_KEY}`, type: 'Multikey', controller: WELLSPRING_DID, publicKeyMultibase: WELLSPRING_KEY }],
+  assertionMethod: [`${WELLSPRING_DID}#${WELLSPRING_KEY}`]
+})
+const wellspringList = 'https://dc.1edtech.org/wellspring2022/wellspring-portal/api/revocations/da1e96e9-afcc-4eed-b9a2-2ddf7353214c'
+standIns.serve(wellspringList, { id: wellspringList, issuer: WELLSPRING_DID, revokedCredentials: [{ id: 'https://dc.1edtech.org/wellspring2022/wellspring-portal/credential/54418d3f-ec01-4652-800a-861c890a51a1' }] })
+
+const app = await build(t, { env: { OUTBOUND_ALLOW_LOOPBACK: 'true' }, outboundForTests: standIns.outboundForTests })
 const entries = new Map<string, { entryId: string, name: string }>()
 for (const entry of REGISTRY) {
   const added = await app.app.inject({ method: 'POST', url: '/api/v1/registry/issuers', headers: app.auth, payload: entry })
@@ -34,12 +58,9 @@ for (const entry of REGISTRY) {
 }
 
 /**
- * The app's own sources (its database, its registry), without the network:
- * every key the examples name is in the credential itself except the did:web
- * and `#key-1` ones, whose documents live on hosts the outbound client opens
- * to no test server (OUTBOUND_ALLOW_LOOPBACK opens http://localhost and
- * 127.0.0.1 only, and the URLs are signed, so they cannot be rewritten). The
- * revoked examples' status list is on such a host too (raw.githubusercontent.com):
+ * The app's own sources (its database, its registry), without the network,
+ * for every row not marked `standIns`: their keys are in the credential
+ * itself. The bitstring examples' status list is on raw.githubusercontent.com:
  * its fixture copy, a signed list that verifies as it is, stands in for the fetch.
  */
 const { forVerification: _network, ...own } = app.app.verifier.sources
@@ -48,6 +69,8 @@ const sources: VerificationSources = {
   fetchStatusListCredential: async (url) => url === TESTLIST_URL ? JSON.parse(read('status/bitstring-status-list-credential.testlist.json')) : undefined
 }
 const now = new Date('2026-07-01T12:00:00Z')
+// The app's own sources with its network, where only the stand-in hosts resolve (rows marked `standIns`).
+const withStandIns = app.app.verifier.sources
 const verify = async (path: string, s = sources): Promise<VerificationResult> => await verifyCredential(load(path), { now, sources: s, dataIntegrity: app.app.verifier.dataIntegrity })
 
 /**
@@ -55,7 +78,7 @@ const verify = async (path: string, s = sources): Promise<VerificationResult> =>
  * with that result. `displayer`: what 1EdTech's Displayer conformance expects,
  * set only where this verifier cannot give it, and `why` then says why.
  */
-type Expectation = { status: VerificationStatus, failed?: CheckId[], unknown?: CheckId[], why: string, displayer?: VerificationStatus }
+type Expectation = { status: VerificationStatus, failed?: CheckId[], unknown?: CheckId[], why: string, displayer?: VerificationStatus, standIns?: true }
 
 const VALID: Expectation = { status: 'valid', why: 'a genuine credential by a recognised issuer' }
 
@@ -75,15 +98,15 @@ const EXPECTED: Record<string, Expectation> = {
   'valid/jwt/simple-vcdm2-rs256-jwk.jwt': VALID,
   'valid/jwt/simple-vcdm2-rs256-jwk.from-svg.jwt': VALID,
   'valid/jwt/simple-vcdm11-rs256-jwk.jwt': VALID,
-  'valid/validator/complete.json': { status: 'indeterminate', unknown: ['status'], displayer: 'valid', why: 'its 1EdTechRevocationList (https://1edtech.edu/credentials/3732/revocations) is on a host no test server can stand for, and the fixtures hold no copy of it' },
+  'valid/validator/complete.json': { status: 'valid', standIns: true, why: 'a genuine credential by a recognised issuer, not on its 1EdTechRevocationList (https://1edtech.edu/credentials/3732/revocations, served by the stand-in)' },
   'valid/validator/simple-did-key-method.json': { status: 'indeterminate', unknown: ['key_binding'], displayer: 'valid', why: 'the did:key controller is not the issuer (urn:uuid:…) and nothing links the two; a registry entry for a urn:uuid would recognise anyone who names it' },
 
   'invalid/simple-err-expired.json': { status: 'expired', failed: ['validity_period'], why: 'validUntil is in the past' },
   'invalid/simple-err-issued.json': { status: 'invalid', failed: ['schema', 'validity_period'], why: 'no achievement, and validFrom is in 2040' },
-  'invalid/expired-vcdm11-complete_v1.json': { status: 'invalid', failed: ['schema', 'validity_period'], unknown: ['proof', 'signed_data', 'key_binding', 'status'], why: 'expired and off-schema; its key (#key-1) and list live on https://1edtech.edu, which no test server can stand for' },
+  'invalid/expired-vcdm11-complete_v1.json': { status: 'invalid', failed: ['schema', 'validity_period'], unknown: ['proof', 'signed_data', 'key_binding'], standIns: true, why: 'expired and off-schema; its list (served by the stand-in) does not list it, but its key #key-1 of https://1edtech.edu/issuers/565049 is known to no one, so the stand-in answers 404 and the proof stays unchecked' },
   'invalid/revoked-bitstring-index23.json': { status: 'revoked', failed: ['status'], why: 'bit 23 of its list is set' },
   'invalid/revoked-bitstring-index23-blank-nodes.json': { status: 'revoked', failed: ['status'], why: 'bit 23 of its list is set' },
-  'invalid/revoked-1edtech-revocation-list.json': { status: 'indeterminate', unknown: ['proof', 'signed_data', 'key_binding', 'status'], displayer: 'revoked', why: 'its did:web key document and 1EdTech revocation list are on https://dc.1edtech.org, which no test server can stand for, and the fixtures hold neither' },
+  'invalid/revoked-1edtech-revocation-list.json': { status: 'revoked', failed: ['status'], standIns: true, why: 'its 1EdTech revocation list lists it (the did:web key document and the list are served by the stand-in for https://dc.1edtech.org)' },
   'invalid/endorsement-err-schema-status-refresh.json': { status: 'invalid', failed: ['proof'], unknown: ['signed_data', 'key_binding', 'status'], why: 'its signature is broken' },
   'invalid/simple-err-proof-value.json': { status: 'invalid', failed: ['proof'], unknown: ['signed_data', 'key_binding'], why: 'the proofValue was tampered with' },
   'invalid/simple-err-proof-method.json': { status: 'invalid', failed: ['proof'], unknown: ['signed_data', 'key_binding'], why: 'the key in the fragment is garbled' },
@@ -115,7 +138,7 @@ t.test('every example file has an expected outcome in this table', async (t) => 
 
 for (const [path, expected] of Object.entries(EXPECTED)) {
   t.test(`${path} is ${expected.status} because ${expected.why}`, async (t) => {
-    const result = await verify(path)
+    const result = await verify(path, expected.standIns === true ? withStandIns : sources)
     t.equal(result.status, expected.status)
     t.equal(result.verified, expected.status === 'valid')
     const ids = (outcome: string): string[] => result.checks.filter((c) => c.result === outcome).map((c) => c.id).sort()
@@ -136,13 +159,29 @@ for (const [path, expected] of Object.entries(EXPECTED)) {
 t.test('1EdTech Displayer behaviour: valid, expired and revoked examples answer so; the exceptions are listed with their reason', async (t) => {
   const answers = (status: VerificationStatus): string[] => Object.entries(EXPECTED).filter(([, e]) => e.status === status).map(([path]) => path)
   t.same(answers('expired'), ['invalid/simple-err-expired.json'])
-  t.same(answers('revoked'), ['invalid/revoked-bitstring-index23.json', 'invalid/revoked-bitstring-index23-blank-nodes.json'])
-  t.equal(answers('valid').length, 13, 'thirteen of the fifteen valid examples are valid')
+  t.same(answers('revoked'), ['invalid/revoked-bitstring-index23.json', 'invalid/revoked-bitstring-index23-blank-nodes.json', 'invalid/revoked-1edtech-revocation-list.json'])
+  t.equal(answers('valid').length, 14, 'fourteen of the fifteen valid examples are valid')
   t.same(Object.entries(EXPECTED).filter(([, e]) => e.displayer !== undefined).map(([path, e]) => `${path}: ${e.displayer ?? ''}`), [
-    'valid/validator/complete.json: valid',
-    'valid/validator/simple-did-key-method.json: valid',
-    'invalid/revoked-1edtech-revocation-list.json: revoked'
+    'valid/validator/simple-did-key-method.json: valid'
   ], 'where this verifier answers otherwise than the Displayer would (each says why), it is never valid where the spec says otherwise')
+})
+
+t.test('the 1EdTech Revocation List examples were answered by the stand-in hosts, over TLS checked for their names', async (t) => {
+  standIns.requested.length = 0
+  const revoked = await verify('invalid/revoked-1edtech-revocation-list.json', withStandIns)
+  t.equal(revoked.revoked, true)
+  t.match(revoked.checks.find((c) => c.id === 'key_binding')?.message, '1EdTech Wellspring portal (did:web)')
+  const valid = await verify('valid/validator/complete.json', withStandIns)
+  t.equal(valid.status, 'valid')
+  for (const url of ['https://dc.1edtech.org/wellspring2022/wellspring-portal/org/da1e96e9-afcc-4eed-b9a2-2ddf7353214c/did.json', wellspringList, 'https://1edtech.edu/credentials/3732/revocations']) {
+    t.ok(standIns.requested.includes(url), `${url} came over the network`)
+  }
+  // The hook sends a name to loopback only under the development switch; the address policy still judges what it resolves to.
+  const url = new URL('https://1edtech.edu/credentials/3732/revocations')
+  const request = { url, method: 'GET' as const, headers: {}, timeoutMs: 2000, maxBytes: 10000, tooLarge: 'refuse' as const, forTests: standIns.outboundForTests }
+  await t.rejects(outboundRequest({ ...request, allowLoopback: false }), /refused: private-address/, 'without OUTBOUND_ALLOW_LOOPBACK the stand-in is a refused loopback address')
+  t.equal((await outboundRequest({ ...request, allowLoopback: true })).status, 200)
+  await t.rejects(outboundRequest({ ...request, allowLoopback: true, forTests: { ...standIns.outboundForTests, ca: '' } }), /self-signed|certificate/, 'the certificate is checked: untrusted, it is refused')
 })
 
 t.test('an expired but genuine credential is expired, not invalid, and its proof passes', async (t) => {

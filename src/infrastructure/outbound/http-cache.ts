@@ -1,7 +1,7 @@
 import type { lookup } from 'node:dns/promises'
 import { LRUCache } from 'lru-cache'
 import { cachePolicy } from './cache-control.js'
-import { isDevLoopbackUrl, outboundRequest, OutboundRefused } from './outbound.js'
+import { isDevLoopbackUrl, outboundRequest, OutboundRefused, type OutboundForTests } from './outbound.js'
 
 /**
  * GETs of public documents (other issuers' keys, DID documents, status lists)
@@ -59,6 +59,8 @@ export interface HttpCacheOptions {
   now?: () => number
   log?: { debug: (details: object, message: string) => void }
   resolveName?: typeof lookup
+  /** Tests only: loopback stand-ins for named public hosts (see OutboundForTests). */
+  forTests?: OutboundForTests
 }
 
 export const HTTP_CACHE_DEFAULTS = { maxBytes: 8 * 1024 * 1024, maxFreshSeconds: 3600, perHost: 4 }
@@ -74,7 +76,7 @@ export class HttpCache {
   private readonly entries: LRUCache<string, Entry>
   private readonly inFlight = new Map<string, Promise<CachedAnswer>>()
   private readonly hosts = new Map<string, { active: number, waiting: Array<() => void> }>()
-  private readonly options: Required<Omit<HttpCacheOptions, 'log' | 'resolveName'>> & Pick<HttpCacheOptions, 'log' | 'resolveName'>
+  private readonly options: Required<Omit<HttpCacheOptions, 'log' | 'resolveName' | 'forTests'>> & Pick<HttpCacheOptions, 'log' | 'resolveName' | 'forTests'>
 
   constructor (options: HttpCacheOptions) {
     this.options = { ...HTTP_CACHE_DEFAULTS, now: Date.now, ...options }
@@ -128,7 +130,8 @@ export class HttpCache {
           maxBytes: limits.maxBytes,
           tooLarge: 'refuse',
           allowLoopback: this.options.allowLoopback,
-          ...(this.options.resolveName !== undefined ? { resolveName: this.options.resolveName } : {})
+          ...(this.options.resolveName !== undefined ? { resolveName: this.options.resolveName } : {}),
+          ...(this.options.forTests !== undefined ? { forTests: this.options.forTests } : {})
         })
       } catch (error) {
         if (error instanceof OutboundRefused) throw new OutboundFetchError(error.reason, key, `${key} could not be fetched: ${REFUSALS[error.reason](error.host, limits)}`)

@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { isIP } from 'node:net'
+import { rootCertificates } from 'node:tls'
 import ipaddr from 'ipaddr.js'
 
 /**
@@ -73,6 +74,24 @@ export interface OutboundAnswer {
   body: Buffer
 }
 
+/**
+ * Tests only, given to buildApp (never read from configuration or the
+ * environment): stand-ins on loopback for public hosts whose URLs are inside
+ * signed documents and so cannot be rewritten. A host is a stand-in when
+ * `portFor` names a port for it; with OUTBOUND_ALLOW_LOOPBACK it may then
+ * reach a loopback address, as localhost may, and nothing else: whatever
+ * `resolveName` answers still passes the address policy. TLS is checked as
+ * usual, against the host's own name, with `ca` trusted beside the system's
+ * roots.
+ */
+export interface OutboundForTests {
+  resolveName: typeof lookup
+  /** PEM certificate trusted in addition to the system's roots. */
+  ca: string
+  /** The loopback port standing for this host's 443 (or 80); undefined: not a stand-in. */
+  portFor: (host: string) => number | undefined
+}
+
 export interface OutboundRequest {
   url: URL
   method: 'GET' | 'POST'
@@ -85,20 +104,26 @@ export interface OutboundRequest {
   /** OUTBOUND_ALLOW_LOOPBACK: a loopback name (localhost, 127.0.0.1, ::1) may reach loopback addresses; nothing else relaxes. */
   allowLoopback?: boolean
   resolveName?: typeof lookup
+  forTests?: OutboundForTests
 }
 
 export async function outboundRequest (options: OutboundRequest): Promise<OutboundAnswer> {
   const host = options.url.hostname.replace(/^\[|\]$/g, '')
-  const addresses = isIP(host) !== 0 ? [{ address: host, family: isIP(host) }] : await (options.resolveName ?? lookup)(host, { all: true }).catch(() => [])
+  const resolveName = options.forTests?.resolveName ?? options.resolveName ?? lookup
+  const addresses = isIP(host) !== 0 ? [{ address: host, family: isIP(host) }] : await resolveName(host, { all: true }).catch(() => [])
   const [pinned] = addresses
   if (pinned === undefined) throw new OutboundRefused('unresolvable', host)
-  const devLoopback = isDevLoopbackUrl(options.url, options.allowLoopback === true)
+  const standInPort = options.forTests?.portFor(host)
+  const devLoopback = isDevLoopbackUrl(options.url, options.allowLoopback === true) || (options.allowLoopback === true && standInPort !== undefined)
   const refused = (address: string): boolean => isBlockedAddress(address) && !(devLoopback && addressClass(address) === 'loopback')
   if (addresses.some((a) => refused(a.address))) throw new OutboundRefused('private-address', host)
   const send = options.url.protocol === 'https:' ? httpsRequest : httpRequest
   return await new Promise((resolve, reject) => {
     const req = send(options.url, {
       method: options.method,
+      ...(standInPort !== undefined ? { port: standInPort } : {}),
+      // Added to the system's roots, not in their place; the name checked is still the URL's host.
+      ...(options.forTests !== undefined ? { ca: [...rootCertificates, options.forTests.ca] } : {}),
       headers: { ...options.headers, ...(options.body !== undefined ? { 'content-length': Buffer.byteLength(options.body) } : {}) },
       lookup: (_hostname, lookupOptions, callback) => {
         // The address checked above, whatever DNS says now.
