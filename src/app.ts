@@ -154,6 +154,10 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   // Sign and verify on worker threads, so every core works.
   const dataIntegrity = deps.dataIntegrity ?? openDataIntegrity({ threads: deps.config.dataIntegrityThreads, heapMb: 96, onError: (error) => { app.log.warn({ err: error }, 'Data Integrity thread failed') } })
   app.decorate('dataIntegrity', dataIntegrity)
+  // An app that opened its own threads is ready once one of them has loaded JSON-LD and the
+  // suites (about a second, more on a loaded machine): otherwise the first verification after
+  // boot spends that inside its time budget and can answer indeterminate.
+  if (deps.dataIntegrity === undefined) app.addHook('onReady', async () => { await dataIntegrity.run({ kind: 'ready' }) })
   const pureChecks = new PureCheckCache(8 * 1024 * 1024)
   // Other issuers' keys and status lists, through the outbound client and this app's cache (in memory, dropped with it).
   const { allowLoopback } = deps.config.outbound

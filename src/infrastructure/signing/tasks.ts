@@ -4,7 +4,6 @@ import jsonld from 'jsonld'
 import jsigs from 'jsonld-signatures'
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
 import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite'
-import { cryptosuite as eddsa2022 } from '@digitalbazaar/eddsa-2022-cryptosuite'
 import { createVerifyCryptosuite as ecdsaSd2023 } from '@digitalbazaar/ecdsa-sd-2023-cryptosuite'
 import { Ed25519Signature2020 } from '@digitalbazaar/ed25519-signature-2020'
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
@@ -60,15 +59,22 @@ export interface CompareDatasetsTask { kind: 'compare-datasets', signed: Json, p
 /** The canonical N-Quads statements found in only one of the two readings. */
 export interface DatasetDifference { onlySigned: string[], onlyPlain: string[] }
 
-export type Task = SignTask | VerifyTask | CompareDatasetsTask
+/** Nothing to do: running it makes a thread load this module (JSON-LD, the suites) before the first real task. */
+export interface ReadyTask { kind: 'ready' }
 
-export const SUITE_FACTORIES: Record<string, () => unknown> = {
+export type Task = SignTask | VerifyTask | CompareDatasetsTask | ReadyTask
+
+export const SUITE_FACTORIES: Record<string, () => unknown | Promise<unknown>> = {
   'DataIntegrityProof/eddsa-rdfc-2022': () => new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 }),
   // The draft name of eddsa-rdfc-2022 (same algorithm), still on older badges. Verification
   // only: its package has no signer, and runSign uses eddsa-rdfc-2022. Its proofs were made
   // under the data-integrity/v1 context, which the suite must add instead of v2 (the two
-  // both protect "DataIntegrityProof" and would collide).
-  'DataIntegrityProof/eddsa-2022': () => new DataIntegrityProof({ cryptosuite: eddsa2022, legacyContext: true }),
+  // both protect "DataIntegrityProof" and would collide). Imported on first use: the package
+  // brings its own jsonld and costs about 200 ms at every thread's start, for rare old badges.
+  'DataIntegrityProof/eddsa-2022': async () => {
+    const { cryptosuite: eddsa2022 } = await import('@digitalbazaar/eddsa-2022-cryptosuite')
+    return new DataIntegrityProof({ cryptosuite: eddsa2022, legacyContext: true })
+  },
   'DataIntegrityProof/ecdsa-sd-2023': () => new DataIntegrityProof({ cryptosuite: ecdsaSd2023() }),
   Ed25519Signature2020: () => new Ed25519Signature2020()
 }
@@ -157,11 +163,11 @@ function proofPurpose (purpose: VerifyTask['purpose']): unknown {
 export async function runVerify (task: VerifyTask): Promise<VerifyResult> {
   const documents = new Map(Object.entries(task.documents))
   const documentLoader = createDocumentLoader(async (url) => documents.get(url))
-  const suites = task.suites.map((name) => {
+  const suites = await Promise.all(task.suites.map(async (name) => {
     const create = SUITE_FACTORIES[name]
     if (create === undefined) throw new Error(`No suite "${name}"`)
-    return create()
-  })
+    return await create()
+  }))
   try {
     const outcome = await jsigs.verify(task.document, { suite: suites, purpose: proofPurpose(task.purpose), documentLoader }) as { results?: unknown, error?: unknown }
     const results = (Array.isArray(outcome.results) ? outcome.results : []) as Array<{ proof: unknown, verified: boolean, error?: unknown }>
@@ -199,6 +205,7 @@ export default async function runTask (task: Task, signers?: SignerCache): Promi
     case 'sign': return await runSign(task, signers)
     case 'verify': return await runVerify(task)
     case 'compare-datasets': return await runCompareDatasets(task)
+    case 'ready': return {}
   }
 }
 
