@@ -88,8 +88,11 @@ t.test('compromise: later signatures are refused, earlier ones on record stand w
 
   // The service hears of the withdrawal through the change feed, as it commits.
   let attempt = 0
+  // Until the change feed arrives (milliseconds) an issue may still be signed by the withdrawn key; those are re-signed below too.
+  let signedMeanwhile = 0
   const refused = await waitFor('the withdrawal', async () => {
     const response = await app.app.inject({ method: 'POST', url: '/api/v1/credentials', headers: app.auth, payload: { achievementId: achievement.id, recipient: { name: 'N', email: `n${attempt++}@example.com` } } })
+    if (response.statusCode === 201) signedMeanwhile++
     return response.statusCode === 503 ? response.statusCode : undefined
   }, 10_000)
   t.equal(refused, 503, 'no signer until a rotation')
@@ -99,8 +102,8 @@ t.test('compromise: later signatures are refused, earlier ones on record stand w
 
   const progress: number[] = []
   const resigned = await resignAll({ sql: app.sql, keyRing: app.keyRing, urls: app.app.urls, clock: () => now, actor: 'test', statusLists: app.app.statusListPolicy, outbox: app.app.outbox }, stolen.ed, (n) => progress.push(n))
-  t.equal(resigned, 1)
-  t.same(progress, [1])
+  t.equal(resigned, 1 + signedMeanwhile, 'the genuine credential, and any issued before the withdrawal reached this instance')
+  t.same(progress, [1 + signedMeanwhile])
   const current = (await app.app.inject({ method: 'GET', url: new URL(genuine.url).pathname })).json()
   t.not(current.proof[0].verificationMethod, verificationMethod, 'the current version is signed by the new key')
   const currentResult = await verify(app, current)
