@@ -1,5 +1,5 @@
 import type { lookup } from 'node:dns/promises'
-import { isDevLoopbackUrl, outboundRequest, OutboundRefused } from '../../infrastructure/outbound/outbound.js'
+import { isFetchableScheme, outboundRequest, OutboundRefused } from '../../infrastructure/outbound/outbound.js'
 import { AppError } from '../../kernel/errors.js'
 import { checkImage } from './check-image.js'
 
@@ -33,8 +33,7 @@ const refused = (url: string, reason: ImageRefusalReason, why: string): AppError
 /** Fetches and checks an https image; the data: URI to store, or an achievement_image_refused AppError naming the URL and why. */
 export async function fetchAchievementImage (raw: string, options: ImageFetchOptions): Promise<string> {
   const url = new URL(raw)
-  const devLoopback = isDevLoopbackUrl(url, options.allowLoopback)
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && devLoopback)) throw refused(raw, 'not-https', 'only https images are fetched')
+  if (!isFetchableScheme(url, options.allowLoopback)) throw refused(raw, 'not-https', 'only https images are fetched')
   if (url.username !== '' || url.password !== '') throw refused(raw, 'not-https', 'a URL with a user name or password is not fetched')
   let answer: { status: number, body: Buffer }
   try {

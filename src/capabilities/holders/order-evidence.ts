@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres'
-import { isDevLoopbackUrl } from '../../infrastructure/outbound/outbound.js'
+import { isFetchableScheme } from '../../infrastructure/outbound/outbound.js'
 import { fetchPastedCredential, FetchRefusedError } from '../verification/fetch-credential-url.js'
 import type { CheckOutcome, CheckId, VerificationStatus } from '../verification/result.js'
 import { verifyCredential, type Verifier } from '../verification/verify-credential.js'
@@ -37,7 +37,7 @@ export function evidenceUrlProblem (raw: string, allowLoopback: boolean): string
     return wrong
   }
   // http only for loopback under the development switch (OUTBOUND_ALLOW_LOOPBACK), as every outbound path.
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isDevLoopbackUrl(url, allowLoopback))) return wrong
+  if (!isFetchableScheme(url, allowLoopback)) return wrong
   if (url.username !== '' || url.password !== '') return 'The link to your current badge must not contain a user name or password.'
   return undefined
 }

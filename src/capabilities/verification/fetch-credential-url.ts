@@ -1,5 +1,5 @@
 import type { lookup } from 'node:dns/promises'
-import { isDevLoopbackUrl, outboundRequest, OutboundRefused } from '../../infrastructure/outbound/outbound.js'
+import { isFetchableScheme, outboundRequest, OutboundRefused } from '../../infrastructure/outbound/outbound.js'
 
 /**
  * Fetches a credential from a pasted https URL through the service's one
@@ -26,7 +26,7 @@ export async function fetchPastedCredential (raw: string, options: { allowLoopba
     throw new FetchRefusedError('That is not a link.')
   }
   // http only for loopback under the development switch (OUTBOUND_ALLOW_LOOPBACK).
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isDevLoopbackUrl(url, options.allowLoopback))) throw new FetchRefusedError('Only https links can be fetched.')
+  if (!isFetchableScheme(url, options.allowLoopback)) throw new FetchRefusedError('Only https links can be fetched.')
   if (url.username !== '' || url.password !== '') throw new FetchRefusedError('Links with a user name or password are not fetched.')
   let answer: { status: number, body: Buffer }
   try {

@@ -1,7 +1,7 @@
 import type { lookup } from 'node:dns/promises'
 import { LRUCache } from 'lru-cache'
 import { cachePolicy } from './cache-control.js'
-import { isDevLoopbackUrl, outboundRequest, OutboundRefused, type OutboundForTests } from './outbound.js'
+import { isFetchableScheme, outboundRequest, OutboundRefused, type OutboundForTests } from './outbound.js'
 
 /**
  * GETs of public documents (other issuers' keys, DID documents, status lists)
@@ -96,7 +96,7 @@ export class HttpCache {
     } catch {
       throw new OutboundFetchError('not-https', raw, `"${raw}" is not a URL`)
     }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isDevLoopbackUrl(url, this.options.allowLoopback))) throw new OutboundFetchError('not-https', raw, `"${raw}" is not an https URL`)
+    if (!isFetchableScheme(url, this.options.allowLoopback)) throw new OutboundFetchError('not-https', raw, `"${raw}" is not an https URL`)
     if (url.username !== '' || url.password !== '') throw new OutboundFetchError('not-https', raw, `"${raw}" carries a user name or password`)
     url.hash = ''
     const key = url.href

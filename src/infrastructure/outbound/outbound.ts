@@ -60,6 +60,11 @@ export function isDevLoopbackUrl (url: URL, allowLoopback: boolean): boolean {
   return allowLoopback && LOOPBACK_NAMES.has(url.hostname.replace(/^\[|\]$/g, ''))
 }
 
+/** The one scheme rule of every outbound fetch: https, or http to loopback under the development switch. */
+export function isFetchableScheme (url: URL, allowLoopback: boolean): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isDevLoopbackUrl(url, allowLoopback))
+}
+
 /** Why an outbound call was refused or cut short; callers word it for their own audience. */
 export class OutboundRefused extends Error {
   constructor (readonly reason: 'unresolvable' | 'private-address' | 'too-large' | 'timeout', readonly host: string) {
