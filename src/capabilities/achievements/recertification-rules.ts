@@ -13,14 +13,30 @@ export interface RecertificationPolicy {
     minApprovedPoints?: number
     /** How long after expiry continuing education is still accepted (0: only before expiry). */
     graceMonths?: number
+    /**
+     * Which activities count: 'certification_period' (the only window, and the
+     * default) counts those completed from the current version's validFrom up
+     * to the day of the application.
+     */
+    window?: 'certification_period'
   }
   /** Whether passing the exam again recertifies (default true). */
   exam?: boolean
+  /** The body's renewal fee, recorded and shown; the service takes no payment. */
+  renewalFee?: { amount: number, currency: string, reference?: string }
 }
 
 export type RecertificationRequest =
   | { method: 'exam' }
-  | { method: 'continuing-education', points: { total: number, approved: number } }
+  | {
+    method: 'continuing-education'
+    points: { total: number, approved: number }
+    /**
+     * When the holder applied, if they did: the grace period is judged at that
+     * moment, so an application made in time and reviewed later still counts.
+     */
+    appliedAt?: Date
+  }
 
 export type RecertificationDecision =
   | { allowed: true, validFrom: Date, validUntil: Date }
@@ -59,7 +75,7 @@ export function decideRecertification (input: {
     if (approved < minApproved) return refuse('min_approved_points', `Recertification by continuing education needs at least ${minApproved} points from approved continuing education; ${approved} given.`)
     const graceMonths = ce.graceMonths ?? 0
     const deadline = addMonths(currentValidUntil, graceMonths)
-    if (now.getTime() > deadline.getTime()) {
+    if ((request.appliedAt ?? now).getTime() > deadline.getTime()) {
       const allowance = graceMonths === 0 ? 'only until the credential expires' : `until ${graceMonths} month${graceMonths === 1 ? '' : 's'} after expiry`
       const byExam = policy?.exam === false ? '' : '; recertify by exam'
       return refuse('grace_period_over', `Continuing education is allowed ${allowance} (${DATE.format(deadline)})${byExam}.`)
@@ -70,5 +86,85 @@ export function decideRecertification (input: {
     allowed: true,
     validFrom: now,
     validUntil: addMonths(beforeExpiry ? currentValidUntil : now, validityMonths)
+  }
+}
+
+/** One continuing-education activity, as the rules see it. */
+export interface ActivityFacts {
+  id: string
+  /** The completion day, YYYY-MM-DD (UTC). */
+  completedOn: string
+  points: number
+  category: 'approved' | 'other'
+}
+
+export interface ContinuingEducationProgress {
+  /** Whether the rules accept continuing education at all. */
+  offered: boolean
+  required: { points: number, approvedPoints: number }
+  /** Points of the activities that count (in the window). */
+  earned: { points: number, approvedPoints: number }
+  /** What is still missing (0 when met). */
+  missing: { points: number, approvedPoints: number }
+  /** The days whose activities count, inclusive (YYYY-MM-DD); absent when nothing can count. */
+  window?: { from: string, until: string }
+  /** Ids of the activities that count, and of those that do not (completed outside the window). */
+  counted: string[]
+  outsideWindow: string[]
+  /** The credential's validUntil, and the last moment continuing education is accepted (validUntil + grace). */
+  validUntil?: Date
+  deadline?: Date
+  /** Whether an application made now would be accepted; otherwise why not, in the rules' own words. */
+  canApply: boolean
+  refusal?: { rule: string, message: string }
+}
+
+const day = (date: Date): string => date.toISOString().slice(0, 10)
+/** Points are kept to two decimals; sums are made in hundredths so 0.1 + 0.2 is 0.3. */
+const hundredths = (points: number): number => Math.round(points * 100)
+
+/**
+ * Where a holder stands toward recertification by continuing education: the
+ * activities that count (completed within the current certification period:
+ * from the version's validFrom to today, never after the deadline), their
+ * points and approved points, what is missing, the deadline, and whether an
+ * application would be accepted now. The last answer is
+ * `decideRecertification`'s own, fed the counted points: the progress shown
+ * and the decision on approval cannot disagree.
+ */
+export function continuingEducationProgress (input: {
+  policy: RecertificationPolicy | null
+  validityMonths: number | null
+  period: { validFrom: Date, validUntil: Date | null }
+  activities: readonly ActivityFacts[]
+  now: Date
+}): ContinuingEducationProgress {
+  const { policy, validityMonths, period, activities, now } = input
+  const ce = policy?.continuingEducation
+  const required = { points: ce?.minPoints ?? 0, approvedPoints: ce?.minApprovedPoints ?? 0 }
+  const deadline = ce === undefined || period.validUntil === null ? undefined : addMonths(period.validUntil, ce.graceMonths ?? 0)
+  const until = deadline === undefined || now.getTime() < deadline.getTime() ? now : deadline
+  const window = ce === undefined ? undefined : { from: day(period.validFrom), until: day(until) }
+  const inWindow = (a: ActivityFacts): boolean => window !== undefined && a.completedOn >= window.from && a.completedOn <= window.until
+  const counted = activities.filter(inWindow)
+  const total = counted.reduce((sum, a) => sum + hundredths(a.points), 0)
+  const approved = counted.filter((a) => a.category === 'approved').reduce((sum, a) => sum + hundredths(a.points), 0)
+  const earned = { points: total / 100, approvedPoints: approved / 100 }
+  const decision = decideRecertification({ policy, validityMonths, currentValidUntil: period.validUntil, request: { method: 'continuing-education', points: { total: earned.points, approved: earned.approvedPoints } }, now })
+  return {
+    offered: ce !== undefined,
+    required,
+    earned,
+    missing: {
+      points: Math.max(0, hundredths(required.points) - total) / 100,
+      approvedPoints: Math.max(0, hundredths(required.approvedPoints) - approved) / 100
+    },
+    ...(window === undefined ? {} : { window }),
+    counted: counted.map((a) => a.id),
+    outsideWindow: activities.filter((a) => !inWindow(a)).map((a) => a.id),
+    ...(period.validUntil === null ? {} : { validUntil: period.validUntil }),
+    ...(deadline === undefined ? {} : { deadline }),
+    canApply: decision.allowed,
+    ...(decision.allowed ? {} : { refusal: { rule: decision.rule, message: decision.message } })
   }
 }

@@ -21,10 +21,22 @@ export const recertificationPolicy = {
       properties: {
         minPoints: { ...points, minimum: 1 },
         minApprovedPoints: points,
-        graceMonths: { type: 'integer', minimum: 0, maximum: 120 }
+        graceMonths: { type: 'integer', minimum: 0, maximum: 120 },
+        window: { type: 'string', enum: ['certification_period'], description: 'Points count when completed within the current certification period (the only window)' }
       }
     },
-    exam: { type: 'boolean' }
+    exam: { type: 'boolean' },
+    renewalFee: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['amount', 'currency'],
+      description: 'The body\'s renewal fee, shown to holders; the service takes no payment',
+      properties: {
+        amount: { type: 'number', minimum: 0, maximum: 100000 },
+        currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+        reference: { type: 'string', minLength: 1, maxLength: 500, description: 'Where or how the fee is paid (a URL or a sentence)' }
+      }
+    }
   }
 } as const
 

@@ -11,7 +11,10 @@ export const EVENT_TYPES = [
   'credential.recertified',
   'credential.revoked',
   'credential.expiry_reminder',
-  'credential.expired'
+  'credential.expired',
+  'recertification.applied',
+  'recertification.approved',
+  'recertification.rejected'
 ] as const
 export type EventType = typeof EVENT_TYPES[number]
 
@@ -26,6 +29,9 @@ export interface EventData {
   /** Why a new version was made (correction, recertification method, re-signing), or the reminder's offset in days. */
   reason?: string
   daysBefore?: number
+  /** A recertification application's id, and the points it counted. */
+  applicationId?: string
+  points?: { total: number, approved: number }
 }
 
 /** An event's data from a credential's facts: its URL and whole-second validUntil derived here, once. */

@@ -148,44 +148,47 @@ export async function correctCredentialIn (tx: Db, deps: ReissueDeps, id: string
  * newer version exists. A refusal is 422 naming the rule.
  */
 export async function recertifyCredential (deps: ReissueDeps, id: string, request: RecertificationRequest & { note?: string, notify?: boolean }): Promise<IssuedCredential> {
-  return await deps.sql.begin(async (tx) => {
-    const { credential, current, achievement, issuer } = await lockForNewVersion(tx, id)
-    // Archiving retires the achievement: its badges may be corrected, not renewed.
-    if (achievement.archivedAt !== null) throw achievementArchivedError(achievement, 'recertifications')
-    const now = nextValidFrom(current, deps.now)
-    const decision = decideRecertification({ policy: achievement.recertification as RecertificationPolicy | null, validityMonths: achievement.validityMonths, currentValidUntil: current.validUntil, request, now })
-    if (!decision.allowed) throw new AppError('recertification_refused', decision.message, { rule: decision.rule })
-    const version = credential.currentVersion + 1
-    const recipient = { name: credential.recipientName, email: credential.recipientEmail }
-    const signed = await createVersion(tx, deps, {
-      credentialId: id,
-      issuer,
-      achievement,
-      recipient,
-      validFrom: decision.validFrom,
-      validUntil: decision.validUntil,
-      awardedDate: credential.awardedDate ?? current.validFrom,
-      version,
-      kind: 'recertification',
-      reason: request.method,
-      notifyHolder: request.notify !== false
-    })
-    await setCurrentVersion(tx, id, { version, recipientName: recipient.name, recipientEmail: recipient.email, validUntil: decision.validUntil }, deps.changes)
-    await recordAuditEvent(tx, {
-      actor: deps.actor,
-      action: 'credential.recertified',
-      subjectType: 'credential',
-      subjectId: id,
-      version,
-      reason: request.note ?? request.method,
-      ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
-      before: { version: current.version, ...summary(current) },
-      after: { version, ...summary({ recipientName: recipient.name, recipientEmail: recipient.email, validFrom: decision.validFrom, validUntil: decision.validUntil }) },
-      details: request.method === 'exam' ? { method: 'exam' } : { method: request.method, points: request.points }
-    })
-    await countStatusEntry(tx, signed.statusListId)
-    return { id, url: deps.urls.credential(id), version, credential: signed.credential, jwt: signed.jwt }
-  }) as IssuedCredential
+  return await deps.sql.begin(async (tx) => await recertifyCredentialIn(tx, deps, id, request)) as IssuedCredential
+}
+
+/** The same, in the caller's transaction (an approved application: the version and the decision commit together). */
+export async function recertifyCredentialIn (tx: Db, deps: ReissueDeps, id: string, request: RecertificationRequest & { note?: string, notify?: boolean, details?: Record<string, unknown> }): Promise<IssuedCredential> {
+  const { credential, current, achievement, issuer } = await lockForNewVersion(tx, id)
+  // Archiving retires the achievement: its badges may be corrected, not renewed.
+  if (achievement.archivedAt !== null) throw achievementArchivedError(achievement, 'recertifications')
+  const now = nextValidFrom(current, deps.now)
+  const decision = decideRecertification({ policy: achievement.recertification as RecertificationPolicy | null, validityMonths: achievement.validityMonths, currentValidUntil: current.validUntil, request, now })
+  if (!decision.allowed) throw new AppError('recertification_refused', decision.message, { rule: decision.rule })
+  const version = credential.currentVersion + 1
+  const recipient = { name: credential.recipientName, email: credential.recipientEmail }
+  const signed = await createVersion(tx, deps, {
+    credentialId: id,
+    issuer,
+    achievement,
+    recipient,
+    validFrom: decision.validFrom,
+    validUntil: decision.validUntil,
+    awardedDate: credential.awardedDate ?? current.validFrom,
+    version,
+    kind: 'recertification',
+    reason: request.method,
+    notifyHolder: request.notify !== false
+  })
+  await setCurrentVersion(tx, id, { version, recipientName: recipient.name, recipientEmail: recipient.email, validUntil: decision.validUntil }, deps.changes)
+  await recordAuditEvent(tx, {
+    actor: deps.actor,
+    action: 'credential.recertified',
+    subjectType: 'credential',
+    subjectId: id,
+    version,
+    reason: request.note ?? request.method,
+    ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}),
+    before: { version: current.version, ...summary(current) },
+    after: { version, ...summary({ recipientName: recipient.name, recipientEmail: recipient.email, validFrom: decision.validFrom, validUntil: decision.validUntil }) },
+    details: { ...(request.method === 'exam' ? { method: 'exam' } : { method: request.method, points: request.points }), ...request.details }
+  })
+  await countStatusEntry(tx, signed.statusListId)
+  return { id, url: deps.urls.credential(id), version, credential: signed.credential, jwt: signed.jwt }
 }
 
 /**
