@@ -1,5 +1,5 @@
 import type { lookup } from 'node:dns/promises'
-import type { Sql } from 'postgres'
+import type { Db } from '../../infrastructure/db/types.js'
 import { parsePublicUrl } from '../../kernel/public-urls.js'
 import { AppError } from '../../kernel/errors.js'
 import { parseUntrustedJson } from '../../infrastructure/http/json-body.js'
@@ -19,7 +19,7 @@ import { isCompactJws } from './parse-input.js'
  */
 
 export interface CredentialLinkDeps {
-  sql: Sql
+  sql: Db
   /** This deployment's PUBLIC_BASE_URL: its own links are read, not fetched. */
   publicBaseUrl: string
   allowLoopback: boolean

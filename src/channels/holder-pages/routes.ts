@@ -11,12 +11,12 @@ import type { Clock } from '../../kernel/time.js'
 import { idParams } from '../../infrastructure/http/id-params.js'
 import { versionParams } from '../../capabilities/credentials/schemas.js'
 import { verifyCredential } from '../../capabilities/verification/verify-credential.js'
-import { bakePng, BakingError, extractFromPng, isPng } from '../../capabilities/bake/png.js'
-import { bakeSvg, extractFromSvg } from '../../capabilities/bake/svg.js'
+import { bakePng, BakingError } from '../../capabilities/bake/png.js'
+import { bakeSvg } from '../../capabilities/bake/svg.js'
 import { longDate } from '../../infrastructure/web/dates.js'
 import { isHiddenFrom, verifyView } from '../../capabilities/presentation/verify-view.js'
 import { FetchRefusedError } from '../../capabilities/verification/fetch-credential-url.js'
-import { isCredentialLink, readCredentialLink, type ReadCredentialLink } from '../../capabilities/verification/credential-link.js'
+import { readSubmittedImage, readSubmittedText } from '../../capabilities/verification/read-submitted.js'
 import { BadgeImages } from './badge-images.js'
 import { loadHolderView, printStamp, type HolderDeps, type HolderView } from '../../capabilities/presentation/holder-view.js'
 import { previewSvg, svgToPng } from '../../infrastructure/web/images.js'
@@ -113,37 +113,6 @@ function printable (view: HolderView, deps: HolderDeps): Parameters<typeof certi
     ...(view.banner.advice !== undefined ? { advice: view.banner.advice } : {}),
     palette: view.palette
   }
-}
-
-/** A pasted text: one of our own credential URLs (read here), another https URL (fetched), JSON, or a JWT. */
-/**
- * A pasted link is read as the verify API reads one (credential-link.ts: our
- * own links from the database, others through the outbound client), and the
- * URL it was fetched from goes along (an OB 2.0 hosted assertion's id must be it).
- */
-async function readPasted (text: string, deps: HolderDeps): Promise<ReadCredentialLink> {
-  const trimmed = text.trim()
-  if (isCredentialLink(trimmed)) return await readCredentialLink(trimmed, { sql: deps.sql, publicBaseUrl: deps.urls.base, allowLoopback: deps.config.outbound.allowLoopback })
-  return { credential: parseText(trimmed) }
-}
-
-function parseText (text: string): unknown {
-  const trimmed = text.trim()
-  if (trimmed.startsWith('{')) {
-    try {
-      return JSON.parse(trimmed) as unknown
-    } catch {
-      throw new FetchRefusedError('The text starts like JSON but is not valid JSON.')
-    }
-  }
-  return trimmed
-}
-
-/** The credential baked in an uploaded PNG or SVG. */
-function readUpload (file: Buffer): unknown {
-  const text = isPng(file) ? extractFromPng(file) : extractFromSvg(file.toString('utf8'))
-  if (text === undefined) throw new BakingError('The image has no credential baked in it.')
-  return parseText(text)
 }
 
 /**
@@ -245,8 +214,8 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
     let input: unknown
     let fetchedFrom: string | undefined
     try {
-      if (upload !== undefined) input = readUpload(upload)
-      else if (pasted.trim() !== '') ({ credential: input, fetchedFrom } = await readPasted(pasted, d))
+      if (upload !== undefined) input = readSubmittedImage(upload)
+      else if (pasted.trim() !== '') ({ credential: input, fetchedFrom } = await readSubmittedText(pasted, { sql: d.sql, publicBaseUrl: d.urls.base, allowLoopback: d.config.outbound.allowLoopback }))
       else return sendPage(reply, renderVerifyPage(app.config, { error: 'Paste a credential link, JSON or JWT, or choose a badge image.' }), 400)
     } catch (error) {
       // A file that cannot be read is a malformed request (400); a link refused or text that is no credential, a 422.
