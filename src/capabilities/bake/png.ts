@@ -1,5 +1,4 @@
 import { inflateSync } from 'node:zlib'
-import { LIMITS } from '../verification/limits.js'
 
 /**
  * Open Badges 3.0 baking in PNG (section 5.3.1): one `iTXt` chunk, keyword
@@ -47,9 +46,11 @@ export const PNG_LIMITS = {
   /**
    * Bytes of text inflated from the whole file. Only the one credential chunk
    * is inflated, so this is also its limit: the size of a verify request body,
-   * as a larger credential could not be verified anyway.
+   * as a larger credential could not be verified anyway (verification/limits.ts
+   * LIMITS.bodyBytes; spelt here, since verification reads baked images and
+   * the capability folders import one way only).
    */
-  inflatedBytes: LIMITS.bodyBytes
+  inflatedBytes: 256 * 1024
 } as const
 
 const TEXT_CHUNKS = new Set(['tEXt', 'zTXt', 'iTXt'])
