@@ -29,6 +29,7 @@ import { databaseOutbox, type Outbox } from './infrastructure/jobs/outbox.js'
 import { unsubscribeRoutes } from './channels/holder-pages/unsubscribe-routes.js'
 import { webhookRoutes } from './channels/api/webhooks.js'
 import { registryRoutes } from './channels/api/registry.js'
+import { continuingEducationRoutes } from './channels/api/continuing-education.js'
 import { recognisedIssuers, type RecognisedIssuers } from './capabilities/registry/lookup.js'
 import { startJobWorkers } from './background-jobs.js'
 import { BackgroundTasks } from './infrastructure/jobs/background.js'
@@ -221,6 +222,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     await staff.register(webhookRoutes)
     await staff.register(orderRoutes)
     await staff.register(registryRoutes)
+    await staff.register(continuingEducationRoutes)
   }, { prefix: '/api/v1' })
 
   return app

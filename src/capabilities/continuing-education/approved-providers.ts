@@ -27,7 +27,7 @@ export async function addApprovedProvider (deps: ProviderAdminDeps, achievementI
     const row = await insertApprovedProvider(tx, { id: newId(), achievementId, providerId, name: input.name.trim(), addedAt: deps.now, addedBy: deps.actor })
     if (row === undefined) {
       const existing = (await listApprovedProviders(tx, achievementId)).find((p) => p.providerId === providerId)
-      throw new AppError('conflict', `"${providerId}" is already an approved provider of achievement "${achievementId}"${existing === undefined ? '' : ` (entry ${existing.id})`}.`, existing === undefined ? {} : { existing: existing.id })
+      throw new AppError('conflict', `"${providerId}" is already an approved provider of achievement "${achievementId}"${existing === undefined ? '' : ` (entry ${existing.id})`}.`, existing === undefined ? {} : { existing: { id: existing.id, url: `/api/v1/achievements/${achievementId}/approved-providers` } })
     }
     await recordAuditEvent(tx, { actor: deps.actor, action: 'approved_provider.added', subjectType: 'achievement', subjectId: achievementId, ...(deps.requestId === undefined ? {} : { requestId: deps.requestId }), after: { id: row.id, providerId: row.providerId, name: row.name } })
     return row

@@ -101,7 +101,11 @@ export async function prepareActivity (deps: RecordDeps, credentialId: string, i
   const base = { id: newId(), credentialId, recordedAt: deps.now, recordedBy: deps.actor }
   if (input.kind === 'credential') {
     const evidence = await readCeCredential(input.submitted, {
-      verifier: deps.verifier, now: deps.now, sql: deps.sql, publicBaseUrl: deps.publicBaseUrl, allowLoopback: deps.allowLoopback,
+      verifier: deps.verifier,
+      now: deps.now,
+      sql: deps.sql,
+      publicBaseUrl: deps.publicBaseUrl,
+      allowLoopback: deps.allowLoopback,
       approvedProviders: context.approvedProviders.map((p) => ({ providerId: p.providerId, name: p.name }))
     })
     if (evidence.completedOn > deps.now.toISOString().slice(0, 10)) throw refuse(`The CE credential says it was completed on ${evidence.completedOn}, which is in the future.`, 'credential')

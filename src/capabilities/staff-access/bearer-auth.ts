@@ -16,7 +16,8 @@ export interface StaffPrincipal {
 export const SCOPES = [
   'achievements:read', 'achievements:write',
   'credentials:read', 'credentials:issue', 'credentials:reissue', 'credentials:revoke',
-  'audit:read', 'keys:admin', 'orders:admin', 'webhooks:admin', 'registry:admin'
+  'audit:read', 'keys:admin', 'orders:admin', 'webhooks:admin', 'registry:admin',
+  'continuing-education:write', 'recertification:review'
 ] as const
 export type Scope = typeof SCOPES[number]
 

@@ -29,7 +29,8 @@ export const TAG = {
   staffKeys: 'Staff: API keys',
   staffWebhooks: 'Staff: webhooks',
   staffOrders: 'Staff: orders and correction requests',
-  staffRegistry: 'Staff: recognised issuers'
+  staffRegistry: 'Staff: recognised issuers',
+  staffContinuingEducation: 'Staff: continuing education and recertification applications'
 } as const
 
 const TAG_DESCRIPTIONS: Record<(typeof TAG)[keyof typeof TAG], string> = {
@@ -47,7 +48,8 @@ const TAG_DESCRIPTIONS: Record<(typeof TAG)[keyof typeof TAG], string> = {
   'Staff: API keys': 'Scoped staff keys',
   'Staff: webhooks': 'Webhook endpoints and their deliveries',
   'Staff: orders and correction requests': 'The queue of badge orders and holders\' correction requests',
-  'Staff: recognised issuers': 'The registry of foreign issuers the verifier recognises, and the names it shows them by'
+  'Staff: recognised issuers': 'The registry of foreign issuers the verifier recognises, and the names it shows them by',
+  'Staff: continuing education and recertification applications': 'Approved CE providers per achievement, each credential\'s continuing-education record and progress, and the holders\' recertification applications to approve or reject'
 }
 
 type ResponseEntry = { description?: string, content?: Record<string, unknown> } & Record<string, unknown>

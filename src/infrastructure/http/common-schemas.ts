@@ -73,7 +73,18 @@ export const problemSchema = {
     rule: { type: 'string', description: 'recertification_refused: the rule that refused it' },
     achievementId: { type: 'string', description: 'achievement_archived: the archived achievement' },
     url: { type: 'string', description: 'achievement_image_refused: the image URL that was refused' },
-    reason: { type: 'string', enum: ['not-https', 'unresolvable', 'private-address', 'unreachable', 'timeout', 'redirect', 'http-status', 'too-large', 'not-an-image'], description: 'achievement_image_refused: why' }
+    reason: { type: 'string', enum: ['not-https', 'unresolvable', 'private-address', 'unreachable', 'timeout', 'redirect', 'http-status', 'too-large', 'not-an-image'], description: 'achievement_image_refused: why' },
+    field: { type: 'string', description: 'activity_refused: the field the refusal is about' },
+    items: {
+      type: 'array',
+      description: 'activity_refused (an import): every refused item, by its index (JSON) or spreadsheet row (CSV)',
+      items: { type: 'object', additionalProperties: false, properties: { index: { type: 'integer' }, row: { type: 'integer' }, message: { type: 'string' } } }
+    },
+    application: { type: 'string', description: 'application_pending: the application already waiting for review' },
+    state: { type: 'string', description: 'application_decided: approved or rejected' },
+    version: { type: 'integer', description: 'application_decided: the version an approval made' },
+    progress: { type: 'string', description: 'recertification_refused (an application): the progress in words' },
+    verification: freeForm('ce_credential_refused: the verifier\'s status and checks')
   }
 } as const
 
