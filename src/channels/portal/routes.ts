@@ -16,6 +16,7 @@ import { installSessions } from '../../capabilities/holders/sessions.js'
 import { listCorrectionRequests } from '../../capabilities/holders/store.js'
 import { TAG } from '../../infrastructure/http/api-contract.js'
 import { htmlPage, noBody, sendNoBody } from '../../infrastructure/http/common-schemas.js'
+import { continuingEducationRoutes, continuingEducationSummary } from './continuing-education-routes.js'
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
 const text = (max: number) => ({ type: 'string', maxLength: max } as const)
@@ -67,6 +68,7 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
     }
     throw error
   })
+  await app.register(continuingEducationRoutes)
 
   const signedIn = (request: FastifyRequest): string | undefined => request.session.email
 
@@ -243,6 +245,7 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
         holderName: fields.holderName ?? credential.recipientName,
         awardDate: longDate(fields.issued),
         validUntil: longDate(fields.validUntil),
+        continuingEducation: await continuingEducationSummary(app.sql, credential.id, deps.now),
         hidden: credential.hiddenByHolderAt !== null,
         pagePath: path,
         imageUrl: `${path}/badge.png`,
