@@ -9,7 +9,8 @@ import type { NotificationDeps } from '../deps.js'
 import { findEvent, type EventType } from '../../../infrastructure/jobs/outbox.js'
 import { unsubscribeToken } from '../unsubscribe.js'
 import { claimAccountInstructions, markEmailSent } from './store.js'
-import { continuingEducationInWords, renderEmail, type EmailKind } from './templates.js'
+import { continuingEducationInWords, renderEmail, type EmailData, type EmailKind } from './templates.js'
+import { formatPoints, loadCeRecord, progressInWords } from '../../continuing-education/progress.js'
 
 /** The email each event calls for (revocations are told to staff systems, not emailed). */
 export const EMAIL_FOR_EVENT: Partial<Record<EventType, EmailKind>> = {
@@ -17,13 +18,18 @@ export const EMAIL_FOR_EVENT: Partial<Record<EventType, EmailKind>> = {
   'credential.recertified': 'renewed',
   'credential.reissued': 'corrected',
   'credential.expiry_reminder': 'reminder',
-  'credential.expired': 'expired'
+  'credential.expired': 'expired',
+  // An approval's email is the new version's ('credential.recertified': renewed).
+  'recertification.applied': 'application-received',
+  'recertification.rejected': 'application-rejected'
 }
 
 const DAY_MS = 86_400_000
 
 /** The emails that deliver a badge, and so may carry the account instructions (reminders and notices do not). */
 const DELIVERS_A_BADGE: ReadonlySet<EmailKind> = new Set(['issued', 'renewed', 'corrected'])
+/** The emails that say where the holder stands in continuing education, while that way is open. */
+const SHOWS_CE_PROGRESS: ReadonlySet<EmailKind> = new Set(['reminder', 'expired', 'application-received', 'application-rejected'])
 
 /**
  * Sends the email of one event, once: the email_notifications row is pending
@@ -66,6 +72,16 @@ export async function sendEventEmail (deps: NotificationDeps, eventId: string): 
     issued: (credential.awardedDate ?? version.validFrom).toISOString(),
     ...(validUntil !== null ? { expires: validUntil.toISOString() } : {})
   })
+  const ceProgress = SHOWS_CE_PROGRESS.has(pending.kind) && advice.continuingEducationUntil !== undefined
+    ? await continuingEducationStanding(deps, credential.id, now)
+    : null
+  const application: EmailData['application'] = event.data.points === undefined
+    ? null
+    : {
+        points: formatPoints(event.data.points.total),
+        approvedPoints: event.data.points.approved > 0 || (achievement.recertification?.continuingEducation?.minApprovedPoints ?? 0) > 0 ? formatPoints(event.data.points.approved) : null,
+        reason: pending.kind === 'application-rejected' ? event.data.reason ?? null : null
+      }
   const unsubscribeUrl = scheduled ? `${deps.urls.base}/notifications/unsubscribe/${credential.id}?token=${await unsubscribeToken(sql, credential.id)}` : null
   const to = normaliseEmail(version.recipientEmail)
   // Claimed after every reason to skip is behind us, so a skipped email never holds them.
@@ -83,6 +99,8 @@ export async function sendEventEmail (deps: NotificationDeps, eventId: string): 
     daysLeft: validUntil !== null ? Math.max(0, Math.ceil((validUntil.getTime() - now.getTime()) / DAY_MS)) : null,
     renewal: advice.sentence ?? null,
     continuingEducation: advice.continuingEducationUntil !== undefined ? continuingEducationInWords(achievement.recertification) : null,
+    ceProgress,
+    application,
     unsubscribeUrl,
     accountInstructions,
     primaryColor: deps.config.branding.primaryColor,
@@ -100,6 +118,19 @@ export async function sendEventEmail (deps: NotificationDeps, eventId: string): 
   // Never the address: the event and credential ids say which email it was.
   deps.log.info({ eventId, credentialId: credential.id, kind: pending.kind, accountInstructions, delivered: sent.delivered, ...(sent.delivered === 'file' ? { file: sent.where } : {}) }, 'email sent')
   return 'sent'
+}
+
+/** The holder's continuing-education record in one line, its deadline and its page (the portal's). */
+async function continuingEducationStanding (deps: NotificationDeps, credentialId: string, now: Date): Promise<EmailData['ceProgress']> {
+  const record = await loadCeRecord(deps.sql, credentialId, now)
+  const deadline = longDate(record.progress.deadline)
+  if (!record.progress.offered || deadline === undefined) return null
+  return {
+    summary: progressInWords(record.progress),
+    deadline,
+    url: `${deps.urls.base}/account/badges/${credentialId}/continuing-education`,
+    pending: record.pending !== undefined
+  }
 }
 
 async function skip (deps: NotificationDeps, eventId: string, reason: string): Promise<'skipped'> {

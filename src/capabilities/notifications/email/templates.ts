@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { Eta } from 'eta'
 import type { RecertificationPolicy } from '../../achievements/recertification-rules.js'
 
-export const EMAIL_KINDS = ['issued', 'renewed', 'corrected', 'reminder', 'expired'] as const
+export const EMAIL_KINDS = ['issued', 'renewed', 'corrected', 'reminder', 'expired', 'application-received', 'application-rejected'] as const
 export type EmailKind = typeof EMAIL_KINDS[number]
 /** The holders' portal's emails (portal/portal-email.ts): a sign-in link, and a staff refusal of an order or correction request. */
 export const PORTAL_EMAIL_KINDS = ['sign-in', 'order-rejected'] as const
@@ -29,6 +29,14 @@ export interface EmailData {
   renewal: string | null
   /** What continuing education takes, only while renewalAdvice says that way is open. */
   continuingEducation: string | null
+  /**
+   * Where the holder stands in continuing education, while that way is open
+   * (reminders, expiry notices, the application emails): progressInWords's
+   * summary, the deadline (long date) and the record's page in the portal.
+   */
+  ceProgress: { summary: string, deadline: string, url: string, pending: boolean } | null
+  /** The application emails: the points it counted, and staff's reason for a refusal. */
+  application: { points: string, approvedPoints: string | null, reason: string | null } | null
   /** Reminders and expiry notices only. */
   unsubscribeUrl: string | null
   /** This email carries the account instructions (once per address). */
