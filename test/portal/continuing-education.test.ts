@@ -221,3 +221,26 @@ t.test('Apply is refused in the rule\'s words, then accepted; the counted activi
   t.match(gone.body, 'The activity was removed from your record.')
   t.same((await activities()).map((a) => a.title).sort(), ['Infection control update', 'Pharmacology refresher', 'Phlebotomy workshop'])
 })
+
+t.test('after staff reject, the page shows the decision with its reason, and the activities can be removed again', async (t) => {
+  const [pending] = await app.sql<Array<{ id: string }>>`select id from recertification_applications where credential_id = ${jane.id} and state = 'pending'`
+  const rejected = await app.app.inject({ method: 'POST', url: `/api/v1/recertification-applications/${pending?.id ?? ''}/reject`, headers: app.auth, payload: { reason: 'The phlebotomy workshop certificate is unsigned; please upload the signed copy.' } })
+  t.equal(rejected.statusCode, 200, rejected.body)
+  const shown = await getPage(app, janeJar, page)
+  t.match(shown.body, 'Your latest application (4 December 2026) was <strong>rejected</strong> on 4 December 2026. Reason: The phlebotomy workshop certificate is unsigned; please upload the signed copy.')
+  t.notMatch(shown.body, 'counted by your application', 'the activities are back on the record')
+  t.notMatch(shown.body, 'waiting for staff review')
+  t.match(shown.body, /<button type="submit">Apply for recertification<\/button>/, 'she may apply again')
+})
+
+t.test('a multipart form beyond the limits (too many fields, two files) is a page saying so, not a JSON problem', async (t) => {
+  const fields: Record<string, string> = { _csrf: await fresh() }
+  for (let i = 0; i < 12; i++) fields[`extra${i}`] = 'x'
+  const many = await postMultipart(app, janeJar, `${page}/activities`, fields)
+  t.equal(many.statusCode, 400)
+  t.match(many.headers['content-type'], /^text\/html/)
+  t.match(many.body, 'The form could not be read')
+  const twoFiles = await postMultipart(app, janeJar, `${page}/credentials`, { _csrf: await fresh(), image: { bytes: PDF, filename: 'a.png', type: 'image/png' }, other: { bytes: PDF, filename: 'b.png', type: 'image/png' } })
+  t.equal(twoFiles.statusCode, 400)
+  t.match(twoFiles.body, 'The form could not be read')
+})
