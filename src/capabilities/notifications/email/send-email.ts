@@ -36,7 +36,10 @@ const SHOWS_CE_PROGRESS: ReadonlySet<EmailKind> = new Set(['reminder', 'expired'
  * until sent or skipped. Checked at send time, not when the event was made:
  * nothing goes for a revoked credential or a version no longer current (a
  * recertification thus cancels the prior version's pending reminders), and no
- * reminder to a holder who unsubscribed. A failure throws, and the job is
+ * reminder to a holder who unsubscribed (the application emails are
+ * transactional: they go regardless; a "received" email whose application
+ * was approved before it went is skipped, the new version's "renewed" email
+ * saying more). A failure throws, and the job is
  * retried with backoff; the Message-ID is the event's, so a rare resend after
  * a crash mid-send is recognisably the same message.
  */
