@@ -166,6 +166,11 @@ t.test('every route answers only statuses and content types it declares (a tour 
   for (const url of ['/account', '/account/sign-in', '/account/sign-out', `/account/badges/${id}/privacy`, `/account/badges/${id}/correction`, '/order']) {
     await call('POST', url, { headers: form, payload: 'email=a%40example.org' })
   }
+  // The continuing-education page: signed out is the sign-in form; posts without their CSRF token (multipart ones too) the 403 page.
+  const ce = `/account/badges/${id}/continuing-education`
+  for (const url of [ce, `${ce}/activities/AAAAAAAAAAAA/evidence`]) await call('GET', url)
+  for (const url of [`${ce}/activities`, `${ce}/credentials`]) await call('POST', url, multipart(''))
+  for (const url of [`${ce}/apply`, `${ce}/activities/AAAAAAAAAAAA/remove`]) await call('POST', url, { headers: form, payload: '' })
 
   // Staff: achievements, credentials, the audit trail, keys, webhooks, orders.
   await staff('GET', '/achievements')
