@@ -12,12 +12,14 @@ import { FAST_JOBS, startReceiver, type ReceivedHook, startSmtpServer, waitFor }
  * The holder's continuing education in the emails, through the real job
  * path: the app's own workers (WORKER=inline) fan each event out, send its
  * email to a real SMTP server and post its webhook to a real HTTP receiver.
- * Only the reminder scan is called here (its cron is daily); the services
+ * The reminder scan is called here (its cron is pinned to a real-clock
+ * moment that never comes during a run, so it never runs early); the services
  * are called as the portal and the staff API call them.
  */
 
 const RULES = { continuingEducation: { minPoints: 60, minApprovedPoints: 30, graceMonths: 3 }, exam: true }
 const PROVIDER = 'https://ce.example.org/provider'
+const NO_CRON_SCAN = { NOTIFICATION_SCAN_CRON: '0 0 1 1 *' }
 
 /**
  * The event a delivery carries, once its Standard Webhooks signature is
@@ -42,7 +44,7 @@ t.test('reminder with the progress line; applied and rejected emails; recertific
   t.teardown(smtp.close)
   const receiver = await startReceiver()
   t.teardown(receiver.close)
-  const app = await build(t, { clock: () => clock.now, env: { ...FAST_JOBS, SMTP_URL: smtp.url, MAIL_FROM: 'badges@aama.example', OUTBOUND_ALLOW_LOOPBACK: 'true' } })
+  const app = await build(t, { clock: () => clock.now, env: { ...FAST_JOBS, ...NO_CRON_SCAN, SMTP_URL: smtp.url, MAIL_FROM: 'badges@aama.example', OUTBOUND_ALLOW_LOOPBACK: 'true' } })
   await app.app.ready()
   const deps = ceDeps(app, () => clock.now)
   const base = app.app.urls.base
@@ -65,6 +67,7 @@ t.test('reminder with the progress line; applied and rejected emails; recertific
 
   await t.test('a reminder for a badge renewed by continuing education says where the holder stands, and links to the record', async (t) => {
     t.same(await recordDueNotifications({ sql: app.sql, outbox: app.app.outbox, urls: app.app.urls, now: clock.now, reminderDays: app.config.notifications.reminderDays }), { reminders: 1, expired: 0 })
+    t.equal((await app.sql`select count(*)::int as n from events where type = 'credential.expiry_reminder'`)[0]?.n, 1, 'the 30-day reminder is due')
     const reminder = await waitFor('the reminder', mailTo(1))
     t.match(reminder.subject, /expires on 24 February 2026/)
     const lines = (reminder.text ?? '').split('\n')
@@ -141,4 +144,39 @@ t.test('reminder with the progress line; applied and rejected emails; recertific
     t.equal(smtp.messages.length, 5, 'no other email went')
     t.same(receiver.received.map((r) => JSON.parse(r.body).type), ['recertification.applied', 'recertification.rejected', 'recertification.applied', 'recertification.approved'], 'each recertification event posted once, nothing else')
   })
+})
+
+t.test('the expired notice: a pending application is said to wait for review; no progress line once continuing education is closed', async (t) => {
+  const clock = { now: new Date('2026-01-15T12:00:00Z') }
+  const smtp = await startSmtpServer()
+  t.teardown(smtp.close)
+  const app = await build(t, { clock: () => clock.now, env: { ...FAST_JOBS, ...NO_CRON_SCAN, SMTP_URL: smtp.url, MAIL_FROM: 'badges@aama.example' } })
+  await app.app.ready()
+  const deps = ceDeps(app, () => clock.now)
+  const graced = await createAchievement(app, { ...CMA_ACHIEVEMENT, name: 'Graced', validityMonths: 24, recertification: { continuingEducation: { minPoints: 10, graceMonths: 3 } } })
+  const noGrace = await createAchievement(app, { ...CMA_ACHIEVEMENT, name: 'No grace', validityMonths: 24, recertification: { continuingEducation: { minPoints: 10 } } })
+  const gail = await issue(app, { achievementId: graced.id, recipient: { name: 'Gail Grace', email: 'gail@example.org' }, notify: false, validUntil: '2026-02-24T12:00:00Z' })
+  const nora = await issue(app, { achievementId: noGrace.id, recipient: { name: 'Nora Nograce', email: 'nora@example.org' }, notify: false, validUntil: '2026-02-24T12:00:00Z' })
+  clock.now = new Date('2026-02-01T12:00:00Z')
+  for (const id of [gail.id, nora.id]) await recordActivity(deps.record(), id, declared('2026-01-20', 10, 'other'), { certificateRequired: false })
+
+  clock.now = new Date('2026-02-25T13:00:00Z')
+  await applyForRecertification(deps.apply(), gail.id)
+  const received = await waitFor('the application email', async () => smtp.messages.find((m) => m.envelopeTo.includes('gail@example.org')))
+  t.match(received.text, 'by continuing education (10 points). Staff will review it', 'no approved share in the rules: the points alone')
+
+  t.same(await recordDueNotifications({ sql: app.sql, outbox: app.app.outbox, urls: app.app.urls, now: clock.now, reminderDays: app.config.notifications.reminderDays }), { reminders: 0, expired: 2 })
+  const expired = await waitFor('both expired notices', async () => {
+    const notices = smtp.messages.filter((m) => /expired on 24 February 2026/.test(m.subject ?? ''))
+    return notices.length === 2 ? notices : undefined
+  })
+  const toGail = expired.find((m) => m.envelopeTo.includes('gail@example.org'))!
+  const lines = (toGail.text ?? '').split('\n')
+  const at = lines.indexOf('Your continuing education: 10 of 10 points. Your application for recertification is waiting for staff review; see it here:')
+  t.ok(at > 0, 'in the grace period, with an application pending')
+  t.equal(lines[at + 1], `${app.app.urls.base}/account/badges/${gail.id}/continuing-education`)
+  t.match(toGail.html, /waiting for staff review: <a href="[^"]+\/continuing-education">see it here<\/a>\.<\/p>/)
+  const toNora = expired.find((m) => m.envelopeTo.includes('nora@example.org'))!
+  t.notMatch(toNora.text, /Your continuing education/, 'no grace: continuing education closed at expiry, so no progress line')
+  t.notMatch(toNora.text, /continuing-education/)
 })
