@@ -33,7 +33,7 @@ t.test('only activities completed within the period count: not before its validF
   t.same(progress.counted, [first.id, inside.id, inGrace.id], 'the first day counts; the grace period counts')
   t.same(progress.outsideWindow, [before.id, afterDeadline.id], 'the day before validFrom and the day after the deadline do not')
   t.same(progress.earned, { points: 15, approvedPoints: 5 })
-  t.equal(progress.deadline?.toISOString(), '2026-04-15T00:00:00.000Z')
+  t.equal(progress.deadline?.toISOString(), '2026-04-15T23:59:59.000Z', 'the whole of the deadline\'s day (the day pages and emails print)')
 
   const early = continuingEducationProgress({ policy: GRACE, validityMonths: 24, period: { validFrom: VALID_FROM, validUntil: VALID_UNTIL }, activities, now: new Date('2025-06-01T08:00:00Z') })
   t.same(early.window, { from: '2024-01-15', until: '2025-06-01' }, 'before the deadline, the window ends today')
@@ -69,7 +69,7 @@ t.test('the CCMA-like rule: 10 points in 24 months renew for 24 more, from the o
   t.match(late, { allowed: false, rule: 'grace_period_over' }, 'no grace: only until the credential expires')
   t.match(late, { message: /only until the credential expires \(15 January 2026\); recertify by exam/ })
   const progress = continuingEducationProgress({ policy: CCMA, validityMonths: 24, period: { validFrom: VALID_FROM, validUntil: VALID_UNTIL }, activities: [activity('2025-03-03', 10)], now })
-  t.same([progress.canApply, progress.missing, progress.deadline?.toISOString()], [true, { points: 0, approvedPoints: 0 }, VALID_UNTIL.toISOString()])
+  t.same([progress.canApply, progress.missing, progress.deadline?.toISOString()], [true, { points: 0, approvedPoints: 0 }, '2026-01-15T23:59:59.000Z'], 'no grace: the deadline is the end of the expiry day')
   t.same(decideRecertification({ policy: CCMA, validityMonths: 24, currentValidUntil: VALID_UNTIL, request: { method: 'continuing-education', points: { total: 10, approved: 11 } }, now }), { allowed: false, rule: 'points_inconsistent', message: '"points.approved" (11) cannot be more than "points.total" (10).' })
 })
 

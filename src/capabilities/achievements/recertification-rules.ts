@@ -42,6 +42,17 @@ export type RecertificationDecision =
   | { allowed: true, validFrom: Date, validUntil: Date }
   | { allowed: false, rule: string, message: string }
 
+/**
+ * The last moment continuing education is accepted: the end (23:59:59 UTC)
+ * of the day `graceMonths` after validUntil. Whole days, because every page,
+ * email and PDF words the deadline as a day ("apply by 4 January 2027"): the
+ * day printed is a day on which an application is still accepted.
+ */
+export function continuingEducationDeadline (validUntil: Date, graceMonths: number): Date {
+  const day = addMonths(validUntil, graceMonths)
+  return new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), 23, 59, 59))
+}
+
 const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
 
 const refuse = (rule: string, message: string): RecertificationDecision => ({ allowed: false, rule, message })
@@ -74,7 +85,7 @@ export function decideRecertification (input: {
     const minApproved = ce.minApprovedPoints ?? 0
     if (approved < minApproved) return refuse('min_approved_points', `Recertification by continuing education needs at least ${minApproved} points from approved continuing education; ${approved} given.`)
     const graceMonths = ce.graceMonths ?? 0
-    const deadline = addMonths(currentValidUntil, graceMonths)
+    const deadline = continuingEducationDeadline(currentValidUntil, graceMonths)
     if ((request.appliedAt ?? now).getTime() > deadline.getTime()) {
       const allowance = graceMonths === 0 ? 'only until the credential expires' : `until ${graceMonths} month${graceMonths === 1 ? '' : 's'} after expiry`
       const byExam = policy?.exam === false ? '' : '; recertify by exam'
@@ -142,7 +153,7 @@ export function continuingEducationProgress (input: {
   const { policy, validityMonths, period, activities, now } = input
   const ce = policy?.continuingEducation
   const required = { points: ce?.minPoints ?? 0, approvedPoints: ce?.minApprovedPoints ?? 0 }
-  const deadline = ce === undefined || period.validUntil === null ? undefined : addMonths(period.validUntil, ce.graceMonths ?? 0)
+  const deadline = ce === undefined || period.validUntil === null ? undefined : continuingEducationDeadline(period.validUntil, ce.graceMonths ?? 0)
   const until = deadline === undefined || now.getTime() < deadline.getTime() ? now : deadline
   const window = ce === undefined ? undefined : { from: day(period.validFrom), until: day(until) }
   const inWindow = (a: ActivityFacts): boolean => window !== undefined && a.completedOn >= window.from && a.completedOn <= window.until

@@ -1,6 +1,5 @@
-import { addMonths } from '../../kernel/time.js'
 import { longDate } from '../../infrastructure/web/dates.js'
-import type { RecertificationPolicy } from './recertification-rules.js'
+import { continuingEducationDeadline, type RecertificationPolicy } from './recertification-rules.js'
 
 /**
  * What a holder can do to renew a credential, decided once from the
@@ -10,7 +9,8 @@ import type { RecertificationPolicy } from './recertification-rules.js'
  * no two of them can disagree about the same badge on the same day.
  *
  * The windows are the ones `decideRecertification` enforces: continuing
- * education is accepted until `validUntil` plus the grace months (inclusive),
+ * education is accepted through the day `validUntil` plus the grace months
+ * (continuingEducationDeadline),
  * the exam always unless the rules say `exam: false`.
  */
 export interface RenewalAdvice {
@@ -43,7 +43,7 @@ export function renewalAdvice (input: {
   if (Number.isNaN(validUntil.getTime())) return { state: 'no_expiry', exam }
 
   const ce = policy?.continuingEducation
-  const deadline = ce === undefined ? undefined : addMonths(validUntil, ce.graceMonths ?? 0)
+  const deadline = ce === undefined ? undefined : continuingEducationDeadline(validUntil, ce.graceMonths ?? 0)
   const ceOpen = deadline !== undefined && now.getTime() <= deadline.getTime()
   // As the verifier judges it: valid up to and including validUntil.
   const expired = now.getTime() > validUntil.getTime()
