@@ -215,3 +215,28 @@ t.test('applying freezes the counted activities; rejecting gives them back, and 
   const [event] = await app.sql`select data from events where type = 'recertification.rejected' and credential_id = ${id}`
   t.same([event?.data.reason, event?.data.applicationId, event?.data.points], ['The certificate for the 6-point course is for someone else.', application.id, { total: 11, approved: 0 }], 'the rejected event carries the reason')
 })
+
+t.test('a correction while an application waits changes nothing; a renewal by exam makes it unapprovable, said plainly, and staff reject it', async (t) => {
+  clock.now = new Date('2025-03-01T10:00:00Z')
+  const id = await holder(ccma.id)
+  clock.now = new Date('2026-09-01T10:00:00Z')
+  await recordActivity(deps.record(), id, declared('2026-08-01', 10, 'other'), { certificateRequired: false })
+  const corrected = await applyForRecertification(deps.apply(), id)
+  const correction = await app.app.inject({ method: 'POST', url: `/api/v1/credentials/${id}/reissue`, headers: app.auth, payload: { reason: 'correction', recipient: { name: 'Holder Corrected' }, notify: false } })
+  t.equal(correction.statusCode, 201, 'corrected: version 2, the same period')
+  const { issued } = await approveApplication(deps.reissue(), corrected.id)
+  t.same([issued.version, issued.credential.validUntil], [3, '2029-03-01T10:00:00Z'], 'approved after the correction')
+
+  clock.now = new Date('2025-03-01T10:00:00Z')
+  const other = await holder(ccma.id)
+  clock.now = new Date('2026-09-01T10:00:00Z')
+  await recordActivity(deps.record(), other, declared('2026-08-01', 10, 'other'), { certificateRequired: false })
+  const stale = await applyForRecertification(deps.apply(), other)
+  const exam = await app.app.inject({ method: 'POST', url: `/api/v1/credentials/${other}/recertify`, headers: app.auth, payload: { method: 'exam', notify: false } })
+  t.equal(exam.statusCode, 201, 'renewed by exam meanwhile')
+  const refused = await refusal(t, approveApplication(deps.reissue(), stale.id), 'conflict')
+  t.match(refused.message, /was renewed since this application \(version 2, .*Reject the application\./)
+  t.same(await credentialRow(other), { current_version: 2, versions: 2 }, 'no third version')
+  await rejectApplication(deps.apply('staff-test'), stale.id, 'Renewed by exam meanwhile.')
+  t.equal((await loadCeRecord(app.sql, other, clock.now)).pending, undefined, 'nothing pending any more')
+})

@@ -11,7 +11,7 @@ import type { PublicUrls } from '../../kernel/public-urls.js'
 import { longDate } from '../../infrastructure/web/dates.js'
 import { loadCeRecord, progressInWords, progressOf } from './progress.js'
 import { findAchievement } from '../achievements/store.js'
-import { findSignedVersion } from '../credentials/store.js'
+import { findSignedVersion, findVersion } from '../credentials/store.js'
 import { freezeActivities, insertApplication, listActivitiesOfApplication, listApplicationsOfCredential, lockApplication, markApplicationDecided, unfreezeActivities, type ApplicationRow } from './store.js'
 
 /**
@@ -91,6 +91,12 @@ export async function approveApplication (deps: ReissueDeps, applicationId: stri
     const achievement = await findAchievement(tx, application.achievementId)
     const version = await findSignedVersion(tx, application.credentialId)
     if (achievement === undefined || version === undefined) throw new Error(`Application ${applicationId} has inconsistent records.`)
+    // Renewed another way (by exam) since the holder applied: the activities belong to the period that ended,
+    // and judged against the new one they count nothing. Said plainly, for staff to reject it.
+    const appliedOn = await findVersion(tx, application.credentialId, application.credentialVersion)
+    if (appliedOn !== undefined && appliedOn.validFrom.getTime() !== version.validFrom.getTime()) {
+      throw new AppError('conflict', `Credential "${application.credentialId}" was renewed since this application (version ${version.version}, valid from ${version.validFrom.toISOString()}): the activities it counts belong to the earlier period. Reject the application.`, { version: version.version })
+    }
     const activities = await listActivitiesOfApplication(tx, applicationId)
     const progress = progressOf(achievement, version, activities, application.submittedAt)
     const points = { total: progress.earned.points, approved: progress.earned.approvedPoints }
