@@ -86,7 +86,7 @@ t.test('a name correction: a new version under the same URL, the old one superse
   t.ok(audit.every((e) => typeof e.request_id === 'string' && e.request_id !== ''), 'each event names its request')
 })
 
-t.test('recertifying by continuing education before expiry loses no time; the old version stays valid', async (t) => {
+t.test('recertifying by continuing education before expiry loses no time; the old version is left to expire, and this service answers superseded', async (t) => {
   const { app, setNow } = await setup(t, '2021-06-30T00:00:00Z')
   const achievement = await createAchievement(app, { ...CMA_ACHIEVEMENT, recertification: CMA_RULES })
   const first = await issue(app, { achievementId: achievement.id, recipient: { name: 'Ana Ruiz', email: 'ana@example.com' } })
@@ -103,16 +103,25 @@ t.test('recertifying by continuing education before expiry loses no time; the ol
   await assertIndependentlyValid(t, app, second.credential, second.jwt, new Date('2026-05-02T00:00:00Z'))
 
   const old = await verify(app, first.credential)
-  t.equal(old.json().status, 'valid', 'the prior version is good for its own period')
-  t.same(old.json().currentVersion, { url: first.url, version: 2 })
-  t.ok(old.json().warnings.some((w: string) => /version 2 is current/.test(w)), 'and the answer says a newer version exists')
+  t.equal(old.statusCode, 422)
+  t.equal(old.json().status, 'superseded', 'this service points a verifier at the current period')
+  t.equal(old.json().revoked, false, 'not revoked: what it says of its own period is true')
+  t.same(old.json().currentVersion, { url: first.url, version: 2, renewedAt: '2026-05-01T12:00:00Z' })
+  t.equal(old.json().notice, `This CMA (AAMA) certification was renewed on 1 May 2026: the current version is at ${first.url}.`)
+  t.equal(old.json().checks.find((c: { id: string }) => c.id === 'status').message,
+    `This version was renewed on 1 May 2026: version 2 is current, valid until 30 June 2031: ${first.url}.`)
+  const before = await verify(app, first.credential, { at: '2026-04-30T00:00:00Z' })
+  t.equal(before.json().status, 'valid', 'the prior version was good before the renewal')
+  t.ok(before.json().warnings.some((w: string) => /version 2 is current/.test(w)), 'and the answer says a newer version exists')
   const versions = (await app.app.inject({ method: 'GET', url: `${path(first.url)}/versions` })).json()
   t.same(versions.versions.map((v: { state: string, kind: string }) => [v.state, v.kind]), [['superseded', 'issue'], ['current', 'recertification']])
   const [event] = await app.sql`select details, after from audit_events where action = 'credential.recertified'`
   t.same(event!.details, { method: 'continuing-education', points: { total: 60, approved: 30 } })
 
   setNow('2026-07-01T00:00:00Z')
-  t.equal((await verify(app, first.credential)).json().status, 'expired', 'version 1 expires on its own date')
+  const expired = (await verify(app, first.credential)).json()
+  t.equal(expired.status, 'superseded', 'past its own date, superseded still outranks expired')
+  t.equal(expired.expired, true, 'and the answer says it has expired too')
   t.equal((await verify(app, second.credential)).json().status, 'valid')
 })
 

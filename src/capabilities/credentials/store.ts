@@ -221,6 +221,10 @@ export interface StatusRecord {
   currentValidFrom: Date
   supersededAt: Date | null
   revokedAt: Date | null
+  /** When the next version is a recertification: its validFrom (the version was renewed then); else null. */
+  renewedAt: Date | null
+  /** The current version's validUntil (null: it does not expire). */
+  currentValidUntil: Date | null
   /** The achievement's recertification rules, for the renewal advice on an expired credential (null: none). */
   recertification: RecertificationPolicy | null
 }
@@ -235,18 +239,19 @@ export async function findStatusRecordWithListHead (sql: Db, listId: string, ind
   const [row] = await sql<Array<StatusRecord & { issuerId: string, purpose: string, size: number, listVersion: number, hasRecord: boolean }>>`
     select l.issuer_id as "issuerId", l.purpose, l.size, l.version as "listVersion", v.credential_id is not null as "hasRecord",
       v.credential_id as "credentialId", v.version, c.current_version as "currentVersion",
-      cur.valid_from as "currentValidFrom", v.superseded_at as "supersededAt", c.revoked_at as "revokedAt",
-      a.recertification
+      cur.valid_from as "currentValidFrom", cur.valid_until as "currentValidUntil", v.superseded_at as "supersededAt", c.revoked_at as "revokedAt",
+      renewal.valid_from as "renewedAt", a.recertification
     from status_lists l
     left join credential_versions v on v.status_list_id = l.id and v.status_index = ${index}
     left join credentials c on c.id = v.credential_id
     left join achievements a on a.id = c.achievement_id
     left join credential_versions cur on cur.credential_id = c.id and cur.version = c.current_version
+    left join credential_versions renewal on renewal.credential_id = v.credential_id and renewal.version = v.version + 1 and renewal.kind = 'recertification'
     where l.id = ${listId}`
   if (row === undefined) return {}
   const head = { issuerId: row.issuerId, purpose: row.purpose, size: row.size, version: row.listVersion }
   if (!row.hasRecord) return { head }
-  return { head, record: { credentialId: row.credentialId, version: row.version, currentVersion: row.currentVersion, currentValidFrom: row.currentValidFrom, supersededAt: row.supersededAt, revokedAt: row.revokedAt, recertification: row.recertification } }
+  return { head, record: { credentialId: row.credentialId, version: row.version, currentVersion: row.currentVersion, currentValidFrom: row.currentValidFrom, supersededAt: row.supersededAt, revokedAt: row.revokedAt, renewedAt: row.renewedAt, currentValidUntil: row.currentValidUntil, recertification: row.recertification } }
 }
 
 export type CredentialState = 'valid' | 'expired' | 'revoked' | 'superseded'

@@ -47,12 +47,15 @@ export function statusBanner (input: BannerInput): Banner {
     }
     case 'superseded': {
       const current = result.currentVersion
+      const link = current !== undefined ? { link: { href: current.url, text: 'See the current version' } } : {}
+      const renewed = longDate(current?.renewedAt)
+      if (renewed !== undefined) return { tone: 'superseded', label: 'Renewed', text: `This version was replaced on ${renewed} by a renewed version.`, ...link }
       const on = longDate(current?.supersededAt)
       return {
         tone: 'superseded',
         label: 'Replaced',
         text: `This version was replaced${on === undefined ? '' : ` on ${on}`} by a corrected version.`,
-        ...(current !== undefined ? { link: { href: current.url, text: 'See the current version' } } : {})
+        ...link
       }
     }
     case 'not_yet_valid':

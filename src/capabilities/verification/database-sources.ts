@@ -94,7 +94,9 @@ export function databaseSources (sql: Sql, urls: PublicUrls, registry: Pick<Reco
                 currentVersion: record.currentVersion,
                 recertification: record.recertification,
                 ...(record.supersededAt !== null ? { supersededAt: record.supersededAt } : {}),
-                ...(record.revokedAt !== null ? { revokedAt: record.revokedAt } : {})
+                ...(record.revokedAt !== null ? { revokedAt: record.revokedAt } : {}),
+                ...(record.renewedAt !== null ? { renewedAt: record.renewedAt } : {}),
+                ...(record.currentValidUntil !== null ? { currentValidUntil: record.currentValidUntil } : {})
               }
             })
       }

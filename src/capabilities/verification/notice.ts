@@ -44,8 +44,10 @@ export function noticeFor (status: VerificationStatus, credential: CredentialSum
       return date === undefined ? `${what} is not valid yet.` : `${what} is not valid until ${date}.`
     }
     case 'superseded': {
-      const date = formatDate(current?.supersededAt)
       const where = current === undefined ? '' : `: the current version is at ${current.url}`
+      const renewed = formatDate(current?.renewedAt)
+      if (renewed !== undefined) return `${what} was renewed on ${renewed}${where}.`
+      const date = formatDate(current?.supersededAt)
       return `${what} was replaced${date === undefined ? '' : ` on ${date}`} by a corrected version${where}.`
     }
     case 'revoked': {

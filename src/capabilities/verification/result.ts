@@ -36,12 +36,14 @@ export interface CheckError { id: CheckId, message: string }
 /**
  * Set when the credential checked is not the current version of one of this
  * service's credentials: where the current one is, and, for a corrected
- * version, when it was superseded.
+ * version, when it was superseded; for a version a recertification replaced,
+ * when it was renewed (its status bit stays clear: it is left to expire).
  */
 export interface CurrentVersion {
   url: string
   version: number
   supersededAt?: string
+  renewedAt?: string
 }
 
 export interface VerificationResult {
@@ -75,7 +77,7 @@ export const skipped = (id: CheckId, because: CheckId): Check =>
 
 /**
  * The most serious outcome wins: invalid, revoked, superseded (a corrected
- * version carried wrong data), expired, not_yet_valid,
+ * version carried wrong data, or a renewed one was replaced), expired, not_yet_valid,
  * indeterminate, unverified_issuer. Any `unknown` with no failure is
  * indeterminate, never valid: a verifier that cannot finish must fail closed.
  * When the only thing not established is who controls a self-asserted key

@@ -73,6 +73,14 @@ export interface OwnStatusRecord {
   supersededAt?: Date
   revokedAt?: Date
   /**
+   * Set when the next version is a recertification: when it took over (its
+   * validFrom). This version is left to expire (its bit stays clear: what it
+   * says of its period is true), but this service answers `superseded` from then on.
+   */
+  renewedAt?: Date
+  /** The current version's validUntil, when it has one. */
+  currentValidUntil?: Date
+  /**
    * The achievement's recertification rules (null: none), so the notice of an
    * expired credential of ours gives the same renewal advice as its page.
    */

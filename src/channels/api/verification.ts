@@ -72,7 +72,12 @@ const verificationResultProperties = {
     description: 'Set when the credential checked is not the current version of one of this service\'s credentials',
     additionalProperties: false,
     required: ['url', 'version'],
-    properties: { url: { type: 'string' }, version: { type: 'integer' }, supersededAt: timestamp }
+    properties: {
+      url: { type: 'string' },
+      version: { type: 'integer' },
+      supersededAt: { ...timestamp, description: 'When a correction replaced the version checked' },
+      renewedAt: { ...timestamp, description: 'When a recertification replaced the version checked (its status bit stays clear: it is left to expire)' }
+    }
   },
   recognisedIssuer: {
     type: 'object',

@@ -146,23 +146,40 @@ const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', y
 
 /**
  * One of our own versions, judged from the service's records, which know
- * when it was superseded or revoked (the bit alone does not): so "was it good
- * on 1 March?" has an exact answer. A bit set with no recorded event is still
- * revoked (fail closed).
+ * when it was superseded, renewed or revoked (the bit alone does not): so
+ * "was it good on 1 March?" has an exact answer. A bit set with no recorded
+ * event is still revoked (fail closed).
+ *
+ * A version a recertification replaced keeps its bit clear (what it says of
+ * its own period is true, and "revoked" elsewhere would tell an employer the
+ * holder lost the certification); this service alone answers `superseded`
+ * from the renewal on, pointing at the current version. A correction's
+ * supersession speaks instead (its data was wrong); a later revocation wins.
  */
 function judgeOwnRecord (record: OwnStatusRecord, bitSet: boolean, url: string, index: number, at: Date): StatusOutcome {
   const superseded = record.supersededAt !== undefined && (record.revokedAt === undefined || record.supersededAt <= record.revokedAt)
   const event = superseded
     ? { kind: 'superseded' as const, on: record.supersededAt }
     : record.revokedAt !== undefined || bitSet ? { kind: 'revoked' as const, on: record.revokedAt } : undefined
+  const renewedAt = record.supersededAt === undefined ? record.renewedAt : undefined
   const current: CurrentVersion | undefined = record.version === record.currentVersion
     ? undefined
-    : { url: record.credentialUrl, version: record.currentVersion, ...(superseded && record.supersededAt !== undefined ? { supersededAt: isoSeconds(record.supersededAt) } : {}) }
+    : {
+        url: record.credentialUrl,
+        version: record.currentVersion,
+        ...(superseded && record.supersededAt !== undefined ? { supersededAt: isoSeconds(record.supersededAt) } : {}),
+        ...(renewedAt !== undefined ? { renewedAt: isoSeconds(renewedAt) } : {})
+      }
   const newer = current === undefined ? [] : [`This is version ${record.version}; version ${record.currentVersion} is current: ${record.credentialUrl}.`]
   const ownRules = { policy: record.recertification }
   const withCurrent = (outcome: StatusOutcome): StatusOutcome => current === undefined ? { ...outcome, ownRules } : { ...outcome, current, ownRules }
+  const eventHappened = event !== undefined && (event.on === undefined || at.getTime() >= event.on.getTime())
+  if (!eventHappened && renewedAt !== undefined && at.getTime() >= renewedAt.getTime()) {
+    const until = record.currentValidUntil === undefined ? '' : `, valid until ${DATE.format(record.currentValidUntil)}`
+    return withCurrent({ check: failed('status', `This version was renewed on ${DATE.format(renewedAt)}: version ${record.currentVersion} is current${until}: ${record.credentialUrl}.`, 'superseded'), revoked: false, warnings: [] })
+  }
   if (event === undefined) return withCurrent({ check: passed('status', `Not revoked (${url}, index ${index}).`), revoked: false, warnings: newer })
-  if (event.on !== undefined && at.getTime() < event.on.getTime()) {
+  if (!eventHappened && event.on !== undefined) {
     return withCurrent({ check: passed('status', `Not revoked or superseded on ${isoSeconds(at)}; it was ${event.kind} on ${isoSeconds(event.on)}.`), revoked: false, warnings: newer })
   }
   if (event.kind === 'superseded' && event.on !== undefined) {
