@@ -144,8 +144,10 @@ export async function correctCredentialIn (tx: Db, deps: ReissueDeps, id: string
 /**
  * A recertification under the achievement's rules (recertification-rules.ts):
  * a new version under the same id with the new period. The prior version is
- * not superseded: it stays valid for its own period, and verifying it says a
- * newer version exists. A refusal is 422 naming the rule.
+ * not marked superseded and its bit stays clear: it is left to expire, a true
+ * statement of its period (a later revocation still sets its bit); this
+ * service's own verifier answers `superseded` from the renewal on, pointing
+ * at the current version (status-check.ts). A refusal is 422 naming the rule.
  */
 export async function recertifyCredential (deps: ReissueDeps, id: string, request: RecertificationRequest & { note?: string, notify?: boolean }): Promise<IssuedCredential> {
   return await deps.sql.begin(async (tx) => await recertifyCredentialIn(tx, deps, id, request)) as IssuedCredential
