@@ -147,7 +147,7 @@ const activityBody = {
 } as const
 
 const bulkBody = {
-  examples: [{ items: [{ credentialId: 'Xk2…', title: 'Phlebotomy refresher', provider: 'Regional College', completedOn: '2026-02-02', points: 3, category: 'other' }] }],
+  examples: [{ items: [{ credentialId: 'x7KqP2mZr9LwT4vN', title: 'Phlebotomy refresher', provider: 'Regional College', completedOn: '2026-02-02', points: 3, category: 'other' }] }],
   anyOf: [
     { type: 'string', description: `text/csv: a header row naming credentialId,title,provider,providerId,completedOn,points,category; at most ${MAX_ACTIVITY_ROWS} rows` },
     {
