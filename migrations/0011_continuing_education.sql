@@ -67,5 +67,6 @@ create table ce_activities (
   check ((evidence_kind = 'credential') = (evidence_credential is not null))
 );
 create index ce_activities_of_credential on ce_activities (credential_id, completed_on) where removed_at is null;
--- A CE credential counts once per badge, whoever records it.
-create unique index ce_activities_credential_once on ce_activities (credential_id, evidence_sha256) where removed_at is null and evidence_kind = 'credential';
+-- A CE credential, or a certificate file, counts once per badge, whoever
+-- records it (and a form sent twice records one activity).
+create unique index ce_activities_evidence_once on ce_activities (credential_id, evidence_sha256) where removed_at is null and evidence_kind in ('credential', 'upload');

@@ -59,6 +59,9 @@ t.test('staff record activities one by one and by CSV; the record shows progress
   t.equal(file.headers['content-type'], 'application/pdf')
   t.same(file.rawPayload, PDF)
 
+  const again = await app.app.inject({ method: 'POST', url: `/api/v1/credentials/${credentialId}/continuing-education/activities`, headers: app.auth, payload: { title: 'Infection control (sent twice)', provider: 'x', completedOn: '2026-03-14', points: 30, category: 'other', certificate: { data: PDF.toString('base64') } } })
+  t.equal(again.statusCode, 409, 'the same certificate file counts once per badge (a form sent twice records one activity)')
+  t.match(again.json().detail, /already on the record, for "Infection control"/)
   const notPdf = await app.app.inject({ method: 'POST', url: `/api/v1/credentials/${credentialId}/continuing-education/activities`, headers: app.auth, payload: { title: 'x', provider: 'y', completedOn: '2026-03-14', points: 1, category: 'other', certificate: { data: Buffer.from('<html>').toString('base64') } } })
   t.equal(notPdf.json().type, 'urn:tessera:problem:evidence_refused')
   const future = await app.app.inject({ method: 'POST', url: `/api/v1/credentials/${credentialId}/continuing-education/activities`, headers: app.auth, payload: { title: 'x', provider: 'y', completedOn: '2027-01-01', points: 1, category: 'other' } })

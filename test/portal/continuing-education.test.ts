@@ -46,8 +46,11 @@ async function postMultipart (t: TestApp, jar: CookieJar, url: string, fields: R
 const activities = async (): Promise<Array<{ title: string, applicationId: string | null }>> =>
   await app.sql<Array<{ title: string, applicationId: string | null }>>`select title, application_id as "applicationId" from ce_activities where credential_id = ${jane.id} and removed_at is null order by recorded_at`
 const fresh = async (): Promise<string> => csrfToken((await getPage(app, janeJar, page)).body)
+// A certificate file counts once per badge: each form gets its own (the first is PDF itself).
+let certificates = 0
+const certificate = (): Buffer => certificates++ === 0 ? PDF : Buffer.concat([PDF, Buffer.from(`% copy ${certificates}\n`)])
 const declared = (csrf: string, extra: Record<string, string | { bytes: Buffer, filename: string, type: string }> = {}): Record<string, string | { bytes: Buffer, filename: string, type: string }> =>
-  ({ _csrf: csrf, title: 'Infection control update', category: 'approved', providerId: approved.id, provider: '', completedOn: '2026-03-14', points: '20', certificate: { bytes: PDF, filename: 'infection control.pdf', type: 'application/pdf' }, ...extra })
+  ({ _csrf: csrf, title: 'Infection control update', category: 'approved', providerId: approved.id, provider: '', completedOn: '2026-03-14', points: '20', certificate: { bytes: certificate(), filename: 'infection control.pdf', type: 'application/pdf' }, ...extra })
 
 function ceBadge (issuer: string, credits: number): Json {
   return {

@@ -10,7 +10,7 @@ import { newId } from '../../kernel/ids.js'
 import { sameProvider } from './approved-providers.js'
 import { readCeCredential } from './ce-credential.js'
 import { checkEvidenceFile } from './evidence-file.js'
-import { findActivity, hasCredentialEvidence, insertActivities, listApprovedProviders, removeActivity, type ActivityRow, type ApprovedProviderRow, type NewActivity } from './store.js'
+import { findActivity, findByEvidence, insertActivities, listApprovedProviders, removeActivity, type ActivityRow, type ApprovedProviderRow, type NewActivity } from './store.js'
 
 /**
  * Recording continuing education on a credential's record, by its holder (in
@@ -154,8 +154,9 @@ export async function recordActivity (deps: RecordDeps, credentialId: string, in
   return await deps.sql.begin(async (tx) => {
     // Serialised with applications and new versions of the same credential.
     await lockCredential(tx, credentialId)
-    if (row.evidenceKind === 'credential' && row.evidenceSha256 !== null && await hasCredentialEvidence(tx, credentialId, row.evidenceSha256)) {
-      throw new AppError('conflict', 'This CE credential is already on the record: each counts once.')
+    const same = row.evidenceSha256 === null ? undefined : await findByEvidence(tx, credentialId, row.evidenceSha256)
+    if (same !== undefined) {
+      throw new AppError('conflict', `This ${row.evidenceKind === 'credential' ? 'CE credential' : 'certificate file'} is already on the record, for "${same.title}": each counts once.`)
     }
     await insertActivities(tx, [row])
     await recordAuditEvent(tx, {

@@ -72,7 +72,7 @@ const ACTIVITY_COLUMNS = (sql: Db) => sql`
   length(evidence_bytes) as "evidenceSize", evidence_credential as "evidenceCredential", evidence_verification as "evidenceVerification",
   recorded_at as "recordedAt", recorded_by as "recordedBy", application_id as "applicationId"`
 
-/** The new rows; a verifiable CE credential already on this badge's record is refused by the unique index (the caller says so). */
+/** The new rows; evidence already on this badge's record is refused by the unique index (the caller checks first, under the credential's lock). */
 export async function insertActivities (tx: Db, rows: readonly NewActivity[]): Promise<void> {
   if (rows.length === 0) return
   await tx`insert into ce_activities ${tx(rows.map((a) => ({
@@ -96,10 +96,12 @@ export async function insertActivities (tx: Db, rows: readonly NewActivity[]): P
   })) as never)}`
 }
 
-/** Whether a verifiable CE credential with this fingerprint is already on the badge's record. */
-export async function hasCredentialEvidence (sql: Db, credentialId: string, sha256: string): Promise<boolean> {
-  const rows = await sql`select 1 from ce_activities where credential_id = ${credentialId} and evidence_sha256 = ${sha256} and evidence_kind = 'credential' and removed_at is null`
-  return rows.length > 0
+/** The activity already on the badge's record with this evidence (a CE credential or a certificate file, by its SHA-256). */
+export async function findByEvidence (sql: Db, credentialId: string, sha256: string): Promise<{ id: string, title: string } | undefined> {
+  const [row] = await sql<Array<{ id: string, title: string }>>`
+    select id, title from ce_activities
+    where credential_id = ${credentialId} and evidence_sha256 = ${sha256} and evidence_kind in ('credential', 'upload') and removed_at is null`
+  return row
 }
 
 export async function listActivities (sql: Db, credentialId: string): Promise<ActivityRow[]> {

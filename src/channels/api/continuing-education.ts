@@ -399,7 +399,7 @@ export async function continuingEducationRoutes (fastify: FastifyInstance): Prom
       body: { type: 'object', additionalProperties: false, properties: { note: { type: 'string', minLength: 1, maxLength: 2000 } } },
       response: {
         200: { description: 'Approved, with the new version', type: 'object', additionalProperties: false, required: ['application', 'credential'], properties: { application: applicationSchema, credential: { type: 'object', additionalProperties: false, required: ['id', 'url', 'version', 'validUntil'], properties: { id: { type: 'string' }, url: { type: 'string' }, version: { type: 'integer' }, validUntil: nullableString } } } },
-        ...problems(404, [409, 'Already decided (application_decided), or the credential is revoked or its achievement archived'], [422, 'The rules refuse it after all (recertification_refused)'])
+        ...problems(404, [409, 'Already decided (application_decided), the credential renewed by other means since the application (conflict: reject it), revoked, or its achievement archived'], [422, 'The rules refuse it after all (recertification_refused)'])
       }
     },
     config: { scope: 'recertification:review' }
