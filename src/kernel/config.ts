@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -174,6 +175,25 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     const value = env[name]?.trim()
     return value === undefined || value === '' ? undefined : value
   }
+  // A secret may come from a file instead (X_FILE, as compose and Kubernetes mount secrets): its
+  // content, trimmed, stands for X. Both set is refused rather than one of them silently winning.
+  const secretFile = (fileVariable: string): string | undefined => {
+    const file = get(fileVariable)
+    if (file === undefined) return undefined
+    const variable = fileVariable.replace(/_FILE$/, '')
+    if (get(variable) !== undefined) {
+      problems.push(`"${variable}" and "${fileVariable}" are both set: set one of them.`)
+      return undefined
+    }
+    try {
+      const content = readFileSync(file, 'utf8').trim()
+      if (content === '') problems.push(`"${fileVariable}" names an empty file (${file}).`)
+      return content === '' ? undefined : content
+    } catch (error) {
+      problems.push(`"${fileVariable}" names a file that cannot be read (${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}).`)
+      return undefined
+    }
+  }
 
   const port = Number(get('PORT') ?? '3000')
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -190,14 +210,14 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     problems.push(`"PUBLIC_BASE_URL" must be an absolute http(s) URL without query or fragment, got "${publicBaseUrl}".`)
   }
 
-  const databaseUrl = get('DATABASE_URL')
+  const databaseUrl = secretFile('DATABASE_URL_FILE') ?? get('DATABASE_URL')
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('"DATABASE_URL" must be a postgres:// or postgresql:// URL.')
   }
 
   const dataDir = path.resolve(get('DATA_DIR') ?? './.data')
   const keysDirValue = get('KEYS_DIR')
-  const adminApiKey = get('ADMIN_API_KEY')
+  const adminApiKey = secretFile('ADMIN_API_KEY_FILE') ?? get('ADMIN_API_KEY')
   if (adminApiKey !== undefined && adminApiKey.length < 32) {
     problems.push('"ADMIN_API_KEY" must be at least 32 characters long (generate one with `openssl rand -base64 32`).')
   }
@@ -275,7 +295,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
 
   const worker = get('WORKER') ?? 'inline'
   if (worker !== 'inline' && worker !== 'off') problems.push(`"WORKER" must be "inline" or "off", got "${worker}".`)
-  const smtpUrl = get('SMTP_URL')
+  const smtpUrl = secretFile('SMTP_URL_FILE') ?? get('SMTP_URL')
   if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl)) problems.push('"SMTP_URL" must be an smtp:// or smtps:// URL.')
   const mailFrom = get('MAIL_FROM')
   if (mailFrom !== undefined && !/^[^\r\n]*<?[^@\s<>]+@[^@\s<>]+>?$/.test(mailFrom)) problems.push('"MAIL_FROM" must be an address, optionally with a name: "AAMA Badges <badges@aama-ntl.org>".')
