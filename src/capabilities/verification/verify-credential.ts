@@ -16,6 +16,7 @@ import { memoised } from './pure-check-cache.js'
 import { SourceUnavailableError, type VerificationRuntime, type VerificationSources } from './sources.js'
 import { checkStatus, type StatusOutcome } from './steps/status-check.js'
 import { checkValidityPeriod } from './steps/validity-period.js'
+import { inSpan } from '../../infrastructure/tracing/tracing.js'
 
 type Json = Record<string, unknown>
 
@@ -60,7 +61,11 @@ export async function verifyCredential (input: unknown, deps: VerifyDeps, option
       resolve(finish(deps.now, {}, [unknown('format', `Verification did not finish within ${budget} ms, so nothing about this credential is established.`), ...notRun('Not finished within the time budget.')]))
     }, budget)
   })
-  const work = runChecks(input, deps, options.at ?? deps.now).catch((error: unknown) => {
+  const work = inSpan('verify credential', {}, async (span) => {
+    const result = await runChecks(input, deps, options.at ?? deps.now)
+    span.setAttribute('tessera.verification.status', result.status)
+    return result
+  }).catch((error: unknown) => {
     if (!(error instanceof SourceUnavailableError)) throw error
     return finish(deps.now, {}, [unknown('format', `${error.message} Nothing about this credential can be established now; try again shortly.`), ...notRun('Not checked: the service\'s records are unavailable.')])
   })
@@ -70,6 +75,9 @@ export async function verifyCredential (input: unknown, deps: VerifyDeps, option
     clearTimeout(timer)
   }
 }
+
+/** A step of the pipeline in a span of its own (a no-op when tracing is off). */
+const step = async <T>(id: CheckId, run: () => Promise<T>): Promise<T> => await inSpan(`verify ${id}`, {}, run)
 
 async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<VerificationResult> {
   const { now } = deps
@@ -82,7 +90,7 @@ async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<V
   let proofChecks: (credential: Json) => Promise<ProofChecks>
   let jwtProof: Check | undefined
   if (parsed.kind === 'jwt') {
-    const outcome = await verifyJwtProof(parsed.jwt, sources, deps.pureChecks)
+    const outcome = await step('proof', async () => await verifyJwtProof(parsed.jwt, sources, deps.pureChecks))
     if (outcome.payload === undefined) return finish(now, {}, [failed('format', `The VC-JWT cannot be decoded: ${outcome.proof.message}`), ...ALL_AFTER_FORMAT.map((id) => skipped(id, 'format'))])
     credential = credentialFromPayload(outcome.payload)
     proofChecks = async (c) => await checkJwt(outcome, c, sources)
@@ -103,11 +111,11 @@ async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<V
     return finish(now, credential, [format, ...rest])
   }
 
-  const schema = await memoised(deps.pureChecks, 'schema', credential, async () => checkSchema(credential))
-  const [proof, status] = await Promise.all([proofChecks(credential), checkStatus(credential, now, sources, at, deps)])
+  const schema = await step('schema', async () => await memoised(deps.pureChecks, 'schema', credential, async () => checkSchema(credential)))
+  const [proof, status] = await Promise.all([step('proof', async () => await proofChecks(credential)), step('status', async () => await checkStatus(credential, now, sources, at, deps))])
   // Only signed data means anything: every check above read plain JSON, which must state exactly what was signed.
   const { proof: _, ...unsigned } = credential
-  const signedData = proof.proof.result === 'passed' ? await checkSignedData(unsigned, deps) : skipped('signed_data', 'proof')
+  const signedData = proof.proof.result === 'passed' ? await step('signed_data', async () => await checkSignedData(unsigned, deps)) : skipped('signed_data', 'proof')
   const validity = checkValidityPeriod(credential, at, sources.clockLeewaySeconds)
   const result = finish(now, credential, [format, schema.check, proof.proof, signedData, proof.keyBinding, validity, status.check],
     // Renewal advice is about what the holder can do now: a question about another moment ("at") gets none.

@@ -1,6 +1,7 @@
 import PgBoss from 'pg-boss'
 import type { Sql } from 'postgres'
 import type { Db } from '../db/types.js'
+import { inJobSpan, withJobOrigin } from '../tracing/tracing.js'
 
 /**
  * The job queue: pg-boss 10 (SKIP LOCKED queues in PostgreSQL), run over the
@@ -165,7 +166,7 @@ export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: 
   return {
     policy,
     add: async (tx, queue, data, addOptions = {}) => {
-      await boss.send(queue, data, {
+      await boss.send(queue, withJobOrigin(data), {
         db: pgBossDb(tx),
         ...(addOptions.id !== undefined ? { id: addOptions.id } : {}),
         ...(addOptions.startAfterSeconds !== undefined ? { startAfter: addOptions.startAfterSeconds } : {})
@@ -175,7 +176,7 @@ export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: 
     addMany: async (tx, queue, jobs) => {
       if (jobs.length === 0) return
       // pg-boss's insert takes the queue's retry and expiry settings, as send does.
-      await boss.insert(jobs.map((job) => ({ id: job.id, name: queue, data: job.data })), { db: pgBossDb(tx) })
+      await boss.insert(jobs.map((job) => ({ id: job.id, name: queue, data: withJobOrigin(job.data) })), { db: pgBossDb(tx) })
       wakeSoon(wakers.get(queue))
     },
     work: async <Q extends QueueName>(queue: Q, handler: (job: Job<Q>) => Promise<void>) => {
@@ -185,7 +186,10 @@ export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: 
         id = await boss.work(queue, { pollingIntervalSeconds: policy.pollingIntervalSeconds, includeMetadata: true, batchSize: 1 }, async (jobs: Array<PgBoss.JobWithMetadata<QueuePayloads[Q] | null>>) => {
           try {
             // A scheduled job's data is null (its cron sends none): the empty payload.
-            for (const job of jobs) await handler({ id: job.id, data: job.data ?? {} as QueuePayloads[Q], retryCount: job.retryCount })
+            // Each in a span (tracing: the adding request's id comes with the data, and is taken off it).
+            for (const job of jobs) {
+              await inJobSpan(queue, { id: job.id, retryCount: job.retryCount, data: job.data ?? {} as QueuePayloads[Q] }, async (data) => { await handler({ id: job.id, data, retryCount: job.retryCount }) })
+            }
           } finally {
             // pg-boss waits a whole polling interval after every fetch, busy or not;
             // after a job there may be more: fetch again at once (an empty fetch then waits).

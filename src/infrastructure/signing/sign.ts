@@ -4,6 +4,7 @@ import runTask, { type KeyMaterial } from './tasks.js'
 import type { Ed25519KeyPair } from '@digitalbazaar/ed25519-multikey'
 import type { KeyObject } from 'node:crypto'
 import { epochSeconds } from '../../kernel/time.js'
+import { inSpan } from '../tracing/tracing.js'
 
 export type UnsignedCredential = Record<string, unknown> & { id: string, issuer: { id: string } | string }
 
@@ -41,10 +42,12 @@ export async function signDataIntegrity (
   now: Date,
   dataIntegrity?: DataIntegrity
 ): Promise<Record<string, unknown>> {
-  const task = { kind: 'sign' as const, credential: structuredClone(credential), key: await materialOf(key.keyPair), created: now.toISOString() }
-  const signed = dataIntegrity === undefined ? await runTask(task) as Record<string, unknown> : await dataIntegrity.run<Record<string, unknown>>(task)
-  const proof = signed.proof as unknown
-  return { ...signed, proof: Array.isArray(proof) ? proof : [proof] }
+  return await inSpan('sign data-integrity', { 'tessera.key_id': key.keyId, 'tessera.cryptosuite': 'eddsa-rdfc-2022' }, async () => {
+    const task = { kind: 'sign' as const, credential: structuredClone(credential), key: await materialOf(key.keyPair), created: now.toISOString() }
+    const signed = dataIntegrity === undefined ? await runTask(task) as Record<string, unknown> : await dataIntegrity.run<Record<string, unknown>>(task)
+    const proof = signed.proof as unknown
+    return { ...signed, proof: Array.isArray(proof) ? proof : [proof] }
+  })
 }
 
 /**
@@ -59,7 +62,8 @@ export async function signJwt (credential: UnsignedCredential, key: JwtSigningKe
   if (typeof credential.validUntil === 'string') payload.exp = epochSeconds(credential.validUntil)
   // When it was signed: what a withdrawn key's signatures are judged by.
   if (now !== undefined) payload.iat = Math.floor(now.getTime() / 1000)
-  return await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
-    .sign(key.privateKey)
+  return await inSpan('sign vc-jwt', { 'tessera.key_id': key.keyId, 'tessera.alg': key.alg }, async () =>
+    await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+      .sign(key.privateKey))
 }
