@@ -50,6 +50,8 @@ import { HttpCache } from './infrastructure/outbound/http-cache.js'
 import type { OutboundForTests } from './infrastructure/outbound/outbound.js'
 import { PureCheckCache } from './capabilities/verification/pure-check-cache.js'
 import type { Verifier } from './capabilities/verification/verify-credential.js'
+import { createMetrics, installRequestMetrics, type Metrics } from './infrastructure/observability/metrics.js'
+import { metricsAccess, metricsRoutes } from './channels/api/metrics.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -80,6 +82,8 @@ declare module 'fastify' {
     routeTable: readonly RouteOptions[]
     /** Representations one channel adds to another's resources (the credential's HTML page). */
     representations: Representations
+    /** This app's Prometheus metrics (served at /metrics, and on METRICS_PORT by server.ts). */
+    metrics: Metrics
   }
 }
 
@@ -136,6 +140,8 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   app.decorate('urls', publicUrls(deps.config.publicBaseUrl))
   app.decorate('clock', deps.clock ?? systemClock)
   app.decorate('statusListPolicy', statusListPolicy(deps.statusLists))
+  const metrics = createMetrics({ sql: deps.sql, poolMax: deps.sql.options.max, dataIntegrityThreadsMax: deps.config.dataIntegrityThreads })
+  app.decorate('metrics', metrics)
   // State this app owns, closed with it (onClose below): caches, its change feed, its Data Integrity threads.
   const documents = { credentials: new DocumentCache<ServedVersion>(32 * 1024 * 1024), statusLists: new DocumentCache<ServedStatusList>(8 * 1024 * 1024) }
   app.decorate('documents', documents)
@@ -153,7 +159,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   }, deps.changesChannel)
   app.decorate('changes', changes)
   // Sign and verify on worker threads, so every core works.
-  const dataIntegrity = deps.dataIntegrity ?? openDataIntegrity({ threads: deps.config.dataIntegrityThreads, heapMb: 96, onError: (error) => { app.log.warn({ err: error }, 'Data Integrity thread failed') } })
+  const dataIntegrity = metrics.observeDataIntegrity(deps.dataIntegrity ?? openDataIntegrity({ threads: deps.config.dataIntegrityThreads, heapMb: 96, onError: (error) => { app.log.warn({ err: error }, 'Data Integrity thread failed') } }))
   app.decorate('dataIntegrity', dataIntegrity)
   // An app that opened its own threads is ready once one of them has loaded JSON-LD and the
   // suites (about a second, more on a loaded machine): otherwise the first verification after
@@ -193,6 +199,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: loggableUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip }, 'request')
   })
+  installRequestMetrics(app, metrics)
   installErrorHandling(app)
   await installHardening(app)
   await installApiContract(app)
@@ -200,6 +207,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   await app.register(jsonLdReply)
 
   await app.register(healthRoutes)
+  await app.register(metricsRoutes, { metrics, access: metricsAccess(deps.config.metrics) })
   await app.register(issuerRoutes)
   await app.register(keyRoutes)
   await app.register(achievementPublicRoutes)

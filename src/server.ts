@@ -7,6 +7,7 @@ import { loadConfigOrExit, type Config } from './kernel/config.js'
 import { connect } from './infrastructure/db/connect.js'
 import type { EmbeddedDatabase } from './infrastructure/db/embedded.js'
 import { developmentAdminKey } from './dev-admin-key.js'
+import { metricsListener } from './channels/api/metrics.js'
 
 /** The only file that listens: configuration, database, keys, HTTP, signals. */
 async function main (): Promise<void> {
@@ -43,6 +44,8 @@ async function main (): Promise<void> {
   const keyRing = await prepareService(config, sql, bootLog)
   const app = await buildApp({ config, sql, keyRing, logger: log })
 
+  // METRICS_PORT: /metrics alone on a second port, without a token (channels/api/metrics.ts).
+  const metricsServer = config.metrics.port === undefined ? undefined : await metricsListener(app.metrics)
   let stopping = false
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return
@@ -51,6 +54,7 @@ async function main (): Promise<void> {
     const force = setTimeout(() => { log.error('shutdown took too long; exiting'); process.exit(1) }, 15_000)
     force.unref()
     try {
+      await metricsServer?.close()
       await app.close()
       // Bounded: a database that is already gone must not hold the shutdown.
       await sql.end({ timeout: 3 })
@@ -65,6 +69,7 @@ async function main (): Promise<void> {
 
   await app.listen({ port: config.port, host: config.host })
   log.info(`Tessera is serving ${config.publicBaseUrl} (issuer "${config.issuer.id}")`)
+  if (metricsServer !== undefined) log.info(`Metrics on ${await metricsServer.listen({ port: config.metrics.port, host: config.host })}/metrics`)
 }
 
 main().catch((error: unknown) => {

@@ -111,6 +111,7 @@ t.test('every route answers only statuses and content types it declares (a tour 
   await call('GET', '/', { headers: { accept: 'text/html' } })
   await call('GET', '/health')
   await call('GET', '/ready')
+  await call('GET', '/metrics')
   const achievement = await createAchievement(app)
   const issued = await issue(app, { achievementId: achievement.id, recipient: { name: 'Ana Ruiz', email: 'ana@example.com' } })
   const id = issued.id

@@ -33,8 +33,8 @@ t.test('every problem is reported at once, naming the variable', async (t) => {
 
 t.test('production refuses to start without a database, keys, a staff key, an https base URL and the issuer\'s name', async (t) => {
   const error = t.throws(() => loadConfig({ NODE_ENV: 'production' })) as ConfigError
-  t.equal(error.problems.length, 5, 'each missing setting is named')
-  for (const name of ['DATABASE_URL', 'KEYS_DIR', 'ADMIN_API_KEY', 'PUBLIC_BASE_URL', 'ISSUER_NAME']) t.match(error.message, `"${name}"`)
+  t.equal(error.problems.length, 6, 'each missing setting is named')
+  for (const name of ['DATABASE_URL', 'KEYS_DIR', 'ADMIN_API_KEY', 'PUBLIC_BASE_URL', 'ISSUER_NAME', 'METRICS_TOKEN']) t.match(error.message, `"${name}"`)
   t.equal(loadConfig({}).issuer.named, false, 'development signs with the default name (and server.ts warns)')
   t.equal(loadConfig({ ISSUER_NAME: 'American Association of Medical Assistants' }).issuer.named, true)
   const complete = {
@@ -43,6 +43,7 @@ t.test('production refuses to start without a database, keys, a staff key, an ht
     DATABASE_URL: 'postgres://db.internal/tessera',
     KEYS_DIR: '/run/secrets/tessera-keys',
     ADMIN_API_KEY: 'a-production-staff-key-0123456789abcdef',
+    METRICS_TOKEN: 'a-production-metrics-token-0123456789abcdef',
     PUBLIC_BASE_URL: 'https://badges.aama-ntl.org'
   }
   t.equal(loadConfig(complete).production, true)
@@ -74,6 +75,7 @@ t.test('OUTBOUND_ALLOW_LOOPBACK is one development switch for every outbound cal
     DATABASE_URL: 'postgres://db.internal/tessera',
     KEYS_DIR: '/run/secrets/tessera-keys',
     ADMIN_API_KEY: 'a-production-staff-key-0123456789abcdef',
+    METRICS_TOKEN: 'a-production-metrics-token-0123456789abcdef',
     PUBLIC_BASE_URL: 'https://badges.aama-ntl.org'
   }
   t.throws(() => loadConfig({ ...production, OUTBOUND_ALLOW_LOOPBACK: 'true' }), /"OUTBOUND_ALLOW_LOOPBACK" is for development only and must not be set in production/)

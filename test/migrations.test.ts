@@ -99,7 +99,7 @@ t.test('migrateDatabase migrates on a connection of its own, named tessera-migra
 })
 
 t.test('MIGRATE_ON_BOOT: on by default only for the embedded development database', async (t) => {
-  const production = { NODE_ENV: 'production', ISSUER_NAME: 'Example Certifying Body', DATABASE_URL: 'postgres://db.internal/tessera', KEYS_DIR: '/run/keys', ADMIN_API_KEY: 'a-production-staff-key-0123456789abcdef', PUBLIC_BASE_URL: 'https://badges.example.org' }
+  const production = { NODE_ENV: 'production', ISSUER_NAME: 'Example Certifying Body', DATABASE_URL: 'postgres://db.internal/tessera', KEYS_DIR: '/run/keys', ADMIN_API_KEY: 'a-production-staff-key-0123456789abcdef', METRICS_TOKEN: 'a-production-metrics-token-0123456789abcdef', PUBLIC_BASE_URL: 'https://badges.example.org' }
   t.equal(loadConfig({}).migrateOnBoot, true, 'npm start on a fresh machine migrates its embedded database')
   t.equal(loadConfig({ DATABASE_URL: 'postgres://localhost/tessera' }).migrateOnBoot, false, 'with DATABASE_URL a deployment migrates once')
   t.equal(loadConfig(production).migrateOnBoot, false)

@@ -126,6 +126,17 @@ export interface Config {
      */
     readonly allowLoopback: boolean
   }
+  /**
+   * Prometheus metrics (GET /metrics). With METRICS_TOKEN, /metrics asks for it
+   * as a bearer token; with METRICS_PORT, a second listener on HOST serves only
+   * /metrics, with no token (keep that port on the deployment's private
+   * network), and the main port's /metrics then needs the token or is absent.
+   * Production needs one of the two. Neither set (development): /metrics is open.
+   */
+  readonly metrics: {
+    readonly token: string | undefined
+    readonly port: number | undefined
+  }
   /** Email and webhooks (src/notifications). */
   readonly notifications: {
     /** 'inline': this process runs the job workers (the default); 'off': it only adds jobs (run `npm run worker` elsewhere). */
@@ -322,6 +333,11 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     maintenanceIntervalSeconds: seconds('JOB_MAINTENANCE_SECONDS', 30),
     pollingIntervalSeconds: seconds('JOB_POLL_SECONDS', 2, 0.5)
   })
+  const metricsToken = secretFile('METRICS_TOKEN_FILE') ?? get('METRICS_TOKEN')
+  if (metricsToken !== undefined && metricsToken.length < 32) problems.push('"METRICS_TOKEN" must be at least 32 characters long (generate one with `openssl rand -base64 32`).')
+  const metricsPortValue = get('METRICS_PORT')
+  const metricsPort = metricsPortValue === undefined ? undefined : Number(metricsPortValue)
+  if (metricsPort !== undefined && (!/^\d{1,5}$/.test(metricsPortValue ?? '') || metricsPort > 65535 || (metricsPort !== 0 && metricsPort === port))) problems.push(`"METRICS_PORT" must be a port from 0 to 65535 other than "PORT", got "${metricsPortValue}".`)
   if (production && options.purpose === 'migrate') {
     if (databaseUrl === undefined) problems.push('"DATABASE_URL" must be set in production (the embedded database is for development only).')
   } else if (production) {
@@ -335,6 +351,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     if (!publicBaseUrl.startsWith('https://')) problems.push(`"PUBLIC_BASE_URL" must be an https URL in production, got "${publicBaseUrl}".`)
     if (allowLoopback) problems.push('"OUTBOUND_ALLOW_LOOPBACK" is for development only and must not be set in production.')
     if (smtpUrl !== undefined && mailFrom === undefined) problems.push('"MAIL_FROM" must be set in production when "SMTP_URL" is (the address holders see emails come from).')
+    if (metricsToken === undefined && metricsPort === undefined) problems.push('"METRICS_TOKEN" must be set in production (the bearer token Prometheus sends for /metrics), unless "METRICS_PORT" serves the metrics on a private port.')
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
@@ -369,6 +386,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     portal,
     outbound: Object.freeze({ allowLoopback }),
     branding: Object.freeze({ logoUrl, primaryColor, accentColor, linkedInOrganizationId }),
+    metrics: Object.freeze({ token: metricsToken, port: metricsPort }),
     notifications: Object.freeze({
       worker: worker === 'off' ? 'off' : 'inline',
       smtpUrl,

@@ -15,6 +15,7 @@ const production = {
   KEYS_DIR: '/keys',
   PUBLIC_BASE_URL: 'https://badges.example.org',
   ISSUER_NAME: 'Example Certifying Body',
+  METRICS_TOKEN: 'a-production-metrics-token-0123456789abcdef',
   MAIL_FROM: 'Badges <badges@example.org>'
 }
 

@@ -84,6 +84,7 @@ export async function presentationRoutes (fastify: FastifyInstance): Promise<voi
   }, async (request, reply) => {
     const { verifiablePresentation, options = {} } = request.body
     const result = await verifyPresentation(verifiablePresentation, { ...app.verifier, now: app.clock() }, options)
+    for (const r of result.credentialResults) app.metrics.verification(r.status, 'presentation')
     request.log.info({ verified: result.verified, credentials: result.credentialResults.map((r) => ({ id: r.credential.id, status: r.status })) }, 'presentation verified')
     return await reply.code(result.verified ? 200 : 422).send(result)
   })

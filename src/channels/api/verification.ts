@@ -204,6 +204,7 @@ export async function verificationRoutes (fastify: FastifyInstance): Promise<voi
       throw new AppError('validation_failed', `"options.checks" names checks this verifier does not know: ${unknownChecks.map((c) => `"${c}"`).join(', ')}. Known: ${Object.keys(CHECK_ALIASES).map((c) => `"${c}"`).join(', ')}.`)
     }
     const result = await verifyCredential(link?.credential ?? credential, { ...app.verifier, now: app.clock() }, { ...(at !== undefined ? { at } : {}), ...(link?.fetchedFrom !== undefined ? { fetchedFrom: link.fetchedFrom } : {}) })
+    app.metrics.verification(result.status, 'api')
     const warnings = [...result.warnings]
     if (options.challenge !== undefined || options.domain !== undefined) {
       warnings.push('"challenge" and "domain" bind a verifiable presentation; a bare credential carries neither, so they were not checked.')
@@ -236,6 +237,7 @@ export async function verificationRoutes (fastify: FastifyInstance): Promise<voi
     if (stored === undefined) throw notFound(`Credential "${id}"`)
     // The stored text is exactly what was signed; parse it only here, never re-serialise it first.
     const result = await verifyCredential(JSON.parse(stored.document) as unknown, { ...app.verifier, now: app.clock() })
+    app.metrics.verification(result.status, 'stored')
     return await reply.code(200).send(result)
   })
 }

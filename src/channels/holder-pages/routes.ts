@@ -224,6 +224,7 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
       throw error
     }
     const result = await verifyCredential(input, { ...d.verifier, now: d.now }, fetchedFrom === undefined ? {} : { fetchedFrom })
+    app.metrics.verification(result.status, 'page')
     const shown = await verifyView(input, result, { sql: d.sql, urls: d.urls, now: d.now, viewerEmail: async () => await signedInEmail(request, app.sql, app.clock) })
     // A private credential's pasted text carries the holder's name: not echoed back.
     const echo = upload === undefined && shown.kind !== 'private' ? pasted : ''
