@@ -56,6 +56,8 @@ export interface Config {
   readonly keysDir: string
   readonly keysDirConfigured: boolean
   readonly adminApiKey: string | undefined
+  /** Seals the signing keys in a backup (`npm run backup` / `restore`); read only by those commands. At least 16 characters. */
+  readonly backupPassphrase: string | undefined
   readonly logLevel: string
   /**
    * Seeds the registry of recognised issuers at boot (boot.ts; ids staff have
@@ -229,6 +231,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const dataDir = path.resolve(get('DATA_DIR') ?? './.data')
   const keysDirValue = get('KEYS_DIR')
   const adminApiKey = secretFile('ADMIN_API_KEY_FILE') ?? get('ADMIN_API_KEY')
+  const backupPassphrase = secretFile('BACKUP_PASSPHRASE_FILE') ?? get('BACKUP_PASSPHRASE')
+  if (backupPassphrase !== undefined && backupPassphrase.length < 16) problems.push('"BACKUP_PASSPHRASE" must be at least 16 characters long.')
   if (adminApiKey !== undefined && adminApiKey.length < 32) {
     problems.push('"ADMIN_API_KEY" must be at least 32 characters long (generate one with `openssl rand -base64 32`).')
   }
@@ -368,6 +372,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     keysDir: keysDirValue !== undefined ? path.resolve(keysDirValue) : path.join(dataDir, 'keys'),
     keysDirConfigured: keysDirValue !== undefined,
     adminApiKey,
+    backupPassphrase,
     logLevel,
     trustedIssuers: Object.freeze(trustedIssuers),
     verifyClockLeewaySeconds,
