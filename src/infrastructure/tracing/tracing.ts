@@ -116,8 +116,8 @@ export function withRequestId (ctx: Context, requestId: string): Context {
 const requestContexts = new WeakMap<FastifyRequest, { span: Span, ctx: Context }>()
 
 /**
- * A SERVER span per request: started in onRequest, named `METHOD route` once
- * the route is known, ended in onResponse. The rest of the request runs in its
+ * A SERVER span per request, named `METHOD route-pattern`: started in
+ * onRequest (the route is matched by then), ended in onResponse. The rest of the request runs in its
  * context: from onRequest (bodiless requests go straight on) and again from
  * preValidation, because a body is read in the socket's callbacks, outside it.
  * The route pattern, never the path: a path can hold a token (sign-in, unsubscribe).
