@@ -50,7 +50,8 @@ export const HEALTH_PATHS = {
 /** The compose secrets (files under deploy/secrets/, mounted at /run/secrets/<name>) and the variables naming them. */
 export const SECRET_FILES = {
   DATABASE_URL_FILE: 'database_url',
-  ADMIN_API_KEY_FILE: 'admin_api_key'
+  ADMIN_API_KEY_FILE: 'admin_api_key',
+  METRICS_TOKEN_FILE: 'metrics_token'
 } as const
 
 /** What differs between compose and the local script: paths, hosts, ports and the mode. */
@@ -60,6 +61,8 @@ export interface TopologyValues {
   readonly publicBaseUrl: string
   readonly databaseUrlFile: string
   readonly adminApiKeyFile: string
+  /** The bearer token /metrics asks for (production needs it, the worker's configuration too). */
+  readonly metricsTokenFile: string
   readonly keysDir: string
   readonly smtpUrl: string
   readonly mailFrom: string
@@ -84,6 +87,7 @@ export function tesseraEnvironment (service: TesseraService, v: TopologyValues):
     PUBLIC_BASE_URL: v.publicBaseUrl,
     DATABASE_URL_FILE: v.databaseUrlFile,
     ADMIN_API_KEY_FILE: v.adminApiKeyFile,
+    METRICS_TOKEN_FILE: v.metricsTokenFile,
     KEYS_DIR: v.keysDir,
     ISSUER_NAME: v.issuerName,
     // The instances send the portal's sign-in links themselves; the worker sends every other email.

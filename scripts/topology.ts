@@ -235,6 +235,8 @@ async function main (): Promise<void> {
   await writeFile(databaseUrlFile, embedded.url, { mode: 0o600 })
   const adminApiKeyFile = path.join(dataDir, 'secrets', 'admin_api_key')
   if (!existsSync(adminApiKeyFile)) await writeFile(adminApiKeyFile, randomBytes(32).toString('base64url'), { mode: 0o600 })
+  const metricsTokenFile = path.join(dataDir, 'secrets', 'metrics_token')
+  if (!existsSync(metricsTokenFile)) await writeFile(metricsTokenFile, randomBytes(32).toString('base64url'), { mode: 0o600 })
   // The signing keys, made once (`npm run keys:generate -- --out deploy/keys` for compose).
   const keysDir = path.join(dataDir, 'keys')
   if (!(await readKeyFiles(keysDir).catch(() => [])).some((f) => f.issuer === 'main' && f.status === 'active')) {
@@ -248,6 +250,7 @@ async function main (): Promise<void> {
     publicBaseUrl,
     databaseUrlFile,
     adminApiKeyFile,
+    metricsTokenFile,
     keysDir,
     smtpUrl: `smtp://127.0.0.1:${smtpPort}`,
     mailFrom: 'Tessera <badges@localhost>',
@@ -275,6 +278,7 @@ async function main (): Promise<void> {
   say(`  db          embedded PostgreSQL in ${path.join(dataDir, 'postgres')}`)
   say(`  mail        smtp://127.0.0.1:${smtpPort}, web view http://127.0.0.1:${mailPort}`)
   say(`  staff key   ${adminApiKeyFile}`)
+  say(`  metrics     ${publicBaseUrl}/metrics, bearer token in ${metricsTokenFile}`)
   say('Ctrl-C stops everything.')
   // One line for programs (test/operations/topology.test.ts).
   say(`TOPOLOGY_READY ${JSON.stringify({
@@ -282,6 +286,7 @@ async function main (): Promise<void> {
     instances: Object.fromEntries(instances.map((i) => [i.name, `http://127.0.0.1:${i.port}`])),
     mail: `http://127.0.0.1:${mailPort}`,
     adminApiKeyFile,
+    metricsTokenFile,
     pids: { ...Object.fromEntries([...children.entries()].filter(([name]) => name !== 'migrate').map(([name, child]) => [name, child.pid])), db: postgresPid }
   })}`)
 }

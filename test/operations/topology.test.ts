@@ -37,6 +37,7 @@ const SAMPLE: TopologyValues = {
   publicBaseUrl: 'https://localhost',
   databaseUrlFile: '/run/secrets/database_url',
   adminApiKeyFile: '/run/secrets/admin_api_key',
+  metricsTokenFile: '/run/secrets/metrics_token',
   keysDir: '/keys',
   smtpUrl: 'smtp://mail:1025',
   mailFrom: 'Tessera <badges@localhost>',
@@ -105,6 +106,7 @@ t.test('secrets come from files: every *_FILE setting names a compose secret its
   t.equal(service('db').environment?.POSTGRES_PASSWORD_FILE, '/run/secrets/db_password')
   t.ok(service('db').secrets?.includes('db_password'))
   t.notOk(Object.values(compose.services).some((s) => Object.keys(s.environment ?? {}).some((v) => ['DATABASE_URL', 'ADMIN_API_KEY', 'POSTGRES_PASSWORD'].includes(v))), 'no secret in the environment itself')
+  t.same(Object.keys(compose.secrets).sort(), ['db_password', ...Object.values(SECRET_FILES)].sort(), 'every secret file is used')
 })
 
 const isAlive = (pid: number): boolean => {
@@ -117,7 +119,7 @@ const isAlive = (pid: number): boolean => {
   }
 }
 
-interface Ready { proxy: string, instances: Record<string, string>, mail: string, adminApiKeyFile: string, pids: Record<string, number> }
+interface Ready { proxy: string, instances: Record<string, string>, mail: string, adminApiKeyFile: string, metricsTokenFile: string, pids: Record<string, number> }
 
 t.test('npm run topology: a credential issued through the proxy is served by both instances, the worker emails it, and SIGTERM leaves no process behind', async (t) => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-topology-'))
@@ -151,11 +153,16 @@ t.test('npm run topology: a credential issued through the proxy is served by bot
       const env = environ(ready.pids[name]!)
       for (const variable of Object.keys(service(name).environment ?? {})) t.ok(variable in env, `${name} has ${variable}`)
       t.equal(env.WORKER, name === 'worker' ? 'inline' : 'off', `${name}: WORKER`)
-      t.notOk('DATABASE_URL' in env || 'ADMIN_API_KEY' in env, `${name}: the secrets come from files`)
+      t.notOk('DATABASE_URL' in env || 'ADMIN_API_KEY' in env || 'METRICS_TOKEN' in env, `${name}: the secrets come from files`)
     }
   }
 
   t.equal((await fetch(`${ready.proxy}${HEALTH_PATHS.proxy}`)).status, 200, 'the proxy is ready')
+  const metricsToken = (await readFile(ready.metricsTokenFile, 'utf8')).trim()
+  t.equal((await fetch(`${ready.proxy}/metrics`)).status, 401, '/metrics asks for the token')
+  const metrics = await fetch(`${ready.proxy}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
+  t.equal(metrics.status, 200, '/metrics answers the token from its file')
+  t.match(await metrics.text(), /^tessera_/m)
   const adminKey = (await readFile(ready.adminApiKeyFile, 'utf8')).trim()
   const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }
   const achievement = await fetch(`${ready.proxy}/api/v1/achievements`, {
