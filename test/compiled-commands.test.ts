@@ -37,7 +37,7 @@ t.test('the compiled migrate, keys and admin commands run as the image runs them
   const node = async (command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> =>
     await run(process.execPath, [path.join(image, 'dist/cli', command), ...args], { cwd: work, env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', ...env } })
   // What a production instance (and so the admin CLI) needs; the migrate command needs only DATABASE_URL.
-  const service = { ISSUER_NAME: 'Example Certifying Body', DATABASE_URL: url.href, KEYS_DIR: keysDir, ADMIN_API_KEY: ADMIN_KEY, PUBLIC_BASE_URL: 'https://badges.example.org', DATA_DIR: path.join(work, 'data'), LOG_LEVEL: 'warn' }
+  const service = { ISSUER_NAME: 'Example Certifying Body', DATABASE_URL: url.href, KEYS_DIR: keysDir, ADMIN_API_KEY: ADMIN_KEY, METRICS_TOKEN: 'a-production-metrics-token-0123456789abcdef', PUBLIC_BASE_URL: 'https://badges.example.org', DATA_DIR: path.join(work, 'data'), LOG_LEVEL: 'warn' }
 
   const keys = await node('generate-keys.js', ['--issuer', 'main'], { KEYS_DIR: keysDir })
   t.equal(keys.code, 0, keys.stderr)
