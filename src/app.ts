@@ -170,7 +170,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   const { allowLoopback } = deps.config.outbound
   const outboundCache = new HttpCache({ allowLoopback, ...(deps.outboundForTests !== undefined ? { forTests: deps.outboundForTests } : {}), log: { debug: (details, message) => { app.log.debug(details, message) } } })
   const sources = databaseSources(deps.sql, app.urls, registry, deps.config.verifyClockLeewaySeconds, undefined, foreignResolvers(outboundCache, allowLoopback))
-  app.decorate('verifier', { sources, dataIntegrity, pureChecks })
+  app.decorate('verifier', { sources, dataIntegrity, pureChecks, timeBudgetMs: deps.config.verifyTimeBudgetMs })
   const { notifications } = deps.config
   const runWorkers = notifications.worker === 'inline'
   const jobs = deps.jobs ?? await openJobQueue(deps.sql, { run: runWorkers, policy: notifications.jobs, onError: (error) => { app.log.warn({ err: error }, 'job queue') } })

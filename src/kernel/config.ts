@@ -73,6 +73,11 @@ export interface Config {
    * reasons: DEFAULT_CLOCK_LEEWAY_SECONDS (below).
    */
   readonly verifyClockLeewaySeconds: number
+  /**
+   * Milliseconds one verification may take before it answers indeterminate
+   * (fail closed): other issuers' keys and status lists are fetched inside it.
+   */
+  readonly verifyTimeBudgetMs: number
   /** The issuer created (or updated) at boot: the certifying body. */
   readonly issuer: {
     readonly id: string
@@ -295,6 +300,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   // One core stays with the event loop (HTTP, the database); Data Integrity work gets the rest,
   // at least one thread (measured on 2 cores: one thread beat two, and none).
   const verifyClockLeewaySeconds = wholeNumber('VERIFY_CLOCK_LEEWAY_SECONDS', DEFAULT_CLOCK_LEEWAY_SECONDS, MAX_CLOCK_LEEWAY_SECONDS, 0)
+  const verifyTimeBudgetMs = wholeNumber('VERIFY_TIME_BUDGET_MS', 5_000, 60_000, 500)
   const dataIntegrityThreads = wholeNumber('DATA_INTEGRITY_THREADS', Math.max(1, os.availableParallelism() - 1), 64, 0)
   const portal = Object.freeze({
     sessionHours: wholeNumber('PORTAL_SESSION_HOURS', 12, 24 * 30),
@@ -376,6 +382,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     logLevel,
     trustedIssuers: Object.freeze(trustedIssuers),
     verifyClockLeewaySeconds,
+    verifyTimeBudgetMs,
     issuer: Object.freeze({
       id: issuerId,
       name: get('ISSUER_NAME') ?? 'Tessera Development Issuer',

@@ -53,6 +53,10 @@ export async function build (t: Test, options: { clock?: Clock, env?: Record<str
     RATE_LIMIT_FAILED_AUTH_PER_MINUTE: '1000000',
     RATE_LIMIT_FORMS_PER_MINUTE: '1000000',
     SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR: '1000',
+    // A test machine may be loaded far past production (parallel suites, browsers): a verification's
+    // budget here is generous, so a slow first JSON-LD load is not an indeterminate; the budget's own
+    // behaviour is tested with an explicit timeBudgetMs (test/verification/integrity.test.ts).
+    VERIFY_TIME_BUDGET_MS: '30000',
     // Tests block the loop on purpose (pdftoppm, signing bursts): no load shedding unless a test asks.
     MAX_EVENT_LOOP_DELAY_MS: '0',
     // The notification workers run only where a test asks (test/notifications.test.ts).

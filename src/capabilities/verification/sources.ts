@@ -64,6 +64,8 @@ export interface VerificationSources {
 export interface VerificationRuntime {
   dataIntegrity?: DataIntegrity
   pureChecks?: PureCheckCache
+  /** The deployment's wall-clock budget per verification (VERIFY_TIME_BUDGET_MS); absent: LIMITS.timeBudgetMs. */
+  timeBudgetMs?: number
 }
 
 export interface OwnStatusRecord {

@@ -32,7 +32,7 @@ export type Verifier = Omit<VerifyDeps, 'now'>
 export interface VerifyOptions {
   /** Evaluation time for the validity period ("was it valid at that moment?"); defaults to now. */
   at?: Date
-  /** Wall-clock budget; past it the answer is indeterminate. Defaults to LIMITS.timeBudgetMs. */
+  /** Wall-clock budget; past it the answer is indeterminate. Defaults to the deployment's (deps.timeBudgetMs), else LIMITS.timeBudgetMs. */
   timeBudgetMs?: number
   /** The URL the input was fetched from, when it was given by its link: an OB 2.0 hosted assertion's id must be it. */
   fetchedFrom?: string
@@ -54,7 +54,7 @@ const notRun = (because: string): Check[] => ALL_AFTER_FORMAT.map((id) => unknow
 export async function verifyCredential (input: unknown, deps: VerifyDeps, options: VerifyOptions = {}): Promise<VerificationResult> {
   // Open Badges 2.0 assertions (hosted or signed) are verified by their own rules into the same result (ob2/).
   if (isOpenBadge2(input)) return await verifyOpenBadge2(input, deps, options)
-  const budget = options.timeBudgetMs ?? LIMITS.timeBudgetMs
+  const budget = options.timeBudgetMs ?? deps.timeBudgetMs ?? LIMITS.timeBudgetMs
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<VerificationResult>((resolve) => {
     timer = setTimeout(() => {

@@ -28,6 +28,8 @@ type Json = Record<string, unknown>
 export interface Ob2Deps {
   now: Date
   sources: VerificationSources
+  /** The deployment's budget (VERIFY_TIME_BUDGET_MS); absent: LIMITS.timeBudgetMs. */
+  timeBudgetMs?: number
 }
 
 export const OLDER_FORMAT_WARNING = 'This is an Open Badges 2.0 assertion, the format before Open Badges 3.0; it was verified by the Open Badges 2.0 rules.'
@@ -35,7 +37,7 @@ const AFTER_FORMAT: CheckId[] = ['schema', 'proof', 'signed_data', 'key_binding'
 
 /** Verifies an input that readOpenBadge2 recognises (anything else fails at format). */
 export async function verifyOpenBadge2 (input: unknown, deps: Ob2Deps, options: { at?: Date, timeBudgetMs?: number, fetchedFrom?: string } = {}): Promise<VerificationResult> {
-  const budget = options.timeBudgetMs ?? LIMITS.timeBudgetMs
+  const budget = options.timeBudgetMs ?? deps.timeBudgetMs ?? LIMITS.timeBudgetMs
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<VerificationResult>((resolve) => {
     timer = setTimeout(() => { resolve(indeterminate(deps.now, `Verification did not finish within ${budget} ms, so nothing about this assertion is established.`)) }, budget)
