@@ -52,6 +52,8 @@ import { PureCheckCache } from './capabilities/verification/pure-check-cache.js'
 import type { Verifier } from './capabilities/verification/verify-credential.js'
 import { createMetrics, installRequestMetrics, type Metrics } from './infrastructure/observability/metrics.js'
 import { metricsAccess, metricsRoutes } from './channels/api/metrics.js'
+import { installRequestTracing, startTracing } from './infrastructure/tracing/tracing.js'
+import { traceStatements } from './infrastructure/tracing/traced-sql.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -123,6 +125,12 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     // (A number is a hop count; Fastify accepts it, its types only list the other forms.)
     trustProxy: deps.config.trustProxy as boolean | string
   })
+  // Traces when an OTLP endpoint is configured (OTEL_*): the first hooks, and the pool's statements; closed with the app.
+  const tracing = deps.config.tracing === undefined ? undefined : await startTracing(deps.config.tracing)
+  if (tracing !== undefined) {
+    installRequestTracing(app)
+    app.addHook('onClose', tracing.shutdown)
+  }
   const routeTable: RouteOptions[] = []
   app.addHook('onRoute', (route) => {
     describeRoute(route)
@@ -135,7 +143,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   app.removeContentTypeParser('text/plain')
   installJsonBodyParser(app)
   app.decorate('config', deps.config)
-  app.decorate('sql', deps.sql)
+  app.decorate('sql', tracing === undefined ? deps.sql : traceStatements(deps.sql))
   app.decorate('keyRing', deps.keyRing)
   app.decorate('urls', publicUrls(deps.config.publicBaseUrl))
   app.decorate('clock', deps.clock ?? systemClock)
@@ -183,7 +191,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   app.decorate('background', background)
   if (runWorkers) {
     app.addHook('onReady', async () => {
-      await startJobWorkers({ sql: deps.sql, jobs, outbox: app.outbox, mailer, urls: app.urls, config: deps.config, clock: app.clock, log: app.log, keyRing: deps.keyRing, dataIntegrity, changes })
+      await startJobWorkers({ sql: app.sql, jobs, outbox: app.outbox, mailer, urls: app.urls, config: deps.config, clock: app.clock, log: app.log, keyRing: deps.keyRing, dataIntegrity, changes })
     })
   }
   app.addHook('onClose', async () => {

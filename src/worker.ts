@@ -12,6 +12,8 @@ import { loadKeyRing } from './capabilities/keys/key-ring.js'
 import { followKeyChanges } from './capabilities/keys/key-ring-refresh.js'
 import { publicUrls } from './kernel/public-urls.js'
 import { systemClock } from './kernel/time.js'
+import { startTracing } from './infrastructure/tracing/tracing.js'
+import { traceStatements } from './infrastructure/tracing/traced-sql.js'
 
 /**
  * `npm run worker`: the job workers (emails, webhooks) and the scheduled
@@ -35,7 +37,9 @@ async function main (): Promise<void> {
   const keyRing = await loadKeyRing(sql, urls, config.keysDir)
   const keys = followKeyChanges(keyRing, { info: (m) => { log.info(m) }, error: (details, m) => { log.error(details, m) } })
   const changes = await openChangeFeed(sql, { onChange: keys.onChange, onReset: keys.reload })
-  await startJobWorkers({ sql, jobs, outbox: databaseOutbox(jobs), mailer, urls, config, clock: systemClock, log, keyRing })
+  // Traces when an OTLP endpoint is configured: a span per job, its statements its children.
+  const tracing = config.tracing === undefined ? undefined : await startTracing(config.tracing)
+  await startJobWorkers({ sql: tracing === undefined ? sql : traceStatements(sql), jobs, outbox: databaseOutbox(jobs), mailer, urls, config, clock: systemClock, log, keyRing })
   log.info('job worker running')
   let stopping = false
   const stop = async (signal: string): Promise<void> => {
@@ -46,6 +50,7 @@ async function main (): Promise<void> {
     await changes.close()
     await keys.settled()
     mailer.close()
+    await tracing?.shutdown()
     await sql.end({ timeout: 3 })
     process.exit(0)
   }

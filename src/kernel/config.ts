@@ -144,6 +144,14 @@ export interface Config {
     readonly token: string | undefined
     readonly port: number | undefined
   }
+  /**
+   * Traces (OpenTelemetry), on only when an OTLP endpoint is set:
+   * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given, else OTEL_EXPORTER_OTLP_ENDPOINT
+   * with /v1/traces appended (the OTLP exporter convention); spans go there as
+   * OTLP/HTTP JSON under OTEL_SERVICE_NAME (default "tessera"). Undefined: off,
+   * and the SDK is never loaded.
+   */
+  readonly tracing: { readonly tracesUrl: string, readonly serviceName: string } | undefined
   /** Email and webhooks (src/notifications). */
   readonly notifications: {
     /** 'inline': this process runs the job workers (the default); 'off': it only adds jobs (run `npm run worker` elsewhere). */
@@ -314,6 +322,11 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const migrateOnBoot = migrateOnBootValue === undefined ? databaseUrl === undefined && !production : migrateOnBootValue === 'true'
   const migrationLockTimeoutMs = wholeNumber('MIGRATION_LOCK_TIMEOUT_MS', DEFAULT_MIGRATION_LOCK_TIMEOUT_MS, 600_000, 10)
 
+  const otlpBase = get('OTEL_EXPORTER_OTLP_ENDPOINT')
+  const tracesUrl = get('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? (otlpBase === undefined ? undefined : `${otlpBase.replace(/\/+$/, '')}/v1/traces`)
+  if (tracesUrl !== undefined && !/^https?:\/\/[^/?#]+/.test(tracesUrl)) problems.push(`"OTEL_EXPORTER_OTLP_ENDPOINT" (or "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") must be an http(s) URL, got "${tracesUrl}".`)
+  const tracing = tracesUrl === undefined ? undefined : Object.freeze({ tracesUrl, serviceName: get('OTEL_SERVICE_NAME') ?? 'tessera' })
+
   const worker = get('WORKER') ?? 'inline'
   if (worker !== 'inline' && worker !== 'off') problems.push(`"WORKER" must be "inline" or "off", got "${worker}".`)
   const smtpUrl = secretFile('SMTP_URL_FILE') ?? get('SMTP_URL')
@@ -397,6 +410,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     dataIntegrityThreads,
     portal,
     outbound: Object.freeze({ allowLoopback }),
+    tracing,
     branding: Object.freeze({ logoUrl, primaryColor, accentColor, linkedInOrganizationId }),
     metrics: Object.freeze({ token: metricsToken, port: metricsPort }),
     notifications: Object.freeze({
