@@ -264,6 +264,9 @@ async function main (): Promise<void> {
   const migrate = startTessera('migrate', tesseraEnvironment('migrate', values))
   const [code] = await once(migrate, 'exit') as [number | null]
   if (code !== 0) return await stop(1, `migrate exited (${String(code)})`)
+  // As in compose: the instances start once the migrations are done; the worker and the proxy once the
+  // instances are ready (an instance creates the configured issuer at boot, and the worker's key ring
+  // refuses key files naming an issuer the database does not have yet).
   const instances = INSTANCES.map((name) => ({ name, port: values.portOf(name), child: startTessera(name, tesseraEnvironment(name, values)) }))
   await Promise.all(instances.map(async (i) => { await waitForHttp(`http://127.0.0.1:${i.port}${HEALTH_PATHS[i.name]}`) }))
   const worker = startTessera('worker', tesseraEnvironment('worker', values))

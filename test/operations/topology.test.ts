@@ -76,10 +76,12 @@ t.test('each Tessera service gets the same settings by name, the same command an
   t.equal((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['start:prod'], ['node', ...NODE_FLAGS['tessera-1'], 'dist/server.js'].join(' '))
 })
 
-t.test('migrations run once, before the instances and the worker; the proxy waits for healthy instances', async (t) => {
+t.test('migrations run once, before the instances and the worker; the worker and the proxy wait for healthy instances', async (t) => {
   t.same(service('migrate').depends_on, { db: { condition: 'service_healthy' } })
   for (const name of [...INSTANCES, 'worker']) t.same(service(name).depends_on?.migrate, { condition: 'service_completed_successfully' }, name)
   for (const name of INSTANCES) t.same(service('proxy').depends_on?.[name], { condition: 'service_healthy' })
+  // An instance creates the issuer at boot; the worker's key ring needs it (the script starts the worker after the instances too).
+  t.same(service('worker').depends_on?.['tessera-1'], { condition: 'service_healthy' }, 'the worker waits for a ready instance')
 })
 
 t.test('health checks use the same paths in compose.yaml, deploy/Caddyfile and the script', async (t) => {
