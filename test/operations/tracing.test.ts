@@ -154,7 +154,8 @@ t.test('an issue request reaches the OTLP collector with its statements and sign
 
   const dataIntegrity = inRequest.filter((s) => s.name === 'sign data-integrity')
   const jwt = inRequest.filter((s) => s.name === 'sign vc-jwt')
-  t.equal(dataIntegrity.length, 1, 'one Data Integrity signature')
+  // The credential's proof, and the status list's (the issuer's first list is made and signed by this issue).
+  t.equal(dataIntegrity.length, 2, 'Data Integrity signatures: the credential and its new status list')
   t.equal(jwt.length, 1, 'one VC-JWT signature')
   t.ok(attribute(dataIntegrity[0]!, 'tessera.key_id'), 'the signing key id')
 
