@@ -23,7 +23,8 @@ const passphrase = 'bench-backup-passphrase-0123456789'
 const service = await startBenchService()
 const work = await mkdtemp(path.join(os.tmpdir(), 'tessera-bench-backup-'))
 const databaseUrl = service.config.databaseUrl ?? ''
-const sql = connect(databaseUrl, { max: 4 })
+// Copying 100,000 credentials in SQL takes longer than the pool's statement timeout.
+const sql = connect(databaseUrl, { max: 4, statementTimeoutMs: 0 })
 const seconds = (since: number): string => ((performance.now() - since) / 1000).toFixed(1)
 
 try {
@@ -55,7 +56,7 @@ try {
   await sql.unsafe(`create database ${restoredName}`)
   const url = new URL(databaseUrl)
   url.pathname = `/${restoredName}`
-  const restoredSql = connect(url.href, { max: 4 })
+  const restoredSql = connect(url.href, { max: 4, statementTimeoutMs: 0 })
   try {
     started = performance.now()
     const restored = await restoreBackup({ databaseUrl: url.href, sql: restoredSql, keysDir: path.join(work, 'restored-keys'), passphrase, source: target })

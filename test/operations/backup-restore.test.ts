@@ -1,4 +1,5 @@
-import { cp, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { cp, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
@@ -10,7 +11,7 @@ import { buildApp } from '../../src/app.js'
 import { prepareService } from '../../src/boot.js'
 import { resignExpiringStatusLists } from '../../src/capabilities/status-lists/refresh-task.js'
 import { makeBackup } from '../../src/infrastructure/backup/make-backup.js'
-import { BackupIntegrityError } from '../../src/infrastructure/backup/manifest.js'
+import { BackupIntegrityError, hashFile } from '../../src/infrastructure/backup/manifest.js'
 import { restoreBackup, RestoreRefusedError } from '../../src/infrastructure/backup/restore-backup.js'
 import { BackupPassphraseError } from '../../src/infrastructure/backup/sealed-keys.js'
 import { connect } from '../../src/infrastructure/db/connect.js'
@@ -117,6 +118,11 @@ t.test('a backup restored into a fresh embedded PostgreSQL and key folder verifi
   await handle.close()
   await t.rejects(restoreBackup({ databaseUrl: wrong.url, sql: wrong.sql, keysDir: path.join(work, 'wrong-keys'), passphrase: PASSPHRASE, source: tampered }),
     { name: BackupIntegrityError.name, message: `The backup is damaged: ${part.file} does not match the sha256 in its manifest` })
+  const edited = JSON.parse(await readFileText(path.join(tampered, 'manifest.json')))
+  edited.tables.find((p: { file: string }) => p.file === part.file).sha256 = (await hashFile(path.join(tampered, part.file))).sha256
+  await writeFile(path.join(tampered, 'manifest.json'), JSON.stringify(edited, null, 2))
+  await t.rejects(restoreBackup({ databaseUrl: wrong.url, sql: wrong.sql, keysDir: path.join(work, 'wrong-keys'), passphrase: PASSPHRASE, source: tampered }),
+    { name: BackupIntegrityError.name, message: 'The backup\'s manifest was altered: its HMAC does not match' }, 'a part altered with its sha256 updated in the manifest fails the manifest\'s HMAC')
   t.same(await wrong.sql`select 1 from pg_tables where schemaname = 'public'`, [], 'still untouched')
 
   // The restore.
@@ -194,3 +200,50 @@ async function readFileText (file: string): Promise<string> {
   const { readFile } = await import('node:fs/promises')
   return await readFile(file, 'utf8')
 }
+
+t.test('npm run backup and npm run restore: the commands, their output and exit codes', async (t) => {
+  const source = await build(t)
+  await createAchievement(source)
+  const work = await mkdtemp(path.join(os.tmpdir(), 'tessera-backup-cli-'))
+  t.teardown(async () => { await rm(work, { recursive: true, force: true }) })
+  const serverUrl = process.env.TESSERA_TEST_SERVER_URL ?? ''
+  const admin = connect(serverUrl, { max: 1 })
+  const name = `tessera_restore_cli_${process.pid}`
+  await admin.unsafe(`create database ${name}`)
+  t.teardown(async () => { await admin.unsafe(`drop database if exists ${name} with (force)`); await admin.end() })
+  const target = new URL(serverUrl)
+  target.pathname = `/${name}`
+  const run = async (command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> => {
+    const child = spawn(process.execPath, ['--import', 'tsx', new URL(`../../src/cli/${command}.ts`, import.meta.url).pathname, ...args], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+    return { code, stdout, stderr }
+  }
+  const backupDir = path.join(work, 'backup')
+  const sourceEnv = { DATABASE_URL: source.config.databaseUrl ?? '', KEYS_DIR: source.config.keysDir, DATA_DIR: work }
+
+  const refused = await run('backup', [backupDir], sourceEnv)
+  t.equal(refused.code, 1)
+  t.match(refused.stderr, 'backup: BACKUP_PASSPHRASE is not set')
+  const made = await run('backup', [backupDir], { ...sourceEnv, BACKUP_PASSPHRASE: PASSPHRASE })
+  t.equal(made.code, 0, made.stderr)
+  t.match(made.stdout, /^backup .*: \d+ tables, \d+ rows, 2 key file\(s\) sealed, .* MB, migration 00\d\d_\w+\.sql, in [\d.]+ s$/m)
+
+  const restoreEnv = { DATABASE_URL: target.href, KEYS_DIR: path.join(work, 'restored-keys'), DATA_DIR: work, BACKUP_PASSPHRASE: PASSPHRASE }
+  const restored = await run('restore', [backupDir], restoreEnv)
+  t.equal(restored.code, 0, restored.stderr)
+  t.match(restored.stdout, /^restored .* \(made [\d-]+T[\d:.]+Z\): \d+ tables, \d+ rows, 2 key file\(s\) into .*restored-keys, in [\d.]+ s$/m)
+  const restoredSql = connect(target.href, { max: 1 })
+  const [achievements] = await restoredSql`select count(*)::int as n from achievements`
+  await restoredSql.end()
+  t.equal(achievements?.n, 1, 'the restored database has the achievement')
+  const again = await run('restore', [backupDir], { ...restoreEnv, KEYS_DIR: path.join(work, 'other-keys') })
+  t.equal(again.code, 1)
+  t.match(again.stderr, 'restore: The target database is not empty')
+  const usage = await run('restore', [], restoreEnv)
+  t.equal(usage.code, 2)
+  t.match(usage.stderr, 'usage: npm run restore -- <backup folder> [--force]')
+})

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
 import type { Sql } from 'postgres'
 import { BACKUP_FORMAT, MANIFEST_FILE, type Manifest, type TablePart } from './manifest.js'
-import { readKeyFolder, sealKeys } from './sealed-keys.js'
+import { manifestMac, readKeyFolder, sealKeys } from './sealed-keys.js'
 import { copyOut, inSnapshot, jobQueueVersion, listTables, migrationLevel, readSequences, serverVersion } from './store.js'
 
 export interface BackupOptions {
@@ -70,15 +70,17 @@ export async function makeBackup (options: BackupOptions): Promise<Manifest> {
     return { postgres: server, migrations, jobQueueVersion: queueVersion ?? null, tables: parts, sequences }
   })
 
-  const sealed = JSON.stringify(await sealKeys(keyFiles, options.passphrase)) + '\n'
+  const { sealed: sealedKeys, macKey } = await sealKeys(keyFiles, options.passphrase)
+  const sealed = JSON.stringify(sealedKeys) + '\n'
   const keysFile = 'keys.sealed.json'
   await writeFile(path.join(options.target, keysFile), sealed, { mode: 0o600 })
-  const manifest: Manifest = {
+  const unsigned: Omit<Manifest, 'mac'> = {
     format: BACKUP_FORMAT,
     createdAt,
     ...snapshot,
     keys: { file: keysFile, bytes: Buffer.byteLength(sealed), sha256: createHash('sha256').update(sealed).digest('hex'), count: keyFiles.length }
   }
+  const manifest: Manifest = { ...unsigned, mac: manifestMac(macKey, JSON.stringify(unsigned)) }
   await writeFile(path.join(options.target, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 })
   return manifest
 }

@@ -9,7 +9,8 @@ import type { SequenceState } from './store.js'
  *   manifest.json                      this description
  *   tables/NNN-<schema>.<table>.copy.gz  each table's rows, COPY text format, gzip
  *   keys.sealed.json                   the key files, sealed with BACKUP_PASSPHRASE
- * Every part's sha256 is in the manifest; restore checks them all before it writes anything.
+ * Every part's sha256 is in the manifest, and the manifest carries an HMAC keyed by the
+ * passphrase; restore checks them all before it writes anything.
  */
 export const BACKUP_FORMAT = 'tessera-backup-1'
 export const MANIFEST_FILE = 'manifest.json'
@@ -36,6 +37,8 @@ export interface Manifest {
   tables: TablePart[]
   sequences: SequenceState[]
   keys: { file: string, bytes: number, sha256: string, count: number }
+  /** HMAC-SHA256 (key from BACKUP_PASSPHRASE, see sealed-keys.ts) of this manifest's JSON without `mac`. */
+  mac: string
 }
 
 export class BackupIntegrityError extends Error {

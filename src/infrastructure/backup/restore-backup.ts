@@ -8,7 +8,7 @@ import type { Sql } from 'postgres'
 import { migrateDatabase, MIGRATIONS_DIR } from '../db/migrate.js'
 import { openJobQueue } from '../jobs/job-queue.js'
 import { BackupIntegrityError, readCheckedManifest, type Manifest } from './manifest.js'
-import { openKeys, readKeyFolder, writeKeyFolder, type SealedKeys } from './sealed-keys.js'
+import { manifestMac, openKeys, readKeyFolder, writeKeyFolder, type SealedKeys } from './sealed-keys.js'
 import { copyIn, countRows, emptyTables, jobQueueVersion, listTables, restoreSequences } from './store.js'
 
 export interface RestoreOptions {
@@ -52,7 +52,9 @@ export async function restoreBackup (options: RestoreOptions): Promise<RestoreRe
   const manifest = await readCheckedManifest(options.source)
   if (options.passphrase === undefined || options.passphrase === '') throw new RestoreRefusedError('BACKUP_PASSPHRASE is not set: the backup\'s signing keys are sealed with the passphrase it was made with.')
   const sealed = JSON.parse(await readFile(path.join(options.source, manifest.keys.file), 'utf8')) as SealedKeys
-  const keyFiles = await openKeys(sealed, options.passphrase)
+  const { files: keyFiles, macKey } = await openKeys(sealed, options.passphrase)
+  const { mac, ...unsigned } = manifest
+  if (mac !== manifestMac(macKey, JSON.stringify(unsigned))) throw new BackupIntegrityError('The backup\'s manifest was altered: its HMAC does not match (the manifest was edited after the backup was made); nothing was restored.')
 
   if (options.force !== true) {
     if ((await readKeyFolder(options.keysDir)).length > 0) throw new RestoreRefusedError(`KEYS_DIR (${options.keysDir}) already holds key files: restore into an empty key folder, or pass --force to write the backup's keys beside them.`)
