@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { bakePng } from '../src/capabilities/bake/png.js'
 import { svgToPng } from '../src/infrastructure/web/images.js'
@@ -8,6 +7,7 @@ import { build, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/buil
 import { generateDidKey, signCredential } from './helpers/did-key-signing.js'
 import { FAST_JOBS, startSmtpServer, waitFor } from './helpers/notifications.js'
 import { signInLink } from './helpers/portal.js'
+import { ceBadge } from './helpers/continuing-education.js'
 import { testNeeding } from './helpers/system-tools.js'
 
 /**
@@ -26,22 +26,8 @@ type Json = Record<string, any>
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n')
 const day = (date: Date): string => date.toISOString().slice(0, 10)
 
-function ceBadge (issuer: { id: string, name: string }, title: string, credits: number, completed: Date): Json {
-  return {
-    '@context': ['https://www.w3.org/ns/credentials/v2', 'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json'],
-    id: `urn:uuid:${randomUUID()}`,
-    type: ['VerifiableCredential', 'OpenBadgeCredential'],
-    issuer: { id: issuer.id, type: ['Profile'], name: issuer.name },
-    validFrom: completed.toISOString(),
-    awardedDate: completed.toISOString(),
-    name: title,
-    credentialSubject: {
-      type: ['AchievementSubject'],
-      creditsEarned: credits,
-      achievement: { id: `urn:uuid:${randomUUID()}`, type: ['Achievement'], name: title, description: `${title}: continuing education for medical assistants.`, criteria: { narrative: 'Attended and passed the quiz.' } }
-    }
-  }
-}
+const completedCourse = (issuer: { id: string, name: string }, title: string, credits: number, completed: Date): Json =>
+  ceBadge(issuer.id, { issuerName: issuer.name, title, credits, validFrom: completed.toISOString(), awardedDate: completed.toISOString() })
 
 testNeeding(['chromium'], 'a holder records continuing education, is refused for too few points, applies, and is renewed when staff approve', { timeout: 240_000 }, async (t) => {
   const smtp = await startSmtpServer()
@@ -93,13 +79,13 @@ testNeeding(['chromium'], 'a holder records continuing education, is refused for
 
   // 2. A verifiable CE credential from the approved provider, pasted as JSON.
   const approvedIssuer = { id: approvedKey.did, name: 'Midwest Allied Health CE Institute' }
-  const infection = await signCredential(ceBadge(approvedIssuer, 'Infection control update', 20, new Date(now.getTime() - 60 * 86400_000)), approvedKey)
+  const infection = await signCredential(completedCourse(approvedIssuer, 'Infection control update', 20, new Date(now.getTime() - 60 * 86400_000)), approvedKey)
   await page.getByLabel('Paste its link, JSON or JWT').fill(JSON.stringify(infection, null, 2))
   await page.getByRole('button', { name: 'Add the credential' }).click()
   t.match(await page.locator('.notice').innerText(), 'Added "Infection control update" from Midwest Allied Health CE (AAMA-approved) (20 points, approved).')
 
   // 3. One from the provider the registry recognises but the achievement does not approve: it counts as other.
-  const ethics = await signCredential(ceBadge({ id: recognisedKey.did, name: 'State Nursing Education Network' }, 'Medical ethics seminar', 5, new Date(now.getTime() - 90 * 86400_000)), recognisedKey)
+  const ethics = await signCredential(completedCourse({ id: recognisedKey.did, name: 'State Nursing Education Network' }, 'Medical ethics seminar', 5, new Date(now.getTime() - 90 * 86400_000)), recognisedKey)
   await page.getByLabel('Paste its link, JSON or JWT').fill(JSON.stringify(ethics))
   await page.getByRole('button', { name: 'Add the credential' }).click()
   t.match(await page.locator('.notice').innerText(), 'Added "Medical ethics seminar" from State Nursing Education Network (5 points, other).')
@@ -116,7 +102,7 @@ testNeeding(['chromium'], 'a holder records continuing education, is refused for
   t.equal((await app.sql`select 1 from recertification_applications`).length, 0, 'nothing applied')
 
   // 4. More: a baked badge image of a CE credential from the approved provider.
-  const pharmacology = await signCredential(ceBadge(approvedIssuer, 'Pharmacology refresher', 25, new Date(now.getTime() - 20 * 86400_000)), approvedKey)
+  const pharmacology = await signCredential(completedCourse(approvedIssuer, 'Pharmacology refresher', 25, new Date(now.getTime() - 20 * 86400_000)), approvedKey)
   const image = bakePng(svgToPng('<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96"><circle cx="48" cy="48" r="44" fill="#2a6"/></svg>'), JSON.stringify(pharmacology))
   await page.getByLabel('Or choose its badge image (PNG or SVG)').setInputFiles({ name: 'pharmacology.png', mimeType: 'image/png', buffer: image })
   await page.getByRole('button', { name: 'Add the credential' }).click()

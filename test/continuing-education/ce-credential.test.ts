@@ -10,6 +10,7 @@ import { emptyBitstring, encodeList, withBitSet } from '../../src/capabilities/s
 import { svgToPng } from '../../src/infrastructure/web/images.js'
 import { AppError } from '../../src/kernel/errors.js'
 import { BASE_URL, build } from '../helpers/build-app.js'
+import { ceBadge as makeCeBadge } from '../helpers/continuing-education.js'
 import { generateDidKey, signCredential, type DidKey } from '../helpers/did-key-signing.js'
 
 /**
@@ -29,23 +30,7 @@ const app = await build(t, { clock: () => NOW, env: { OUTBOUND_ALLOW_LOOPBACK: '
 // readCeCredential is called directly, not through inject: wait for the app's Data Integrity thread to be ready.
 await app.app.ready()
 
-function ceBadge (issuer: string, extra: Json = {}, subject: Json = { creditsEarned: 2.5 }): Json {
-  return {
-    '@context': ['https://www.w3.org/ns/credentials/v2', 'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json'],
-    id: `urn:uuid:${randomUUID()}`,
-    type: ['VerifiableCredential', 'OpenBadgeCredential'],
-    issuer: { id: issuer, type: ['Profile'], name: 'Midwest Allied Health CE Institute' },
-    validFrom: '2026-03-01T00:00:00Z',
-    awardedDate: '2026-03-14T15:30:00Z',
-    name: 'Infection Control Update 2026',
-    credentialSubject: {
-      type: ['AchievementSubject'],
-      ...subject,
-      achievement: { id: 'urn:uuid:6b0f3e0c-8a5d-4b7e-9f11-2c3d4e5f6a7b', type: ['Achievement'], name: 'Infection Control Update 2026', description: 'Two and a half hours of continuing education.', criteria: { narrative: 'Attended the course and passed its quiz.' } }
-    },
-    ...extra
-  }
-}
+const ceBadge = (issuer: string, extra: Json = {}, subject?: Json): Json => makeCeBadge(issuer, { extra, ...(subject === undefined ? {} : { subject }) })
 
 const deps = (approvedProviders: readonly ApprovedProvider[] = []): Parameters<typeof readCeCredential>[1] =>
   ({ verifier: app.app.verifier, now: NOW, sql: app.sql, publicBaseUrl: BASE_URL, allowLoopback: true, approvedProviders })

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import t from 'tap'
 import { addApprovedProvider } from '../../src/capabilities/continuing-education/approved-providers.js'
@@ -6,6 +5,7 @@ import { build, CMA_ACHIEVEMENT, createAchievement, issue, type TestApp } from '
 import { generateDidKey, signCredential } from '../helpers/did-key-signing.js'
 import { startSmtpServer } from '../helpers/notifications.js'
 import { CookieJar, csrfToken, getPage, postForm, signIn } from '../helpers/portal.js'
+import { ceBadge } from '../helpers/continuing-education.js'
 
 /**
  * The holder's continuing-education page in the portal: progress in the
@@ -52,22 +52,7 @@ const certificate = (): Buffer => certificates++ === 0 ? PDF : Buffer.concat([PD
 const declared = (csrf: string, extra: Record<string, string | { bytes: Buffer, filename: string, type: string }> = {}): Record<string, string | { bytes: Buffer, filename: string, type: string }> =>
   ({ _csrf: csrf, title: 'Infection control update', category: 'approved', providerId: approved.id, provider: '', completedOn: '2026-03-14', points: '20', certificate: { bytes: certificate(), filename: 'infection control.pdf', type: 'application/pdf' }, ...extra })
 
-function ceBadge (issuer: string, credits: number): Json {
-  return {
-    '@context': ['https://www.w3.org/ns/credentials/v2', 'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json'],
-    id: `urn:uuid:${randomUUID()}`,
-    type: ['VerifiableCredential', 'OpenBadgeCredential'],
-    issuer: { id: issuer, type: ['Profile'], name: 'Midwest Allied Health CE Institute' },
-    validFrom: '2026-05-01T00:00:00Z',
-    awardedDate: '2026-05-02T10:00:00Z',
-    name: 'Pharmacology refresher',
-    credentialSubject: {
-      type: ['AchievementSubject'],
-      creditsEarned: credits,
-      achievement: { id: `urn:uuid:${randomUUID()}`, type: ['Achievement'], name: 'Pharmacology refresher', description: 'Continuing education.', criteria: { narrative: 'Completed the course.' } }
-    }
-  }
-}
+const pharmacology = (issuer: string, credits: number): Json => ceBadge(issuer, { title: 'Pharmacology refresher', credits, validFrom: '2026-05-01T00:00:00Z', awardedDate: '2026-05-02T10:00:00Z' })
 
 t.test('My badges shows the progress in the rules\' words with the deadline, and the page shows what is missing, the fee that is not taken here, and why Apply is disabled', async (t) => {
   const mine = await getPage(app, janeJar, '/account')
@@ -162,7 +147,7 @@ t.test('another holder\'s badge, and its certificates, are the 404 page; signed 
 })
 
 t.test('a verifiable CE credential from an approved provider counts as approved; one from an unknown issuer is refused with the verifier\'s words', async (t) => {
-  const signed = await signCredential(ceBadge(provider.did, 15), provider)
+  const signed = await signCredential(pharmacology(provider.did, 15), provider)
   const added = await postMultipart(app, janeJar, `${page}/credentials`, { _csrf: await fresh(), credential: JSON.stringify(signed) })
   t.equal(added.statusCode, 200)
   t.match(added.body, 'Added &quot;Pharmacology refresher&quot; from Midwest CE (AAMA-approved) (15 points, approved).')
@@ -173,7 +158,7 @@ t.test('a verifiable CE credential from an approved provider counts as approved;
   t.match(again.body, 'This CE credential is already on the record')
 
   const stranger = await generateDidKey()
-  const unknown = await postMultipart(app, janeJar, `${page}/credentials`, { _csrf: await fresh(), credential: JSON.stringify(await signCredential(ceBadge(stranger.did, 40), stranger)) })
+  const unknown = await postMultipart(app, janeJar, `${page}/credentials`, { _csrf: await fresh(), credential: JSON.stringify(await signCredential(pharmacology(stranger.did, 40), stranger)) })
   t.equal(unknown.statusCode, 422)
   t.match(unknown.body, /role="alert"/)
   t.match(unknown.body, /not (a )?recogni[sz]ed|unverified|registry/i, 'the verifier\'s reason')
