@@ -78,6 +78,9 @@ t.test('staff record activities one by one and by CSV; the record shows progress
   const imported = await app.app.inject({ method: 'POST', url: '/api/v1/continuing-education/activities', headers: { ...app.auth, 'content-type': 'text/csv' }, payload: csv })
   t.equal(imported.statusCode, 201, imported.body)
   t.equal(imported.json().recorded, 2)
+  t.same(imported.json().items.map((a: { title: string, credentialId: string }) => [a.title, a.credentialId]), [['Wound care', credentialId], ['Old course', credentialId]], 'the recorded rows, in the CSV\'s order')
+  const importAudit = await app.sql`select after->>'title' as title from audit_events where action = 'ce_activity.recorded' and subject_id = ${credentialId} and after->>'activity' = any(${imported.json().items.map((a: { id: string }) => a.id)}) order by after->>'title'`
+  t.same(importAudit.map((r) => r.title), ['Old course', 'Wound care'], 'one audit event per imported activity')
 
   const record = (await app.app.inject({ method: 'GET', url: `/api/v1/credentials/${credentialId}/continuing-education`, headers: app.auth })).json()
   t.equal(record.progress.summary, '50 of 60 points, 30 of 30 approved', 'the 2021 course is before this certification period began')

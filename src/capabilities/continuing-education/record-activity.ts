@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Sql } from 'postgres'
-import { recordAuditEvent } from '../audit/store.js'
+import { recordAuditEvent, recordAuditEvents, type AuditEvent } from '../audit/store.js'
 import { findAchievement } from '../achievements/store.js'
 import { findCredential, lockCredential } from '../credentials/store.js'
 import type { Verifier } from '../verification/verify-credential.js'
@@ -10,7 +10,7 @@ import { newId } from '../../kernel/ids.js'
 import { sameProvider } from './approved-providers.js'
 import { readCeCredential } from './ce-credential.js'
 import { checkEvidenceFile } from './evidence-file.js'
-import { findActivity, findByEvidence, insertActivities, listApprovedProviders, removeActivity, type ActivityRow, type ApprovedProviderRow, type NewActivity } from './store.js'
+import { findActivities, findActivity, findByEvidence, insertActivities, listApprovedProviders, removeActivity, type ActivityRow, type ApprovedProviderRow, type NewActivity } from './store.js'
 
 /**
  * Recording continuing education on a credential's record, by its holder (in
@@ -147,6 +147,16 @@ export async function prepareActivity (deps: RecordDeps, credentialId: string, i
   }
 }
 
+/** The audit event of a recorded activity (never the certificate's bytes or the CE credential). */
+const recordedEvent = (deps: Pick<RecordDeps, 'actor' | 'requestId'>, row: NewActivity): AuditEvent => ({
+  actor: deps.actor,
+  action: 'ce_activity.recorded',
+  subjectType: 'credential',
+  subjectId: row.credentialId,
+  ...(deps.requestId === undefined ? {} : { requestId: deps.requestId }),
+  after: { activity: row.id, title: row.title, provider: row.provider, completedOn: row.completedOn, points: row.points, category: row.category, evidence: row.evidenceKind }
+})
+
 /** Records one activity on a credential's record; holders must attach evidence. Audited. */
 export async function recordActivity (deps: RecordDeps, credentialId: string, input: ActivityInput, options: { certificateRequired: boolean }): Promise<ActivityRow> {
   const { approvedProviders } = await recordable(deps.sql, credentialId)
@@ -159,14 +169,7 @@ export async function recordActivity (deps: RecordDeps, credentialId: string, in
       throw new AppError('conflict', `This ${row.evidenceKind === 'credential' ? 'CE credential' : 'certificate file'} is already on the record, for "${same.title}": each counts once.`)
     }
     await insertActivities(tx, [row])
-    await recordAuditEvent(tx, {
-      actor: deps.actor,
-      action: 'ce_activity.recorded',
-      subjectType: 'credential',
-      subjectId: credentialId,
-      ...(deps.requestId === undefined ? {} : { requestId: deps.requestId }),
-      after: { activity: row.id, title: row.title, provider: row.provider, completedOn: row.completedOn, points: row.points, category: row.category, evidence: row.evidenceKind }
-    })
+    await recordAuditEvent(tx, recordedEvent(deps, row))
     const stored = await findActivity(tx, credentialId, row.id)
     if (stored === undefined) throw new Error(`Activity ${row.id} was not stored.`)
     return stored
@@ -197,15 +200,8 @@ export async function recordActivities (deps: RecordDeps, items: ReadonlyArray<{
   return await deps.sql.begin(async (tx) => {
     for (const id of [...new Set(rows.map((r) => r.credentialId))].sort()) await lockCredential(tx, id)
     await insertActivities(tx, rows)
-    for (const row of rows) {
-      await recordAuditEvent(tx, { actor: deps.actor, action: 'ce_activity.recorded', subjectType: 'credential', subjectId: row.credentialId, ...(deps.requestId === undefined ? {} : { requestId: deps.requestId }), after: { activity: row.id, title: row.title, provider: row.provider, completedOn: row.completedOn, points: row.points, category: row.category, evidence: row.evidenceKind } })
-    }
-    const stored: ActivityRow[] = []
-    for (const row of rows) {
-      const found = await findActivity(tx, row.credentialId, row.id)
-      if (found !== undefined) stored.push(found)
-    }
-    return stored
+    await recordAuditEvents(tx, rows.map((row) => recordedEvent(deps, row)))
+    return await findActivities(tx, rows.map((row) => row.id))
   }) as ActivityRow[]
 }
 

@@ -111,6 +111,14 @@ export async function listActivities (sql: Db, credentialId: string): Promise<Ac
     order by completed_on desc, recorded_at desc`
 }
 
+/** Activities by id, in the order of the ids given (the rows an import just recorded). */
+export async function findActivities (sql: Db, ids: readonly string[]): Promise<ActivityRow[]> {
+  if (ids.length === 0) return []
+  const rows = await sql<ActivityRow[]>`select ${ACTIVITY_COLUMNS(sql)} from ce_activities where id in ${sql(ids as string[])}`
+  const byId = new Map(rows.map((row) => [row.id, row]))
+  return ids.flatMap((id) => byId.get(id) ?? [])
+}
+
 export async function listActivitiesOfApplication (sql: Db, applicationId: string): Promise<ActivityRow[]> {
   return await sql<ActivityRow[]>`
     select ${ACTIVITY_COLUMNS(sql)} from ce_activities
