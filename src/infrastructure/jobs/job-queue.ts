@@ -88,7 +88,13 @@ export interface JobQueue {
   work: <Q extends QueueName>(queue: Q, handler: (job: Job<Q>) => Promise<void>) => Promise<void>
   /** Cron schedule (one send per slot across every instance; checked every maintenanceIntervalSeconds). */
   schedule: (queue: ScheduledQueue, cron: string) => Promise<void>
-  stop: () => Promise<void>
+  /**
+   * Stops the workers: waits up to `graceMs` (default 10 s) for running jobs,
+   * then up to as long again for a job fetched while stopping, and for the
+   * statements that record how jobs ended. After it returns, nothing of the
+   * queue touches the pool, so the caller may end it.
+   */
+  stop: (options?: { graceMs?: number }) => Promise<void>
   readonly policy: JobPolicy
 }
 
@@ -128,6 +134,55 @@ export function pgBossDb (sql: Db): PgBoss.Db {
   }
 }
 
+/**
+ * pg-boss's own connection, made safe to end the pool after: it counts the
+ * statements in flight, and once closed sends none. pg-boss records a job's
+ * end without awaiting it (manager.js: `this.complete(...)` after the
+ * handler), and a worker whose fetch was under way when stop began runs the
+ * job it got after pg-boss says it has stopped: either statement would then
+ * meet an ended pool and reject with nobody to catch it (an unhandled
+ * rejection, seen as CONNECTION_ENDED in CI). A statement asked for after
+ * close never answers: its job stays active and expires into a retry, as
+ * when a process dies.
+ */
+function closableDb (sql: Db): { db: PgBoss.Db, drain: (ms: number) => Promise<void> } {
+  const inner = pgBossDb(sql)
+  const inFlight = new Set<Promise<unknown>>()
+  let closed = false
+  return {
+    db: {
+      executeSql: async (text, values) => {
+        if (closed) return await new Promise<never>(() => {})
+        const run = inner.executeSql(text, values)
+        inFlight.add(run)
+        try {
+          return await run
+        } finally {
+          inFlight.delete(run)
+        }
+      }
+    },
+    drain: async (ms) => {
+      closed = true
+      await settledWithin(inFlight, ms)
+    }
+  }
+}
+
+/** Resolves when every promise in `running` has settled, or after `ms`, whichever is first. */
+async function settledWithin (running: Set<Promise<unknown>>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, ms) })
+  try {
+    while (running.size > 0) {
+      const all = Promise.allSettled([...running]).then(() => true)
+      if (!await Promise.race([all, deadline.then(() => false)])) return
+    }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 const wakeSoon = (wake: (() => void) | undefined): void => {
   // A worker in this process need not wait for its next poll (after commit: a short delay).
   if (wake !== undefined) setTimeout(wake, 50).unref()
@@ -141,8 +196,9 @@ const wakeSoon = (wake: (() => void) | undefined): void => {
 export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: Partial<JobPolicy>, onError?: (error: unknown) => void }): Promise<JobQueue> {
   const policy = { ...DEFAULT_JOB_POLICY, ...options.policy }
   const within = (seconds: number): number => Math.min(45, Math.max(1, Math.ceil(seconds)))
+  const connection = closableDb(sql)
   const boss = new PgBoss({
-    db: pgBossDb(sql),
+    db: connection.db,
     migrate: true,
     supervise: options.run,
     schedule: options.run,
@@ -162,6 +218,8 @@ export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: 
     else await boss.updateQueue(name, settings)
   }
   let stopping = false
+  // Handlers running now, so that stop can wait for one fetched while stopping.
+  const running = new Set<Promise<unknown>>()
   const wakers = new Map<QueueName, () => void>()
   return {
     policy,
@@ -188,7 +246,13 @@ export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: 
             // A scheduled job's data is null (its cron sends none): the empty payload.
             // Each in a span (tracing: the adding request's id comes with the data, and is taken off it).
             for (const job of jobs) {
-              await inJobSpan(queue, { id: job.id, retryCount: job.retryCount, data: job.data ?? {} as QueuePayloads[Q] }, async (data) => { await handler({ id: job.id, data, retryCount: job.retryCount }) })
+              const run = inJobSpan(queue, { id: job.id, retryCount: job.retryCount, data: job.data ?? {} as QueuePayloads[Q] }, async (data) => { await handler({ id: job.id, data, retryCount: job.retryCount }) })
+              running.add(run)
+              try {
+                await run
+              } finally {
+                running.delete(run)
+              }
             }
           } finally {
             // pg-boss waits a whole polling interval after every fetch, busy or not;
@@ -202,9 +266,13 @@ export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: 
       wakers.set(queue, () => { for (const id of ids) boss.notifyWorker(id) })
     },
     schedule: async (queue, cron) => { await boss.schedule(queue, cron) },
-    stop: async () => {
+    stop: async ({ graceMs = 10_000 } = {}) => {
       stopping = true
-      await boss.stop({ graceful: true, wait: true, timeout: 10_000, close: false })
+      await boss.stop({ graceful: true, wait: true, timeout: graceMs, close: false })
+      await settledWithin(running, graceMs)
+      // The statement that records a job's end starts a turn after its handler settles.
+      await new Promise((resolve) => setImmediate(resolve))
+      await connection.drain(graceMs)
     }
   }
 }
