@@ -54,6 +54,11 @@ import { createMetrics, installRequestMetrics, type Metrics } from './infrastruc
 import { metricsAccess, metricsRoutes } from './channels/api/metrics.js'
 import { installRequestTracing, startTracing } from './infrastructure/tracing/tracing.js'
 import { traceStatements } from './infrastructure/tracing/traced-sql.js'
+import { achievementDesignRoutes } from './channels/api/achievement-design.js'
+import { lookupRoutes } from './channels/holder-pages/lookup-routes.js'
+import { usageRoutes } from './channels/api/usage.js'
+import { installUsageCounting } from './capabilities/usage/counting.js'
+import { consoleRoutes } from './channels/console/routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -208,6 +213,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     request.log.info({ method: request.method, url: loggableUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip }, 'request')
   })
   installRequestMetrics(app, metrics)
+  installUsageCounting(app)
   installErrorHandling(app)
   await installHardening(app)
   await installApiContract(app)
@@ -227,6 +233,8 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   await app.register(presentationRoutes)
   await app.register(unsubscribeRoutes)
   await app.register(portalRoutes, { cookieSecret })
+  await app.register(lookupRoutes)
+  await app.register(consoleRoutes, { cookieSecret })
 
   await app.register(async (staff) => {
     installBearerAuth(staff, deps.config.adminApiKey)
@@ -239,6 +247,8 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     await staff.register(orderRoutes)
     await staff.register(registryRoutes)
     await staff.register(continuingEducationRoutes)
+    await staff.register(achievementDesignRoutes)
+    await staff.register(usageRoutes)
   }, { prefix: '/api/v1' })
 
   return app
