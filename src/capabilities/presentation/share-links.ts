@@ -14,6 +14,8 @@ export interface ShareInput {
 
 export interface ShareLinks {
   linkedInAddToProfile: string
+  /** The same, through this service's counted redirect (GET /credentials/:id/share/linkedin, issue 25). */
+  linkedInAddToProfileCounted: string
   linkedInShare: string
   x: string
   facebook: string
@@ -31,24 +33,30 @@ function yearMonth (iso: string | undefined): { year?: string, month?: string } 
   return { year: String(date.getUTCFullYear()), month: String(date.getUTCMonth() + 1) }
 }
 
-export function shareLinks (input: ShareInput): ShareLinks {
+/** LinkedIn's "Add to profile" form, filled in with the credential. */
+export function linkedInAddToProfileUrl (input: ShareInput): string {
   const issued = yearMonth(input.issued)
   const expires = yearMonth(input.expires)
+  return link('https://www.linkedin.com/profile/add?', [
+    ['startTask', 'CERTIFICATION_NAME'],
+    ['name', input.achievementName],
+    ...(input.linkedInOrganizationId !== undefined
+      ? [['organizationId', input.linkedInOrganizationId] as [string, string]]
+      : [['organizationName', input.issuerName] as [string, string]]),
+    ['issueYear', issued.year],
+    ['issueMonth', issued.month],
+    ['expirationYear', expires.year],
+    ['expirationMonth', expires.month],
+    ['certUrl', input.credentialUrl],
+    ['certId', input.credentialId]
+  ])
+}
+
+export function shareLinks (input: ShareInput): ShareLinks {
   const text = `${input.achievementName}, issued by ${input.issuerName}`
   return {
-    linkedInAddToProfile: link('https://www.linkedin.com/profile/add?', [
-      ['startTask', 'CERTIFICATION_NAME'],
-      ['name', input.achievementName],
-      ...(input.linkedInOrganizationId !== undefined
-        ? [['organizationId', input.linkedInOrganizationId] as [string, string]]
-        : [['organizationName', input.issuerName] as [string, string]]),
-      ['issueYear', issued.year],
-      ['issueMonth', issued.month],
-      ['expirationYear', expires.year],
-      ['expirationMonth', expires.month],
-      ['certUrl', input.credentialUrl],
-      ['certId', input.credentialId]
-    ]),
+    linkedInAddToProfile: linkedInAddToProfileUrl(input),
+    linkedInAddToProfileCounted: `${input.credentialUrl}/share/linkedin`,
     linkedInShare: link('https://www.linkedin.com/sharing/share-offsite/?', [['url', input.credentialUrl]]),
     x: link('https://x.com/intent/post?', [['text', text], ['url', input.credentialUrl]]),
     facebook: link('https://www.facebook.com/sharer/sharer.php?', [['u', input.credentialUrl]]),
