@@ -7,6 +7,7 @@ import type { PublicUrls } from '../../kernel/public-urls.js'
 import type { VerificationResult } from '../verification/result.js'
 import { verifyCredential, type Verifier } from '../verification/verify-credential.js'
 import type { Palette } from '../../infrastructure/web/images.js'
+import { findDesign, type Design } from '../design/store.js'
 import { displayFields, type DisplayFields } from './display.js'
 import { statusBanner, type Banner } from './status-banner.js'
 
@@ -30,10 +31,16 @@ export interface HolderView {
   banner: Banner
   noun: string
   palette: Palette
+  /** The achievement's design with its images' bytes, when asked for and it has one; its colours are already in `palette`. */
+  design?: Design
 }
 
-/** Loads a version (the current one by default) and judges it with the same verifier the API uses. */
-export async function loadHolderView (deps: HolderDeps, id: string, versionNumber?: number): Promise<HolderView | undefined> {
+/**
+ * Loads a version (the current one by default) and judges it with the same
+ * verifier the API uses. With `design`, also the achievement's design (for
+ * the images and PDFs; the page does not need its bytes).
+ */
+export async function loadHolderView (deps: HolderDeps, id: string, versionNumber?: number, options: { design?: boolean } = {}): Promise<HolderView | undefined> {
   const credential = await findCredential(deps.sql, id)
   const version = credential === undefined ? undefined : await findSignedVersion(deps.sql, id, versionNumber)
   const achievement = credential === undefined ? undefined : await findAchievement(deps.sql, credential.achievementId)
@@ -52,7 +59,9 @@ export async function loadHolderView (deps: HolderDeps, id: string, versionNumbe
     recertification: achievement.recertification,
     now: deps.now
   })
-  return { credential, version, achievement, document, fields, result, banner, noun, palette: { primary: deps.config.branding.primaryColor, accent: deps.config.branding.accentColor } }
+  const design = options.design === true ? await findDesign(deps.sql, achievement.id, { withBytes: true }) : undefined
+  const palette = { primary: design?.primaryColor ?? deps.config.branding.primaryColor, accent: design?.accentColor ?? deps.config.branding.accentColor }
+  return { credential, version, achievement, document, fields, result, banner, noun, palette, ...(design !== undefined ? { design } : {}) }
 }
 
 /** The words stamped across a printed certificate or card that is not valid now. */

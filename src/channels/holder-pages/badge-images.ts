@@ -16,6 +16,11 @@ import { defaultBadgeSvg, svgToPng } from '../../infrastructure/web/images.js'
  * its chunks read. One the renderer cannot read would otherwise make every
  * download of every badge of that achievement a 500; it is replaced by the
  * drawn badge, and said once in the log rather than on every request.
+ *
+ * Without an own image, the badge artwork of the achievement's design is used
+ * (its PNG was made and checked at upload, so nothing is judged or cached
+ * here: a new upload shows at once); without that either, the drawn badge in
+ * the design's colours (the view's palette).
  */
 
 /** The largest side of a rendered own SVG, in pixels: badges show at a few hundred; this keeps a sharp copy at 4 MiB of pixels. */
@@ -42,13 +47,14 @@ export class BadgeImages {
 
   /** The image badge.png bakes the credential into. */
   png (view: HolderView, log: FastifyBaseLogger): Buffer {
-    return this.#judge(view, log) ?? svgToPng(this.#drawn(view))
+    return this.#judge(view, log) ?? view.design?.images.artwork?.png ?? svgToPng(this.#drawn(view))
   }
 
   /** The image badge.svg bakes the credential into. */
   svg (view: HolderView, log: FastifyBaseLogger): string {
-    const own = this.#judge(view, log) === undefined ? undefined : ownImage(signedImage(view))?.svg
-    return own ?? this.#drawn(view)
+    if (this.#judge(view, log) !== undefined) return ownImage(signedImage(view))?.svg ?? this.#drawn(view)
+    const artwork = view.design?.images.artwork
+    return artwork?.mediaType === 'image/svg+xml' && artwork.bytes !== undefined ? artwork.bytes.toString('utf8') : this.#drawn(view)
   }
 
   #drawn (view: HolderView): string {

@@ -19,7 +19,8 @@ import { FetchRefusedError } from '../../capabilities/verification/fetch-credent
 import { readSubmittedImage, readSubmittedText } from '../../capabilities/verification/read-submitted.js'
 import { BadgeImages } from './badge-images.js'
 import { loadHolderView, printStamp, type HolderDeps, type HolderView } from '../../capabilities/presentation/holder-view.js'
-import { previewSvg, svgToPng } from '../../infrastructure/web/images.js'
+import { svgToPng } from '../../infrastructure/web/images.js'
+import { designedPreviewSvg, previewDesignKey } from '../../capabilities/design/preview-image.js'
 import { renderCredentialPage, renderPrivatePage, renderVerifyPage, sendPage } from '../../capabilities/presentation/pages.js'
 import { certificatePdf, walletCardPdf } from './pdfs.js'
 import { TAG } from '../../infrastructure/http/api-contract.js'
@@ -37,8 +38,8 @@ const ARTEFACTS: Record<string, (view: HolderView, deps: ArtefactDeps, reply: Fa
   'badge.png': async (view, deps, reply) => await reply.type('image/png').send(bakePng(deps.badges.png(view, reply.log), view.version.document)),
   'badge.svg': async (view, deps, reply) => await reply.type('image/svg+xml; charset=utf-8').send(bakeSvg(deps.badges.svg(view, reply.log), view.version.document)),
   'preview.png': async (view, deps, reply) => await reply.type('image/png').send(previewPng(view, deps.previews)),
-  'certificate.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await certificatePdf(printable(view, deps))),
-  'wallet-card.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await walletCardPdf(printable(view, deps)))
+  'certificate.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await certificatePdf(printable(view, deps), view.design)),
+  'wallet-card.pdf': async (view, deps, reply) => await reply.type('application/pdf').send(await walletCardPdf(printable(view, deps), view.design))
 }
 
 /** Each file by its content type; the signed ones are the stored texts, byte for byte. */
@@ -87,10 +88,10 @@ function previewPng (view: HolderView, previews: Previews): Buffer {
     tone: view.banner.tone,
     palette: view.palette
   }
-  const key = `${view.credential.id}/${view.version.version}/${JSON.stringify(input)}`
+  const key = `${view.credential.id}/${view.version.version}/${JSON.stringify(input)}/${previewDesignKey(view.design)}`
   let png = previews.get(key)
   if (png === undefined) {
-    png = svgToPng(previewSvg(input))
+    png = svgToPng(designedPreviewSvg(input, view.design))
     previews.set(key, png)
   }
   return png
@@ -153,7 +154,7 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
   const versionArtefactParams = { ...artefactParams, required: ['id', 'version', 'file'], properties: { ...versionParams.properties, file: artefactParams.properties.file } } as const
   const serveArtefact = async (request: FastifyRequest, reply: FastifyReply, params: { id: string, version?: number, file: string }): Promise<FastifyReply> => {
     const d = { ...deps(), badges, previews }
-    const view = await loadHolderView(d, params.id, params.version)
+    const view = await loadHolderView(d, params.id, params.version, { design: params.file !== 'credential.jsonld' && params.file !== 'credential.jwt' })
     const make = ARTEFACTS[params.file]
     if (view === undefined || make === undefined) throw notFound(`Credential "${params.id}"`)
     if (PAGE_RENDERINGS.has(params.file) && await isPrivateTo(request, view, app)) throw new AppError('credential_private', 'The holder has made this credential\'s page private; the signed credential (credential.jsonld, credential.jwt) still verifies.')
