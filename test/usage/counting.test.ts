@@ -48,7 +48,17 @@ t.test('real requests are counted per credential and kind once flushed, without 
   t.equal(byImage.statusCode, 200, 'the API verified the baked image')
   const byPage = await multipartVerify(app, url)
   t.equal(byPage.statusCode, 200, 'the /verify page verified the pasted link')
-  responses.push(byImage, byPage)
+  const boundary = 'USAGEIMAGE'
+  const upload = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="badge.png"\r\nContent-Type: image/png\r\n\r\n`),
+    png,
+    Buffer.from(`\r\n--${boundary}--\r\n`)
+  ])
+  const byPageImage = await app.app.inject({ method: 'POST', url: '/verify', headers: { ...BROWSER, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: upload })
+  t.equal(byPageImage.statusCode, 200, 'the /verify page verified the uploaded badge image')
+  const unreadable = await multipartVerify(app, '')
+  t.equal(unreadable.statusCode, 400, 'an empty form is not a verification')
+  responses.push(byImage, byPage, byPageImage, unreadable)
 
   // Downloads: JSON-LD (one more above), JWT, PDF, image (one more above); preview.png is not a download.
   for (const file of ['credential.jwt', 'certificate.pdf', 'badge.svg', 'preview.png']) {
@@ -78,7 +88,7 @@ t.test('real requests are counted per credential and kind once flushed, without 
     page_view: 2,
     verification_api: 4,
     verification_page: 1,
-    verification_image: 1,
+    verification_image: 2,
     linkedin_click: 1,
     download_json: 1,
     download_jwt: 1,
