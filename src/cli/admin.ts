@@ -7,6 +7,9 @@
  *   npm run admin -- signing-keys compromised <key id> --since 2026-11-20T00:00:00Z
  *   npm run admin -- signing-keys reload
  *   npm run admin -- credentials re-sign --key <key id>
+ *   npm run admin -- staff create --email ops@aama.example --name "Olive Ops" --role admin
+ *   npm run admin -- staff enrolment-link <staff user id>
+ *   npm run admin -- staff list
  * Each change is audited with the actor "cli". Compiled: `node dist/cli/admin.js …` (the image).
  */
 import { parseArgs } from 'node:util'
@@ -15,6 +18,9 @@ import { ensureSchema } from '../boot.js'
 import { apiKeyResource, createApiKey, listApiKeys, revokeStaffKey } from '../capabilities/staff-access/api-keys.js'
 import { SCOPES, type Scope } from '../capabilities/staff-access/bearer-auth.js'
 import { cliDatabase, NoDatabaseError } from './database.js'
+import { createEnrolmentLink, createStaffUser, ENROLMENT_HOURS, staffUserResource } from '../capabilities/staff-accounts/accounts.js'
+import { isRole, ROLES } from '../capabilities/staff-accounts/roles.js'
+import { listStaffUsers } from '../capabilities/staff-accounts/store.js'
 import { resignAll } from '../capabilities/credentials/recertify/resign-all.js'
 import { loadKeyRing } from '../capabilities/keys/key-ring.js'
 import { compromiseSigningKey, rotateSigningKeys } from '../capabilities/keys/lifecycle.js'
@@ -32,14 +38,17 @@ const USAGE = `usage: npm run admin -- <command>
   signing-keys compromised <key id> --since <RFC 3339 time>
   signing-keys reload            (every running instance re-reads KEYS_DIR and the keys' states)
   credentials re-sign --key <key id>
+  staff create --email <email> --name <name> --role <${ROLES.join('|')}>   (prints the link that registers their passkey)
+  staff enrolment-link <staff user id>                   (another passkey: a new device, a lost one)
+  staff list
 scopes: ${SCOPES.join(', ')}`
 
 class UsageError extends Error {}
 
 async function main (argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { name: { type: 'string' }, scopes: { type: 'string' }, expires: { type: 'string' }, since: { type: 'string' }, key: { type: 'string' } } })
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { name: { type: 'string' }, scopes: { type: 'string' }, expires: { type: 'string' }, since: { type: 'string' }, key: { type: 'string' }, email: { type: 'string' }, role: { type: 'string' } } })
   const [group, command, ...rest] = positionals
-  if (!['api-keys', 'signing-keys', 'credentials'].includes(group ?? '') || command === undefined) throw new UsageError(USAGE)
+  if (!['api-keys', 'signing-keys', 'credentials', 'staff'].includes(group ?? '') || command === undefined) throw new UsageError(USAGE)
   const config = loadConfig(process.env)
   const db = await cliDatabase(config)
   try {
@@ -65,6 +74,16 @@ async function main (argv: string[]): Promise<number> {
       const total = await resignAll({ sql: deps.sql, actor: deps.actor, clock: () => new Date(), keyRing, urls: publicUrls(config.publicBaseUrl), statusLists: statusListPolicy(), outbox: databaseOutbox(jobs) }, values.key, (done) => { console.log(`re-signed ${done}`) })
       await jobs.stop()
       console.log(`done: ${total} credential(s) re-signed; none current is signed by ${values.key} any more. Running it again resumes where it stopped.`)
+    } else if (group === 'staff' && command === 'create') {
+      // The first administrator comes from here; later staff users can be made in the console too.
+      if (values.email === undefined || values.name === undefined || values.role === undefined || !isRole(values.role)) throw new UsageError(USAGE)
+      const { user, enrolmentUrl } = await createStaffUser({ ...deps, baseUrl: config.publicBaseUrl }, { email: values.email, name: values.name, role: values.role })
+      console.log(JSON.stringify(staffUserResource(user), null, 2))
+      console.log(`\nThe link that registers their passkey (works once, for ${ENROLMENT_HOURS} hours):\n${enrolmentUrl}`)
+    } else if (group === 'staff' && command === 'enrolment-link' && rest[0] !== undefined) {
+      console.log(await createEnrolmentLink({ ...deps, baseUrl: config.publicBaseUrl }, rest[0]))
+    } else if (group === 'staff' && command === 'list') {
+      for (const user of await listStaffUsers(db.sql)) console.log([user.id, user.email, user.name, user.role, user.disabledAt === null ? 'active' : `disabled ${user.disabledAt.toISOString()}`].join('\t'))
     } else if (group !== 'api-keys') {
       throw new UsageError(USAGE)
     } else if (command === 'create') {

@@ -103,6 +103,17 @@ export interface Config {
     /** Sign-in links sent to one address in an hour, at most; further requests get the same answer and no email. */
     readonly signInLinksPerAddressPerHour: number
   }
+  /**
+   * The body's OpenID Connect provider, for staff single sign-on in the console
+   * (STAFF_OIDC_ISSUER, STAFF_OIDC_CLIENT_ID, STAFF_OIDC_CLIENT_SECRET[_FILE],
+   * STAFF_OIDC_NAME); absent: passkeys only.
+   */
+  readonly staffSingleSignOn?: {
+    readonly name: string
+    readonly issuer: string
+    readonly clientId: string
+    readonly clientSecret: string
+  }
   readonly rateLimits: {
     /** Verifications per client IP per minute (POST /credentials/verify, POST /verify). */
     readonly verifyPerMinute: number
@@ -357,6 +368,19 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     pollingIntervalSeconds: seconds('JOB_POLL_SECONDS', 2, 0.5)
   })
   const metricsToken = secretFile('METRICS_TOKEN_FILE') ?? get('METRICS_TOKEN')
+  const oidcIssuer = get('STAFF_OIDC_ISSUER')
+  const oidcClientId = get('STAFF_OIDC_CLIENT_ID')
+  const oidcClientSecret = secretFile('STAFF_OIDC_CLIENT_SECRET_FILE') ?? get('STAFF_OIDC_CLIENT_SECRET')
+  let staffSingleSignOn: Config['staffSingleSignOn']
+  if (oidcIssuer !== undefined || oidcClientId !== undefined || oidcClientSecret !== undefined) {
+    if (oidcIssuer === undefined || oidcClientId === undefined || oidcClientSecret === undefined) {
+      problems.push('Staff single sign-on needs all of "STAFF_OIDC_ISSUER", "STAFF_OIDC_CLIENT_ID" and "STAFF_OIDC_CLIENT_SECRET" (or none).')
+    } else if (!/^https?:\/\//.test(oidcIssuer)) {
+      problems.push(`"STAFF_OIDC_ISSUER" must be the provider's http(s) issuer URL, got "${oidcIssuer}".`)
+    } else {
+      staffSingleSignOn = Object.freeze({ name: get('STAFF_OIDC_NAME') ?? 'single sign-on', issuer: oidcIssuer, clientId: oidcClientId, clientSecret: oidcClientSecret })
+    }
+  }
   if (metricsToken !== undefined && metricsToken.length < 32) problems.push('"METRICS_TOKEN" must be at least 32 characters long (generate one with `openssl rand -base64 32`).')
   const metricsPortValue = get('METRICS_PORT')
   const metricsPort = metricsPortValue === undefined ? undefined : Number(metricsPortValue)
@@ -409,6 +433,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     rateLimits,
     dataIntegrityThreads,
     portal,
+    ...(staffSingleSignOn !== undefined ? { staffSingleSignOn } : {}),
     outbound: Object.freeze({ allowLoopback }),
     tracing,
     branding: Object.freeze({ logoUrl, primaryColor, accentColor, linkedInOrganizationId }),

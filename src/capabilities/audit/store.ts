@@ -1,7 +1,7 @@
 import type { Db } from '../../infrastructure/db/types.js'
 
 export interface AuditEvent {
-  /** Who: the staff principal (API key) that made the change. */
+  /** Who: the staff principal that made the change (an API key's id, "staff:<id>" for a console user, "cli"). */
   actor: string
   /** What, as `resource.verb`: `credential.issued`, `credential.reissued`, `achievement.created`, ... */
   action: string
@@ -46,7 +46,7 @@ export interface AuditEventRow {
   id: string
   occurredAt: Date
   actor: string
-  /** The API key's name, when the actor is a key. */
+  /** The API key's name, or the staff user's, when the actor is one. */
   actorName: string | null
   action: string
   subjectType: string
@@ -84,9 +84,10 @@ export async function listAuditEvents (sql: Db, q: AuditQuery): Promise<AuditEve
   ].filter((c) => c !== undefined)
   const where = conditions.reduce((all, condition) => sql`${all} and ${condition}`, sql`true`)
   return await sql<AuditEventRow[]>`
-    select a.id::text, a.occurred_at as "occurredAt", a.actor, k.name as "actorName", a.action, a.subject_type as "subjectType",
+    select a.id::text, a.occurred_at as "occurredAt", a.actor, coalesce(k.name, s.name) as "actorName", a.action, a.subject_type as "subjectType",
       a.subject_id as "subjectId", a.version, a.reason, a.request_id as "requestId", a.before, a.after, a.details
     from audit_events a left join api_keys k on k.id = a.actor
+      left join staff_users s on a.actor like 'staff:%' and s.id = substr(a.actor, 7)
     where ${where}
     order by a.id desc limit ${q.limit}`
 }

@@ -19,6 +19,9 @@ export const issueDate = {
   ]
 } as const
 
+/** The body's own certificate (member) number: kept with the credential for search and the employer lookup, not signed. */
+export const CERTIFICATE_NUMBER = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9 ./-]*$', description: 'The body\'s certificate or member number (letters, digits, space, . / -): kept with the credential for staff search and the public lookup; not part of the signed credential' } as const
+
 export const issueCredentialBody = {
   examples: [{ achievementId: 'Jq3xw9Lk2PzR7tYb', recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' }, validFrom: '2026-03-31T00:00:00Z' }],
   type: 'object',
@@ -40,6 +43,7 @@ export const issueCredentialBody = {
     awardedDate: issueDate,
     /** false: no email to the holder for this change (webhooks are told regardless). Default true. */
     notify: { type: 'boolean' },
+    certificateNumber: CERTIFICATE_NUMBER
   }
 } as const
 

@@ -23,6 +23,8 @@ export interface CredentialRow {
   remindersOptedOutAt: Date | null
   /** When the holder hid the public page (the portal's privacy switch); null: public. */
   hiddenByHolderAt: Date | null
+  /** The body's certificate (member) number, when staff gave one: a record, not in the signed credential. */
+  certificateNumber: string | null
 }
 
 export type VersionKind = 'issue' | 'correction' | 'recertification' | 'resign'
@@ -56,7 +58,7 @@ const credentialColumns = (sql: Db) => sql`
   c.current_version as "currentVersion", c.current_valid_until as "currentValidUntil",
   c.issued_at as "issuedAt", c.issued_by as "issuedBy", c.revoked_at as "revokedAt",
   c.revoked_by as "revokedBy", c.revocation_reason as "revocationReason",
-  c.reminders_opted_out_at as "remindersOptedOutAt", c.hidden_by_holder_at as "hiddenByHolderAt"`
+  c.reminders_opted_out_at as "remindersOptedOutAt", c.hidden_by_holder_at as "hiddenByHolderAt", c.certificate_number as "certificateNumber"`
 
 const versionColumns = (sql: Db) => sql`
   v.credential_id as "credentialId", v.version, v.kind, v.reason, v.recipient_name as "recipientName",
@@ -67,7 +69,7 @@ const versionColumns = (sql: Db) => sql`
 export interface NewBadge { id: string, issuerId: string, achievementId: string, recipientName: string, recipientEmail: string }
 
 /** A credential as written: at version 1, never revoked, with its first version's validUntil. */
-export type NewCredential = Pick<CredentialRow, 'id' | 'badgeId' | 'issuerId' | 'achievementId' | 'recipientName' | 'recipientEmail' | 'awardedDate' | 'issuedAt' | 'issuedBy'> & { validUntil: Date | null }
+export type NewCredential = Pick<CredentialRow, 'id' | 'badgeId' | 'issuerId' | 'achievementId' | 'recipientName' | 'recipientEmail' | 'awardedDate' | 'issuedAt' | 'issuedBy'> & { validUntil: Date | null, certificateNumber?: string | null }
 
 /** A version as written: signed, not yet superseded, with the keys that signed it (kept for a compromise). */
 export type NewVersion = Omit<SignedVersionRow, 'supersededAt'> & { signingKeyId: string, jwtKeyId: string }
@@ -96,9 +98,10 @@ export async function insertCredentials (tx: Db, credentials: readonly NewCreden
     current_version: 1,
     current_valid_until: c.validUntil,
     issued_at: c.issuedAt,
-    issued_by: c.issuedBy
+    issued_by: c.issuedBy,
+    certificate_number: c.certificateNumber ?? null
   }))
-  await tx`insert into credentials ${tx(rows, 'id', 'badge_id', 'issuer_id', 'achievement_id', 'recipient_name', 'recipient_email', 'awarded_date', 'current_version', 'current_valid_until', 'issued_at', 'issued_by')}`
+  await tx`insert into credentials ${tx(rows, 'id', 'badge_id', 'issuer_id', 'achievement_id', 'recipient_name', 'recipient_email', 'awarded_date', 'current_version', 'current_valid_until', 'issued_at', 'issued_by', 'certificate_number')}`
 }
 
 export async function insertVersions (tx: Db, versions: readonly NewVersion[]): Promise<void> {

@@ -6,7 +6,7 @@ import { findApiKey, touchApiKey } from './store.js'
 
 /** Who a staff request is (recorded in the audit trail: the key's id and name) and what it may do. */
 export interface StaffPrincipal {
-  /** The API key's id ("bootstrap" for ADMIN_API_KEY). */
+  /** The API key's id ("bootstrap" for ADMIN_API_KEY), or "staff:<id>" for a staff user signed in to the console. */
   actor: string
   name: string
   scopes: readonly string[]
@@ -17,7 +17,7 @@ export const SCOPES = [
   'achievements:read', 'achievements:write',
   'credentials:read', 'credentials:issue', 'credentials:reissue', 'credentials:revoke',
   'audit:read', 'keys:admin', 'orders:admin', 'webhooks:admin', 'registry:admin',
-  'continuing-education:write', 'recertification:review'
+  'continuing-education:write', 'recertification:review', 'staff:admin'
 ] as const
 export type Scope = typeof SCOPES[number]
 

@@ -60,7 +60,7 @@ const issuedSchema = {
 const credentialRecordSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'url', 'badgeId', 'achievementId', 'recipientName', 'recipientEmail', 'version', 'validFrom', 'validUntil', 'awardedDate', 'issuedAt', 'issuedBy', 'revocation', 'versions', 'credential', 'jwt'],
+  required: ['id', 'url', 'badgeId', 'achievementId', 'recipientName', 'recipientEmail', 'certificateNumber', 'version', 'validFrom', 'validUntil', 'awardedDate', 'issuedAt', 'issuedBy', 'revocation', 'versions', 'credential', 'jwt'],
   properties: {
     id: { type: 'string' },
     url: { type: 'string' },
@@ -68,6 +68,7 @@ const credentialRecordSchema = {
     achievementId: { type: 'string' },
     recipientName: { type: 'string' },
     recipientEmail: { type: 'string' },
+    certificateNumber: { type: ['string', 'null'], description: 'The body\'s certificate or member number, when given at issue' },
     version: { type: 'integer', description: 'The current version' },
     validFrom: timestamp,
     validUntil: nullableTimestamp,
@@ -171,6 +172,7 @@ function credentialRecord (row: CredentialRow, current: SignedVersionRow, versio
     achievementId: row.achievementId,
     recipientName: row.recipientName,
     recipientEmail: row.recipientEmail,
+    certificateNumber: row.certificateNumber,
     version: row.currentVersion,
     validFrom: current.validFrom.toISOString(),
     validUntil: current.validUntil?.toISOString() ?? null,

@@ -30,7 +30,8 @@ export const TAG = {
   staffWebhooks: 'Staff: webhooks',
   staffOrders: 'Staff: orders and correction requests',
   staffRegistry: 'Staff: recognised issuers',
-  staffContinuingEducation: 'Staff: continuing education and recertification applications'
+  staffContinuingEducation: 'Staff: continuing education and recertification applications',
+  console: 'Staff console (HTML)'
 } as const
 
 const TAG_DESCRIPTIONS: Record<(typeof TAG)[keyof typeof TAG], string> = {
@@ -49,7 +50,8 @@ const TAG_DESCRIPTIONS: Record<(typeof TAG)[keyof typeof TAG], string> = {
   'Staff: webhooks': 'Webhook endpoints and their deliveries',
   'Staff: orders and correction requests': 'The queue of badge orders and holders\' correction requests',
   'Staff: recognised issuers': 'The registry of foreign issuers the verifier recognises, and the names it shows them by',
-  'Staff: continuing education and recertification applications': 'Approved CE providers per achievement, each credential\'s continuing-education record and progress, and the holders\' recertification applications to approve or reject'
+  'Staff: continuing education and recertification applications': 'Approved CE providers per achievement, each credential\'s continuing-education record and progress, and the holders\' recertification applications to approve or reject',
+  'Staff console (HTML)': 'The back office in a browser: passkey and single sign-on, the dashboard, search, a credential\'s page and its actions, the queues, achievements and their design, CSV upload, administration'
 }
 
 type ResponseEntry = { description?: string, content?: Record<string, unknown> } & Record<string, unknown>

@@ -179,7 +179,7 @@ export async function issueCredentialsIn (tx: Db, deps: IssueDeps, bodies: reado
   // Sent together, run in order (each row's references come before it).
   await Promise.all([
     insertBadges(tx, accepted.map((a) => ({ id: a.badgeId, issuerId: a.issuer.id, achievementId: a.achievement.id, recipientName: a.body.recipient.name, recipientEmail: a.email }))),
-    insertCredentials(tx, accepted.map((a) => ({ id: a.id, badgeId: a.badgeId, issuerId: a.issuer.id, achievementId: a.achievement.id, recipientName: a.body.recipient.name, recipientEmail: a.email, awardedDate: a.period.awardedDate, validUntil: a.period.validUntil ?? null, issuedAt: deps.now, issuedBy: deps.actor }))),
+    insertCredentials(tx, accepted.map((a) => ({ id: a.id, badgeId: a.badgeId, issuerId: a.issuer.id, achievementId: a.achievement.id, recipientName: a.body.recipient.name, recipientEmail: a.email, awardedDate: a.period.awardedDate, validUntil: a.period.validUntil ?? null, issuedAt: deps.now, issuedBy: deps.actor, certificateNumber: a.body.certificateNumber?.trim() ?? null }))),
     insertVersions(tx, prepared.map((p) => p.row)),
     deps.outbox.recordMany(tx, prepared.map((p) => p.event)),
     recordAuditEvents(tx, audits)
