@@ -2,8 +2,11 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import Fastify from 'fastify'
 import { PNG } from 'pngjs'
 import t, { type Test } from 'tap'
+import { achievementDesignPublicRoutes } from '../../src/channels/api/achievement-design.js'
+import { problemSchema } from '../../src/infrastructure/http/common-schemas.js'
 import { previewCertificate } from '../../src/capabilities/design/preview-certificate.js'
 import { build, createAchievement, issue, type TestApp } from '../helpers/build-app.js'
 import { testNeeding } from '../helpers/system-tools.js'
@@ -46,7 +49,7 @@ t.test('a design is stored and read back: settings, images, and the image served
   t.same(empty.json(), { achievementId, primaryColor: null, accentColor: null, titleLine: null, statementBefore: null, statementAfter: null, signatories: [], images: {}, updatedAt: null, updatedBy: null }, 'no design: the defaults')
 
   const put = await app.app.inject({ method: 'PUT', url: `/api/v1/achievements/${achievementId}/design`, headers: app.auth, payload: DESIGN })
-  t.equal(put.statusCode, 200, put.body)
+  t.equal(put.statusCode, 200, put.statusCode === 200 ? 'the settings are stored' : put.body)
   const logo = solidPng(60, 40, [0, 255, 0])
   t.equal((await putImage(app, achievementId, 'logo', 'image/png', logo)).statusCode, 200)
   t.equal((await putImage(app, achievementId, 'seal', 'image/svg+xml', SEAL_SVG)).statusCode, 200)
@@ -256,4 +259,34 @@ t.test('the badge image and the preview use the design: its artwork when the ach
   await putImage(app, achievementId, 'logo', 'image/png', logo)
   const withLogo = PNG.sync.read((await get('preview.png')).rawPayload)
   t.same([...withLogo.data.subarray((48 * 1200 + 1160) * 4, (48 * 1200 + 1160) * 4 + 3)], [0, 255, 0], 'the preview carries the logo at the right of its band')
+})
+
+t.test('the public image route (for app.ts to register at the root) serves an image as what it is, without a key', async (t) => {
+  const { app, achievementId } = await setup(t)
+  await putImage(app, achievementId, 'seal', 'image/svg+xml', SEAL_SVG)
+  const root = Fastify()
+  root.decorate('sql', app.sql)
+  root.addSchema(problemSchema)
+  await root.register(achievementDesignPublicRoutes)
+  t.teardown(async () => { await root.close() })
+  const svg = await root.inject({ method: 'GET', url: `/achievements/${achievementId}/design/seal` })
+  t.equal(svg.statusCode, 200)
+  t.match(svg.headers['content-type'], /^image\/svg\+xml/)
+  t.equal(svg.headers['x-content-type-options'], 'nosniff')
+  t.match(svg.headers['content-security-policy'], /default-src 'none'/)
+  t.equal(svg.body, SEAL_SVG)
+  t.equal((await root.inject({ method: 'GET', url: `/achievements/${achievementId}/design/logo` })).statusCode, 404)
+  t.equal((await root.inject({ method: 'GET', url: `/achievements/${achievementId}/design/banner` })).statusCode, 400)
+})
+
+testNeeding(['pdftotext'], 'a long designed line is cut to one line with an ellipsis rather than running into the next', {}, async (t) => {
+  const { app, achievementId } = await setup(t)
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-design-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  await app.app.inject({ method: 'PUT', url: `/api/v1/achievements/${achievementId}/design`, headers: app.auth, payload: { statementAfter: `has earned ${'very '.repeat(55)}much` } })
+  const issued = await issue(app, { achievementId, recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' } })
+  const { text } = render(dir, 'long', (await app.app.inject({ method: 'GET', url: `${pathOf(issued.url)}/certificate.pdf` })).rawPayload)
+  t.match(text, /has earned (very )+ve?r?y?…/, 'cut with an ellipsis')
+  t.notMatch(text, /much/, 'the rest is not drawn')
+  t.match(text, /CMA \(AAMA\)/, 'the achievement\'s name is still there')
 })

@@ -119,11 +119,13 @@ export async function certificatePdf (c: PrintableCredential, design?: Design): 
   const cornered = logo !== undefined || seal !== undefined
   drawImage(doc, logo, 52, 52, [120, 72])
   drawImage(doc, seal, width - 152, 52, [100, 100])
-  doc.font('bold').fontSize(20).fillColor(c.palette.primary).text(c.issuerName, cornered ? 180 : 80, 80, cornered ? { ...centred, width: width - 360 } : centred)
-  if (words.title !== undefined) doc.font('bold').fontSize(22).fillColor(c.palette.accent).text(words.title, 80, 124, centred)
-  doc.font('regular').fontSize(14).fillColor('#333333').text(words.before, 80, 170, centred)
+  // A designed line keeps to one line (ellipsised) so a long one cannot run into the next; the default lines are drawn as they always were.
+  const oneLine = (designed: boolean, height: number): PDFKit.Mixins.TextOptions => designed ? { ...centred, height, ellipsis: true } : centred
+  doc.font('bold').fontSize(20).fillColor(c.palette.primary).text(c.issuerName, cornered ? 180 : 80, 80, cornered ? { ...centred, width: width - 360, height: 26, ellipsis: true } : centred)
+  if (words.title !== undefined) doc.font('bold').fontSize(22).fillColor(c.palette.accent).text(words.title, 80, 124, oneLine(true, 28))
+  doc.font('regular').fontSize(14).fillColor('#333333').text(words.before, 80, 170, oneLine(design?.statementBefore != null, 20))
   doc.font('bold').fontSize(34).fillColor('#111111').text(c.holderName, 80, 200, centred)
-  doc.font('regular').fontSize(14).fillColor('#333333').text(words.after, 80, 262, centred)
+  doc.font('regular').fontSize(14).fillColor('#333333').text(words.after, 80, 262, oneLine(design?.statementAfter != null, 20))
   const signatures = signaturesOf(design)
   // With signatures under it, the achievement's name keeps to its line (two at most) so they stay clear.
   doc.font('bold').fontSize(26).fillColor(c.palette.primary).text(c.achievementName, 80, 290, signatures.length === 0 ? centred : { ...centred, height: 36, ellipsis: true })

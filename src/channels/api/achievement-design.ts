@@ -137,3 +137,25 @@ export async function achievementDesignRoutes (fastify: FastifyInstance): Promis
     return await sendDesignImage(reply, image)
   })
 }
+
+/**
+ * The design's images for anyone (GET /achievements/:id/design/:slot): they
+ * are printed on every certificate anyway, and a page or the console can show
+ * them without a key. Registered outside the staff scope (app.ts), since
+ * every route in that scope requires a key.
+ */
+export async function achievementDesignPublicRoutes (fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
+  app.get('/achievements/:id/design/:slot', {
+    schema: {
+      summary: 'One image of an achievement\'s certificate and badge design',
+      tags: [TAG.documents],
+      params: slotParams,
+      response: { 200: fileOf('The image as uploaded (nosniff; an SVG under a CSP that runs and loads nothing)', ['image/png', 'image/svg+xml']), ...problems(404) }
+    }
+  }, async (request, reply) => {
+    const image = await findDesignImage(app.sql, request.params.id, request.params.slot)
+    if (image === undefined) throw notFound(`The "${request.params.slot}" image of achievement "${request.params.id}"`)
+    return await sendDesignImage(reply, image)
+  })
+}
