@@ -16,6 +16,12 @@ import { perMinute } from '../../infrastructure/http/hardening.js'
 import { AppError } from '../../kernel/errors.js'
 import { sendConsoleMessage, sendConsolePage } from './page.js'
 import { dashboardRoutes } from './dashboard.js'
+import { credentialsRoutes } from './credentials.js'
+import { queuesRoutes } from './queues.js'
+import { achievementsRoutes } from './achievements.js'
+import { uploadRoutes } from './upload.js'
+import { administrationRoutes } from './administration.js'
+import { singleSignOnRoutes } from './single-sign-on.js'
 
 export const STAFF_COOKIE = 'tessera_staff'
 
@@ -198,6 +204,12 @@ export async function consoleRoutes (fastify: FastifyInstance, _options: { cooki
   })
 
   await app.register(dashboardRoutes)
+  await app.register(credentialsRoutes)
+  await app.register(queuesRoutes)
+  await app.register(achievementsRoutes)
+  await app.register(uploadRoutes)
+  await app.register(administrationRoutes)
+  await app.register(singleSignOnRoutes)
 }
 
 declare module 'fastify' {

@@ -1,0 +1,4 @@
+import type { FastifyInstance } from 'fastify'
+
+/** Staff console: upload (issue 25). */
+export async function uploadRoutes (_app: FastifyInstance): Promise<void> {}
