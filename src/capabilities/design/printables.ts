@@ -121,7 +121,12 @@ export async function certificatePdf (c: PrintableCredential, design?: Design): 
   drawImage(doc, seal, width - 152, 52, [100, 100])
   // A designed line keeps to one line (ellipsised) so a long one cannot run into the next; the default lines are drawn as they always were.
   const oneLine = (designed: boolean, height: number): PDFKit.Mixins.TextOptions => designed ? { ...centred, height, ellipsis: true } : centred
-  doc.font('bold').fontSize(20).fillColor(c.palette.primary).text(c.issuerName, cornered ? 180 : 80, 80, cornered ? { ...centred, width: width - 360, height: 26, ellipsis: true } : centred)
+  if (cornered) {
+    // Between the corners the name has 432 pt: it is set smaller to fit on one line (down to 13 pt, then ellipsised).
+    doc.font('bold').fontSize(fittedSize(doc, c.issuerName, width - 360, 20, 13)).fillColor(c.palette.primary).text(c.issuerName, 180, 80, { ...centred, width: width - 360, height: 26, ellipsis: true })
+  } else {
+    doc.font('bold').fontSize(20).fillColor(c.palette.primary).text(c.issuerName, 80, 80, centred)
+  }
   if (words.title !== undefined) doc.font('bold').fontSize(22).fillColor(c.palette.accent).text(words.title, 80, 124, oneLine(true, 28))
   doc.font('regular').fontSize(14).fillColor('#333333').text(words.before, 80, 170, oneLine(design?.statementBefore != null, 20))
   doc.font('bold').fontSize(34).fillColor('#111111').text(c.holderName, 80, 200, centred)
@@ -147,6 +152,13 @@ export async function certificatePdf (c: PrintableCredential, design?: Design): 
   drawQr(doc, c.credentialUrl, width - 80 - 130, height - 80 - 130, 130)
   if (c.stamp !== undefined) drawStamp(doc, c.stamp, width / 2, height / 2, 64)
   return await toBuffer(doc)
+}
+
+/** The largest font size from `start` down to `min` at which `text` fits `width` on one line (`min` when none does). */
+function fittedSize (doc: PDFKit.PDFDocument, text: string, width: number, start: number, min: number): number {
+  let size = start
+  while (size > min && doc.fontSize(size).widthOfString(text) > width) size -= 0.5
+  return size
 }
 
 /** The certificate's lines: the design's, with the placeholders filled in as plain text, or the defaults. */
@@ -210,7 +222,8 @@ function drawCard (doc: PDFKit.PDFDocument, c: PrintableCredential, logo?: Buffe
   doc.rect(0, 0, width, 26).fill(c.palette.primary)
   // The logo, when the design has one, at the right of the band; the issuer's name keeps clear of it.
   drawImage(doc, logo, width - 50, 3, [44, 20])
-  doc.font('bold').fontSize(8).fillColor('#ffffff').text(c.issuerName, 8, 9, { width: width - (logo === undefined ? 16 : 62), lineBreak: false, ellipsis: true })
+  if (logo === undefined) doc.font('bold').fontSize(8).fillColor('#ffffff').text(c.issuerName, 8, 9, { width: width - 16, lineBreak: false, ellipsis: true })
+  else doc.font('bold').fontSize(fittedSize(doc, c.issuerName, width - 62, 8, 6)).fillColor('#ffffff').text(c.issuerName, 8, 9, { width: width - 62, height: 10, ellipsis: true })
   doc.font('bold').fontSize(10).fillColor(c.palette.primary).text(c.achievementName, 8, 34, { width: width - 90, height: 26, ellipsis: true })
   doc.font('bold').fontSize(9).fillColor('#111111').text(c.holderName, 8, 64, { width: width - 90, height: 22, ellipsis: true })
   doc.font('regular').fontSize(6.5).fillColor('#333333')
