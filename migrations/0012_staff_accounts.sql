@@ -63,3 +63,8 @@ create index staff_sessions_user on staff_sessions (staff_user_id) where ended_a
 -- A record of the body's, not a claim in the signed credential.
 alter table credentials add column certificate_number text check (length(certificate_number) between 1 and 64);
 create index credentials_certificate_number on credentials (lower(certificate_number)) where certificate_number is not null;
+
+-- Staff may send a badge email again (the console's "resend"): the row goes
+-- back to pending and counts its resends, so each resend has its own Message-ID
+-- (mail services drop a message whose Message-ID they have already seen).
+alter table email_notifications add column resends integer not null default 0;

@@ -54,7 +54,7 @@ import { createMetrics, installRequestMetrics, type Metrics } from './infrastruc
 import { metricsAccess, metricsRoutes } from './channels/api/metrics.js'
 import { installRequestTracing, startTracing } from './infrastructure/tracing/tracing.js'
 import { traceStatements } from './infrastructure/tracing/traced-sql.js'
-import { achievementDesignRoutes } from './channels/api/achievement-design.js'
+import { achievementDesignPublicRoutes, achievementDesignRoutes } from './channels/api/achievement-design.js'
 import { lookupRoutes } from './channels/holder-pages/lookup-routes.js'
 import { usageRoutes } from './channels/api/usage.js'
 import { installUsageCounting } from './capabilities/usage/counting.js'
@@ -225,6 +225,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   await app.register(issuerRoutes)
   await app.register(keyRoutes)
   await app.register(achievementPublicRoutes)
+  await app.register(achievementDesignPublicRoutes)
   await app.register(credentialPublicRoutes)
   await app.register(holderPageRoutes)
   await app.register(homeRoutes)

@@ -45,7 +45,7 @@ const SHOWS_CE_PROGRESS: ReadonlySet<EmailKind> = new Set(['reminder', 'expired'
  */
 export async function sendEventEmail (deps: NotificationDeps, eventId: string): Promise<'sent' | 'skipped' | 'nothing to do'> {
   const { sql } = deps
-  const [pending] = await sql<Array<{ kind: EmailKind }>>`select kind from email_notifications where event_id = ${eventId} and state = 'pending'`
+  const [pending] = await sql<Array<{ kind: EmailKind, resends: number }>>`select kind, resends from email_notifications where event_id = ${eventId} and state = 'pending'`
   if (pending === undefined) return 'nothing to do'
   const event = await findEvent(sql, eventId)
   const credential = event !== undefined ? await findCredential(sql, event.credentialId) : undefined
@@ -109,7 +109,8 @@ export async function sendEventEmail (deps: NotificationDeps, eventId: string): 
     primaryColor: deps.config.branding.primaryColor,
     accentColor: deps.config.branding.accentColor
   }, deps.config.notifications.emailTemplatesDir)
-  const messageId = `<${eventId}@${new URL(deps.urls.base).hostname}>`
+  // A resend is a new message to mail services (they drop a Message-ID seen before).
+  const messageId = `<${eventId}${pending.resends > 0 ? `.resend${pending.resends}` : ''}@${new URL(deps.urls.base).hostname}>`
   const sent = await deps.mailer.send({
     to,
     ...rendered,

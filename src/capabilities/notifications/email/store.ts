@@ -34,3 +34,21 @@ export async function markEmailSent (sql: Db, sent: { eventId: string, messageId
     update account_instructions set sent_at = ${sent.now}
     where event_id in (select event_id from marked) and sent_at is null`
 }
+
+/**
+ * Puts the badge email of a version back to pending (inserting its row when
+ * the version was issued without one), counting a resend; the event's id, or
+ * undefined when the version has no event of these types.
+ */
+export async function requeueBadgeEmail (tx: Db, version: { credentialId: string, version: number, kinds: Record<string, string> }): Promise<string | undefined> {
+  const [event] = await tx<Array<{ id: string, type: string }>>`
+    select id, type from events
+    where credential_id = ${version.credentialId} and version = ${version.version} and type in ${tx(Object.keys(version.kinds))}
+    order by occurred_at desc limit 1`
+  if (event === undefined) return undefined
+  await tx`
+    insert into email_notifications (event_id, credential_id, version, kind, resends)
+    values (${event.id}, ${version.credentialId}, ${version.version}, ${version.kinds[event.type]!}, 1)
+    on conflict (event_id) do update set state = 'pending', skip_reason = null, resends = email_notifications.resends + 1`
+  return event.id
+}
