@@ -138,3 +138,15 @@ t.test('a last name is the holder\'s last word or words, compared without case, 
   t.notOk(lastNameMatches('Anna Berg', ''))
   t.ok(lastNameMatches('Madonna', 'madonna'), 'a one-word name is its own last name')
 })
+
+t.test('the body\'s certificate number, when staff recorded one, finds the credential exactly (any case)', async (t) => {
+  const { app } = await setup(t)
+  const achievement = await createAchievement(app, { ...CMA_ACHIEVEMENT, name: 'CMA (AAMA) renewal' })
+  const jane = await issue(app, { achievementId: achievement.id, recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' }, certificateNumber: 'CMA-000123' })
+  const found = await lookUpJson(app, { number: 'cma-000123', lastName: 'Assistant' })
+  t.equal(found.statusCode, 200)
+  t.equal(found.json().url, jane.url)
+  t.equal((await lookUpJson(app, { number: 'CMA-00012', lastName: 'Assistant' })).statusCode, 404, 'no partial numbers')
+  t.equal((await lookUpJson(app, { number: 'CMA-000123', lastName: 'Other' })).statusCode, 404, 'the last name must match too')
+  t.equal((await lookUpJson(app, { number: jane.id, lastName: 'Assistant' })).statusCode, 200, 'the credential id still works')
+})

@@ -5,10 +5,11 @@ import { lastNameMatches } from './names.js'
 
 /**
  * The public employer lookup: a credential by its number and its holder's
- * last name. Credentials have no separate certificate number: the number is
- * the credential's id, as printed on the certificate and wallet card (and
- * LinkedIn's "Credential ID"), or its URL, which is also accepted, with a
- * version URL answering "superseded" when a later version replaced it.
+ * last name. The number is the body's certificate (member) number when staff
+ * recorded one at issue (exact, any case), or the credential's id, as printed
+ * on the certificate and wallet card (and LinkedIn's "Credential ID"), or its
+ * URL, with a version URL answering "superseded" when a later version
+ * replaced it.
  */
 
 export type LookupStatus = 'valid' | 'expired' | 'revoked' | 'superseded'
@@ -55,15 +56,22 @@ interface LookupRow {
  */
 export async function lookupCredential (sql: Db, query: { number: string, lastName: string }, deps: { urls: PublicUrls, now: Date }): Promise<LookupAnswer | undefined> {
   const named = parseNumber(query.number, deps.urls)
-  if (named === undefined) return undefined
-  const [row] = await sql<LookupRow[]>`
+  const certificateNumber = query.number.trim()
+  if (named === undefined && certificateNumber === '') return undefined
+  // Newest first: a number given twice (two achievements) finds the holder's latest.
+  const rows = await sql<LookupRow[]>`
     select c.id, c.recipient_name as "recipientName", a.name as "achievementName", c.revoked_at as "revokedAt",
       c.current_valid_until as "currentValidUntil", c.current_version as "currentVersion", c.hidden_by_holder_at as "hiddenByHolderAt"
     from credentials c join achievements a on a.id = c.achievement_id
-    where c.id = ${named.id}`
+    where c.id = ${named?.id ?? ''} or (c.certificate_number is not null and lower(c.certificate_number) = lower(${certificateNumber}))
+    order by (c.id = ${named?.id ?? ''}) desc, c.issued_at desc
+    limit 10`
   // The holder's privacy switch: a hidden credential is not found, by anyone, here.
-  if (row === undefined || row.hiddenByHolderAt !== null || !lastNameMatches(row.recipientName, query.lastName)) return undefined
-  const version = named.version ?? row.currentVersion
+  const row = rows.find((r) => r.hiddenByHolderAt === null && lastNameMatches(r.recipientName, query.lastName))
+  if (row === undefined) return undefined
+  // A version named by URL counts only for the credential that URL names.
+  if (named?.version !== undefined && row.id !== named.id) return undefined
+  const version = (row.id === named?.id ? named.version : undefined) ?? row.currentVersion
   if (version < 1 || version > row.currentVersion) return undefined
   const currentStatus = row.revokedAt !== null
     ? 'revoked'
