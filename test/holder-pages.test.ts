@@ -57,7 +57,11 @@ t.test('the credential URL negotiates: browsers get the page, machines the signe
   const headers = (await page(app, issued.url)).headers
   t.match(headers['content-security-policy'], /default-src 'none'/)
   t.notMatch(headers['content-security-policy'], /script-src/)
-  t.match(html, /https:\/\/www\.linkedin\.com\/profile\/add\?startTask=CERTIFICATION_NAME&amp;name=CMA%20\(AAMA\)/)
+  // Through the service's own redirect, which counts the click (no cookie, no address kept) and sends the browser on.
+  t.match(html, new RegExp(`href="${issued.url}/share/linkedin">Add to LinkedIn profile`))
+  const onward = await app.app.inject({ method: 'GET', url: `${new URL(issued.url).pathname}/share/linkedin` })
+  t.equal(onward.statusCode, 303)
+  t.match(onward.headers.location, /^https:\/\/www\.linkedin\.com\/profile\/add\?startTask=CERTIFICATION_NAME&name=CMA%20\(AAMA\)/)
 })
 
 t.test('the banner for every status, computed at request time', async (t) => {

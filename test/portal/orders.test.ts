@@ -121,7 +121,7 @@ t.test('My badges: every badge of the address, newest first; privacy hides the p
   const names = [...mine.body.matchAll(/<h2 id="badge-[^"]+">([^<]+)<\/h2>/g)].map((m) => m[1])
   t.same(names, ['Phlebotomy Skills', 'CMA (AAMA)'], 'both badges, newest first, and nobody else\'s')
   for (const file of ['certificate.pdf', 'wallet-card.pdf', 'badge.png', 'credential.jsonld', 'credential.jwt']) t.match(mine.body, `/credentials/${first.id}/${file}`)
-  t.match(mine.body, /https:\/\/www\.linkedin\.com\/profile\/add\?/)
+  t.match(mine.body, `/credentials/${first.id}/share/linkedin`, 'LinkedIn through the counted redirect')
   t.notMatch(mine.body, other.id)
   t.match(mine.body, /class="banner banner--valid"/)
 
