@@ -16,6 +16,9 @@ import { longDate } from '../../infrastructure/web/dates.js'
 import { AppError, notFound } from '../../kernel/errors.js'
 import { ID_PATTERN } from '../../kernel/ids.js'
 import { addMonths } from '../../kernel/time.js'
+import { usageSummary } from '../../capabilities/usage/summary.js'
+import { USAGE_KINDS } from '../../capabilities/usage/kinds.js'
+import { USAGE_LABELS } from './dashboard.js'
 import { may, sendConsolePage } from './page.js'
 
 const PAGE_SIZE = 25
@@ -130,11 +133,13 @@ export async function credentialsRoutes (fastify: FastifyInstance): Promise<void
   }, async (request, reply) => {
     const credential = await credentialOr404(request.params.id)
     const now = app.clock()
-    const [versions, audit, history, achievement] = await Promise.all([
+    await app.usageCounts.flush()
+    const [versions, audit, history, achievement, usage] = await Promise.all([
       listVersions(app.sql, credential.id),
       listAuditEvents(app.sql, { subjectType: 'credential', subjectId: credential.id, limit: 200 }),
       credentialHistory(app.sql, credential.id),
-      findAchievement(app.sql, credential.achievementId)
+      findAchievement(app.sql, credential.achievementId),
+      usageSummary(app.sql, { credentialId: credential.id, days: 365, now })
     ])
     const done = { corrected: 'Corrected: a new version is issued under the same URL.', recertified: 'Recertified: a new version is issued under the same URL.', revoked: 'Revoked.', emailed: 'The email is queued to the holder.' }
     return sendConsolePage(request, reply, 'credential', {
@@ -156,6 +161,7 @@ export async function credentialsRoutes (fastify: FastifyInstance): Promise<void
       versions: versions.map((v) => ({ number: v.version, kind: v.kind, reason: v.reason ?? '', holder: v.recipientName, validFrom: longDate(v.validFrom), validUntil: longDate(v.validUntil) ?? 'Never', issued: longDate(v.issuedAt), url: app.urls.credentialVersion(credential.id, v.version) })),
       audit: audit.map((e) => ({ at: `${e.occurredAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`, actor: e.actorName ?? e.actor, action: e.action, version: e.version ?? '', reason: e.reason ?? '' })),
       emails: history.emails.map((e) => ({ kind: e.kind, state: e.state, created: longDate(e.createdAt), sent: longDate(e.sentAt) ?? '' })),
+      usage: { from: usage.from, rows: USAGE_KINDS.map((kind) => ({ label: USAGE_LABELS[kind], count: usage.totals[kind] })) },
       deliveries: history.webhookDeliveries.map((d) => ({ url: d.webhookUrl, event: d.eventType, state: d.state, attempts: d.attempts, created: longDate(d.createdAt) })),
       actions: credential.revokedAt !== null
         ? undefined
