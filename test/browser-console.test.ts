@@ -1,0 +1,91 @@
+import { createServer } from 'node:net'
+import path from 'node:path'
+import type { Page } from 'playwright-core'
+import { createStaffUser } from '../src/capabilities/staff-accounts/accounts.js'
+import { accessibilityViolations, openBrowser } from './helpers/browser.js'
+import { build, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/build-app.js'
+import { testNeeding } from './helpers/system-tools.js'
+
+/**
+ * Issue 25's walk, in a real headless Chromium with Chromium's own virtual
+ * WebAuthn authenticator (the DevTools protocol): a registrar enrols a
+ * passkey from the link an administrator gave, signs out and in again with
+ * it, finds a holder by certificate number and corrects the name; axe-core
+ * checks every console page on the way; the audit trail names the registrar
+ * for every action. TESSERA_SCREENSHOTS=1 refreshes docs/screenshots/console-*.png.
+ *
+ * A passkey is bound to a domain, never to an IP address: the app's public
+ * URL is http://localhost:<port> (a secure context for the browser).
+ */
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => server.close(() => { resolve() }))
+  return port
+}
+
+testNeeding(['chromium'], 'a registrar signs in with a passkey, finds a holder by certificate number and corrects the name; every page passes axe; every action is audited with them', { timeout: 240_000 }, async (t) => {
+  const port = await freePort()
+  const base = `http://localhost:${port}`
+  const app = await build(t, { env: { PUBLIC_BASE_URL: base } })
+  const cma = await createAchievement(app, { ...CMA_ACHIEVEMENT, recertification: { continuingEducation: { minPoints: 60, minApprovedPoints: 30, graceMonths: 3 }, exam: true } })
+  const jane = await issue(app, { achievementId: cma.id, recipient: { name: 'Jane Q. Asistant', email: 'jane@example.org' }, certificateNumber: 'CMA-204417' })
+  await issue(app, { achievementId: cma.id, recipient: { name: 'Omar Other', email: 'omar@example.org' }, certificateNumber: 'CMA-204418' })
+  const { user, enrolmentUrl } = await createStaffUser({ sql: app.sql, actor: 'cli', now: new Date(), baseUrl: base }, { email: 'rita@aama.example', name: 'Rita Registrar', role: 'registrar' })
+  await app.app.listen({ port, host: '127.0.0.1' })
+
+  const { context, page, shots } = await openBrowser(t, { viewport: { width: 1200, height: 900 } })
+  const cdp = await context.newCDPSession(page)
+  await cdp.send('WebAuthn.enable')
+  await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true } })
+  const pages: string[] = []
+  const checkPage = async (name: string, target: Page = page): Promise<void> => {
+    pages.push(name)
+    t.same(await accessibilityViolations(target), [], `axe-core: ${name}`)
+  }
+
+  // Enrol: the link registers a passkey in the browser's authenticator and signs in.
+  await page.goto(enrolmentUrl)
+  await checkPage('the enrolment page')
+  await page.getByRole('button', { name: 'Register a passkey' }).click()
+  await page.waitForURL(`${base}/console`)
+  t.match(await page.locator('.console-user').innerText(), 'Rita Registrar (Registrar)')
+  await checkPage('the dashboard')
+  await page.screenshot({ path: path.join(shots, 'console-dashboard.png'), fullPage: true })
+
+  // Out, and in again with the same passkey (discoverable: no name typed).
+  await page.getByRole('button', { name: 'Sign out' }).click()
+  await page.waitForURL(`${base}/console/sign-in`)
+  await checkPage('the sign-in page')
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click()
+  await page.waitForURL(`${base}/console`)
+
+  // Find the holder by certificate number.
+  await page.getByRole('link', { name: 'Search' }).click()
+  await page.getByLabel('Name, email, certificate number or credential id').fill('cma-204417')
+  await page.getByRole('button', { name: 'Search' }).click()
+  await page.waitForURL(/\/console\/credentials\?/)
+  t.match(await page.locator('main').innerText(), '1–1 of 1')
+  await checkPage('search results')
+  await page.getByRole('link', { name: 'Jane Q. Asistant' }).click()
+  await page.waitForURL(`${base}/console/credentials/${jane.id}`)
+  await checkPage('the credential page')
+  await page.screenshot({ path: path.join(shots, 'console-credential.png'), fullPage: true })
+
+  // Correct the name: the confirmation says what will happen, then it happens.
+  await page.getByLabel('Name', { exact: true }).fill('Jane Q. Assistant')
+  await page.getByLabel('Note for the audit trail').first().fill('Typo in the surname')
+  await page.getByRole('button', { name: 'Correct…' }).click()
+  t.match(await page.locator('.confirm').innerText(), 'The name changes from “Jane Q. Asistant” to “Jane Q. Assistant”.')
+  await checkPage('a confirmation')
+  await page.getByRole('button', { name: 'Correct it' }).click()
+  await page.waitForURL(`${base}/console/credentials/${jane.id}?done=corrected`)
+  t.match(await page.locator('[role="status"]').innerText(), 'Corrected')
+  t.match(await page.locator('h1').innerText(), 'Jane Q. Assistant')
+
+  const trail = await app.sql<Array<{ actor: string, action: string }>>`select actor, action from audit_events where actor = ${`staff:${user.id}`} order by id`
+  t.same(trail.map((e) => e.action), ['staff_user.passkey_registered', 'staff_user.signed_in', 'staff_user.signed_in', 'credential.corrected'], 'every action, with the registrar as actor')
+  t.ok(pages.length >= 6, `axe ran on ${pages.length} console pages`)
+})
