@@ -24,7 +24,7 @@ const CLIENT_SECRET = 'a-long-client-secret-for-the-staff-console-0123456789'
 interface Account { email: string, email_verified: boolean, name: string }
 
 /** A real OpenID Connect provider on a loopback port, and the accounts it knows. */
-async function startProvider (t: Test): Promise<{ issuer: string, accounts: Map<string, Account>, requests: string[] }> {
+async function startProvider (t: Test, options: { claimsInIdToken?: boolean } = {}): Promise<{ issuer: string, accounts: Map<string, Account>, requests: string[] }> {
   const server: Server = createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -39,6 +39,8 @@ async function startProvider (t: Test): Promise<{ issuer: string, accounts: Map<
       return account === undefined ? undefined : { accountId: sub, claims: async () => ({ sub, ...account }) }
     },
     cookies: { keys: ['a-cookie-key-for-the-test-provider'] },
+    // By default (as OpenID Connect Core 5.4 allows) scope claims are given at userinfo only; many providers also put them in the ID token.
+    conformIdTokenClaims: options.claimsInIdToken !== true,
     features: { devInteractions: { enabled: true } }
   })
   const callback = provider.callback()
@@ -121,7 +123,7 @@ async function failures (app: TestApp): Promise<Array<{ actor: string, subjectId
 const ssoEnv = (issuer: string): Record<string, string> => ({ STAFF_OIDC_ISSUER: issuer, STAFF_OIDC_CLIENT_ID: CLIENT_ID, STAFF_OIDC_CLIENT_SECRET: CLIENT_SECRET, STAFF_OIDC_NAME: 'AAMA Staff Login', OUTBOUND_ALLOW_LOOPBACK: 'true' })
 
 t.test('a staff user whose provider verified their email signs in, is linked by subject, and is found by it the next time', async (t) => {
-  const { issuer, accounts } = await startProvider(t)
+  const { issuer, accounts, requests } = await startProvider(t)
   const app = await build(t, { env: ssoEnv(issuer) })
   const { user } = await newStaffUser(app, { email: 'rita@aama.example', name: 'Rita Registrar', role: 'registrar' })
   accounts.set('rita-1234', { email: 'Rita@aama.example', email_verified: true, name: 'Rita R.' })
@@ -165,6 +167,7 @@ t.test('a staff user whose provider verified their email signs in, is linked by 
   const [linked] = await app.sql<Array<{ oidcSubject: string }>>`select oidc_subject as "oidcSubject" from staff_users where id = ${user.id}`
   t.equal(linked?.oidcSubject, issuerSubject(issuer, 'rita-1234'), 'the subject is linked, scoped by its issuer')
   t.equal(linked?.oidcSubject, `${issuer}|rita-1234`)
+  t.ok(requests.some((r) => r.startsWith('GET /me')), 'the email came from userinfo (this provider keeps it out of the ID token)')
 
   // The provider's email changes: the subject still finds her (a second sign-in, with the provider's session).
   accounts.set('rita-1234', { email: 'rita.registrar@elsewhere.example', email_verified: true, name: 'Rita R.' })
@@ -259,6 +262,32 @@ t.test('a disabled staff user is refused, though linked', async (t) => {
   t.equal((await getPage(app, jar, '/console')).statusCode, 303, 'no session')
   const [failure] = await failures(app)
   t.same({ actor: failure?.actor, subjectId: failure?.subjectId, reason: failure?.details.reason }, { actor: `staff:${user.id}`, subjectId: user.id, reason: 'user disabled' })
+})
+
+t.test('a provider that puts the verified email in the ID token links without userinfo', async (t) => {
+  const { issuer, accounts, requests } = await startProvider(t, { claimsInIdToken: true })
+  const app = await build(t, { env: ssoEnv(issuer) })
+  const { user } = await newStaffUser(app, { email: 'ida@aama.example', role: 'viewer' })
+  accounts.set('ida', { email: 'ida@aama.example', email_verified: true, name: 'Ida' })
+  const jar = new CookieJar()
+  const done = await signOn(app, jar, new ProviderBrowser(), 'ida')
+  t.equal(done.statusCode, 303, done.body)
+  t.equal((await getPage(app, jar, '/console')).statusCode, 200)
+  t.notOk(requests.some((r) => r.startsWith('GET /me')), 'no userinfo request')
+  const [linked] = await app.sql<Array<{ oidcSubject: string }>>`select oidc_subject as "oidcSubject" from staff_users where id = ${user.id}`
+  t.equal(linked?.oidcSubject, `${issuer}|ida`)
+})
+
+t.test('a code the token endpoint refuses (a wrong client secret) signs nobody in', async (t) => {
+  const { issuer, accounts } = await startProvider(t)
+  const app = await build(t, { env: { ...ssoEnv(issuer), STAFF_OIDC_CLIENT_SECRET: 'not-the-registered-secret' } })
+  await newStaffUser(app, { email: 'rita@aama.example', role: 'registrar' })
+  accounts.set('rita', { email: 'rita@aama.example', email_verified: true, name: 'Rita' })
+  const jar = new CookieJar()
+  const refused = await signOn(app, jar, new ProviderBrowser(), 'rita')
+  t.equal(refused.statusCode, 401)
+  t.equal((await getPage(app, jar, '/console')).statusCode, 303, 'no session')
+  t.same((await failures(app)).map((f) => f.details.reason), ['token endpoint answered invalid_client'])
 })
 
 t.test('without STAFF_OIDC_* the sign-in page has no single sign-on and its routes answer 404', async (t) => {

@@ -140,6 +140,9 @@ export class SingleSignOn {
       tokens = await oidc.authorizationCodeGrant(configuration, callback, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true })
     } catch (error) {
       if (error instanceof oidc.AuthorizationResponseError) return await failed(`provider answered ${error.error}`, `${this.settings.name} did not sign you in (${error.error_description ?? error.error}). ${again}`)
+      // The token endpoint refused the exchange (a used or expired code, a wrong client secret).
+      if (error instanceof oidc.ResponseBodyError) return await failed(`token endpoint answered ${error.error}`, `${this.settings.name}'s answer was not accepted. ${again}`)
+      if (error instanceof oidc.WWWAuthenticateChallengeError) return await failed(`token endpoint answered ${error.cause[0]?.parameters.error ?? error.status}`, `${this.settings.name}'s answer was not accepted. ${again}`)
       // openid-client wraps oauth4webapi's error ("invalid response encountered"), whose message says which check failed.
       const reason = describe(error)
       return await failed(/"state"/.test(reason) ? 'state mismatch' : `response refused: ${reason}`, `${this.settings.name}'s answer was not accepted. ${again}`)

@@ -49,7 +49,7 @@ export async function singleSignOnRoutes (fastify: FastifyInstance): Promise<voi
       summary: 'Start single sign-on: to the body\'s OpenID Connect provider (Authorization Code, PKCE)',
       tags: [TAG.console],
       body: { type: 'object', additionalProperties: false, properties: { _csrf: text(200), next: text(2000) } },
-      response: { 303: toProvider, 404: htmlPage('Single sign-on is not configured'), 503: htmlPage('The provider could not be reached') }
+      response: { 303: toProvider, 403: htmlPage('The form expired (its CSRF token)'), 404: htmlPage('Single sign-on is not configured'), 429: htmlPage('Too many attempts'), 503: htmlPage('The provider could not be reached') }
     }
   }, async (request, reply) => {
     const client = configured()
@@ -78,6 +78,7 @@ export async function singleSignOnRoutes (fastify: FastifyInstance): Promise<voi
         303: noBody('Signed in: to the page asked for', { Location: { type: 'string', description: 'A console page' } }),
         401: htmlPage(`Refused (${PROBLEMS.single_sign_on_refused.title}): unknown or disabled staff user, or the provider's answer not accepted`),
         404: htmlPage('Single sign-on is not configured'),
+        429: htmlPage('Too many attempts'),
         503: htmlPage('The provider could not be reached')
       }
     }
