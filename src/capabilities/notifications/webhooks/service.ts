@@ -1,10 +1,13 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import type { Sql } from 'postgres'
 import { recordAuditEvent } from '../../audit/store.js'
 import { AppError, notFound } from '../../../kernel/errors.js'
 import { newId } from '../../../kernel/ids.js'
+import { QUEUES, type JobQueue } from '../../../infrastructure/jobs/job-queue.js'
+import type { NotificationDeps } from '../deps.js'
+import { attemptDelivery } from './deliver.js'
 import { webhookUrlProblem } from './post-webhook.js'
-import { deleteWebhook, insertWebhook, setWebhookEnabled, type WebhookRow } from './store.js'
+import { deleteWebhook, findDelivery, findWebhook, insertTestDelivery, insertWebhook, reopenDelivery, setWebhookEnabled, type WebhookRow } from './store.js'
 
 export interface WebhookAdminDeps { sql: Sql, actor: string, now: Date, requestId?: string, allowLoopback: boolean }
 
@@ -45,4 +48,39 @@ export async function changeWebhook (deps: WebhookAdminDeps, id: string, change:
     await recordAuditEvent(tx, audit(deps, `webhook.${change}d`, id, { enabled: row.enabled, deleted: row.deletedAt !== null }))
     return row
   }) as WebhookRow
+}
+
+/**
+ * "Send test event": a `webhook.test` event to one endpoint, delivered as
+ * every event is (a delivery row and a webhook-deliver job in one
+ * transaction; the same Standard Webhooks signature, retries and attempt
+ * log), so it shows in the endpoint's deliveries. It names no credential;
+ * its data says which endpoint it tests and who asked. Audited.
+ */
+export async function sendTestEvent (deps: WebhookAdminDeps & { jobs: Pick<JobQueue, 'add'> }, webhookId: string): Promise<{ eventId: string, deliveryId: string }> {
+  return await deps.sql.begin(async (tx) => {
+    const hook = await findWebhook(tx, webhookId)
+    if (hook === undefined) throw notFound(`Webhook "${webhookId}"`)
+    if (!hook.enabled) throw new AppError('conflict', 'The webhook is disabled: enable it first to send it a test event.')
+    const test = { eventId: randomUUID(), deliveryId: randomUUID() }
+    await insertTestDelivery(tx, { ...test, webhookId, at: deps.now, data: { webhookId, message: 'A test event: nothing changed. Answer with any 2xx status.' } })
+    await deps.jobs.add(tx, QUEUES.webhook, { deliveryId: test.deliveryId })
+    await recordAuditEvent(tx, audit(deps, 'webhook.test_sent', webhookId, test))
+    return test
+  }) as { eventId: string, deliveryId: string }
+}
+
+/**
+ * Staff's retry of a delivery by hand: one attempt now (a delivered one is a
+ * 409), audited with its outcome; the delivery's state and attempts after it.
+ */
+export async function retryDelivery (deps: Pick<NotificationDeps, 'sql' | 'clock' | 'config' | 'log'> & { actor: string, requestId?: string }, webhookId: string, deliveryId: string): Promise<{ id: string, state: 'pending' | 'delivered' | 'failed' | 'retry' | 'nothing to do', attempts: number }> {
+  const delivery = await findDelivery(deps.sql, deliveryId)
+  if (delivery === undefined || delivery.webhookId !== webhookId) throw notFound(`Delivery "${deliveryId}" of webhook "${webhookId}"`)
+  if (delivery.state === 'delivered') throw new AppError('conflict', `Delivery "${deliveryId}" was already delivered.`)
+  await reopenDelivery(deps.sql, deliveryId)
+  const outcome = await attemptDelivery(deps, deliveryId, { manual: true })
+  await recordAuditEvent(deps.sql, { actor: deps.actor, action: 'webhook.delivery_retried', subjectType: 'webhook', subjectId: webhookId, ...(deps.requestId !== undefined ? { requestId: deps.requestId } : {}), details: { deliveryId, outcome } })
+  const after = await findDelivery(deps.sql, deliveryId)
+  return { id: deliveryId, state: after?.state ?? outcome, attempts: after?.attempts ?? 0 }
 }

@@ -113,3 +113,14 @@ export async function markDeliveryFailed (sql: Db, deliveryId: string, at: Date)
 export async function reopenDelivery (sql: Db, deliveryId: string): Promise<void> {
   await sql`update webhook_deliveries set state = 'pending', failed_at = null where id = ${deliveryId}`
 }
+
+/**
+ * A `webhook.test` event (about no credential: migrations/0015) and its one
+ * delivery, to one endpoint whatever event types it subscribed to.
+ */
+export async function insertTestDelivery (tx: Db, test: { eventId: string, deliveryId: string, webhookId: string, at: Date, data: Record<string, string> }): Promise<void> {
+  await tx`
+    insert into events (id, type, occurred_at, credential_id, version, data, notify_holder)
+    values (${test.eventId}, 'webhook.test', ${test.at}, null, null, ${tx.json(test.data)}, false)`
+  await tx`insert into webhook_deliveries (id, webhook_id, event_id, created_at) values (${test.deliveryId}, ${test.webhookId}, ${test.eventId}, ${test.at})`
+}
