@@ -162,9 +162,14 @@ export class SingleSignOn {
     let email = claims.email
     let verified = claims.email_verified
     if (typeof email !== 'string' && tokens.access_token !== undefined) {
-      const info = await oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub).catch(() => undefined)
-      email = info?.email
-      verified = info?.email_verified
+      let info: oidc.UserInfoResponse
+      try {
+        info = await oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub)
+      } catch (error) {
+        return await failed(`userinfo refused: ${describe(error)}`, `${this.settings.name}'s answer was not accepted. ${again}`, { subject })
+      }
+      email = info.email
+      verified = info.email_verified
     }
     if (typeof email !== 'string' || verified !== true) return await failed('unknown subject, email missing or not verified', 'No staff account is linked to you, and your email is not one the provider has verified. Ask an administrator.', { subject })
     const byEmail = await findStaffUserByEmail(deps.sql, email)
