@@ -90,7 +90,7 @@ t.test('a disabled staff user\'s session ends at once and their passkey stops wo
 })
 
 t.test('after signing in, the console goes only to a console path (no open redirect)', async (t) => {
-  const { safeNext } = await import('../../src/channels/console/routes.js')
+  const { safeNext } = await import('../../src/channels/console/page.js')
   t.equal(safeNext('/console/credentials?q=smith'), '/console/credentials?q=smith')
   t.equal(safeNext('https://evil.example/console'), '/console')
   t.equal(safeNext('//evil.example'), '/console')

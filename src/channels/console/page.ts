@@ -27,6 +27,9 @@ const NAV: Array<{ href: string, text: string, scope: Scope }> = [
   { href: '/console/admin', text: 'Administration', scope: 'staff:admin' }
 ]
 
+/** Only paths inside the console are places to go after signing in (no open redirect). */
+export const safeNext = (next: string | undefined): string => next !== undefined && /^\/console(\/[\w\-/?=&.%]*)?$/.test(next) && !next.startsWith('//') ? next : '/console'
+
 /** Whether the signed-in staff user holds a scope (pages hide what the role cannot do; routes refuse it). */
 export const may = (request: FastifyRequest, scope: Scope): boolean => request.staff?.scopes.includes(scope) === true
 

@@ -14,7 +14,7 @@ import { TAG } from '../../infrastructure/http/api-contract.js'
 import { htmlPage, noBody, problems } from '../../infrastructure/http/common-schemas.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
 import { AppError } from '../../kernel/errors.js'
-import { sendConsoleMessage, sendConsolePage } from './page.js'
+import { safeNext, sendConsoleMessage, sendConsolePage } from './page.js'
 import { dashboardRoutes } from './dashboard.js'
 import { credentialsRoutes } from './credentials.js'
 import { queuesRoutes } from './queues.js'
@@ -47,9 +47,6 @@ const signedInAnswer = { type: 'object', description: 'Signed in (the session co
 const options = { type: 'object', description: 'The challenge (used once, for 5 minutes) and the options to give the authenticator', additionalProperties: false, required: ['challengeId', 'options'], properties: { challengeId: { type: 'string' }, options: { type: 'object', additionalProperties: true, description: 'PublicKeyCredential options (JSON), for @simplewebauthn/browser' } } } as const
 
 const jsonOptions = (started: { challengeId: string, options: object }): { challengeId: string, options: Record<string, unknown> } => ({ challengeId: started.challengeId, options: started.options as Record<string, unknown> })
-
-/** Only paths inside the console are places to go after signing in (no open redirect). */
-export const safeNext = (next: string | undefined): string => next !== undefined && /^\/console(\/[\w\-/?=&.%]*)?$/.test(next) && !next.startsWith('//') ? next : '/console'
 
 /**
  * The staff console: server-rendered pages over the same domain functions as

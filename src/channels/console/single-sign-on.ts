@@ -5,17 +5,11 @@ import { TAG } from '../../infrastructure/http/api-contract.js'
 import { htmlPage, noBody } from '../../infrastructure/http/common-schemas.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
 import { AppError, PROBLEMS } from '../../kernel/errors.js'
-import { sendConsoleMessage } from './page.js'
+import { safeNext, sendConsoleMessage } from './page.js'
 
 /** The cookie that carries a started sign-on (state, nonce, PKCE verifier, where to go) to the callback. */
 const FLOW_COOKIE = 'tessera_sso'
 const FLOW_PATH = '/console/sso'
-
-/**
- * routes.ts's safeNext (only console paths: no open redirect), repeated because importing
- * routes.ts from a page plugin it registers is a cycle dependency-cruiser refuses.
- */
-const safeNext = (next: string | undefined): string => next !== undefined && /^\/console(\/[\w\-/?=&.%]*)?$/.test(next) && !next.startsWith('//') ? next : '/console'
 
 const text = (max: number) => ({ type: 'string', maxLength: max } as const)
 const toProvider = noBody('To the provider\'s authorization endpoint', { Location: { type: 'string', description: 'The provider\'s authorization URL' } })
