@@ -16,7 +16,7 @@ import { perMinute } from '../../infrastructure/http/hardening.js'
 import { EVENT_TYPES } from '../../infrastructure/jobs/outbox.js'
 import { ID_PATTERN } from '../../kernel/ids.js'
 import { AppError, notFound } from '../../kernel/errors.js'
-import { sendConsoleMessage, sendConsolePage } from './page.js'
+import { may, sendConsoleMessage, sendConsolePage } from './page.js'
 
 const text = (max: number) => ({ type: 'string', maxLength: max } as const)
 const csrf = { _csrf: text(200) } as const
@@ -35,6 +35,14 @@ const pageResponses = (description: string): Record<string, unknown> => ({
   409: htmlPage('Refused: the change is not possible now (the page says why)')
 })
 const redirectResponses = (to: string): Record<string, unknown> => ({ ...pageResponses('A result page'), 303: noBody(`To ${to}`, { Location: { type: 'string', description: to } }) })
+
+/** The index's sections, each shown to a role holding its scope. */
+const SECTIONS: Array<{ href: string, name: string, text: string, scope: Scope }> = [
+  { href: '/console/admin/staff', name: 'Staff users', text: 'add people, change their role, disable them, give them a new enrolment link.', scope: 'staff:admin' },
+  { href: '/console/admin/keys', name: 'API keys', text: 'keys for the body\'s own systems, with the scopes they may use.', scope: 'keys:admin' },
+  { href: '/console/admin/webhooks', name: 'Webhooks', text: 'endpoints told about credential events, their deliveries, a test event.', scope: 'webhooks:admin' },
+  { href: '/console/admin/registry', name: 'Recognised issuers', text: 'other issuers whose credentials this body recognises.', scope: 'registry:admin' }
+]
 
 const when = (d: Date | null | undefined): string => d == null ? '' : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`
 const blankless = (value: string | undefined): string | undefined => value === undefined || value.trim() === '' ? undefined : value.trim()
@@ -76,7 +84,7 @@ export async function administrationRoutes (fastify: FastifyInstance): Promise<v
   app.get('/console/admin', {
     config: { scope: 'staff:admin' },
     schema: { ...summary('Administration: staff users, API keys, webhooks, recognised issuers'), response: pageResponses('The administration index') }
-  }, async (request, reply) => sendConsolePage(request, reply, 'admin', { title: 'Administration' }))
+  }, async (request, reply) => sendConsolePage(request, reply, 'admin', { title: 'Administration', sections: SECTIONS.filter((section) => may(request, section.scope)) }))
 
   // Staff users (staff:admin).
 
