@@ -27,6 +27,15 @@ const slotParams = { type: 'object', additionalProperties: false, required: ['id
 const SHEETS = ['certificate.pdf', 'wallet-card.pdf'] as const
 const sheetParams = { type: 'object', additionalProperties: false, required: ['id', 'sheet'], properties: { ...idParams.properties, sheet: { type: 'string', enum: SHEETS, description: 'The certificate or the wallet card' } } } as const
 const confirmed = { type: 'string', enum: ['yes'] } as const
+/** A page asked for without a console session: to the sign-in page, which comes back here. */
+const signedOut = { 303: noBody('Not signed in: to the sign-in page', { Location: { type: 'string', description: '/console/sign-in?next=…' } }) } as const
+/** What any post of these pages may answer as a page before its handler runs. */
+const postRefusals = {
+  401: htmlPage('Not signed in: the console session ended'),
+  403: htmlPage('The role does not allow it, or the form expired'),
+  404: htmlPage('No such achievement'),
+  429: htmlPage('Too many posts from this address (Retry-After)')
+} as const
 const confirmOnly = { type: 'object', additionalProperties: false, properties: { _csrf: text(200), confirmed } } as const
 
 /** The settings form's fields (text, as posted); empty is the default. */
@@ -203,7 +212,7 @@ export async function achievementDesignConsoleRoutes (fastify: FastifyInstance):
       tags: [TAG.console],
       params: idParams,
       querystring: { type: 'object', additionalProperties: false, properties: { done: { type: 'string', enum: Object.keys(DONE) } } },
-      response: { 200: htmlPage('The design page'), 404: htmlPage('No such achievement') }
+      response: { 200: htmlPage('The design page'), ...signedOut, 404: htmlPage('No such achievement') }
     }
   }, async (request, reply) => {
     const achievement = await achievementOr404(request.params.id)
@@ -223,8 +232,7 @@ export async function achievementDesignConsoleRoutes (fastify: FastifyInstance):
         200: htmlPage('What will change, and a button to confirm'),
         303: noBody('Saved', { Location: { type: 'string', description: 'The design page' } }),
         400: htmlPage('The page again, with the refusal'),
-        403: htmlPage('The role does not allow it, or the form expired'),
-        404: htmlPage('No such achievement')
+        ...postRefusals
       }
     }
   }, async (request, reply) => {
@@ -269,7 +277,7 @@ export async function achievementDesignConsoleRoutes (fastify: FastifyInstance):
       summary: 'A sample certificate or wallet card with the saved design (stamped SAMPLE; signs and stores nothing)',
       tags: [TAG.console],
       params: sheetParams,
-      response: { 200: fileOf('The PDF, inline', ['application/pdf']), 404: htmlPage('No such achievement') }
+      response: { 200: fileOf('The PDF, inline', ['application/pdf']), ...signedOut, 404: htmlPage('No such achievement') }
     }
   }, async (request, reply) => {
     const { id, sheet } = request.params
@@ -285,7 +293,7 @@ export async function achievementDesignConsoleRoutes (fastify: FastifyInstance):
       tags: [TAG.console],
       params: sheetParams,
       body: settingsBody,
-      response: { 200: fileOf('The PDF, inline', ['application/pdf']), 400: htmlPage('The settings are refused'), 403: htmlPage('The role does not allow it, or the form expired'), 404: htmlPage('No such achievement') }
+      response: { 200: fileOf('The PDF, inline', ['application/pdf']), 400: htmlPage('The settings are refused'), ...postRefusals }
     }
   }, async (request, reply) => {
     const { id, sheet } = request.params
@@ -300,7 +308,7 @@ export async function achievementDesignConsoleRoutes (fastify: FastifyInstance):
       summary: 'The social preview image (og:image) of a sample badge with the saved design',
       tags: [TAG.console],
       params: idParams,
-      response: { 200: fileOf('The PNG', ['image/png']), 404: htmlPage('No such achievement') }
+      response: { 200: fileOf('The PNG', ['image/png']), ...signedOut, 404: htmlPage('No such achievement') }
     }
   }, async (request, reply) => {
     const achievement = await achievementOr404(request.params.id)
@@ -328,8 +336,7 @@ export async function achievementDesignConsoleRoutes (fastify: FastifyInstance):
       response: {
         303: noBody('Stored', { Location: { type: 'string', description: 'The design page' } }),
         400: htmlPage('The form could not be read, or the box to confirm is not ticked'),
-        403: htmlPage('The role does not allow it, or the form expired'),
-        404: htmlPage('No such achievement'),
+        ...postRefusals,
         413: htmlPage('The page again: the image is over the size cap'),
         422: htmlPage('The page again, with the refusal in the image check\'s words')
       }
@@ -358,7 +365,7 @@ export async function achievementDesignConsoleRoutes (fastify: FastifyInstance):
       tags: [TAG.console],
       params: slotParams,
       body: confirmOnly,
-      response: { 200: htmlPage('What will happen, and a button to confirm'), 303: noBody('Removed', { Location: { type: 'string', description: 'The design page' } }), 403: htmlPage('The role does not allow it, or the form expired'), 404: htmlPage('No such achievement, or no such image') }
+      response: { 200: htmlPage('What will happen, and a button to confirm'), 303: noBody('Removed', { Location: { type: 'string', description: 'The design page' } }), ...postRefusals, 404: htmlPage('No such achievement, or no such image') }
     }
   }, async (request, reply) => {
     const { id, slot } = request.params
@@ -388,7 +395,7 @@ export async function achievementDesignConsoleRoutes (fastify: FastifyInstance):
       tags: [TAG.console],
       params: idParams,
       body: confirmOnly,
-      response: { 200: htmlPage('What will happen, and a button to confirm'), 303: noBody('Reset', { Location: { type: 'string', description: 'The design page' } }), 403: htmlPage('The role does not allow it, or the form expired'), 404: htmlPage('No such achievement, or it has no design') }
+      response: { 200: htmlPage('What will happen, and a button to confirm'), 303: noBody('Reset', { Location: { type: 'string', description: 'The design page' } }), ...postRefusals, 404: htmlPage('No such achievement, or it has no design') }
     }
   }, async (request, reply) => {
     const achievement = await achievementOr404(request.params.id)

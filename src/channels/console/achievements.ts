@@ -29,9 +29,13 @@ const formBody = {
 const toPage = (description: string): Record<number, unknown> => ({ 303: noBody(description, { Location: { type: 'string', description: 'The achievement\'s console page' } }) })
 const refusals = {
   400: htmlPage('The form again, saying what is wrong with it'),
+  401: htmlPage('Not signed in: the console session ended'),
   403: htmlPage('The role does not allow it, or the form expired'),
-  404: htmlPage('No such achievement')
+  404: htmlPage('No such achievement'),
+  429: htmlPage('Too many posts from this address (Retry-After)')
 } as const
+/** A page asked for without a console session: to the sign-in page, which comes back here. */
+const signedOut = { 303: noBody('Not signed in: to the sign-in page', { Location: { type: 'string', description: '/console/sign-in?next=…' } }) } as const
 const DONE = {
   created: 'The achievement is defined: badges can be issued for it.',
   saved: 'Saved. Badges issued, corrected or renewed from now on carry the new definition; signed ones keep theirs.',
@@ -123,7 +127,7 @@ export async function achievementsRoutes (fastify: FastifyInstance): Promise<voi
 
   app.get('/console/achievements', {
     config: { scope: 'achievements:read' },
-    schema: { summary: 'Achievements: the list, and the form to define one', tags: [TAG.console], response: { 200: htmlPage('The list and the form') } }
+    schema: { summary: 'Achievements: the list, and the form to define one', tags: [TAG.console], response: { 200: htmlPage('The list and the form'), ...signedOut } }
   }, async (request, reply) => await listPage(request, reply, EMPTY_FORM))
 
   app.post('/console/achievements', {
@@ -174,7 +178,7 @@ export async function achievementsRoutes (fastify: FastifyInstance): Promise<voi
       tags: [TAG.console],
       params: idParams,
       querystring: { type: 'object', additionalProperties: false, properties: { done: { type: 'string', enum: Object.keys(DONE) } } },
-      response: { 200: htmlPage('The achievement\'s page'), 404: htmlPage('No such achievement') }
+      response: { 200: htmlPage('The achievement\'s page'), ...signedOut, 404: htmlPage('No such achievement') }
     }
   }, async (request, reply) => {
     const achievement = await achievementOr404(request.params.id)
