@@ -98,6 +98,10 @@ t.test('an order rejected over the API while the registrar was confirming gives 
   const id = await submitBadgeOrder(app.sql, NOW, { name: 'Lee Park', email: 'lee@example.org', certificateNumber: 'CMA-9', certifiedOn: '2024-01-01' })
   const staff = await consoleStaff(app, 'registrar')
   const confirmUrl = `/console/queues/orders/${id}/approve?confirm=yes&achievementId=${achievementId}&validFrom=2024-01-01&recipientName=Lee+Park`
+  const handMade = await staff.submit(confirmUrl, `/console/queues/orders/${id}/approve`, { achievementId, validFrom: 'soon', recipientName: 'Lee Park' })
+  t.equal(handMade.statusCode, 400, 'a form the schema refuses is a page')
+  t.match(handMade.body, 'The form could not be read')
+  t.equal(handMade.headers['content-type'], 'text/html; charset=utf-8')
   const shown = await staff.page(confirmUrl)
   t.match(shown.body, 'the holder is not emailed', 'an unchecked notify box is said')
   await rejectOrder({ sql: app.sql, keyRing: app.keyRing, urls: app.app.urls, now: NOW, actor: 'api-key-1', statusLists: app.app.statusListPolicy, outbox: app.app.outbox, jobs: app.app.jobs, dataIntegrity: app.app.dataIntegrity, changes: app.app.changes }, id, 'duplicate')

@@ -1,5 +1,5 @@
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { decideRecertification, type RecertificationPolicy } from '../../capabilities/achievements/recertification-rules.js'
 import { findAchievement, listAchievements, type AchievementRow } from '../../capabilities/achievements/store.js'
 import { approveApplication, rejectApplication } from '../../capabilities/continuing-education/applications.js'
@@ -43,8 +43,8 @@ const rejectBody = { type: 'object', additionalProperties: false, required: ['re
 const approveBody = { type: 'object', additionalProperties: false, properties: { _csrf: csrf, note: noteField, notify: yes } } as const
 const evidenceParams = { type: 'object', additionalProperties: false, required: ['id', 'activityId'], properties: { id, activityId: id } } as const
 
-const page = (description: string) => ({ 200: htmlPage(description), 403: htmlPage('The role lacks the scope'), 404: htmlPage('No such item'), 409: htmlPage('Already decided by someone else') })
-const toQueue = (queue: string) => ({ 303: noBody('Done: to the queue with the outcome', { Location: { type: 'string', description: `/console/queues/${queue}?done=…&item=…` } }), 403: htmlPage('The role lacks the scope, or the form expired'), 404: htmlPage('No such item'), 409: htmlPage('Already decided by someone else'), 422: htmlPage('Refused (the reason in words)') })
+const page = (description: string) => ({ 200: htmlPage(description), 400: htmlPage('The address could not be read'), 403: htmlPage('The role lacks the scope'), 404: htmlPage('No such item'), 409: htmlPage('Already decided by someone else') })
+const toQueue = (queue: string) => ({ 303: noBody('Done: to the queue with the outcome', { Location: { type: 'string', description: `/console/queues/${queue}?done=…&item=…` } }), 400: htmlPage('The form could not be read'), 403: htmlPage('The role lacks the scope, or the form expired'), 404: htmlPage('No such item'), 409: htmlPage('Already decided by someone else'), 422: htmlPage('Refused (the reason in words)') })
 
 /**
  * The staff queues in the console: badge orders and correction requests
@@ -62,6 +62,13 @@ export async function queuesRoutes (fastify: FastifyInstance): Promise<void> {
   const orderDeps = (request: FastifyRequest): OrderDeps => ({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor: staffOf(request).actor, statusLists: app.statusListPolicy, outbox: app.outbox, jobs: app.jobs, requestId: request.id, dataIntegrity: app.dataIntegrity, changes: app.changes })
   const reissueDeps = (request: FastifyRequest) => ({ sql: app.sql, keyRing: app.keyRing, urls: app.urls, now: app.clock(), actor: staffOf(request).actor, statusLists: app.statusListPolicy, outbox: app.outbox, requestId: request.id, dataIntegrity: app.dataIntegrity, changes: app.changes })
   const consoleRecord = (credentialId: string): string => `/console/credentials/${credentialId}`
+
+  // A form or address the schemas refuse (only a hand-made one: the pages send what they showed) is a page too;
+  // everything else goes on to the console's handler.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation === undefined) throw error
+    return sendConsoleMessage(request, reply, 400, { heading: 'The form could not be read', text: `${error.message}. Go back to the queue and try again.`, alert: true, next: { href: '/console', text: 'Back to the dashboard' } })
+  })
 
   /** Who decided, in words: a staff user's name, else the API key or actor as recorded. */
   const decider = async (actor: string | null): Promise<string> => {
