@@ -36,7 +36,7 @@ export async function dashboardRoutes (fastify: FastifyInstance): Promise<void> 
       summary: 'The dashboard: counts that need action, and usage over 30 days',
       tags: [TAG.console],
       querystring: { type: 'object', additionalProperties: false, properties: { achievementId: { type: 'string', anyOf: [{ maxLength: 0 }, { pattern: ID_PATTERN }] } } },
-      response: { 200: htmlPage('The dashboard'), 303: htmlPage('To the sign-in page when not signed in') }
+      response: { 200: htmlPage('The dashboard') }
     }
   }, async (request, reply) => {
     const now = app.clock()

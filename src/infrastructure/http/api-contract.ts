@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance, RouteOptions } from 'fastify'
-import { isProblemResponse, problemResponse, problemSchema, type ProblemStatus } from './common-schemas.js'
+import { htmlPage, isProblemResponse, noBody, problemResponse, problemSchema, type ProblemStatus } from './common-schemas.js'
 import { PROBLEM_CONTENT_TYPE } from '../../kernel/errors.js'
 
 /**
@@ -85,9 +85,19 @@ export function describeRoute (route: RouteOptions): void {
   const schema = (route.schema ?? {}) as Record<string, unknown>
   if (schema.hide === true) return
   const response: Record<string, ResponseEntry> = { ...(schema.response as Record<string, ResponseEntry> | undefined) }
+  // The staff console's pages answer what wraps them as pages too (a form's refusal to a browser),
+  // and send a GET without a session to the sign-in page.
+  const consolePage = typeof route.url === 'string' && route.url.startsWith('/console')
+  const consolePublic = (route.config as { consolePublic?: boolean } | undefined)?.consolePublic === true
+  if (consolePage && !consolePublic && ([] as string[]).concat(route.method).includes('GET')) {
+    response[303] ??= noBody('No console session: to the sign-in page', { Location: { type: 'string', description: '/console/sign-in?next=…' } }) as unknown as ResponseEntry
+  }
   for (const status of sharedProblems(route)) {
     const declared = response[status]
-    if (declared === undefined) {
+    if (declared === undefined && consolePage) {
+      const page = htmlPage('The refusal as a console page (to a browser), or as a problem')
+      response[status] = { ...problemResponse(status), content: { ...page.content, ...problemResponse(status).content } }
+    } else if (declared === undefined) {
       response[status] = problemResponse(status)
     } else if (declared.content !== undefined && !isProblemResponse(declared)) {
       // The route answers this status itself (an HTML form page), the shared layers with a problem.
@@ -99,9 +109,11 @@ export function describeRoute (route: RouteOptions): void {
   route.schema = {
     ...schema,
     response,
-    ...(scope !== undefined
-      ? { security: [{ bearer: [] }], 'x-scope': scope, description: `${own}Requires an API key with the \`${scope}\` scope. Errors are ${PROBLEM_CONTENT_TYPE} (see docs/errors.md).` }
-      : { description: `${own}Public. Errors are ${PROBLEM_CONTENT_TYPE} (see docs/errors.md).` })
+    ...(scope !== undefined && consolePage
+      ? { 'x-scope': scope, description: `${own}Requires a console session of a staff user whose role holds the \`${scope}\` scope. Refusals are console pages.` }
+      : scope !== undefined
+        ? { security: [{ bearer: [] }], 'x-scope': scope, description: `${own}Requires an API key with the \`${scope}\` scope. Errors are ${PROBLEM_CONTENT_TYPE} (see docs/errors.md).` }
+        : { description: `${own}Public. Errors are ${PROBLEM_CONTENT_TYPE} (see docs/errors.md).` })
   }
 }
 
