@@ -369,6 +369,45 @@ t.test('every route answers only statuses and content types it declares (a tour 
   await adminForm(`/console/admin/registry/${tourEntry}/remove`)
   await adminForm('/console/sign-out')
 
+  // The console's achievements and design pages. Signed out: a page is a 303 to sign-in, a post a 401 page.
+  const consoleAchievement = `/console/achievements/${achievement.id}`
+  const designPage = `${consoleAchievement}/design`
+  await call('GET', '/console/achievements')
+  await call('POST', `${consoleAchievement}/archive`, { headers: form, payload: 'confirmed=yes' })
+  await call('POST', `${designPage}/images/logo`, multipart(''))
+  // Signed in as a registrar (enrolled with a software passkey; its jar holds the session); forms carry the page's CSRF token.
+  const registrar = await consoleStaff(app, 'registrar')
+  const tour = { name: 'Tour', description: 'A tour.', narrative: 'Toured.', validityMonths: '12', ceMinPoints: '10', exam: 'yes' }
+  await registrar.page('/console/achievements')
+  await registrar.submit('/console/achievements', '/console/achievements', { ...tour, step: 'preview' })
+  await registrar.submit('/console/achievements', '/console/achievements', { ...tour, validityMonths: 'x' })
+  await registrar.submit('/console/achievements', '/console/achievements', tour)
+  await registrar.submit('/console/achievements', '/console/achievements', { ...tour, confirmed: 'yes' })
+  await registrar.page(consoleAchievement)
+  await registrar.page('/console/achievements/AAAAAAAAAAAA')
+  await registrar.submit(consoleAchievement, consoleAchievement, { ...tour, step: 'preview' })
+  await registrar.submit(consoleAchievement, consoleAchievement, { ...tour, confirmed: 'yes' })
+  await registrar.submit(consoleAchievement, '/console/achievements/AAAAAAAAAAAA', tour)
+  await registrar.submit(consoleAchievement, `${consoleAchievement}/archive`, {})
+  await registrar.submit(consoleAchievement, `${consoleAchievement}/archive`, { confirmed: 'yes' })
+  await registrar.submit(consoleAchievement, `${consoleAchievement}/unarchive`, { confirmed: 'yes' })
+  await registrar.submit(consoleAchievement, '/console/achievements/AAAAAAAAAAAA/unarchive', {})
+  await registrar.page(designPage)
+  await registrar.page(`${designPage}/preview/certificate.pdf`)
+  await registrar.page(`${designPage}/preview-image.png`)
+  await registrar.page('/console/achievements/AAAAAAAAAAAA/design/preview-image.png')
+  await registrar.submit(designPage, `${designPage}/preview/wallet-card.pdf`, { titleLine: 'Tour of {achievementName}' })
+  await registrar.submit(designPage, designPage, { titleLine: '{nope}' })
+  await registrar.submit(designPage, designPage, { titleLine: 'Tour' })
+  await registrar.submit(designPage, designPage, { titleLine: 'Tour', confirmed: 'yes' })
+  await registrar.submit(designPage, `${designPage}/images/logo/remove`, { confirmed: 'yes' })
+  await registrar.submit(designPage, `${designPage}/images/logo/remove`, {})
+  const designCsrf = consoleCsrf((await registrar.page(designPage)).body)
+  const badImage = [`--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${designCsrf}`, `--${boundary}\r\nContent-Disposition: form-data; name="confirmed"\r\n\r\nyes`, `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="logo.png"\r\nContent-Type: image/png\r\n\r\nnot a PNG`, `--${boundary}--\r\n`].join('\r\n')
+  await call('POST', `${designPage}/images/logo`, { headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, ...registrar.jar.header() }, payload: badImage })
+  await registrar.submit(designPage, `${designPage}/reset`, {})
+  await registrar.submit(designPage, `${designPage}/reset`, { confirmed: 'yes' })
+
   const routes = new Map(app.app.routeTable.map((route) => [`${methodsOf(route)[0] ?? ''} ${route.url}`, route]))
   for (const answer of answered) {
     const name = `${answer.method} ${answer.route} ${answer.status} ${answer.type === '' ? '(no body)' : answer.type}`
