@@ -408,6 +408,49 @@ t.test('every route answers only statuses and content types it declares (a tour 
   await registrar.submit(designPage, `${designPage}/reset`, {})
   await registrar.submit(designPage, `${designPage}/reset`, { confirmed: 'yes' })
 
+  // Staff console: queues and CSV upload (a registrar's session cookie and the CSRF token of a console page).
+  const { submitBadgeOrder, submitCorrectionRequest } = await import('../src/capabilities/holders/orders.js')
+  const clerk = await consoleStaff(app, 'registrar')
+  const viewer = await consoleStaff(app, 'viewer')
+  const html = (who: typeof clerk): { headers: Record<string, string> } => ({ headers: { ...who.jar.header(), accept: 'text/html' } })
+  const consoleForm = async (who: typeof clerk, fields: Record<string, string>): Promise<{ headers: Record<string, string>, payload: string }> => ({ headers: { ...who.jar.header(), ...form }, payload: new URLSearchParams({ _csrf: consoleCsrf((await who.page('/console')).body), ...fields }).toString() })
+  const consoleMultipart = async (who: typeof clerk, fields: Record<string, string>): Promise<{ headers: Record<string, string>, payload: string }> => {
+    const parts = Object.entries({ _csrf: consoleCsrf((await who.page('/console')).body), ...fields }).map(([name, value]) => `--tour\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`)
+    return { headers: { ...who.jar.header(), 'content-type': 'multipart/form-data; boundary=tour' }, payload: `${parts.join('')}--tour--\r\n` }
+  }
+  const pendingOrder = await submitBadgeOrder(app.sql, new Date('2026-03-31T12:00:00Z'), { name: 'Cy Park', email: 'cy@example.com', certificateNumber: 'CMA-7', certifiedOn: '2025-01-15' })
+  const orderToReject = await submitBadgeOrder(app.sql, new Date('2026-03-31T12:00:00Z'), { name: 'Di Park', email: 'di@example.com', certificateNumber: 'CMA-8', certifiedOn: '2025-01-15' })
+  const correctionRequest = await submitCorrectionRequest(app.sql, new Date('2026-03-31T12:00:00Z'), { credential: { id: ceBadge.id, recipientName: 'Bo Lin', recipientEmail: 'bo@example.com' }, field: 'name', value: 'Bo Y. Lin' }) as { id: string }
+  await call('GET', '/console/queues/orders?done=approved&item=AAAAAAAAAAAA', html(clerk))
+  await call('GET', '/console/queues/orders', html(viewer))
+  await call('GET', `/console/queues/orders/${pendingOrder}/approve`, html(clerk))
+  await call('GET', `/console/queues/orders/${pendingOrder}/approve?confirm=yes&achievementId=${achievement.id}&validFrom=2025-01-15&validUntil=2024-01-01&recipientName=Cy`, html(clerk))
+  await call('GET', '/console/queues/orders/AAAAAAAAAAAA/approve', html(clerk))
+  await call('POST', `/console/queues/orders/${pendingOrder}/approve`, await consoleForm(clerk, { achievementId: achievement.id, validFrom: '2025-01-15', recipientName: 'Cy Park', notify: 'yes' }))
+  await call('POST', `/console/queues/orders/${pendingOrder}/approve`, await consoleForm(clerk, { achievementId: achievement.id, validFrom: '2025-01-15', recipientName: 'Cy Park' }))
+  await call('POST', `/console/queues/orders/${pendingOrder}/approve`, await consoleForm(clerk, { validFrom: 'soon' }))
+  await call('GET', `/console/queues/orders/${orderToReject}/reject`, html(clerk))
+  await call('POST', `/console/queues/orders/${orderToReject}/reject`, await consoleForm(clerk, { reason: 'Not in our records' }))
+  await call('POST', `/console/queues/orders/${orderToReject}/reject`, await consoleForm(viewer, { reason: 'x' }))
+  await call('GET', `/console/queues/orders/${orderToReject}/reject`, html(clerk))
+  await call('GET', '/console/queues/corrections', html(clerk))
+  await call('GET', `/console/queues/corrections/${correctionRequest.id}/approve`, html(clerk))
+  await call('GET', `/console/queues/corrections/${correctionRequest.id}/reject`, html(clerk))
+  await call('POST', `/console/queues/corrections/${correctionRequest.id}/approve`, await consoleForm(clerk, { notify: 'yes' }))
+  await call('POST', `/console/queues/corrections/${correctionRequest.id}/reject`, await consoleForm(clerk, { reason: 'Too late' }))
+  await call('POST', '/console/queues/corrections/AAAAAAAAAAAA/reject', await consoleForm(clerk, { reason: 'x' }))
+  await call('GET', '/console/queues/applications', html(clerk))
+  await call('GET', `/console/queues/applications/${application.id}/approve`, html(clerk))
+  await call('GET', '/console/queues/applications/AAAAAAAAAAAA/reject', html(clerk))
+  await call('GET', `/console/queues/applications/${application.id}/activities/${activity.id as string}/evidence`, html(clerk))
+  await call('POST', `/console/queues/applications/${application.id}/approve`, await consoleForm(clerk, {}))
+  await call('POST', `/console/queues/applications/${application.id}/reject`, await consoleForm(clerk, { reason: 'Too late' }))
+  await call('GET', '/console/upload', html(clerk))
+  await call('POST', '/console/upload/preview', await consoleMultipart(clerk, { achievementId: achievement.id, csv: 'name,email\nEd Wu,ed@example.com\nBad,not-an-email\n' }))
+  await call('POST', '/console/upload/preview', await consoleForm(clerk, { achievementId: '', csv: 'name,email\nEd Wu,ed@example.com\n' }))
+  await call('POST', '/console/upload/issue', await consoleMultipart(clerk, { csv: `achievementId,name,email\n${achievement.id},Ed Wu,ed@example.com\n`, notify: 'yes' }))
+  await call('POST', '/console/upload/issue', await consoleMultipart(viewer, { csv: 'x' }))
+
   const routes = new Map(app.app.routeTable.map((route) => [`${methodsOf(route)[0] ?? ''} ${route.url}`, route]))
   for (const answer of answered) {
     const name = `${answer.method} ${answer.route} ${answer.status} ${answer.type === '' ? '(no body)' : answer.type}`

@@ -1,7 +1,12 @@
+import { execFile } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
+import { promisify } from 'node:util'
 import type { Page } from 'playwright-core'
 import { createStaffUser } from '../src/capabilities/staff-accounts/accounts.js'
+import { submitBadgeOrder, submitCorrectionRequest } from '../src/capabilities/holders/orders.js'
 import { accessibilityViolations, openBrowser } from './helpers/browser.js'
 import { build, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/build-app.js'
 import { testNeeding } from './helpers/system-tools.js'
@@ -26,13 +31,21 @@ async function freePort (): Promise<number> {
   return port
 }
 
-testNeeding(['chromium'], 'a registrar signs in with a passkey, finds a holder by certificate number and corrects the name; every page passes axe; every action is audited with them', { timeout: 240_000 }, async (t) => {
+const pdfText = async (pdf: Buffer): Promise<string> => {
+  const file = path.join(os.tmpdir(), `tessera-console-${process.pid}-${Date.now()}.pdf`)
+  await writeFile(file, pdf)
+  return (await promisify(execFile)('pdftotext', [file, '-'])).stdout
+}
+
+testNeeding(['chromium', 'pdftoppm'], 'a registrar signs in with a passkey, finds a holder by certificate number, corrects the name, approves an order, rejects a correction request, designs the certificate and uploads a CSV; every page passes axe; every action is audited with them', { timeout: 300_000 }, async (t) => {
   const port = await freePort()
   const base = `http://localhost:${port}`
   const app = await build(t, { env: { PUBLIC_BASE_URL: base } })
   const cma = await createAchievement(app, { ...CMA_ACHIEVEMENT, recertification: { continuingEducation: { minPoints: 60, minApprovedPoints: 30, graceMonths: 3 }, exam: true } })
   const jane = await issue(app, { achievementId: cma.id, recipient: { name: 'Jane Q. Asistant', email: 'jane@example.org' }, certificateNumber: 'CMA-204417' })
-  await issue(app, { achievementId: cma.id, recipient: { name: 'Omar Other', email: 'omar@example.org' }, certificateNumber: 'CMA-204418' })
+  const omar = await issue(app, { achievementId: cma.id, recipient: { name: 'Omar Other', email: 'omar@example.org' }, certificateNumber: 'CMA-204418' })
+  const orderId = await submitBadgeOrder(app.sql, new Date(), { name: 'Sam Lee', email: 'sam@example.org', certificateNumber: 'CMA-188001', certifiedOn: '2024-03-15', note: 'Passed in March 2024' })
+  const omarRequest = await submitCorrectionRequest(app.sql, new Date(), { credential: { id: omar.id, recipientName: 'Omar Other', recipientEmail: 'omar@example.org' }, field: 'name', value: 'Omar Q. Other', note: 'My middle initial' })
   const { user, enrolmentUrl } = await createStaffUser({ sql: app.sql, actor: 'cli', now: new Date(), baseUrl: base }, { email: 'rita@aama.example', name: 'Rita Registrar', role: 'registrar' })
   await app.app.listen({ port, host: '127.0.0.1' })
 
@@ -85,7 +98,56 @@ testNeeding(['chromium'], 'a registrar signs in with a passkey, finds a holder b
   t.match(await page.locator('[role="status"]').innerText(), 'Corrected')
   t.match(await page.locator('h1').innerText(), 'Jane Q. Assistant')
 
+  // The badge order queue: approve Sam's order, choosing the achievement and the period.
+  await page.getByRole('link', { name: 'Orders' }).click()
+  await checkPage('the orders queue')
+  await page.screenshot({ path: path.join(shots, 'console-orders.png'), fullPage: true })
+  await page.getByRole('link', { name: 'Approve the order from Sam Lee' }).click()
+  await page.getByLabel('Achievement', { exact: true }).selectOption(cma.id)
+  await page.getByLabel(/^Valid from/).fill('2024-03-15')
+  await checkPage('an order\'s approval form')
+  await page.getByRole('button', { name: 'Review before issuing' }).click()
+  await checkPage('an order\'s confirmation')
+  await page.getByRole('button', { name: 'Approve and issue the badge' }).click()
+  await page.waitForURL(/\/console\/queues\/orders/)
+  t.match(await page.locator('main').innerText(), 'No orders are waiting.')
+  const [sam] = await app.sql<Array<{ state: string, result_credential_id: string }>>`select state, result_credential_id from orders where id = ${orderId}`
+  t.equal(sam?.state, 'approved', 'the order is approved and its badge issued')
+
+  // The correction queue: reject Omar's request with a reason.
+  await page.getByRole('link', { name: 'Corrections' }).click()
+  await checkPage('the corrections queue')
+  await page.getByRole('link', { name: 'Reject the change to Omar Q. Other' }).click()
+  await page.getByLabel(/^Reason/).fill('Your exam record has no middle initial; send a copy of your ID.')
+  await checkPage('a rejection form')
+  await page.getByRole('button', { name: 'Reject and email the reason' }).click()
+  await page.waitForURL(/\/console\/queues\/corrections/)
+  t.match(await page.locator('main').innerText(), 'No correction requests are waiting.')
+  t.equal((await app.sql`select state from orders where id = ${'id' in omarRequest ? omarRequest.id : ''}`)[0]?.state, 'rejected')
+
+  // The achievement's design: new wording, saved after the confirmation; the holder's certificate shows it.
+  await page.getByRole('link', { name: 'Achievements' }).click()
+  await checkPage('the achievements list')
+  await page.getByRole('link', { name: 'CMA (AAMA)' }).first().click()
+  await checkPage('an achievement')
+  await page.getByRole('link', { name: 'Certificate and badge design' }).click()
+  await checkPage('the design page')
+  await page.getByLabel(/^Title line/).fill('Certificate of Certification')
+  await page.getByLabel(/^First signatory's name/).fill('Dana Whitfield')
+  await page.getByLabel(/^First signatory's title/).fill('Executive Director')
+  await page.getByRole('button', { name: 'Save…' }).click()
+  await checkPage('the design\'s confirmation')
+  await page.getByRole('button', { name: 'Save the design' }).click()
+  await page.waitForURL(/\/design/)
+  await page.screenshot({ path: path.join(shots, 'console-design.png'), fullPage: true })
+  const certificate = await page.request.get(`${base}/credentials/${jane.id}/certificate.pdf`)
+  t.equal(certificate.status(), 200)
+  const words = await pdfText(await certificate.body())
+  t.match(words, 'Certificate of Certification', 'the holder\'s certificate has the new wording')
+  t.match(words, 'Dana Whitfield')
+  t.match(words, 'Jane Q. Assistant', 'and the corrected name')
+
   const trail = await app.sql<Array<{ actor: string, action: string }>>`select actor, action from audit_events where actor = ${`staff:${user.id}`} order by id`
-  t.same(trail.map((e) => e.action), ['staff_user.passkey_registered', 'staff_user.signed_in', 'staff_user.signed_in', 'credential.corrected'], 'every action, with the registrar as actor')
+  t.same(trail.map((e) => e.action), ['staff_user.passkey_registered', 'staff_user.signed_in', 'staff_user.signed_in', 'credential.corrected', 'credential.issued', 'order.approved', 'order.rejected', 'achievement_design.updated'], 'every action, with the registrar as actor')
   t.ok(pages.length >= 6, `axe ran on ${pages.length} console pages`)
 })
