@@ -48,6 +48,10 @@ testNeeding(['chromium', 'pdftoppm'], 'a registrar signs in with a passkey, find
   const omarRequest = await submitCorrectionRequest(app.sql, new Date(), { credential: { id: omar.id, recipientName: 'Omar Other', recipientEmail: 'omar@example.org' }, field: 'name', value: 'Omar Q. Other', note: 'My middle initial' })
   const { user, enrolmentUrl } = await createStaffUser({ sql: app.sql, actor: 'cli', now: new Date(), baseUrl: base }, { email: 'rita@aama.example', name: 'Rita Registrar', role: 'registrar' })
   await app.app.listen({ port, host: '127.0.0.1' })
+  // Some use to count: the holders' pages seen, a LinkedIn click, a download.
+  for (const credential of [jane, omar, jane]) await fetch(`${base}/credentials/${credential.id}`, { headers: { accept: 'text/html' } })
+  await fetch(`${base}/credentials/${jane.id}/share/linkedin`, { redirect: 'manual' })
+  await fetch(`${base}/credentials/${jane.id}/certificate.pdf`)
 
   const { context, page, shots } = await openBrowser(t, { viewport: { width: 1200, height: 900 } })
   const cdp = await context.newCDPSession(page)
@@ -147,7 +151,39 @@ testNeeding(['chromium', 'pdftoppm'], 'a registrar signs in with a passkey, find
   t.match(words, 'Dana Whitfield')
   t.match(words, 'Jane Q. Assistant', 'and the corrected name')
 
+  // A CSV with a bad row: the preview lists every row and marks the bad one; only the good rows are issued.
+  await page.getByRole('link', { name: 'CSV upload' }).click()
+  await checkPage('the CSV upload form')
+  await page.getByLabel('Achievement', { exact: true }).selectOption(cma.id)
+  await page.getByLabel('CSV file').setInputFiles({ name: 'cohort.csv', mimeType: 'text/csv', buffer: Buffer.from('name,email\nAna Ruiz,ana@example.com\nBo Lin,not-an-email\nCy Park,cy@example.com\n') })
+  await page.getByRole('button', { name: 'Preview' }).click()
+  await checkPage('the CSV preview')
+  const preview = await page.locator('table').innerText()
+  t.match(preview, /Bo Lin[\s\S]*Not issued:/, 'the bad row is marked with its reason')
+  t.equal((preview.match(/Ready to issue/g) ?? []).length, 2, 'the good rows are ready')
+  await page.screenshot({ path: path.join(shots, 'console-upload.png'), fullPage: true })
+  await page.getByRole('button', { name: 'Issue 2 badges' }).click()
+  await checkPage('the CSV results')
+  const results = await page.locator('table').innerText()
+  t.equal((results.match(/Issued:/g) ?? []).length, 2)
+  t.equal((await app.sql`select count(*)::int as n from credentials where recipient_email in ('ana@example.com', 'cy@example.com')`)[0]!.n, 2, 'two badges issued')
+
   const trail = await app.sql<Array<{ actor: string, action: string }>>`select actor, action from audit_events where actor = ${`staff:${user.id}`} order by id`
-  t.same(trail.map((e) => e.action), ['staff_user.passkey_registered', 'staff_user.signed_in', 'staff_user.signed_in', 'credential.corrected', 'credential.issued', 'order.approved', 'order.rejected', 'achievement_design.updated'], 'every action, with the registrar as actor')
-  t.ok(pages.length >= 6, `axe ran on ${pages.length} console pages`)
+  t.same(trail.map((e) => e.action), ['staff_user.passkey_registered', 'staff_user.signed_in', 'staff_user.signed_in', 'credential.corrected', 'credential.issued', 'order.approved', 'order.rejected', 'achievement_design.updated', 'credential.issued', 'credential.issued'], 'every action, with the registrar as actor')
+
+  // The pages a registrar cannot open, as an administrator (enrolled the same way): axe on each.
+  const admin = await createStaffUser({ sql: app.sql, actor: 'cli', now: new Date(), baseUrl: base }, { email: 'olive@aama.example', name: 'Olive Ops', role: 'admin' })
+  await page.getByRole('button', { name: 'Sign out' }).click()
+  await page.goto(admin.enrolmentUrl)
+  await page.getByRole('button', { name: 'Register a passkey' }).click()
+  await page.waitForURL(`${base}/console`)
+  await checkPage('the dashboard (administrator)')
+  for (const [name, url] of [['administration', '/console/admin'], ['staff users', '/console/admin/staff'], ['API keys', '/console/admin/keys'], ['a new API key', '/console/admin/keys/new'], ['webhooks', '/console/admin/webhooks'], ['a new webhook', '/console/admin/webhooks/new'], ['recognised issuers', '/console/admin/registry'], ['recertification applications', '/console/queues/applications'], ['a role change', `/console/admin/staff/${user.id}/role?role=viewer`], ['disabling a user', `/console/admin/staff/${user.id}/disable`]] as const) {
+    await page.goto(`${base}${url}`)
+    t.equal(await page.locator('h1').count(), 1, `${name}: one heading`)
+    await checkPage(name)
+  }
+  await page.goto(`${base}/console/admin/staff`)
+  await page.screenshot({ path: path.join(shots, 'console-staff.png'), fullPage: true })
+  t.ok(pages.length >= 25, `axe ran on ${pages.length} console pages`)
 })
