@@ -2,19 +2,13 @@ import multipart, { type MultipartFile } from '@fastify/multipart'
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import { parse } from 'csv-parse/sync'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { findAchievement, listAchievements, type AchievementRow } from '../../capabilities/achievements/store.js'
-import { normaliseEmail } from '../../capabilities/credentials/build-credential.js'
-import { issueBatch, itemsFromCsv, MAX_BATCH_ITEMS, type CsvRow } from '../../capabilities/credentials/issue/batch.js'
-import { validityPeriod, type IssuedCredential } from '../../capabilities/credentials/issue/issue-credential.js'
-import { withExactDates } from '../../capabilities/credentials/issue/issue-dates.js'
-import { issueCredentialBody, type IssueCredentialBody } from '../../capabilities/credentials/schemas.js'
-import { findHeldCredentials } from '../../capabilities/credentials/store.js'
+import { listAchievements, type AchievementRow } from '../../capabilities/achievements/store.js'
+import { issueBatch, itemsFromCsv, MAX_BATCH_ITEMS, previewBatch, type CsvRow } from '../../capabilities/credentials/issue/batch.js'
+import type { IssuedCredential } from '../../capabilities/credentials/issue/issue-credential.js'
 import { staffOf } from '../../capabilities/staff-access/bearer-auth.js'
 import { TAG } from '../../infrastructure/http/api-contract.js'
 import { htmlPage } from '../../infrastructure/http/common-schemas.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
-import { validatorCompiler } from '../../infrastructure/http/validator-compiler.js'
-import { validationDetail, type SchemaError } from '../../infrastructure/http/validation-messages.js'
 import { longDate } from '../../infrastructure/web/dates.js'
 import { AppError } from '../../kernel/errors.js'
 import { sendConsoleMessage, sendConsolePage } from './page.js'
@@ -45,11 +39,6 @@ const pages = (description: string) => ({ 200: htmlPage(description), 400: htmlP
 /** A file part as the multipart hook leaves it in the body. */
 interface Upload { bytes: Buffer, filename: string, truncated: boolean }
 const isUpload = (value: unknown): value is Upload => typeof value === 'object' && value !== null && Buffer.isBuffer((value as Upload).bytes)
-
-// The issue route's own schema, item by item, as issueBatch checks it.
-const validateItem = validatorCompiler({ schema: issueCredentialBody, httpPart: 'body', method: 'POST', url: '/console/upload/preview' }) as
-  ((data: unknown) => boolean) & { errors?: SchemaError[] | null }
-const csvWording = { whole: 'The row', field: (dotted: string) => `"${dotted.replace(/^recipient\./, '')}"`, missing: (dotted: string) => `"${dotted.replace(/^recipient\./, '')}" is empty; every row needs one.` }
 
 /**
  * The CSV with an achievementId column for the achievement staff chose: each
@@ -161,50 +150,19 @@ export async function uploadRoutes (fastify: FastifyInstance): Promise<void> {
     })
   })
 
-  /** Each row as issuing would judge it now, without issuing: the same checks, in the same order. */
+  /** Each row as issuing would judge it now, without issuing (previewBatch: the checks of every issue), for the page. */
   async function checkRows (items: unknown[], rows: CsvRow[]): Promise<RowCheck[]> {
-    const now = app.clock()
-    const achievements = new Map<string, AchievementRow | undefined>()
-    for (const item of items) {
-      const id = (item as { achievementId?: unknown }).achievementId
-      if (typeof id === 'string' && !achievements.has(id)) achievements.set(id, await findAchievement(app.sql, id))
-    }
-    const valid = items.map((item) => validateItem(item) ? withExactDates(item as IssueCredentialBody) : undefined)
-    const held = await findHeldCredentials(app.sql, valid.flatMap((v) => v === undefined ? [] : [{ achievementId: v.achievementId, email: normaliseEmail(v.recipient.email) }]), now)
-    const holding = new Map(held.map((h) => [`${h.achievementId} ${h.email}`, h.id]))
-    const firstRow = new Map<string, number>()
-    return items.map((item, index) => {
-      const row = rows[index]?.row ?? index + 2
-      const loose = item as { achievementId?: string, recipient?: { name?: string, email?: string } }
-      const check: RowCheck = { row, name: loose.recipient?.name ?? '', email: loose.recipient?.email ?? '', achievement: loose.achievementId ?? '', problems: [] }
-      const body = valid[index]
-      if (body === undefined) {
-        validateItem(item)
-        check.problems.push(validationDetail(validateItem.errors ?? [], csvWording))
-        return check
+    const previews = await previewBatch({ sql: app.sql, now: app.clock(), urls: app.urls }, items, rows)
+    return previews.map((preview, index) => {
+      const loose = items[index] as { achievementId?: string, recipient?: { name?: string, email?: string } }
+      return {
+        row: rows[index]?.row ?? index + 2,
+        name: loose.recipient?.name ?? '',
+        email: loose.recipient?.email ?? '',
+        achievement: preview.achievementName ?? loose.achievementId ?? '',
+        ...(preview.validFrom !== undefined ? { validFrom: longDate(preview.validFrom), validUntil: preview.validUntil === undefined ? 'no end date' : longDate(preview.validUntil) } : {}),
+        problems: preview.problem === undefined ? [] : [preview.problem]
       }
-      const achievement = achievements.get(body.achievementId)
-      if (achievement === undefined) {
-        check.problems.push(`"achievementId" names no achievement: "${body.achievementId}".`)
-        return check
-      }
-      check.achievement = achievement.name
-      if (achievement.archivedAt !== null) check.problems.push(`"${achievement.name}" is archived: it takes no new credentials.`)
-      try {
-        const period = validityPeriod(body, achievement.validityMonths, now)
-        check.validFrom = longDate(period.validFrom)
-        check.validUntil = period.validUntil === undefined ? 'no end date' : longDate(period.validUntil)
-      } catch (error) {
-        if (!(error instanceof AppError)) throw error
-        check.problems.push(error.message)
-      }
-      const key = `${achievement.id} ${normaliseEmail(body.recipient.email)}`
-      const first = firstRow.get(key)
-      if (first !== undefined) check.problems.push(`The same holder as row ${first}: only the first row for a holder and achievement is issued.`)
-      else firstRow.set(key, row)
-      const heldId = holding.get(key)
-      if (heldId !== undefined) check.problems.push(`${body.recipient.email} already holds a current "${achievement.name}" credential (${app.urls.credential(heldId)}): recertify or correct it instead.`)
-      return check
     })
   }
 

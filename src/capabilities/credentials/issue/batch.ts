@@ -6,7 +6,11 @@ import { validatorCompiler } from '../../../infrastructure/http/validator-compil
 import { validationProblem, type SchemaError, type Wording } from '../../../infrastructure/http/validation-messages.js'
 import { withExactDates } from './issue-dates.js'
 import { normaliseEmail } from '../build-credential.js'
-import { issueCredential, issueCredentialsIn, type IssueDeps, type IssuedCredential, type IssueOutcome } from './issue-credential.js'
+import { issueCredential, issueCredentialsIn, judgeIssueRequest, type IssueDeps, type IssuedCredential, type IssueOutcome } from './issue-credential.js'
+import { findAchievement } from '../../achievements/store.js'
+import { findHeldCredentials } from '../store.js'
+import type { Db } from '../../../infrastructure/db/types.js'
+import type { PublicUrls } from '../../../kernel/public-urls.js'
 
 import { issueCredentialBody, type IssueCredentialBody } from '../schemas.js'
 
@@ -176,4 +180,42 @@ export async function issueBatch (deps: Omit<IssueDeps, 'now'> & { clock: () => 
     await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker))
   }
   return results
+}
+
+/** A batch item as issuing would judge it now: the achievement and period it would get, or why it would not be issued. */
+export interface ItemPreview { achievementName?: string, validFrom?: Date, validUntil?: Date, problem?: string }
+
+/**
+ * Judges every item as issueBatch would, issuing nothing (the staff console's
+ * CSV preview): the item schema, then judgeIssueRequest, the checks of every
+ * issue; a holder named again after an earlier item is refused as issueBatch
+ * refuses it, when the repeat meets the first as held. Without locks: a
+ * preview can only be as current as the moment it was made, and issuing
+ * judges every item again.
+ */
+export async function previewBatch (deps: { sql: Db, now: Date, urls: PublicUrls }, items: readonly unknown[], csvRows?: readonly CsvRow[]): Promise<ItemPreview[]> {
+  const bodies = items.map((item) => validateItem(item) ? withExactDates(item as IssueCredentialBody) : validateItem.errors ?? [])
+  const valid = bodies.filter((b): b is IssueCredentialBody => !Array.isArray(b))
+  const achievementIds = [...new Set(valid.map((b) => b.achievementId))]
+  const [achievements, held] = await Promise.all([
+    Promise.all(achievementIds.map(async (id) => await findAchievement(deps.sql, id))),
+    findHeldCredentials(deps.sql, valid.map((b) => ({ achievementId: b.achievementId, email: normaliseEmail(b.recipient.email) })), deps.now)
+  ])
+  const byId = new Map(achievements.flatMap((a) => a === undefined ? [] : [[a.id, a] as const]))
+  const holding = new Map(held.map((h) => [`${h.achievementId} ${h.email}`, h.id]))
+  const firstItem = new Map<string, number>()
+  return bodies.map((body, index) => {
+    if (Array.isArray(body)) {
+      const { lead: _, ...wording } = itemWording(index, csvRows?.[index])
+      return { problem: validationProblem(body, `items[${index}]`, wording).detail }
+    }
+    const key = `${body.achievementId} ${normaliseEmail(body.recipient.email)}`
+    const judged = judgeIssueRequest(body, byId.get(body.achievementId), holding.get(key), deps)
+    if (judged instanceof AppError) return { ...(byId.has(body.achievementId) ? { achievementName: byId.get(body.achievementId)?.name } : {}), problem: judged.message }
+    const period = { achievementName: judged.achievement.name, validFrom: judged.period.validFrom, ...(judged.period.validUntil !== undefined ? { validUntil: judged.period.validUntil } : {}) }
+    const first = firstItem.get(key)
+    if (first !== undefined) return { ...period, problem: `The same holder as ${csvRows?.[first] !== undefined ? `row ${csvRows[first].row}` : `item ${first + 1}`}: only the first for a holder and achievement is issued.` }
+    firstItem.set(key, index)
+    return period
+  })
 }

@@ -12,6 +12,7 @@ import { addMonths, toWholeSeconds } from '../../../kernel/time.js'
 import { normaliseEmail } from '../build-credential.js'
 import { prepareVersion, signingKeysOf, type VersionDeps } from '../create-version.js'
 import type { IssueCredentialBody } from '../schemas.js'
+import type { PublicUrls } from '../../../kernel/public-urls.js'
 import { findHeldCredentials, insertBadges, insertCredentials, insertVersions, lockRecipientAchievements } from '../store.js'
 
 /** What issuing needs: what every version needs, the pool for its transactions and the request it answers. */
@@ -78,6 +79,30 @@ interface Accepted {
 }
 
 /**
+ * Whether a request can be issued now, by the checks every issue makes, in
+ * order: the achievement exists and is not archived, the period is valid,
+ * the holder holds no current credential of it (`heldId`). The refusal, or
+ * the achievement and the period. Shared by issuing and by the console's
+ * CSV preview (previewBatch), which runs it without issuing.
+ */
+export function judgeIssueRequest (body: IssueCredentialBody, achievement: AchievementRow | undefined, heldId: string | undefined, deps: { now: Date, urls: PublicUrls }): AppError | { achievement: AchievementRow, period: ReturnType<typeof validityPeriod> } {
+  if (achievement === undefined) return new AppError('unknown_achievement', `"achievementId" names no achievement: "${body.achievementId}".`)
+  if (achievement.archivedAt !== null) return achievementArchivedError(achievement, 'new credentials')
+  let period: ReturnType<typeof validityPeriod>
+  try {
+    period = validityPeriod(body, achievement.validityMonths, deps.now)
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error
+    return error
+  }
+  if (heldId !== undefined) {
+    const existing = deps.urls.credential(heldId)
+    return new AppError('duplicate_credential', `${body.recipient.email} already holds a current "${achievement.name}" credential: ${existing}. Reissue or recertify it instead of issuing another.`, { existing: { id: heldId, url: existing } })
+  }
+  return { achievement, period }
+}
+
+/**
  * Issues many credentials in the caller's transaction with the same checks and
  * rows as issueCredentialIn, but a handful of statements in all instead of
  * about ten per credential (a statement costs this service more CPU than
@@ -110,32 +135,15 @@ export async function issueCredentialsIn (tx: Db, deps: IssueDeps, bodies: reado
   const accepted: Accepted[] = []
   bodies.forEach((body, position) => {
     const { email } = pairs[position] as { email: string }
-    const achievement = achievements.get(body.achievementId)
-    if (achievement === undefined) {
-      outcomes[position] = new AppError('unknown_achievement', `"achievementId" names no achievement: "${body.achievementId}".`)
+    const key = `${body.achievementId} ${email}`
+    const judged = judgeIssueRequest(body, achievements.get(body.achievementId), holding.get(key), deps)
+    if (judged instanceof AppError) {
+      outcomes[position] = judged
       return
     }
-    if (achievement.archivedAt !== null) {
-      outcomes[position] = achievementArchivedError(achievement, 'new credentials')
-      return
-    }
+    const { achievement, period } = judged
     const issuer = issuers.get(achievement.issuerId)
     if (issuer === undefined) throw new Error(`Achievement "${achievement.id}" names a missing issuer "${achievement.issuerId}".`)
-    let period: ReturnType<typeof validityPeriod>
-    try {
-      period = validityPeriod(body, achievement.validityMonths, deps.now)
-    } catch (error) {
-      if (!(error instanceof AppError)) throw error
-      outcomes[position] = error
-      return
-    }
-    const key = `${achievement.id} ${email}`
-    const heldId = holding.get(key)
-    if (heldId !== undefined) {
-      const existing = deps.urls.credential(heldId)
-      outcomes[position] = new AppError('duplicate_credential', `${body.recipient.email} already holds a current "${achievement.name}" credential: ${existing}. Reissue or recertify it instead of issuing another.`, { existing: { id: heldId, url: existing } })
-      return
-    }
     const id = newId()
     // A later item for the same holder and achievement meets this one as the held credential.
     holding.set(key, id)
