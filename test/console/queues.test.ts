@@ -200,6 +200,26 @@ t.test('recertification applications: points against the rules and the evidence 
   t.equal((await app.sql`select current_version from credentials where id = ${eli.id}`)[0]?.current_version, 1)
 })
 
+t.test('an application whose badge was renewed by exam meanwhile: the queue and the confirmation say so, and offer no approval', async (t) => {
+  const { app, achievementId } = await setUp(t)
+  const deps = ceDeps(app, () => NOW)
+  await addApprovedProvider(deps.providers(), achievementId, { providerId: PROVIDER, name: 'AAMA CEU Center' })
+  const fay = await issue(app, { achievementId, recipient: { name: 'Fay Moss', email: 'fay@example.org' }, validFrom: '2022-01-10T00:00:00Z' })
+  await recordActivity(deps.record(), fay.id, declared('2026-02-01', 30, 'approved', PROVIDER), { certificateRequired: false })
+  await recordActivity(deps.record(), fay.id, declared('2026-02-02', 30, 'other'), { certificateRequired: false })
+  const application = await applyForRecertification(deps.apply(), fay.id)
+  const exam = await app.app.inject({ method: 'POST', url: `/api/v1/credentials/${fay.id}/recertify`, headers: app.auth, payload: { method: 'exam' } })
+  t.equal(exam.statusCode, 201)
+  const staff = await consoleStaff(app, 'registrar')
+  t.match((await staff.page('/console/queues/applications')).body, 'was renewed since this application', 'the queue says why it cannot be approved')
+  const confirm = await staff.page(`/console/queues/applications/${application.id}/approve`)
+  t.match(confirm.body, 'The rules refuse this application now: Credential')
+  t.notMatch(confirm.body, 'Approve and recertify', 'no approval offered')
+  const forced = await staff.submit(`/console/queues/applications/${application.id}/approve`, `/console/queues/applications/${application.id}/approve`, {})
+  t.equal(forced.statusCode, 409, 'approving anyway is refused by the same judgement')
+  t.equal((await app.sql`select current_version from credentials where id = ${fay.id}`)[0]?.current_version, 2, 'only the exam renewal')
+})
+
 t.test('a viewer cannot see or act on any queue, route by route, and nothing changes', async (t) => {
   const { app, achievementId } = await setUp(t)
   const order = await submitBadgeOrder(app.sql, NOW, { name: 'Jane Doe', email: 'jane@example.org', certificateNumber: 'CMA-1', certifiedOn: '2023-01-15' })

@@ -10,9 +10,10 @@ import { newId } from '../../kernel/ids.js'
 import type { PublicUrls } from '../../kernel/public-urls.js'
 import { longDate } from '../../infrastructure/web/dates.js'
 import { loadCeRecord, progressInWords, progressOf } from './progress.js'
-import { findAchievement } from '../achievements/store.js'
-import { findSignedVersion, findVersion } from '../credentials/store.js'
-import { freezeActivities, insertApplication, listActivitiesOfApplication, listApplicationsOfCredential, lockApplication, markApplicationDecided, unfreezeActivities, type ApplicationRow } from './store.js'
+import { findAchievement, type AchievementRow } from '../achievements/store.js'
+import type { ContinuingEducationProgress } from '../achievements/recertification-rules.js'
+import { findSignedVersion, findVersion, type SignedVersionRow } from '../credentials/store.js'
+import { freezeActivities, insertApplication, listActivitiesOfApplication, listApplicationsOfCredential, lockApplication, markApplicationDecided, unfreezeActivities, type ActivityRow, type ApplicationRow } from './store.js'
 
 /**
  * The holder's application for recertification by continuing education, and
@@ -75,6 +76,45 @@ const pendingError = (pending: ApplicationRow): AppError =>
 const decidedError = (application: ApplicationRow): AppError =>
   new AppError('application_decided', `Application ${application.id} was already ${application.state}${application.decidedAt === null ? '' : ` on ${application.decidedAt.toISOString()}`}${application.resultVersion === null ? '' : ` (version ${application.resultVersion})`}.`, { state: application.state, ...(application.resultVersion === null ? {} : { version: application.resultVersion }) })
 
+/** An application as approving would judge it: the points its frozen activities count under the rules the holder saw. */
+export interface ApplicationJudgement {
+  achievement: AchievementRow
+  /** The credential's current version. */
+  version: SignedVersionRow
+  activities: ActivityRow[]
+  progress: ContinuingEducationProgress
+  points: { total: number, approved: number }
+  /** Renewed another way (by exam) since the holder applied: approving is refused with this. */
+  renewedSince?: AppError
+}
+
+/**
+ * Judges an application without deciding it: what approveApplication does
+ * first, and what the staff console shows before staff decide. The points are
+ * recounted from the frozen activities, through the same rules the holder saw.
+ */
+export async function judgeApplication (sql: Db, application: ApplicationRow): Promise<ApplicationJudgement> {
+  const [achievement, version, appliedOn, activities] = await Promise.all([
+    findAchievement(sql, application.achievementId),
+    findSignedVersion(sql, application.credentialId),
+    findVersion(sql, application.credentialId, application.credentialVersion),
+    listActivitiesOfApplication(sql, application.id)
+  ])
+  if (achievement === undefined || version === undefined) throw new Error(`Application ${application.id} has inconsistent records.`)
+  const progress = progressOf(achievement, version, activities, application.submittedAt)
+  // Renewed another way (by exam) since the holder applied: the activities belong to the period that ended,
+  // and judged against the new one they count nothing. Said plainly, for staff to reject it.
+  const renewed = appliedOn !== undefined && appliedOn.validFrom.getTime() !== version.validFrom.getTime()
+  return {
+    achievement,
+    version,
+    activities,
+    progress,
+    points: { total: progress.earned.points, approved: progress.earned.approvedPoints },
+    ...(renewed ? { renewedSince: new AppError('conflict', `Credential "${application.credentialId}" was renewed since this application (version ${version.version}, valid from ${version.validFrom.toISOString()}): the activities it counts belong to the earlier period. Reject the application.`, { version: version.version }) } : {})
+  }
+}
+
 /**
  * Staff approve: the recertification runs with the points of the frozen
  * activities, judged as of the day the holder applied (an application made
@@ -87,19 +127,8 @@ export async function approveApplication (deps: ReissueDeps, applicationId: stri
     const application = await lockApplication(tx, applicationId)
     if (application === undefined) throw notFound(`Recertification application "${applicationId}"`)
     if (application.state !== 'pending') throw decidedError(application)
-    // The points are recounted from the frozen activities, through the same rules the holder saw.
-    const achievement = await findAchievement(tx, application.achievementId)
-    const version = await findSignedVersion(tx, application.credentialId)
-    if (achievement === undefined || version === undefined) throw new Error(`Application ${applicationId} has inconsistent records.`)
-    // Renewed another way (by exam) since the holder applied: the activities belong to the period that ended,
-    // and judged against the new one they count nothing. Said plainly, for staff to reject it.
-    const appliedOn = await findVersion(tx, application.credentialId, application.credentialVersion)
-    if (appliedOn !== undefined && appliedOn.validFrom.getTime() !== version.validFrom.getTime()) {
-      throw new AppError('conflict', `Credential "${application.credentialId}" was renewed since this application (version ${version.version}, valid from ${version.validFrom.toISOString()}): the activities it counts belong to the earlier period. Reject the application.`, { version: version.version })
-    }
-    const activities = await listActivitiesOfApplication(tx, applicationId)
-    const progress = progressOf(achievement, version, activities, application.submittedAt)
-    const points = { total: progress.earned.points, approved: progress.earned.approvedPoints }
+    const { renewedSince, points } = await judgeApplication(tx, application)
+    if (renewedSince !== undefined) throw renewedSince
     const issued = await recertifyCredentialIn(tx, deps, application.credentialId, {
       method: 'continuing-education',
       points,

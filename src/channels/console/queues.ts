@@ -1,13 +1,13 @@
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { decideRecertification, type RecertificationPolicy } from '../../capabilities/achievements/recertification-rules.js'
-import { findAchievement, listAchievements, type AchievementRow } from '../../capabilities/achievements/store.js'
-import { approveApplication, rejectApplication } from '../../capabilities/continuing-education/applications.js'
-import { formatPoints, progressInWords, progressOf } from '../../capabilities/continuing-education/progress.js'
+import { listAchievements, type AchievementRow } from '../../capabilities/achievements/store.js'
+import { approveApplication, judgeApplication, rejectApplication, type ApplicationJudgement } from '../../capabilities/continuing-education/applications.js'
+import { formatPoints, progressInWords } from '../../capabilities/continuing-education/progress.js'
 import { findApplication, findEvidenceFile, listActivitiesOfApplication, listApplications, type ActivityRow, type ApplicationRow } from '../../capabilities/continuing-education/store.js'
 import { validityPeriod } from '../../capabilities/credentials/issue/issue-credential.js'
 import { withExactDates } from '../../capabilities/credentials/issue/issue-dates.js'
-import { findCredential, findSignedVersion } from '../../capabilities/credentials/store.js'
+import { findCredential } from '../../capabilities/credentials/store.js'
 import { approveOrder, rejectOrder, type OrderDeps } from '../../capabilities/holders/orders.js'
 import { findOrder, listOrders, type OrderRow } from '../../capabilities/holders/store.js'
 import { staffOf } from '../../capabilities/staff-access/bearer-auth.js'
@@ -315,12 +315,10 @@ export async function queuesRoutes (fastify: FastifyInstance): Promise<void> {
   // ---- Recertification applications ---------------------------------------
 
   /** An application as the rules judge it: its frozen activities counted as of the day it was made. */
-  const judged = async (application: ApplicationRow): Promise<{ achievement: AchievementRow, activities: ActivityRow[], words: string, points: { total: number, approved: number }, refusal?: string, version?: number, validUntil?: Date | null }> => {
-    const [achievement, version, activities] = await Promise.all([findAchievement(app.sql, application.achievementId), findSignedVersion(app.sql, application.credentialId), listActivitiesOfApplication(app.sql, application.id)])
-    if (achievement === undefined || version === undefined) throw missing(`The credential of application "${application.id}"`)
-    const progress = progressOf(achievement, version, activities, application.submittedAt)
-    const points = { total: progress.earned.points, approved: progress.earned.approvedPoints }
-    return { achievement, activities, words: progressInWords(progress), points, ...(progress.refusal === undefined ? {} : { refusal: progress.refusal.message }), version: version.version, validUntil: version.validUntil }
+  const judged = async (application: ApplicationRow): Promise<ApplicationJudgement & { words: string, refusal?: string }> => {
+    const judgement = await judgeApplication(app.sql, application)
+    const refusal = judgement.renewedSince?.message ?? judgement.progress.refusal?.message
+    return { ...judgement, words: progressInWords(judgement.progress), ...(refusal === undefined ? {} : { refusal }) }
   }
   const activityView = (application: ApplicationRow, a: ActivityRow): Record<string, unknown> => ({
     title: a.title,
@@ -380,13 +378,15 @@ export async function queuesRoutes (fastify: FastifyInstance): Promise<void> {
     if (application.state !== 'pending') return await alreadyDecided(request, reply, applicationLabel(application), application, 'applications')
     const j = await judged(application)
     const now = app.clock()
-    const decision = decideRecertification({ policy: j.achievement.recertification as RecertificationPolicy | null, validityMonths: j.achievement.validityMonths, currentValidUntil: j.validUntil ?? null, request: { method: 'continuing-education', points: j.points, appliedAt: application.submittedAt }, now })
+    const decision = j.renewedSince !== undefined
+      ? { allowed: false as const, message: j.renewedSince.message }
+      : decideRecertification({ policy: j.achievement.recertification as RecertificationPolicy | null, validityMonths: j.achievement.validityMonths, currentValidUntil: j.version.validUntil, request: { method: 'continuing-education', points: j.points, appliedAt: application.submittedAt }, now })
     const refusal = decision.allowed ? undefined : decision.message
     return sendConsolePage(request, reply, 'queue-confirm', {
       title: `Approve the application of ${application.recipientName}`,
       heading: 'Recertify this badge?',
       sentence: decision.allowed
-        ? `Recertify ${application.recipientName}'s ${j.achievement.name} badge by continuing education (${j.words}): version ${(j.version ?? 0) + 1} under the same URL, valid until ${longDate(decision.validUntil) ?? ''}; the holder is emailed.`
+        ? `Recertify ${application.recipientName}'s ${j.achievement.name} badge by continuing education (${j.words}): version ${j.version.version + 1} under the same URL, valid until ${longDate(decision.validUntil) ?? ''}; the holder is emailed.`
         : `The rules refuse this application now: ${refusal ?? ''} Reject it with a reason instead.`,
       action: `/console/queues/applications/${application.id}/approve`,
       hidden: {},
