@@ -4,26 +4,15 @@
  * service's, it used to create a second, empty database there and act on it
  * without a word; now it refuses, saying where it looked and what to set.
  */
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
+import { runAdmin } from './helpers/admin-cli.js'
 import { startEmbeddedPostgres } from '../src/infrastructure/db/embedded.js'
 
-const root = path.resolve(import.meta.dirname, '..')
-
-async function admin (args: string[], env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const { DATABASE_URL: _, ...inherited } = process.env
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/admin.ts'), ...args], { cwd: root, env: { ...inherited, ...env } })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-  return { code, stdout, stderr }
-}
+const admin = runAdmin
 
 t.test('with a DATA_DIR that holds no database: refuses, says where it looked, creates nothing', async (t) => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tessera-admin-empty-'))

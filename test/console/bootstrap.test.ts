@@ -1,22 +1,11 @@
-import { spawn } from 'node:child_process'
-import path from 'node:path'
 import t from 'tap'
+import { runAdmin } from '../helpers/admin-cli.js'
 import { build } from '../helpers/build-app.js'
 import { enrol } from '../helpers/console.js'
 import { SoftwareAuthenticator } from '../helpers/passkey-authenticator.js'
 import { CookieJar, getPage } from '../helpers/portal.js'
 
-const root = path.resolve(import.meta.dirname, '../..')
-
-async function admin (args: string[], env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/admin.ts'), ...args], { cwd: root, env: { ...process.env, ...env } })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-  return { code, stdout, stderr }
-}
+const admin = runAdmin
 
 t.test('the first administrator comes from the CLI: its link registers a passkey and opens the whole console', { timeout: 120_000 }, async (t) => {
   const app = await build(t)

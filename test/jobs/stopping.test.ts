@@ -1,5 +1,5 @@
-import t from 'tap'
-import { openJobQueue, QUEUES } from '../../src/infrastructure/jobs/job-queue.js'
+import t, { type Test } from 'tap'
+import { openJobQueue, QUEUES, type JobQueue } from '../../src/infrastructure/jobs/job-queue.js'
 import { freshDatabase } from '../helpers/database.js'
 import { waitFor } from '../helpers/notifications.js'
 
@@ -19,19 +19,24 @@ function latch (): { promise: Promise<void>, release: () => void } {
   return { promise, release }
 }
 
-const jobState = async (sql: Awaited<ReturnType<typeof freshDatabase>>['sql'], id: string): Promise<string | undefined> =>
-  (await sql<Array<{ state: string }>>`select state from pgboss.job where id = ${id}`)[0]?.state
-
-t.test('a job that outlives pg-boss\'s grace ends before stop returns, and the pool can end', async (t) => {
+/** A queue on a fresh database whose one job has started and runs until `finish` is released. */
+async function queueWithRunningJob (t: Test, id: string): Promise<{ database: Awaited<ReturnType<typeof freshDatabase>>, jobs: JobQueue, finish: ReturnType<typeof latch>, id: string }> {
   const database = await freshDatabase()
   t.teardown(async () => { await database.drop() })
   const jobs = await openJobQueue(database.sql, { run: true, policy: QUICK })
   const started = latch()
   const finish = latch()
   await jobs.work(QUEUES.portalPurge, async () => { started.release(); await finish.promise })
-  const id = '00000000-0000-4000-8000-000000000001'
   await jobs.add(database.sql, QUEUES.portalPurge, {}, { id })
   await started.promise
+  return { database, jobs, finish, id }
+}
+
+const jobState = async (sql: Awaited<ReturnType<typeof freshDatabase>>['sql'], id: string): Promise<string | undefined> =>
+  (await sql<Array<{ state: string }>>`select state from pgboss.job where id = ${id}`)[0]?.state
+
+t.test('a job that outlives pg-boss\'s grace ends before stop returns, and the pool can end', async (t) => {
+  const { database, jobs, finish, id } = await queueWithRunningJob(t, '00000000-0000-4000-8000-000000000001')
 
   // pg-boss gives up waiting after 1 s; the job ends half a second later.
   setTimeout(finish.release, 1500)
@@ -46,15 +51,7 @@ t.test('a job that outlives pg-boss\'s grace ends before stop returns, and the p
 })
 
 t.test('a job still running after the whole grace is left to its expiry, and nothing reaches the ended pool', async (t) => {
-  const database = await freshDatabase()
-  t.teardown(async () => { await database.drop() })
-  const jobs = await openJobQueue(database.sql, { run: true, policy: QUICK })
-  const started = latch()
-  const finish = latch()
-  await jobs.work(QUEUES.portalPurge, async () => { started.release(); await finish.promise })
-  const id = '00000000-0000-4000-8000-000000000002'
-  await jobs.add(database.sql, QUEUES.portalPurge, {}, { id })
-  await started.promise
+  const { database, jobs, finish, id } = await queueWithRunningJob(t, '00000000-0000-4000-8000-000000000002')
 
   const stopping = Date.now()
   await jobs.stop({ graceMs: 1000 })
