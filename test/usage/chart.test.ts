@@ -12,7 +12,7 @@ t.test('the chart is an accessible SVG with a bar per day', async (t) => {
 })
 
 t.test('only the holder page as HTML counts as a page view, and robots do not count', async (t) => {
-  const base = { method: 'GET', route: '/credentials/:id', status: 200, robots: undefined, userAgent: 'Mozilla/5.0', requestContentType: undefined, params: { id: 'abc' }, body: undefined }
+  const base = { method: 'GET', route: '/credentials/:id', status: 200, robots: undefined, userAgent: 'Mozilla/5.0', params: { id: 'abc' }, verified: undefined }
   t.same(classify({ ...base, contentType: 'text/html; charset=utf-8' }, 'https://b'), { credentialId: 'abc', kind: 'page_view' })
   t.equal(classify({ ...base, contentType: 'application/ld+json' }, 'https://b'), undefined)
   t.equal(classify({ ...base, contentType: 'text/html', robots: 'noindex' }, 'https://b'), undefined, 'the "private" page is not the credential\'s')

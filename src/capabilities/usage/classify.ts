@@ -11,9 +11,9 @@ export interface AnsweredRequest {
   /** Set by the holder page when it answers "this credential is private" instead of the page. */
   robots: string | undefined
   userAgent: string | undefined
-  requestContentType: string | undefined
   params: unknown
-  body: unknown
+  /** What a verify route verified (request.verified): the credential's id, and whether it came as a badge image. */
+  verified: { credentialId?: string, fromImage: boolean } | undefined
 }
 
 const DOWNLOADS: Record<string, UsageKind> = {
@@ -40,26 +40,6 @@ export function ownCredentialId (url: string, publicBaseUrl: string): string | u
   if (!url.startsWith(publicBaseUrl + '/')) return undefined
   const rest = url.slice(publicBaseUrl.length).split(/[?#]/, 1)[0] ?? ''
   return CREDENTIAL_PATH.exec(rest)?.[1]
-}
-
-/** The `id` of a credential given as a JSON-LD object, a compact JWT (its payload, or payload.vc) or a URL. */
-function credentialIdOf (credential: unknown, publicBaseUrl: string): string | undefined {
-  if (typeof credential === 'string') {
-    if (credential.startsWith('https://') || credential.startsWith('http://')) return ownCredentialId(credential.trim(), publicBaseUrl)
-    const parts = credential.split('.')
-    if (parts.length !== 3 || (parts[1]?.length ?? 0) > 256 * 1024) return undefined
-    try {
-      const payload = JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8')) as unknown
-      if (typeof payload !== 'object' || payload === null) return undefined
-      const p = payload as { vc?: unknown, id?: unknown, jti?: unknown }
-      return credentialIdOf(p.vc ?? p, publicBaseUrl) ?? (typeof p.jti === 'string' ? ownCredentialId(p.jti, publicBaseUrl) : undefined)
-    } catch {
-      return undefined
-    }
-  }
-  if (typeof credential !== 'object' || credential === null) return undefined
-  const id = (credential as { id?: unknown }).id
-  return typeof id === 'string' ? ownCredentialId(id, publicBaseUrl) : undefined
 }
 
 const idParam = (params: unknown): string | undefined => {
@@ -98,15 +78,16 @@ export function classify (r: AnsweredRequest, publicBaseUrl: string): UsageHit |
       return served && person ? hit(idParam(r.params), 'linkedin_click') : undefined
     case 'GET /credentials/:id/verification':
       return examined ? hit(idParam(r.params), 'verification_api') : undefined
-    case 'POST /credentials/verify': {
-      if (!examined) return undefined
-      const image = /^image\/(png|svg\+xml)/.test(r.requestContentType ?? '')
-      const credential = (r.body as { verifiableCredential?: unknown } | undefined)?.verifiableCredential
-      return hit(credentialIdOf(credential, publicBaseUrl), image ? 'verification_image' : 'verification_api')
+    case 'POST /credentials/verify':
+    case 'POST /verify': {
+      // Only our own credentials count; the verifier has said which credential it examined.
+      const id = r.verified?.credentialId
+      if (!examined || id === undefined) return undefined
+      const kind = r.verified?.fromImage === true ? 'verification_image' : r.route === '/verify' ? 'verification_page' : 'verification_api'
+      return hit(ownCredentialId(id, publicBaseUrl), kind)
     }
     default:
       return undefined
   }
 }
 
-export { credentialIdOf }

@@ -100,3 +100,14 @@ export function deriveStatus (checks: readonly Check[]): VerificationStatus {
   if (unknowns.length > 0) return 'unverified_issuer'
   return 'valid'
 }
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * What this request verified, set by the routes that verify a submitted
+     * credential: the credential's id, and whether it came as a baked badge
+     * image (the usage counts read it; nothing is parsed twice for them).
+     */
+    verified?: { credentialId?: string, fromImage: boolean }
+  }
+}

@@ -205,6 +205,7 @@ export async function verificationRoutes (fastify: FastifyInstance): Promise<voi
     }
     const result = await verifyCredential(link?.credential ?? credential, { ...app.verifier, now: app.clock() }, { ...(at !== undefined ? { at } : {}), ...(link?.fetchedFrom !== undefined ? { fetchedFrom: link.fetchedFrom } : {}) })
     app.metrics.verification(result.status, 'api')
+    request.verified = { ...(result.credential.id !== undefined ? { credentialId: result.credential.id } : {}), fromImage: /^image\/(png|svg\+xml)/.test(request.headers['content-type'] ?? '') }
     const warnings = [...result.warnings]
     if (options.challenge !== undefined || options.domain !== undefined) {
       warnings.push('"challenge" and "domain" bind a verifiable presentation; a bare credential carries neither, so they were not checked.')

@@ -226,6 +226,7 @@ export async function holderPageRoutes (fastify: FastifyInstance): Promise<void>
     }
     const result = await verifyCredential(input, { ...d.verifier, now: d.now }, fetchedFrom === undefined ? {} : { fetchedFrom })
     app.metrics.verification(result.status, 'page')
+    request.verified = { ...(result.credential.id !== undefined ? { credentialId: result.credential.id } : {}), fromImage: upload !== undefined }
     const shown = await verifyView(input, result, { sql: d.sql, urls: d.urls, now: d.now, viewerEmail: async () => await signedInEmail(request, app.sql, app.clock) })
     // A private credential's pasted text carries the holder's name: not echoed back.
     const echo = upload === undefined && shown.kind !== 'private' ? pasted : ''
