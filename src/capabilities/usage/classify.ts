@@ -90,4 +90,3 @@ export function classify (r: AnsweredRequest, publicBaseUrl: string): UsageHit |
       return undefined
   }
 }
-
