@@ -2,8 +2,8 @@
 // needs JavaScript). Everything else in the console works without it.
 (function () {
   'use strict'
-  var meta = document.querySelector('meta[name="csrf-token"]')
-  var csrf = meta === null ? '' : meta.getAttribute('content')
+  const meta = document.querySelector('meta[name="csrf-token"]')
+  const csrf = meta === null ? '' : meta.getAttribute('content')
   function post (url, body) {
     return fetch(url, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) })
       .then(function (response) {
@@ -13,28 +13,28 @@
         })
       })
   }
-  var boxes = document.querySelectorAll('[data-passkey]')
+  const boxes = document.querySelectorAll('[data-passkey]')
   Array.prototype.forEach.call(boxes, function (box) {
-    var button = box.querySelector('button')
-    var status = box.querySelector('.passkey-status')
+    const button = box.querySelector('button')
+    const status = box.querySelector('.passkey-status')
     if (!window.PublicKeyCredential || !window.SimpleWebAuthnBrowser) {
       status.textContent = 'This browser cannot use passkeys.'
       return
     }
-    var webauthn = window.SimpleWebAuthnBrowser
+    const webauthn = window.SimpleWebAuthnBrowser
     button.disabled = false
     button.addEventListener('click', function () {
       button.disabled = true
       status.textContent = 'Waiting for your passkey…'
-      var run = box.getAttribute('data-passkey') === 'sign-in'
+      const run = box.getAttribute('data-passkey') === 'sign-in'
         ? post('/console/passkey/sign-in-options', {}).then(function (start) {
           return webauthn.startAuthentication({ optionsJSON: start.options }).then(function (response) {
-            return post('/console/passkey/sign-in', { challengeId: start.challengeId, response: response, next: box.getAttribute('data-next') || '/console' })
+            return post('/console/passkey/sign-in', { challengeId: start.challengeId, response, next: box.getAttribute('data-next') || '/console' })
           })
         })
         : post('/console/passkey/registration-options', { token: box.getAttribute('data-token') }).then(function (start) {
           return webauthn.startRegistration({ optionsJSON: start.options }).then(function (response) {
-            return post('/console/passkey/register', { token: box.getAttribute('data-token'), challengeId: start.challengeId, response: response })
+            return post('/console/passkey/register', { token: box.getAttribute('data-token'), challengeId: start.challengeId, response })
           })
         })
       run.then(function (done) {
