@@ -89,7 +89,7 @@ t.test('a registrar defines an achievement with rules, previews the advice holde
   t.equal(await count(), 0, 'nothing defined before confirming')
   const created = await staff.submit('/console/achievements', '/console/achievements', hiddenFields(asked.body))
   t.equal(created.statusCode, 303)
-  const id = /^\/console\/achievements\/(\w+)\?done=created$/.exec(String(created.headers.location))?.[1] ?? ''
+  const id = /^\/console\/achievements\/([\w-]+)\?done=created$/.exec(String(created.headers.location))?.[1] ?? ''
   t.ok(id, 'to the new achievement\'s page')
   const [row] = await app.sql`select name, achievement_type, validity_months, recertification, archived_at from achievements where id = ${id}`
   t.same(row, {
