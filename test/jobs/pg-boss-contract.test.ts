@@ -4,6 +4,7 @@ import PgBoss from 'pg-boss'
 import t, { type Test } from 'tap'
 import { pgBossDb } from '../../src/infrastructure/jobs/job-queue.js'
 import type { Db } from '../../src/infrastructure/db/types.js'
+import { connect } from '../../src/infrastructure/db/connect.js'
 import { freshDatabase } from '../helpers/database.js'
 import { waitFor } from '../helpers/notifications.js'
 
@@ -17,7 +18,9 @@ import { waitFor } from '../helpers/notifications.js'
  *   including from its cron, which the adapter cannot wrap per call; and
  *   postgres.js would JSON-encode such a string again (the cron's failure);
  * - pg-boss's schema scripts are one parameterless text beginning with BEGIN,
- *   which postgres.js runs only on a reserved connection;
+ *   which postgres.js runs only on a reserved connection, and one that fails
+ *   (processes racing to create the schema) leaves that connection in an
+ *   aborted transaction unless it is rolled back;
  * - pg-boss passes undefined for options not given (postgres.js refuses it);
  * - `send` and `insert` with `{ db }` run in that db's transaction (the outbox);
  * - a scheduled job carries no data (null);
@@ -77,6 +80,35 @@ t.test('pg-boss creates its schema with one parameterless BEGIN ... COMMIT text,
   await t.rejects(sql.unsafe('BEGIN; SELECT 1; COMMIT;'), { code: 'UNSAFE_TRANSACTION' }, 'postgres.js refuses BEGIN on a pool: hence the reserved connection')
   const [version] = await sql`select version from contract_boss.version`
   t.ok(version !== undefined, 'and the schema exists')
+})
+
+t.test('a BEGIN ... COMMIT text that fails is rolled back before its connection goes back to the pool', async (t) => {
+  const database = await freshDatabase()
+  const single = connect(database.url, { max: 1 })
+  t.teardown(async () => { await single.end({ timeout: 5 }); await database.drop() })
+  const db = pgBossDb(single)
+  await t.rejects(db.executeSql('BEGIN; SELECT 1; SELECT 1 / 0; COMMIT;', []), { code: '22012' }, 'the script fails midway (its COMMIT never runs)')
+  const { rows } = await db.executeSql('select 1 as one', [])
+  t.same(rows, [{ one: 1 }], 'the pool\'s only connection answers the next statement (not "current transaction is aborted")')
+})
+
+t.test('processes starting together race to create pg-boss\'s schema; the losers start and their pools stay usable', async (t) => {
+  const database = await freshDatabase()
+  // One connection per process, as pools are small at boot: a connection left in the
+  // aborted transaction would be the one the next statement gets.
+  const pools = [1, 2, 3].map(() => connect(database.url, { max: 1 }))
+  const bosses = pools.map((pool) => new PgBoss({ db: pgBossDb(pool), schema: 'race_boss', supervise: false, schedule: false }))
+  t.teardown(async () => {
+    await Promise.all(bosses.map(async (boss) => { await boss.stop({ graceful: false, wait: true, close: false }) }))
+    await Promise.all(pools.map(async (pool) => { await pool.end({ timeout: 5 }) }))
+    await database.drop()
+  })
+  const started = await Promise.allSettled(bosses.map(async (boss) => await boss.start()))
+  t.same(started.map((s) => s.status), ['fulfilled', 'fulfilled', 'fulfilled'], 'all three start')
+  for (const [i, pool] of pools.entries()) {
+    const [row] = await pool`select count(*)::int as n from race_boss.version`
+    t.equal(row?.n, 1, `process ${i + 1}'s pool answers, and the schema was created once`)
+  }
 })
 
 t.test('pg-boss passes undefined for options not given, and send and insert join the transaction of the db they are given', async (t) => {

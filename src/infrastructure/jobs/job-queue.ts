@@ -120,11 +120,20 @@ export function pgBossDb (sql: Db): PgBoss.Db {
       // pg turns undefined into null; postgres.js refuses it.
       const params = values.map((v: unknown) => v === undefined ? null : typeof v === 'string' ? sql.typed(v as never, UNKNOWN_OID) : v)
       // pg-boss's schema scripts are BEGIN ... COMMIT in one text: postgres.js runs a
-      // BEGIN only on a connection reserved for it.
+      // BEGIN only on a connection reserved for it. When a statement of such a text
+      // fails, PostgreSQL skips the rest (the COMMIT too) and leaves the connection in
+      // the aborted transaction: it is rolled back before going back to the pool, or
+      // every later statement on it fails ("current transaction is aborted"). pg-boss
+      // expects such failures: processes starting together race to create its schema,
+      // and the losers' "already exists" is swallowed (contractor.js); seen in CI as
+      // an instance that could not start beside its twin and the worker.
       if (/^\s*BEGIN/i.test(text) && 'reserve' in sql) {
         const connection = await sql.reserve()
         try {
           return { rows: [...await connection.unsafe(text, params as never[])] }
+        } catch (error) {
+          await connection.unsafe('ROLLBACK').catch(() => {})
+          throw error
         } finally {
           connection.release()
         }
