@@ -59,6 +59,9 @@ import { lookupRoutes } from './channels/holder-pages/lookup-routes.js'
 import { usageRoutes } from './channels/api/usage.js'
 import { installUsageCounting } from './capabilities/usage/counting.js'
 import { consoleRoutes } from './channels/console/routes.js'
+import { openBadgesOAuthRoutes } from './channels/open-badges-api/oauth-routes.js'
+import { openBadgesResourceRoutes } from './channels/open-badges-api/resource-routes.js'
+import type { AuthorizationServer } from './capabilities/open-badges-api/authorization-server.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -91,6 +94,8 @@ declare module 'fastify' {
     representations: Representations
     /** This app's Prometheus metrics (served at /metrics, and on METRICS_PORT by server.ts). */
     metrics: Metrics
+    /** The Open Badges API's OAuth 2.0 authorization server (oidc-provider, its state in PostgreSQL). */
+    authorizationServer: AuthorizationServer
   }
 }
 
@@ -236,6 +241,8 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   await app.register(portalRoutes, { cookieSecret })
   await app.register(lookupRoutes)
   await app.register(consoleRoutes, { cookieSecret })
+  await app.register(openBadgesOAuthRoutes)
+  await app.register(openBadgesResourceRoutes)
 
   await app.register(async (staff) => {
     installBearerAuth(staff, deps.config.adminApiKey)

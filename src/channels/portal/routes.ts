@@ -17,6 +17,8 @@ import { listCorrectionRequests } from '../../capabilities/holders/store.js'
 import { TAG } from '../../infrastructure/http/api-contract.js'
 import { htmlPage, noBody, sendNoBody } from '../../infrastructure/http/common-schemas.js'
 import { continuingEducationRoutes, continuingEducationSummary } from './continuing-education-routes.js'
+import { connectionRoutes } from './connection-routes.js'
+import { portfolioRoutes } from './portfolio-routes.js'
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
 const text = (max: number) => ({ type: 'string', maxLength: max } as const)
@@ -69,6 +71,8 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
     throw error
   })
   await app.register(continuingEducationRoutes)
+  await app.register(connectionRoutes)
+  await app.register(portfolioRoutes)
 
   const signedIn = (request: FastifyRequest): string | undefined => request.session.email
 
