@@ -61,7 +61,7 @@ import { installUsageCounting } from './capabilities/usage/counting.js'
 import { consoleRoutes } from './channels/console/routes.js'
 import { openBadgesOAuthRoutes } from './channels/open-badges-api/oauth-routes.js'
 import { openBadgesResourceRoutes } from './channels/open-badges-api/resource-routes.js'
-import type { AuthorizationServer } from './capabilities/open-badges-api/authorization-server.js'
+import { openAuthorizationServer, type AuthorizationServer } from './capabilities/open-badges-api/authorization-server.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -197,6 +197,8 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   // Every process sends sign-in links (they are not queued: the token is never stored in clear).
   const mailer = createMailer({ smtpUrl: notifications.smtpUrl, from: notifications.mailFrom, dataDir: deps.config.dataDir })
   app.decorate('mailer', mailer)
+  // The Open Badges API's OAuth 2.0 server: oidc-provider, its state in PostgreSQL, so any instance serves any token.
+  app.decorate('authorizationServer', await openAuthorizationServer({ sql: deps.sql, issuer: deps.config.publicBaseUrl, resource: `${deps.config.publicBaseUrl}/ims/ob/v3p0`, proxy: deps.config.trustProxy !== false }))
   const background = new BackgroundTasks((error) => { app.log.error({ err: error }, 'background task failed') })
   app.decorate('background', background)
   if (runWorkers) {

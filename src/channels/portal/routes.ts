@@ -17,7 +17,7 @@ import { listCorrectionRequests } from '../../capabilities/holders/store.js'
 import { TAG } from '../../infrastructure/http/api-contract.js'
 import { htmlPage, noBody, sendNoBody } from '../../infrastructure/http/common-schemas.js'
 import { continuingEducationRoutes, continuingEducationSummary } from './continuing-education-routes.js'
-import { connectionRoutes } from './connection-routes.js'
+import { AFTER_SIGN_IN_COOKIE, AFTER_SIGN_IN_PATH, connectionRoutes } from './connection-routes.js'
 import { portfolioRoutes } from './portfolio-routes.js'
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
@@ -135,7 +135,11 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
     request.session.email = email
     request.session.signedInAt = app.clock().toISOString()
     request.log.info('holder signed in')
-    return await sendNoBody(reply.header('Location', '/account'), 303)
+    // A consent page that asked for this sign-in (the Open Badges API's authorization) is where the holder goes back to.
+    const after = request.cookies[AFTER_SIGN_IN_COOKIE] === undefined ? undefined : request.unsignCookie(request.cookies[AFTER_SIGN_IN_COOKIE])
+    const next = after?.valid === true && after.value !== null && AFTER_SIGN_IN_PATH.test(after.value) ? after.value : '/account'
+    if (after !== undefined) reply.clearCookie(AFTER_SIGN_IN_COOKIE, { path: '/account' })
+    return await sendNoBody(reply.header('Location', next), 303)
   })
 
   app.post('/account/sign-out', {
