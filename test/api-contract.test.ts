@@ -58,8 +58,10 @@ t.test('every route declares its summary, tags and responses itself, and /openap
       if (schema.params !== undefined || schema.querystring !== undefined || schema.body !== undefined || method !== 'GET') expected.push(400)
       if (route.config?.scope !== undefined) expected.push(401, 403, 429)
       if (route.config?.rateLimit !== undefined) expected.push(429)
+      // The Open Badges API's refusals are the 1EdTech Imsx_StatusInfo, as its spec has them.
+      const [sharedType, sharedRef] = route.url.startsWith('/ims/') ? ['application/json', 'Imsx_StatusInfo#'] : ['application/problem+json', 'Problem#']
       for (const status of expected) {
-        t.ok(declared[status]?.content?.['application/problem+json']?.schema?.$ref === 'Problem#', `${name}: declares ${status} as the shared Problem`)
+        t.ok(declared[status]?.content?.[sharedType]?.schema?.$ref === sharedRef, `${name}: declares ${status} as the shared ${sharedRef}`)
       }
 
       const operation = doc.paths[openApiPath(route.url)]?.[method.toLowerCase()]
@@ -69,7 +71,7 @@ t.test('every route declares its summary, tags and responses itself, and /openap
       t.equal(operation.summary, schema.summary, `${name}: the document's summary is the route's`)
       t.same(operation.tags, schema.tags, `${name}: the document's tags are the route's`)
       t.same(Object.keys(operation.responses).sort(), Object.keys(declared).map((s) => s.toUpperCase()).sort(), `${name}: the document lists every response the route declares`)
-      t.equal(operation.responses['500'].content['application/problem+json'].schema.$ref, '#/components/schemas/Problem', `${name}: problems refer to the one Problem schema`)
+      t.equal(operation.responses['500'].content[sharedType].schema.$ref, `#/components/schemas/${sharedRef.slice(0, -1)}`, `${name}: problems refer to the one ${sharedRef} schema`)
       if (route.url.startsWith('/api/v1/')) {
         t.same(operation.security, [{ bearer: [] }], `${name}: bearer security`)
         t.equal(operation['x-scope'], route.config?.scope, `${name}: its scope`)
@@ -172,6 +174,13 @@ t.test('every route answers only statuses and content types it declares (a tour 
   for (const url of [ce, `${ce}/activities/AAAAAAAAAAAA/evidence`]) await call('GET', url)
   for (const url of [`${ce}/activities`, `${ce}/credentials`]) await call('POST', url, multipart(''))
   for (const url of [`${ce}/apply`, `${ce}/activities/AAAAAAAAAAAA/remove`]) await call('POST', url, { headers: form, payload: '' })
+
+  // The Open Badges API: discovery, and without a token each resource's 401 Imsx_StatusInfo.
+  await call('GET', '/ims/ob/v3p0/discovery')
+  await call('GET', '/ims/ob/v3p0/credentials?limit=2')
+  await call('POST', '/ims/ob/v3p0/credentials', { payload: { type: ['VerifiableCredential'] } })
+  await call('GET', '/ims/ob/v3p0/profile')
+  await call('PUT', '/ims/ob/v3p0/profile', { payload: { id: 'urn:uuid:x', type: 'Profile' } })
 
   // Staff: achievements, credentials, the audit trail, keys, webhooks, orders.
   await staff('GET', '/achievements')

@@ -31,7 +31,8 @@ export const TAG = {
   staffOrders: 'Staff: orders and correction requests',
   staffRegistry: 'Staff: recognised issuers',
   staffContinuingEducation: 'Staff: continuing education and recertification applications',
-  console: 'Staff console (HTML)'
+  console: 'Staff console (HTML)',
+  openBadges: 'Open Badges 3.0 API'
 } as const
 
 const TAG_DESCRIPTIONS: Record<(typeof TAG)[keyof typeof TAG], string> = {
@@ -51,8 +52,51 @@ const TAG_DESCRIPTIONS: Record<(typeof TAG)[keyof typeof TAG], string> = {
   'Staff: orders and correction requests': 'The queue of badge orders and holders\' correction requests',
   'Staff: recognised issuers': 'The registry of foreign issuers the verifier recognises, and the names it shows them by',
   'Staff: continuing education and recertification applications': 'Approved CE providers per achievement, each credential\'s continuing-education record and progress, and the holders\' recertification applications to approve or reject',
-  'Staff console (HTML)': 'The back office in a browser: passkey and single sign-on, the dashboard, search, a credential\'s page and its actions, the queues, achievements and their design, CSV upload, administration'
+  'Staff console (HTML)': 'The back office in a browser: passkey and single sign-on, the dashboard, search, a credential\'s page and its actions, the queues, achievements and their design, CSV upload, administration',
+  'Open Badges 3.0 API': 'The 1EdTech Open Badges 3.0 API (/ims/ob/v3p0): discovery, a holder\'s credentials and profile for the platforms they connected (OAuth 2.0); errors are Imsx_StatusInfo'
 }
+
+/**
+ * The 1EdTech Imsx_StatusInfo (OB 3.0 §6.3): what every refusal of the Open
+ * Badges API (/ims/ob/v3p0) is instead of a problem document, as its OpenAPI
+ * file has it, so certified platforms read our errors as the spec's.
+ */
+export const imsxStatusInfoSchema = {
+  $id: 'Imsx_StatusInfo',
+  type: 'object',
+  description: 'The Open Badges API\'s status information (1EdTech Imsx_StatusInfo)',
+  required: ['imsx_codeMajor', 'imsx_severity'],
+  additionalProperties: false,
+  properties: {
+    imsx_codeMajor: { type: 'string', enum: ['failure', 'processing', 'success', 'unsupported'] },
+    imsx_severity: { type: 'string', enum: ['error', 'status', 'warning'] },
+    imsx_description: { type: 'string' },
+    imsx_codeMinor: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['imsx_codeMinorField'],
+      properties: {
+        imsx_codeMinorField: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['imsx_codeMinorFieldName', 'imsx_codeMinorFieldValue'],
+            properties: {
+              imsx_codeMinorFieldName: { type: 'string' },
+              imsx_codeMinorFieldValue: { type: 'string', enum: ['forbidden', 'fullsuccess', 'internal_server_error', 'invalid_data', 'invalid_query_parameter', 'misdirected_request', 'not_acceptable', 'not_allowed', 'not_found', 'not_modified', 'server_busy', 'unauthorizedrequest', 'unknown'] }
+            }
+          }
+        }
+      }
+    }
+  }
+} as const
+
+/** The Open Badges API's routes answer Imsx_StatusInfo (application/json), never problems. */
+const isOpenBadgesApi = (route: RouteOptions): boolean => typeof route.url === 'string' && route.url.startsWith('/ims/')
+const imsxResponse = (status: number): ResponseEntry => ({ description: `Imsx_StatusInfo (HTTP ${status})`, content: { 'application/json': { schema: { $ref: 'Imsx_StatusInfo#' } } } })
 
 type ResponseEntry = { description?: string, content?: Record<string, unknown> } & Record<string, unknown>
 
@@ -92,9 +136,12 @@ export function describeRoute (route: RouteOptions): void {
   if (consolePage && !consolePublic && ([] as string[]).concat(route.method).includes('GET')) {
     response[303] ??= noBody('No console session: to the sign-in page', { Location: { type: 'string', description: '/console/sign-in?next=…' } }) as unknown as ResponseEntry
   }
+  const openBadgesApi = isOpenBadgesApi(route)
   for (const status of sharedProblems(route)) {
     const declared = response[status]
-    if (declared === undefined && consolePage) {
+    if (openBadgesApi) {
+      response[status] ??= imsxResponse(status)
+    } else if (declared === undefined && consolePage) {
       const page = htmlPage('The refusal as a console page (to a browser), or as a problem')
       response[status] = { ...problemResponse(status), content: { ...page.content, ...problemResponse(status).content } }
     } else if (declared === undefined) {
@@ -109,17 +156,20 @@ export function describeRoute (route: RouteOptions): void {
   route.schema = {
     ...schema,
     response,
-    ...(scope !== undefined && consolePage
-      ? { 'x-scope': scope, description: `${own}Requires a console session of a staff user whose role holds the \`${scope}\` scope. Refusals are console pages.` }
-      : scope !== undefined
-        ? { security: [{ bearer: [] }], 'x-scope': scope, description: `${own}Requires an API key with the \`${scope}\` scope. Errors are ${PROBLEM_CONTENT_TYPE} (see docs/errors.md).` }
-        : { description: `${own}Public. Errors are ${PROBLEM_CONTENT_TYPE} (see docs/errors.md).` })
+    ...(openBadgesApi
+      ? { description: `${own}Errors are Imsx_StatusInfo (application/json), as the 1EdTech Open Badges 3.0 API has them.` }
+      : scope !== undefined && consolePage
+        ? { 'x-scope': scope, description: `${own}Requires a console session of a staff user whose role holds the \`${scope}\` scope. Refusals are console pages.` }
+        : scope !== undefined
+          ? { security: [{ bearer: [] }], 'x-scope': scope, description: `${own}Requires an API key with the \`${scope}\` scope. Errors are ${PROBLEM_CONTENT_TYPE} (see docs/errors.md).` }
+          : { description: `${own}Public. Errors are ${PROBLEM_CONTENT_TYPE} (see docs/errors.md).` })
   }
 }
 
 export async function installApiContract (app: FastifyInstance): Promise<void> {
   // Shared by every route's problem responses ({ $ref: 'Problem#' }); @fastify/swagger lists it under components.schemas.
   app.addSchema(problemSchema)
+  app.addSchema(imsxStatusInfoSchema)
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
