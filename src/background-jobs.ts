@@ -10,6 +10,7 @@ import { fanOutEvent } from './capabilities/notifications/fan-out.js'
 import { recordDueNotifications } from './capabilities/notifications/remind/scheduler.js'
 import { attemptDelivery } from './capabilities/notifications/webhooks/deliver.js'
 import { resignExpiringStatusLists } from './capabilities/status-lists/refresh-task.js'
+import { purgeExpiredOAuthEntries } from './capabilities/open-badges-api/oauth-store.js'
 
 /** What the workers run with: the notifications' needs, and the keys that re-sign status lists. */
 export interface WorkerDeps extends NotificationDeps {
@@ -27,7 +28,7 @@ const PORTAL_ROWS_KEPT_MS = 86_400_000
  * Starts a worker for every queue in this process, and puts the periodic
  * tasks on their cron schedules (pg-boss sends one job per slot across every
  * instance): the due-notification scan, the status-list refresh and the
- * portal purge. Runs inside the service (WORKER=inline, the default) or on
+ * portal purge (with the OAuth server's expired entries). Runs inside the service (WORKER=inline, the default) or on
  * its own (`npm run worker`); any number of processes may run it against one
  * database. Nothing else in the service runs work later (but the sign-in
  * email: infrastructure/jobs/background.ts says why).
@@ -48,6 +49,8 @@ export async function startJobWorkers (deps: WorkerDeps): Promise<void> {
   })
   await jobs.work(QUEUES.portalPurge, async () => {
     await deleteStalePortalRows(deps.sql, new Date(deps.clock().getTime() - PORTAL_ROWS_KEPT_MS))
+    // The Open Badges API's expired codes, tokens, interactions and grants (a used code a day longer, so its reuse is recognised).
+    await purgeExpiredOAuthEntries(deps.sql)
   })
   await jobs.schedule(QUEUES.scan, config.notifications.scanCron)
   await jobs.schedule(QUEUES.statusListRefresh, config.notifications.statusListRefreshCron)

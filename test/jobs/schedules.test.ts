@@ -111,7 +111,7 @@ t.test('the status-list refresh\'s schedule re-signs a list about to expire, and
   t.same(jobQueueErrors(worker.logged), [])
 })
 
-t.test('the portal purge\'s schedule deletes sign-in tokens and sessions a day after they ended, and nothing newer', async (t) => {
+t.test('the portal purge\'s schedule deletes sign-in tokens, sessions and OAuth entries a day after they ended, and nothing newer', async (t) => {
   const clock = { now: ISSUED_AT }
   const api = await build(t, { clock: () => clock.now })
   const ago = (ms: number): Date => new Date(clock.now.getTime() - ms)
@@ -119,7 +119,15 @@ t.test('the portal purge\'s schedule deletes sign-in tokens and sessions a day a
     await api.sql`insert into portal_sign_in_tokens (token_hash, email, created_at, expires_at) values (${randomBytes(32)}, ${`${name}@example.org`}, ${new Date(expiresAt.getTime() - 900_000)}, ${expiresAt})`
     await api.sql`insert into portal_sessions (id_hash, email, data, created_at, expires_at) values (${randomBytes(32)}, ${`${name}@example.org`}, ${api.sql.json({})}, ${new Date(expiresAt.getTime() - 12 * 3600_000)}, ${expiresAt})`
   }
+  // The OAuth server's entries expire by the database's clock (oidc-provider gives lifetimes in seconds).
+  for (const [id, expiresAt] of [['old', api.sql`now() - interval '2 days'`], ['recent', api.sql`now() - interval '1 hour'`], ['live', api.sql`now() + interval '1 hour'`]] as const) {
+    await api.sql`insert into oauth_entries (kind, id, payload, expires_at) values ('AccessToken', ${id}, ${api.sql.json({})}, ${expiresAt})`
+  }
   const worker = await startWorkerInstance(t, api, () => clock.now)
+  await waitForTask('the OAuth entries\' purge', worker, async () => {
+    const [row] = await api.sql<Array<{ n: number }>>`select count(*)::int as n from oauth_entries where id = 'old'`
+    return row?.n === 0 ? true : undefined
+  })
   await waitForTask('the purge', worker, async () => {
     const [row] = await api.sql<Array<{ n: number }>>`select count(*)::int as n from portal_sign_in_tokens where email = 'old@example.org'`
     return row?.n === 0 ? true : undefined
@@ -132,6 +140,7 @@ t.test('the portal purge\'s schedule deletes sign-in tokens and sessions a day a
   const sessions = await api.sql`select email from portal_sessions order by email`
   t.same(tokens.map((r) => r.email), ['live@example.org', 'recent@example.org'], 'tokens ended within the day are kept (the per-address hour counts them)')
   t.same(sessions.map((r) => r.email), ['live@example.org', 'recent@example.org'])
+  t.same((await api.sql`select id from oauth_entries order by id`).map((r) => r.id), ['live', 'recent'], 'OAuth entries expired within the day are kept (a reused code is still recognised)')
   t.same(jobQueueErrors(worker.logged), [])
 })
 
