@@ -1,0 +1,176 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import * as client from 'openid-client'
+import type { Test } from 'tap'
+import { OB_SCOPE, OB_SCOPES } from '../src/capabilities/open-badges-api/scopes.js'
+import { accessibilityViolations, openBrowser } from './helpers/browser.js'
+import { ADMIN_KEY, build, CMA_ACHIEVEMENT, createAchievement, issue, type TestApp } from './helpers/build-app.js'
+import { startSmtpServer } from './helpers/notifications.js'
+import { PLATFORM } from './helpers/open-badges-oauth.js'
+import { signInLink } from './helpers/portal.js'
+import { testNeeding } from './helpers/system-tools.js'
+
+/**
+ * The Open Badges API's OAuth flow as a platform and a holder go through it:
+ * the platform is openid-client (an independent, certified OAuth client
+ * library) with its callback on a loopback port; the holder is a real
+ * headless Chromium that signs in with the emailed link (a real SMTP server)
+ * and consents. Then a second instance of the service, in a process of its
+ * own on the same database, serves the same tokens.
+ */
+
+const INSTANCE = new URL('./helpers/instance-process.ts', import.meta.url).pathname
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+/** The platform's redirect_uri: a loopback page that records what the browser brought back. */
+async function startPlatformCallback (t: Test): Promise<{ url: string, arrivals: string[] }> {
+  const arrivals: string[] = []
+  const server: Server = createServer((req, res) => {
+    arrivals.push(req.url ?? '')
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+    res.end('<!doctype html><html lang="en"><head><title>Backpack</title></head><body><main><h1>Connected</h1></main></body></html>')
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(async () => { server.closeAllConnections(); server.close(); await once(server, 'close') })
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/oauth/callback`, arrivals }
+}
+
+/** A second instance of the service (same database, DATA_DIR and keys) in its own process; its base URL. */
+async function startSecondInstance (t: Test, a: TestApp, publicBaseUrl: string): Promise<string> {
+  const env: Record<string, string> = {
+    ...process.env as Record<string, string>,
+    PUBLIC_BASE_URL: publicBaseUrl,
+    DATABASE_URL: a.config.databaseUrl ?? '',
+    DATA_DIR: a.dataDir,
+    ADMIN_API_KEY: ADMIN_KEY,
+    LOG_LEVEL: 'silent',
+    ISSUER_NAME: a.config.issuer.name,
+    ...(a.config.issuer.url !== undefined ? { ISSUER_URL: a.config.issuer.url } : {}),
+    RATE_LIMIT_VERIFY_PER_MINUTE: '1000000',
+    RATE_LIMIT_LOOKUP_PER_MINUTE: '1000000',
+    MAX_EVENT_LOOP_DELAY_MS: '0',
+    WORKER: 'off',
+    DATA_INTEGRITY_THREADS: '0'
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', INSTANCE], { env, stdio: ['pipe', 'pipe', 'inherit'] })
+  const exited = new Promise<void>((resolve) => { child.once('exit', () => { resolve() }) })
+  t.teardown(async () => { child.stdin.end(); await exited })
+  const first = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve)
+    child.once('exit', (code) => { reject(new Error(`the second instance exited (${String(code)}) before listening`)) })
+  })
+  return `http://127.0.0.1:${(JSON.parse(first) as { port: number }).port}`
+}
+
+testNeeding(['chromium'], 'a platform discovers, registers and is authorised with PKCE by a holder in a browser; its tokens refresh, work on a second instance, and stop at revocation', { timeout: 240_000 }, async (t) => {
+  const smtp = await startSmtpServer()
+  t.teardown(smtp.close)
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const app = await build(t, { env: { SMTP_URL: smtp.url, PUBLIC_BASE_URL: base } })
+  const cma = await createAchievement(app, CMA_ACHIEVEMENT)
+  await issue(app, { achievementId: cma.id, recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' } })
+  await app.app.listen({ port, host: '127.0.0.1' })
+  const callback = await startPlatformCallback(t)
+
+  // Discovery: the OB Service Description Document names the OAuth endpoints; they are the authorization server's.
+  const discovery = await (await fetch(`${base}/ims/ob/v3p0/discovery`)).json() as { components: { securitySchemes: { OAuth2ACG: { 'x-imssf-registrationUrl': string, flows: { authorizationCode: { authorizationUrl: string, tokenUrl: string, refreshUrl: string, scopes: Record<string, string> } } } } } }
+  const acg = discovery.components.securitySchemes.OAuth2ACG
+  t.same(Object.keys(acg.flows.authorizationCode.scopes).sort(), [...OB_SCOPES].sort(), 'the four OB scopes')
+
+  // Registration with the independent client (RFC 7591, no initial access token; it discovers the server's metadata first).
+  const config = await client.dynamicClientRegistration(new URL(base), { ...PLATFORM, redirect_uris: [callback.url], scope: OB_SCOPES.join(' '), token_endpoint_auth_method: 'client_secret_basic' }, undefined, { execute: [client.allowInsecureRequests] })
+  const server = config.serverMetadata()
+  t.equal(server.registration_endpoint, acg['x-imssf-registrationUrl'], 'the registration URL of the discovery document')
+  t.equal(server.authorization_endpoint, acg.flows.authorizationCode.authorizationUrl)
+  t.equal(server.token_endpoint, acg.flows.authorizationCode.tokenUrl)
+  t.same(server.code_challenge_methods_supported, ['S256'], 'PKCE S256 only')
+  const { client_id: clientId, client_secret: clientSecret } = config.clientMetadata()
+  t.type(clientSecret, 'string')
+
+  // Authorisation in the browser: not signed in, so the consent page asks for the emailed link first.
+  const verifier = client.randomPKCECodeVerifier()
+  const state = client.randomState()
+  const authorizationUrl = client.buildAuthorizationUrl(config, { redirect_uri: callback.url, scope: [OB_SCOPE.credentialReadonly, OB_SCOPE.credentialUpsert, OB_SCOPE.profileReadonly].join(' '), state, code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' })
+  const { page, shots } = await openBrowser(t)
+  await page.goto(authorizationUrl.href)
+  t.match(await page.locator('h1').textContent(), /My badges/, 'the sign-in form')
+  t.match(await page.locator('.notice').textContent(), /Badge Backpack asks to connect to your badges/)
+  await page.getByLabel('Email address').fill('jane@example.org')
+  await page.getByRole('button', { name: 'Email me a sign-in link' }).click()
+  await app.app.background.settled()
+  const mail = smtp.messages.find((m) => m.envelopeTo.includes('jane@example.org'))
+  const link = new URL(signInLink(mail?.text ?? ''))
+  await page.goto(`${base}${link.pathname}${link.search}`)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.waitForURL(/\/account\/connect\/[\w-]+$/)
+  t.equal(await page.locator('h1').textContent(), 'Connect Badge Backpack to your badges?', 'back at the consent page, signed in')
+  t.same(await page.locator('main li').allTextContents(), ['See your badges from this service and the badges you keep here', 'Add badges from other issuers to the badges you keep here', 'See your name and email address'], 'the scopes in plain words')
+  t.same(await accessibilityViolations(page), [], 'axe-core: the consent page')
+  await page.screenshot({ path: path.join(shots, 'open-badges-consent.png'), fullPage: true })
+  await page.getByRole('button', { name: 'Allow' }).click()
+  await page.waitForURL((url) => url.href.startsWith(callback.url))
+  const returned = new URL(page.url())
+  t.equal(returned.searchParams.get('state'), state)
+
+  const tokens = await client.authorizationCodeGrant(config, returned, { pkceCodeVerifier: verifier, expectedState: state })
+  t.equal(tokens.token_type.toLowerCase(), 'bearer')
+  t.equal(tokens.expires_in, 3600)
+  t.type(tokens.refresh_token, 'string')
+  t.equal(tokens.scope?.split(' ').sort().join(' '), [OB_SCOPE.credentialReadonly, OB_SCOPE.credentialUpsert, OB_SCOPE.profileReadonly].sort().join(' '))
+
+  // The platform's calls as any HTTP client makes them (openid-client's own, below, throws on a WWW-Authenticate challenge).
+  const api = async (on: string, token: string, method: string, resource: string, body?: string, headers?: Record<string, string>): Promise<Response> =>
+    await fetch(`${on}/ims/ob/v3p0${resource}`, { method, ...(body !== undefined ? { body } : {}), headers: { authorization: `Bearer ${token}`, ...headers } })
+  const profile = await client.fetchProtectedResource(config, tokens.access_token, new URL(`${base}/ims/ob/v3p0/profile`), 'GET')
+  t.equal(profile.status, 200)
+  t.equal((await profile.json() as { email?: string }).email, 'jane@example.org')
+  const forbidden = await api(base, tokens.access_token, 'PUT', '/profile', JSON.stringify({ type: ['Profile'], name: 'Jane Q. Smith' }), { 'content-type': 'application/json' })
+  t.equal(forbidden.status, 403, 'profile.update was not granted')
+  t.match(forbidden.headers.get('www-authenticate'), /insufficient_scope/)
+  t.match(await forbidden.json(), { imsx_codeMajor: 'failure', imsx_severity: 'error' }, 'an Imsx_StatusInfo')
+  const listed = await api(base, tokens.access_token, 'GET', '/credentials?limit=1')
+  t.equal(listed.status, 200)
+  t.equal(listed.headers.get('x-total-count'), '1')
+
+  // A second instance on the same database serves the same tokens: refresh there, then read there.
+  const second = await startSecondInstance(t, app, base)
+  const fromSecond = await api(second, tokens.access_token, 'GET', '/profile')
+  t.equal(fromSecond.status, 200, 'the access token works on the second instance')
+  const secondConfig = new client.Configuration({ ...server, token_endpoint: `${second}/oauth/token`, revocation_endpoint: `${second}/oauth/revoke` }, clientId, clientSecret as string)
+  client.allowInsecureRequests(secondConfig)
+  const refreshed = await client.refreshTokenGrant(secondConfig, tokens.refresh_token ?? '')
+  t.not(refreshed.access_token, tokens.access_token)
+  t.equal((await api(base, refreshed.access_token, 'GET', '/profile')).status, 200, 'a token the second instance issued works on the first')
+
+  // Revoking the refresh token ends the connection: every token of it fails with 401 on both instances.
+  await client.tokenRevocation(secondConfig, refreshed.refresh_token ?? tokens.refresh_token ?? '')
+  for (const [on, token] of [[base, tokens.access_token], [base, refreshed.access_token], [second, refreshed.access_token]] as const) {
+    const after = await api(on, token, 'GET', '/credentials')
+    t.equal(after.status, 401, `after revocation (${on === base ? 'first' : 'second'} instance)`)
+  }
+
+  // A code used twice is refused (and, RFC 6749 §4.1.2, what it gave is revoked: here already).
+  await t.rejects(client.authorizationCodeGrant(config, returned, { pkceCodeVerifier: verifier, expectedState: state }), { error: 'invalid_grant' }, 'a code used twice is refused')
+
+  // PKCE plain and an unregistered redirect_uri are refused at the authorization endpoint.
+  const plain = await fetch(client.buildAuthorizationUrl(config, { redirect_uri: callback.url, scope: OB_SCOPE.credentialReadonly, state, code_challenge: verifier, code_challenge_method: 'plain' }), { redirect: 'manual' })
+  t.match(plain.headers.get('location'), /error=invalid_request/, 'plain PKCE: refused back to the platform')
+  const elsewhere = await fetch(client.buildAuthorizationUrl(config, { redirect_uri: 'http://127.0.0.1:1/elsewhere', scope: OB_SCOPE.credentialReadonly, state, code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }), { redirect: 'manual' })
+  t.equal(elsewhere.status, 400, 'an unregistered redirect_uri: a page, never a redirect')
+  t.equal(callback.arrivals.filter((a) => a.startsWith('/oauth/callback')).length, 1, 'the browser brought the platform one answer: the consented code')
+})
