@@ -181,6 +181,9 @@ t.test('every route answers only statuses and content types it declares (a tour 
   await call('POST', '/ims/ob/v3p0/credentials', { payload: { type: ['VerifiableCredential'] } })
   await call('GET', '/ims/ob/v3p0/profile')
   await call('PUT', '/ims/ob/v3p0/profile', { payload: { id: 'urn:uuid:x', type: 'Profile' } })
+  // The portal's page of badges from other issuers: signed out, the sign-in form; its post without the CSRF token, the 403 page.
+  await call('GET', '/account/portfolio')
+  await call('POST', '/account/portfolio/AAAAAAAAAAAA/remove', { headers: form, payload: '' })
 
   // Staff: achievements, credentials, the audit trail, keys, webhooks, orders.
   await staff('GET', '/achievements')
