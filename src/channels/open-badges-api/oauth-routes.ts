@@ -45,6 +45,6 @@ export async function openBadgesOAuthRoutes (app: FastifyInstance): Promise<void
     { 201: oauthJson('The registered client: client_id, client_secret, client_id_issued_at, client_secret_expires_at (0: never) and the metadata'), 400: oauthError },
     { config: perMinute(app.config.rateLimits.formsPerMinute) }), forward)
   app.post(OAUTH_PATHS.revocation, route('OAuth 2.0 token revocation (RFC 7009)', 'Revoking a refresh token ends the connection (every token of its grant); revoking an access token ends that token.', { 200: { description: 'Revoked (or unknown: RFC 7009 answers 200 either way)', type: 'null' }, 400: oauthError, 401: oauthError }), forward)
-  app.get(OAUTH_PATHS.jwks, route('The authorization server\'s public keys (JWKS)', 'An Ed25519 key, a service secret shared by every instance.', { 200: oauthJson('{ keys: [...] }') }), forward)
+  app.get(OAUTH_PATHS.jwks, route('The authorization server\'s public keys (JWKS)', 'An Ed25519 key, a service secret shared by every instance.', { 200: { description: '{ keys: [...] }', content: { 'application/jwk-set+json': { schema: { type: 'object', additionalProperties: true } } } } }), forward)
   app.get('/.well-known/openid-configuration', route('The authorization server\'s metadata (oidc-provider\'s discovery document)', 'The Open Badges API\'s own discovery is GET /ims/ob/v3p0/discovery.', { 200: oauthJson('Authorization server metadata') }), forward)
 }
