@@ -132,7 +132,10 @@ t.test('GET /credentials pages the holder\'s credentials with X-Total-Count and 
   t.equal(since.headers['x-total-count'], '0')
   t.same(since.json(), { credential: [], compactJwsString: [] })
 
-  for (const query of ['limit=0', 'limit=101', 'offset=-1', 'since=yesterday', 'limit=ten', 'colour=blue']) {
+  const zoneless = await app.app.inject({ method: 'GET', url: `${API}/credentials?since=2027-01-01T00:00:00`, headers: bearer })
+  t.equal(zoneless.headers['x-total-count'], '0', 'the spec\'s own syntax, without a zone: UTC')
+  t.equal((await app.app.inject({ method: 'GET', url: `${API}/credentials?since=2020-01-01T00:00:00%2B02:00`, headers: bearer })).headers['x-total-count'], String(total), 'with an offset')
+  for (const query of ['limit=0', 'limit=101', 'offset=-1', 'since=yesterday', 'since=2026-02-30T00:00:00Z', 'since=2026-01-01T25:00:00Z', 'limit=ten', 'colour=blue']) {
     imsx(t, await app.app.inject({ method: 'GET', url: `${API}/credentials?${query}`, headers: bearer }), 400, 'invalid_query_parameter')
   }
 })

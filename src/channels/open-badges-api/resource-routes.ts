@@ -5,12 +5,13 @@ import { OPEN_BADGES_API_PATH, serviceDescription } from '../../capabilities/ope
 import { ImsxError, imsxRef, imsxStatus, minorForStatus } from '../../capabilities/open-badges-api/imsx.js'
 import { upsertPostedCredential, type PostedCredential } from '../../capabilities/open-badges-api/portfolio.js'
 import { readProfile, updateProfile } from '../../capabilities/open-badges-api/profile.js'
-import { credentialsQuery, PAGE_LIMIT_DEFAULT, profileBody, profileResponse } from '../../capabilities/open-badges-api/schemas.js'
+import { credentialsQuery, PAGE_LIMIT_DEFAULT, profileBody, profileResponse, readSince } from '../../capabilities/open-badges-api/schemas.js'
 import { OB_SCOPE, type ObAccess, type ObScope } from '../../capabilities/open-badges-api/scopes.js'
 import { portfolioPage } from '../../capabilities/open-badges-api/store.js'
 import { LIMITS } from '../../capabilities/verification/limits.js'
 import { isCompactJws } from '../../capabilities/verification/parse-input.js'
 import { TAG } from '../../infrastructure/http/api-contract.js'
+import { perMinute } from '../../infrastructure/http/hardening.js'
 import { parseUntrustedJson } from '../../infrastructure/http/json-body.js'
 import { noBody, sendNoBody } from '../../infrastructure/http/common-schemas.js'
 import { validationProblem } from '../../infrastructure/http/validation-messages.js'
@@ -127,7 +128,8 @@ async function resources (fastify: FastifyInstance): Promise<void> {
     const holder = holderOf(request)
     const limit = request.query.limit ?? PAGE_LIMIT_DEFAULT
     const offset = request.query.offset ?? 0
-    const since = request.query.since === undefined ? undefined : new Date(request.query.since)
+    const since = request.query.since === undefined ? undefined : readSince(request.query.since)
+    if (request.query.since !== undefined && since === undefined) throw new ImsxError(400, `"since" must be a date-time that exists, like 2026-12-01T00:00:00Z; ${request.query.since} is not one.`, { codeMinor: 'invalid_query_parameter' })
     const page = await portfolioPage(app.sql, { holderEmail: holder.holderEmail, limit, offset, ...(since !== undefined ? { since } : {}) })
     const documents: string[] = []
     const jwts: string[] = []
@@ -144,6 +146,8 @@ async function resources (fastify: FastifyInstance): Promise<void> {
 
   app.post('/credentials', {
     onRequest: authorise(OB_SCOPE.credentialUpsert),
+    // Each post is a verification (canonicalisation, maybe other issuers' keys fetched): limited like the verify API.
+    config: perMinute(app.config.rateLimits.verifyPerMinute),
     bodyLimit: LIMITS.bodyBytes,
     schema: {
       summary: 'Keep a badge from another issuer in the holder\'s portfolio (upsert): JSON-LD or a compact JWS',
