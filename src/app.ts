@@ -61,6 +61,7 @@ import { installUsageCounting } from './capabilities/usage/counting.js'
 import { consoleRoutes } from './channels/console/routes.js'
 import { openBadgesOAuthRoutes } from './channels/open-badges-api/oauth-routes.js'
 import { openBadgesResourceRoutes } from './channels/open-badges-api/resource-routes.js'
+import { openBadgesHostCallbackRoutes, openBadgesHostStaffRoutes } from './channels/api/open-badges-hosts.js'
 import { openAuthorizationServer, type AuthorizationServer } from './capabilities/open-badges-api/authorization-server.js'
 
 declare module 'fastify' {
@@ -245,6 +246,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   await app.register(consoleRoutes, { cookieSecret })
   await app.register(openBadgesOAuthRoutes)
   await app.register(openBadgesResourceRoutes)
+  await app.register(openBadgesHostCallbackRoutes)
 
   await app.register(async (staff) => {
     installBearerAuth(staff, deps.config.adminApiKey)
@@ -259,6 +261,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     await staff.register(continuingEducationRoutes)
     await staff.register(achievementDesignRoutes)
     await staff.register(usageRoutes)
+    await staff.register(openBadgesHostStaffRoutes)
   }, { prefix: '/api/v1' })
 
   return app

@@ -19,6 +19,7 @@ import { htmlPage, noBody, sendNoBody } from '../../infrastructure/http/common-s
 import { continuingEducationRoutes, continuingEducationSummary } from './continuing-education-routes.js'
 import { AFTER_SIGN_IN_COOKIE, AFTER_SIGN_IN_PATH, connectionRoutes } from './connection-routes.js'
 import { portfolioRoutes } from './portfolio-routes.js'
+import { sendToHostRoutes } from './send-routes.js'
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
 const text = (max: number) => ({ type: 'string', maxLength: max } as const)
@@ -73,6 +74,7 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
   await app.register(continuingEducationRoutes)
   await app.register(connectionRoutes)
   await app.register(portfolioRoutes)
+  await app.register(sendToHostRoutes)
 
   const signedIn = (request: FastifyRequest): string | undefined => request.session.email
 
