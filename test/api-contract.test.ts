@@ -197,6 +197,7 @@ t.test('every route answers only statuses and content types it declares (a tour 
   // The portal's page of badges from other issuers: signed out, the sign-in form; its post without the CSRF token, the 403 page.
   await call('GET', '/account/portfolio')
   await call('POST', '/account/portfolio/AAAAAAAAAAAA/remove', { headers: form, payload: '' })
+  await call('POST', '/account/portfolio/AAAAAAAAAAAA/check', { headers: form, payload: '' })
 
   // Staff: achievements, credentials, the audit trail, keys, webhooks, orders.
   await staff('GET', '/achievements')

@@ -61,6 +61,12 @@ t.test('the holder sees their stored badge, marked as from another issuer and no
   t.equal(noToken.statusCode, 403, 'CSRF: a post without the page\'s token is refused')
   t.equal((await listStoredCredentials(app.sql, 'jane@example.org')).length, 1)
 
+  const checked = await postForm(app, jar, `/account/portfolio/${stored!.id}/check`, { _csrf: csrfToken(page.body) })
+  t.equal(checked.statusCode, 200)
+  t.match(checked.body, 'The badge was checked again')
+  t.match(checked.body, 'the signature is good, but who the issuer is could not be confirmed')
+  t.equal((await postForm(app, bob, `/account/portfolio/${stored!.id}/check`, { _csrf: csrfToken((await getPage(app, bob, '/account')).body) })).statusCode, 404, 'another holder cannot check it')
+
   const removed = await postForm(app, jar, `/account/portfolio/${stored!.id}/remove`, { _csrf: csrfToken(page.body) })
   t.equal(removed.statusCode, 200)
   t.match(removed.body, 'The badge was removed from your portfolio')

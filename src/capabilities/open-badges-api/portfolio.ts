@@ -12,7 +12,7 @@ import type { Check, VerificationResult, VerificationStatus } from '../verificat
 import { verifyCredential, type Verifier } from '../verification/verify-credential.js'
 import { ImsxError } from './imsx.js'
 import { addressedTo } from './recipient.js'
-import { upsertStoredCredential } from './store.js'
+import { findStoredCredentialById, updateStoredVerdict, upsertStoredCredential, type StoredCredential } from './store.js'
 
 /**
  * POST /ims/ob/v3p0/credentials: a holder (through a platform they
@@ -91,8 +91,26 @@ export async function upsertPostedCredential (deps: PortfolioDeps, holderEmail: 
     issuerName: clip(issuerName(credential)),
     achievementName: clip(summarise(credential).achievement?.name),
     verificationStatus: result.status,
-    verification: { status: result.status, checkedAt: result.checkedAt, checks: result.checks.map((c) => ({ id: c.id, result: c.result, message: c.message })) }
+    verification: verdict(result)
   }, deps.now)
+}
+
+const verdict = (result: VerificationResult): StoredCredential['verification'] =>
+  ({ status: result.status, checkedAt: result.checkedAt, checks: result.checks.map((c) => ({ id: c.id, result: c.result, message: c.message })) })
+
+/**
+ * Verifies a stored badge again (its issuer may have revoked it since) and
+ * keeps the new verdict, whatever it is: the badge stays until the holder
+ * removes it. Undefined when the holder has no stored badge with this id.
+ */
+export async function recheckStoredCredential (deps: PortfolioDeps, holderEmail: string, id: string): Promise<StoredCredential['verification'] | undefined> {
+  const stored = await findStoredCredentialById(deps.sql, holderEmail, id)
+  if (stored === undefined) return undefined
+  const input: unknown = stored.document !== null ? JSON.parse(stored.document) : stored.compactJws
+  const checked = verdict(await verifyCredential(input, { ...deps.verifier, now: deps.now }))
+  // An indeterminate answer (a status list out of reach) says nothing new: the last verdict stands.
+  if (checked.status !== 'indeterminate') await updateStoredVerdict(deps.sql, stored.id, checked)
+  return checked
 }
 
 /** One of this service's credentials, posted back: nothing to store when it is the holder's; refused when it is not. */

@@ -72,6 +72,17 @@ export async function findStoredCredential (sql: Db, holderEmail: string, issuer
   return row
 }
 
+/** One of the holder's stored badges by its own id (the portal's links). */
+export async function findStoredCredentialById (sql: Db, holderEmail: string, id: string): Promise<StoredCredential | undefined> {
+  const [row] = await sql<StoredCredential[]>`select ${storedColumns(sql)} from portfolio_credentials where id = ${id} and holder_email = ${holderEmail}`
+  return row
+}
+
+/** A new verdict for a stored badge (checked again); the badge itself is unchanged. */
+export async function updateStoredVerdict (sql: Db, id: string, verification: StoredCredential['verification']): Promise<void> {
+  await sql`update portfolio_credentials set verification_status = ${verification.status}, verification = ${sql.json(verification)} where id = ${id}`
+}
+
 /** Removes one of the holder's stored badges; false when the holder has none with this id. */
 export async function deleteStoredCredential (sql: Db, holderEmail: string, id: string): Promise<boolean> {
   const rows = await sql`delete from portfolio_credentials where id = ${id} and holder_email = ${holderEmail} returning id`

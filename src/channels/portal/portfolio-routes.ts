@@ -1,5 +1,6 @@
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { recheckStoredCredential } from '../../capabilities/open-badges-api/portfolio.js'
 import { deleteStoredCredential, listStoredCredentials, type StoredCredential } from '../../capabilities/open-badges-api/store.js'
 import { renderSitePage } from '../../capabilities/presentation/pages.js'
 import { TAG } from '../../infrastructure/http/api-contract.js'
@@ -16,6 +17,10 @@ const toSignIn = { 303: noBody('Not signed in: to the sign-in form', { Location:
 function stateOf (badge: StoredCredential): { state: string, tone: string } {
   const checked = longDate(badge.verification.checkedAt) ?? 'when it was added'
   switch (badge.verificationStatus) {
+    case 'revoked':
+      return { tone: 'revoked', state: `Checked on ${checked}: its issuer has revoked it.` }
+    case 'expired':
+      return { tone: 'expired', state: `Checked on ${checked}: it has expired.` }
     case 'valid':
       return { tone: 'valid', state: `Verified on ${checked}: the signature is good and the issuer is recognised.` }
     case 'unverified_issuer':
@@ -81,5 +86,25 @@ export async function portfolioRoutes (fastify: FastifyInstance): Promise<void> 
     return removed
       ? await portfolioPage(reply, email, 'The badge was removed from your portfolio. Platforms you connected no longer receive it from here.')
       : await portfolioPage(reply, email, 'None of your stored badges has this link; it may have been removed already.', 404)
+  })
+
+  app.post('/account/portfolio/:id/check', {
+    ...posts,
+    schema: {
+      summary: 'Verify a stored badge from another issuer again (its issuer may have revoked it) and keep the new verdict',
+      tags: [TAG.portal],
+      params: idParams,
+      body: emptyForm,
+      response: { 200: htmlPage('The list, with the badge\'s new verdict'), 404: htmlPage('The list: none of the holder\'s stored badges has this id'), ...toSignIn, ...formRefusals }
+    }
+  }, async (request, reply) => {
+    const email = request.session.email
+    if (email === undefined) return await reply.code(303).header('Location', '/account').send()
+    const checked = await recheckStoredCredential({ sql: app.sql, verifier: app.verifier, now: app.clock(), publicBaseUrl: app.config.publicBaseUrl }, email, request.params.id)
+    if (checked === undefined) return await portfolioPage(reply, email, 'None of your stored badges has this link; it may have been removed.', 404)
+    request.log.info({ storedCredentialId: request.params.id, status: checked.status }, 'portfolio badge checked again')
+    return await portfolioPage(reply, email, checked.status === 'indeterminate'
+      ? 'The badge could not be checked just now (its issuer\'s records are out of reach); its last check stands. Try again later.'
+      : 'The badge was checked again; its state below is as of now.')
   })
 }
