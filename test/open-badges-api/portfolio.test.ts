@@ -1,11 +1,14 @@
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import Fastify from 'fastify'
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
 import { SignJWT } from 'jose'
 import t, { type Test } from 'tap'
 import { ImsxError } from '../../src/capabilities/open-badges-api/imsx.js'
-import { upsertPostedCredential, type PortfolioDeps, type PostedCredential } from '../../src/capabilities/open-badges-api/portfolio.js'
+import { recheckStoredCredential, upsertPostedCredential, type PortfolioDeps, type PostedCredential } from '../../src/capabilities/open-badges-api/portfolio.js'
 import { profileId, readProfile, updateProfile } from '../../src/capabilities/open-badges-api/profile.js'
 import { deleteStoredCredential, listStoredCredentials, portfolioPage } from '../../src/capabilities/open-badges-api/store.js'
+import { emptyBitstring, encodeList, withBitSet } from '../../src/capabilities/status-lists/bitstring.js'
 import { verifyCredential } from '../../src/capabilities/verification/verify-credential.js'
 import { BASE_URL, build, createAchievement, issue } from '../helpers/build-app.js'
 import { ceBadge } from '../helpers/continuing-education.js'
@@ -22,7 +25,7 @@ import { generateDidKey, signCredential, type DidKey } from '../helpers/did-key-
 
 type Json = Record<string, any>
 const NOW = new Date('2026-12-04T12:00:00Z')
-const app = await build(t, { clock: () => NOW })
+const app = await build(t, { clock: () => NOW, env: { OUTBOUND_ALLOW_LOOPBACK: 'true' } })
 await app.app.ready()
 const deps = (): PortfolioDeps => ({ sql: app.sql, verifier: app.app.verifier, now: NOW, publicBaseUrl: BASE_URL })
 const HOLDER = 'sam.lee@example.org'
@@ -201,4 +204,42 @@ t.test('the profile: a stable id others cannot guess, the name of the latest cre
   } catch (error) {
     t.ok(error instanceof ImsxError && error.statusCode === 400 && /"id" must be this holder's profile id/.test(error.message))
   }
+})
+
+t.test('a badge its issuer revokes is refused when posted, and one revoked after it was stored shows as revoked when checked again', async (t) => {
+  const key = await generateDidKey()
+  const provider = Fastify()
+  const served = new Map<string, string>()
+  provider.get('/*', async (request, reply) => {
+    const body = served.get(request.url)
+    return body === undefined ? await reply.code(404).send('not here') : await reply.type('application/json').header('Cache-Control', 'no-store').send(body)
+  })
+  await provider.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(async () => { await provider.close() })
+  const list = `http://127.0.0.1:${(provider.server.address() as AddressInfo).port}/status/1`
+  const publish = async (revoked: number[]): Promise<void> => {
+    served.set('/status/1', JSON.stringify(await signCredential({
+      '@context': ['https://www.w3.org/ns/credentials/v2'],
+      id: list,
+      type: ['VerifiableCredential', 'BitstringStatusListCredential'],
+      issuer: key.did,
+      validFrom: '2026-01-01T00:00:00Z',
+      credentialSubject: { id: `${list}#list`, type: 'BitstringStatusList', statusPurpose: 'revocation', encodedList: encodeList(revoked.reduce((bits, index) => withBitSet(bits, index), emptyBitstring(131_072))) }
+    }, key)))
+  }
+  const withStatus = async (index: number): Promise<Json> => await signCredential(ceBadge(key.did, {
+    subject: { identifier: [hashedEmail(HOLDER, randomUUID())] },
+    extra: { credentialStatus: { id: `${list}#${index}`, type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: String(index), statusListCredential: list } }
+  }), key)
+  await publish([5])
+  t.match((await refusal(t, HOLDER, asJson(await withStatus(5)))).message, /found it revoked/)
+
+  const later = await withStatus(9)
+  t.equal(await upsertPostedCredential(deps(), HOLDER, asJson(later)), 'created')
+  const stored = (await listStoredCredentials(app.sql, HOLDER)).find((s) => s.credentialId === later.id)!
+  await publish([5, 9])
+  const checked = await recheckStoredCredential(deps(), HOLDER, stored.id)
+  t.equal(checked?.status, 'revoked')
+  t.equal((await listStoredCredentials(app.sql, HOLDER)).find((s) => s.id === stored.id)?.verificationStatus, 'revoked', 'the new verdict is kept; the badge stays until the holder removes it')
+  t.equal(await recheckStoredCredential(deps(), 'someone@example.org', stored.id), undefined, 'only the holder\'s own')
 })
