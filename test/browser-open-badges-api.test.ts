@@ -8,11 +8,13 @@ import * as client from 'openid-client'
 import type { Test } from 'tap'
 import { OB_SCOPE, OB_SCOPES } from '../src/capabilities/open-badges-api/scopes.js'
 import { accessibilityViolations, openBrowser } from './helpers/browser.js'
-import { ADMIN_KEY, build, CMA_ACHIEVEMENT, createAchievement, issue, type TestApp } from './helpers/build-app.js'
+import { build, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/build-app.js'
 import { startSmtpServer } from './helpers/notifications.js'
 import { PLATFORM } from './helpers/open-badges-oauth.js'
 import { signInLink } from './helpers/portal.js'
 import { testNeeding } from './helpers/system-tools.js'
+import { startSecondInstance } from './helpers/second-instance.js'
+import { freePort } from '../src/infrastructure/db/embedded.js'
 
 /**
  * The Open Badges API's OAuth flow as a platform and a holder go through it:
@@ -22,18 +24,6 @@ import { testNeeding } from './helpers/system-tools.js'
  * and consents. Then a second instance of the service, in a process of its
  * own on the same database, serves the same tokens.
  */
-
-const INSTANCE = new URL('./helpers/instance-process.ts', import.meta.url).pathname
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 /** The platform's redirect_uri: a loopback page that records what the browser brought back. */
 async function startPlatformCallback (t: Test): Promise<{ url: string, arrivals: string[] }> {
@@ -47,33 +37,6 @@ async function startPlatformCallback (t: Test): Promise<{ url: string, arrivals:
   await once(server, 'listening')
   t.teardown(async () => { server.closeAllConnections(); server.close(); await once(server, 'close') })
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/oauth/callback`, arrivals }
-}
-
-/** A second instance of the service (same database, DATA_DIR and keys) in its own process; its base URL. */
-async function startSecondInstance (t: Test, a: TestApp, publicBaseUrl: string): Promise<string> {
-  const env: Record<string, string> = {
-    ...process.env as Record<string, string>,
-    PUBLIC_BASE_URL: publicBaseUrl,
-    DATABASE_URL: a.config.databaseUrl ?? '',
-    DATA_DIR: a.dataDir,
-    ADMIN_API_KEY: ADMIN_KEY,
-    LOG_LEVEL: 'silent',
-    ISSUER_NAME: a.config.issuer.name,
-    ...(a.config.issuer.url !== undefined ? { ISSUER_URL: a.config.issuer.url } : {}),
-    RATE_LIMIT_VERIFY_PER_MINUTE: '1000000',
-    RATE_LIMIT_LOOKUP_PER_MINUTE: '1000000',
-    MAX_EVENT_LOOP_DELAY_MS: '0',
-    WORKER: 'off',
-    DATA_INTEGRITY_THREADS: '0'
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', INSTANCE], { env, stdio: ['pipe', 'pipe', 'inherit'] })
-  const exited = new Promise<void>((resolve) => { child.once('exit', () => { resolve() }) })
-  t.teardown(async () => { child.stdin.end(); await exited })
-  const first = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout }).once('line', resolve)
-    child.once('exit', (code) => { reject(new Error(`the second instance exited (${String(code)}) before listening`)) })
-  })
-  return `http://127.0.0.1:${(JSON.parse(first) as { port: number }).port}`
 }
 
 testNeeding(['chromium'], 'a platform discovers, registers and is authorised with PKCE by a holder in a browser; its tokens refresh, work on a second instance, and stop at revocation', { timeout: 240_000 }, async (t) => {
@@ -148,7 +111,7 @@ testNeeding(['chromium'], 'a platform discovers, registers and is authorised wit
   t.equal(listed.headers.get('x-total-count'), '1')
 
   // A second instance on the same database serves the same tokens: refresh there, then read there.
-  const second = await startSecondInstance(t, app, base)
+  const second = await startSecondInstance(t, app, { publicBaseUrl: base })
   const fromSecond = await api(second, tokens.access_token, 'GET', '/profile')
   t.equal(fromSecond.status, 200, 'the access token works on the second instance')
   const secondConfig = new client.Configuration({ issuer: server.issuer, authorization_endpoint: server.authorization_endpoint, token_endpoint: `${second}/oauth/token`, revocation_endpoint: `${second}/oauth/revoke` }, clientId, clientSecret as string)

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { gunzipSync } from 'node:zlib'
 import t, { type Test } from 'tap'
 import { CHANGES_CHANNEL } from '../src/infrastructure/caching/change-feed.js'
-import { ADMIN_KEY, BASE_URL, build, CMA_ACHIEVEMENT, createAchievement, issue, type TestApp } from './helpers/build-app.js'
+import { build, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/build-app.js'
 import { waitFor } from './helpers/notifications.js'
+import { startSecondInstance } from './helpers/second-instance.js'
 
 /**
  * Two instances of the service in two processes on one database, as two
@@ -15,41 +14,6 @@ import { waitFor } from './helpers/notifications.js'
  * on another channel): broken, B keeps serving the old status list and the
  * old version, which is what the caches would do without the change feed.
  */
-
-const INSTANCE = new URL('./helpers/instance-process.ts', import.meta.url).pathname
-
-/** Starts B with A's settings (database, DATA_DIR and keys) and returns its base URL; stopped in teardown. */
-async function startInstance (t: Test, a: TestApp, changesChannel?: string): Promise<string> {
-  const env: Record<string, string> = {
-    ...process.env as Record<string, string>,
-    PUBLIC_BASE_URL: BASE_URL,
-    DATABASE_URL: a.config.databaseUrl ?? '',
-    DATA_DIR: a.dataDir,
-    ADMIN_API_KEY: ADMIN_KEY,
-    LOG_LEVEL: 'silent',
-    ISSUER_NAME: a.config.issuer.name,
-    ...(a.config.issuer.url !== undefined ? { ISSUER_URL: a.config.issuer.url } : {}),
-    RATE_LIMIT_VERIFY_PER_MINUTE: '1000000',
-    RATE_LIMIT_LOOKUP_PER_MINUTE: '1000000',
-    MAX_EVENT_LOOP_DELAY_MS: '0',
-    WORKER: 'off',
-    DATA_INTEGRITY_THREADS: '0',
-    ...(changesChannel !== undefined ? { TEST_CHANGES_CHANNEL: changesChannel } : {})
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', INSTANCE], { env, stdio: ['pipe', 'pipe', 'inherit'] })
-  const exited = new Promise<void>((resolve) => { child.once('exit', () => { resolve() }) })
-  t.teardown(async () => {
-    child.stdin.end()
-    await exited
-  })
-  const lines = createInterface({ input: child.stdout })
-  const first = await new Promise<string>((resolve, reject) => {
-    lines.once('line', resolve)
-    child.once('exit', (code) => { reject(new Error(`the second instance exited (${String(code)}) before listening`)) })
-  })
-  const { port } = JSON.parse(first) as { port: number }
-  return `http://127.0.0.1:${port}`
-}
 
 interface Observed {
   /** B's verify API right after the revocation through A returned. */
@@ -77,7 +41,7 @@ const bitAt = (list: { credentialSubject: { encodedList: string } }, index: numb
  */
 async function scenario (t: Test, changesChannel?: string): Promise<Observed> {
   const a = await build(t)
-  const b = await startInstance(t, a, changesChannel)
+  const b = await startSecondInstance(t, a, changesChannel !== undefined ? { changesChannel } : {})
   const getB = async (path: string, headers: Record<string, string> = {}): Promise<Response> => await fetch(`${b}${path}`, { headers })
   const achievement = await createAchievement(a, CMA_ACHIEVEMENT)
   const revoked = await issue(a, { achievementId: achievement.id, recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' } })
