@@ -239,6 +239,13 @@ t.test('every route answers only statuses and content types it declares (a tour 
   await staff('POST', `/webhooks/${webhook.id as string}/deliveries/00000000-0000-4000-8000-000000000000/retry`)
   await staff('DELETE', `/webhooks/${webhook.id as string}`)
   await staff('GET', '/webhooks/AAAAAAAAAAAA')
+  // Other Open Badges Hosts (the Service Consumer): a Host out of reach, unknown connections, the public callback without a pending state.
+  await staff('POST', '/ob-hosts', { discoveryUrl: 'https://10.0.0.1/ims/ob/v3p0/discovery' })
+  await staff('POST', '/ob-hosts', { discoveryUrl: 'not a URL' })
+  await staff('GET', '/ob-hosts')
+  await staff('POST', '/ob-hosts/AAAAAAAAAAAA/push', { credentialId: id })
+  await staff('DELETE', '/ob-hosts/AAAAAAAAAAAA')
+  await call('GET', '/ob-hosts/callback?state=nothing&code=nothing')
   await staff('GET', '/orders')
   await staff('GET', '/orders/AAAAAAAAAAAA')
   await staff('POST', '/orders/AAAAAAAAAAAA/approve', { achievementId: achievement.id })
