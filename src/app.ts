@@ -63,6 +63,7 @@ import { openBadgesOAuthRoutes } from './channels/open-badges-api/oauth-routes.j
 import { openBadgesResourceRoutes } from './channels/open-badges-api/resource-routes.js'
 import { openBadgesHostCallbackRoutes, openBadgesHostStaffRoutes } from './channels/api/open-badges-hosts.js'
 import { openAuthorizationServer, type AuthorizationServer } from './capabilities/open-badges-api/authorization-server.js'
+import { OB_SCOPE_WORDS } from './capabilities/open-badges-api/scopes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -224,7 +225,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   installUsageCounting(app)
   installErrorHandling(app)
   await installHardening(app)
-  await installApiContract(app)
+  await installApiContract(app, { oauthScopes: OB_SCOPE_WORDS })
   const cookieSecret = await installCookies(app)
   await app.register(jsonLdReply)
 

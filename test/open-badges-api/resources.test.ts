@@ -86,3 +86,18 @@ t.test('the paging links: first and last always, next and prev only where there 
   t.same(rels(pageLinks(url, { limit: 10, offset: 0, total: 0 })), { first: '?limit=10&offset=0', last: '?limit=10&offset=0' })
   t.same(rels(pageLinks(url, { limit: 2, offset: 9, total: 5, since: '2026-01-01T00:00:00Z' })).prev, '?limit=2&offset=4&since=2026-01-01T00%3A00%3A00Z', 'past the end: prev is the last page')
 })
+
+t.test('the service\'s own OpenAPI document and /docs describe the OB routes with their OAuth scheme and scope', async (t) => {
+  const doc = (await app.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+  const scheme = doc.components.securitySchemes.OAuth2ACG
+  t.equal(scheme.type, 'oauth2')
+  t.equal(scheme.flows.authorizationCode.authorizationUrl, `${BASE_URL}/oauth/authorize`)
+  t.equal(scheme.flows.authorizationCode.tokenUrl, `${BASE_URL}/oauth/token`)
+  t.same(scheme.flows.authorizationCode.scopes, OB_SCOPE_WORDS)
+  t.same(doc.paths['/ims/ob/v3p0/credentials'].get.security, [{ OAuth2ACG: [OB_SCOPE.credentialReadonly] }])
+  t.same(doc.paths['/ims/ob/v3p0/credentials'].post.security, [{ OAuth2ACG: [OB_SCOPE.credentialUpsert] }])
+  t.same(doc.paths['/ims/ob/v3p0/profile'].get.security, [{ OAuth2ACG: [OB_SCOPE.profileReadonly] }])
+  t.same(doc.paths['/ims/ob/v3p0/profile'].put.security, [{ OAuth2ACG: [OB_SCOPE.profileUpdate] }])
+  t.equal(doc.paths['/ims/ob/v3p0/discovery'].get.security, undefined, 'discovery is public')
+  t.ok(doc.paths['/oauth/token'] !== undefined && doc.paths['/oauth/register'] !== undefined, 'and the OAuth server\'s endpoints')
+})

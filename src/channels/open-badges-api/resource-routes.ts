@@ -108,6 +108,7 @@ async function resources (fastify: FastifyInstance): Promise<void> {
 
   app.get('/credentials', {
     onRequest: authorise(OB_SCOPE.credentialReadonly),
+    config: { obScope: OB_SCOPE.credentialReadonly },
     schema: {
       summary: 'The holder\'s credentials: this service\'s (JSON-LD and VC-JWT) and the badges they stored',
       description: `Requires an access token with ${OB_SCOPE.credentialReadonly}. Paged: X-Total-Count, and Link with first, last, next and prev.`,
@@ -147,7 +148,7 @@ async function resources (fastify: FastifyInstance): Promise<void> {
   app.post('/credentials', {
     onRequest: authorise(OB_SCOPE.credentialUpsert),
     // Each post is a verification (canonicalisation, maybe other issuers' keys fetched): limited like the verify API.
-    config: perMinute(app.config.rateLimits.verifyPerMinute),
+    config: { obScope: OB_SCOPE.credentialUpsert, ...perMinute(app.config.rateLimits.verifyPerMinute) },
     bodyLimit: LIMITS.bodyBytes,
     schema: {
       summary: 'Keep a badge from another issuer in the holder\'s portfolio (upsert): JSON-LD or a compact JWS',
@@ -181,6 +182,7 @@ async function resources (fastify: FastifyInstance): Promise<void> {
 
   app.get('/profile', {
     onRequest: authorise(OB_SCOPE.profileReadonly),
+    config: { obScope: OB_SCOPE.profileReadonly },
     schema: {
       summary: 'The holder\'s Open Badges Profile (name and email as identifiers)',
       description: `Requires an access token with ${OB_SCOPE.profileReadonly}.`,
@@ -194,6 +196,7 @@ async function resources (fastify: FastifyInstance): Promise<void> {
 
   app.put('/profile', {
     onRequest: authorise(OB_SCOPE.profileUpdate),
+    config: { obScope: OB_SCOPE.profileUpdate },
     schema: {
       summary: 'Update the holder\'s profile: description, url and phone are kept; a name or email change goes to staff as a correction request (202)',
       description: `Requires an access token with ${OB_SCOPE.profileUpdate}.`,

@@ -157,7 +157,10 @@ export function describeRoute (route: RouteOptions): void {
     ...schema,
     response,
     ...(openBadgesApi
-      ? { description: `${own}Errors are Imsx_StatusInfo (application/json), as the 1EdTech Open Badges 3.0 API has them.` }
+      ? {
+          ...(typeof route.config?.obScope === 'string' ? { security: [{ OAuth2ACG: [route.config.obScope] }] } : {}),
+          description: `${own}${typeof route.config?.obScope === 'string' ? `Requires an OAuth 2.0 access token with the \`${route.config.obScope}\` scope (the holder's consent). ` : ''}Errors are Imsx_StatusInfo (application/json), as the 1EdTech Open Badges 3.0 API has them.`
+        }
       : scope !== undefined && consolePage
         ? { 'x-scope': scope, description: `${own}Requires a console session of a staff user whose role holds the \`${scope}\` scope. Refusals are console pages.` }
         : scope !== undefined
@@ -166,7 +169,15 @@ export function describeRoute (route: RouteOptions): void {
   }
 }
 
-export async function installApiContract (app: FastifyInstance): Promise<void> {
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The OAuth scope an Open Badges API route requires (its token check and this contract read it). */
+    obScope?: string
+  }
+}
+
+/** `oauthScopes`: the Open Badges API's scopes and what each allows, for its OAuth2ACG security scheme. */
+export async function installApiContract (app: FastifyInstance, options: { oauthScopes: Readonly<Record<string, string>> }): Promise<void> {
   // Shared by every route's problem responses ({ $ref: 'Problem#' }); @fastify/swagger lists it under components.schemas.
   app.addSchema(problemSchema)
   app.addSchema(imsxStatusInfoSchema)
@@ -181,7 +192,15 @@ export async function installApiContract (app: FastifyInstance): Promise<void> {
       servers: [{ url: app.config.publicBaseUrl }],
       tags: Object.entries(TAG_DESCRIPTIONS).map(([name, description]) => ({ name, description })),
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A staff API key (tsk_...) or the bootstrap ADMIN_API_KEY' } }
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'A staff API key (tsk_...) or the bootstrap ADMIN_API_KEY' },
+          // The Open Badges API's (/ims/ob/v3p0): the OAuth server's own endpoints, as the OB discovery document names them.
+          OAuth2ACG: {
+            type: 'oauth2',
+            description: 'OAuth 2.0 authorization code grant with PKCE S256 (the holder signs in and consents); clients register at /oauth/register (RFC 7591)',
+            flows: { authorizationCode: { authorizationUrl: `${app.config.publicBaseUrl}/oauth/authorize`, tokenUrl: `${app.config.publicBaseUrl}/oauth/token`, refreshUrl: `${app.config.publicBaseUrl}/oauth/token`, scopes: options.oauthScopes } }
+          }
+        }
       }
     },
     // Shared schemas keep their $id as their name ("Problem"), not def-0.
