@@ -1,6 +1,5 @@
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { AuthorizationServer } from '../../capabilities/open-badges-api/authorization-server.js'
 import { OPEN_BADGES_API_PATH, serviceDescription } from '../../capabilities/open-badges-api/discovery.js'
 import { ImsxError, imsxRef, imsxStatus, minorForStatus } from '../../capabilities/open-badges-api/imsx.js'
 import { upsertPostedCredential, type PostedCredential } from '../../capabilities/open-badges-api/portfolio.js'
@@ -88,9 +87,7 @@ async function resources (fastify: FastifyInstance): Promise<void> {
     const header = request.headers.authorization ?? ''
     const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim())?.[1]
     if (token === undefined) throw new ImsxError(401, 'Send an OAuth 2.0 access token: Authorization: Bearer <token>.', { headers: { 'WWW-Authenticate': 'Bearer realm="tessera"' } })
-    // Undecorated only while the authorization server is not mounted: then no token is valid.
-    const server = (app as { authorizationServer?: AuthorizationServer }).authorizationServer
-    const found = await server?.findAccess(token)
+    const found = await app.authorizationServer.findAccess(token)
     if (found === undefined) throw new ImsxError(401, 'The access token is unknown, expired or revoked.', { headers: { 'WWW-Authenticate': 'Bearer realm="tessera", error="invalid_token"' } })
     if (!found.scopes.has(scope)) {
       throw new ImsxError(403, `The access token does not carry the scope ${scope}.`, { headers: { 'WWW-Authenticate': `Bearer realm="tessera", error="insufficient_scope", scope="${scope}"` } })
