@@ -198,6 +198,10 @@ t.test('every route answers only statuses and content types it declares (a tour 
   await call('GET', '/account/portfolio')
   await call('POST', '/account/portfolio/AAAAAAAAAAAA/remove', { headers: form, payload: '' })
   await call('POST', '/account/portfolio/AAAAAAAAAAAA/check', { headers: form, payload: '' })
+  // Sending a badge to another platform: signed out, the sign-in form; the post without its CSRF token, the 403 page.
+  await call('GET', `/account/badges/${id}/send`)
+  await call('POST', `/account/badges/${id}/send`, { headers: form, payload: 'host=https%3A%2F%2Fbackpack.example' })
+  await call('GET', '/account/send/callback?state=nothing&code=nothing')
 
   // Staff: achievements, credentials, the audit trail, keys, webhooks, orders.
   await staff('GET', '/achievements')

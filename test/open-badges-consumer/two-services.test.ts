@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { LightMyRequestResponse } from 'fastify'
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { BASE_URL, build, CMA_ACHIEVEMENT, createAchievement, issue, type TestApp } from '../helpers/build-app.js'
 import { startSmtpServer } from '../helpers/notifications.js'
 import { standInHosts } from '../helpers/stand-in-hosts.js'
@@ -18,6 +18,8 @@ import { CookieJar, csrfToken, getPage, postForm, signIn } from '../helpers/port
  * B's own verifier judges it by fetching A's issuer, key and status list over
  * https from a stand-in for A's public name.
  */
+
+type Issued = Awaited<ReturnType<typeof issue>>
 
 async function freePort (): Promise<number> {
   const server = createServer()
@@ -53,7 +55,8 @@ async function consentAt (host: TestApp, base: string, jar: CookieJar, authoriza
   return await followAt(host, base, jar, String(answer.headers.location))
 }
 
-test('the issuer connects to another Host and pushes a holder\'s credential there: created, unchanged, refreshed, refused', { timeout: 120_000 }, async (t) => {
+/** A (consumer, at its public name) and B (Host, listening on loopback), Jane holding a badge at each, Bob one at A. */
+async function twoServices (t: Test): Promise<{ a: TestApp, b: TestApp, baseA: string, baseB: string, smtp: Awaited<ReturnType<typeof startSmtpServer>>, janes: Issued, bobs: Issued }> {
   const smtp = await startSmtpServer()
   t.teardown(smtp.close)
   const portB = await freePort()
@@ -62,7 +65,7 @@ test('the issuer connects to another Host and pushes a holder\'s credential ther
   const baseA = BASE_URL
   const baseB = `http://127.0.0.1:${portB}`
   const standIn = await standInHosts(t, [new URL(baseA).hostname])
-  const a = await build(t, { env: { OUTBOUND_ALLOW_LOOPBACK: 'true' } })
+  const a = await build(t, { env: { OUTBOUND_ALLOW_LOOPBACK: 'true', SMTP_URL: smtp.url } })
   const b = await build(t, { env: { PUBLIC_BASE_URL: baseB, OUTBOUND_ALLOW_LOOPBACK: 'true', SMTP_URL: smtp.url, ISSUER_NAME: 'Backpack Organisation', ISSUER_URL: 'https://backpack.example' }, outboundForTests: standIn.outboundForTests })
   await b.app.listen({ port: portB, host: '127.0.0.1' })
 
@@ -80,6 +83,12 @@ test('the issuer connects to another Host and pushes a holder\'s credential ther
       standIn.serve(`${baseA}${path}`, document.json())
     }
   }
+
+  return { a, b, baseA, baseB, smtp, janes, bobs }
+}
+
+test('the issuer connects to another Host and pushes a holder\'s credential there: created, unchanged, refreshed, refused', { timeout: 120_000 }, async (t) => {
+  const { a, b, baseA, baseB, smtp, janes, bobs } = await twoServices(t)
 
   // Connect: discovery and registration at B, from A's staff API.
   const connect = await a.app.inject({ method: 'POST', url: '/api/v1/ob-hosts', headers: a.auth, payload: { discoveryUrl: baseB } })
@@ -168,4 +177,61 @@ test('the issuer connects to another Host and pushes a holder\'s credential ther
   t.same((await a.app.inject({ method: 'GET', url: '/api/v1/ob-hosts', headers: a.auth })).json(), { items: [] })
   const [live] = await b.sql<Array<{ count: number }>>`select count(*)::int as count from oauth_entries where kind = 'RefreshToken' and (payload->>'consumed') is null`
   t.equal(live?.count, 0, 'B no longer holds a live refresh token of the connection')
+})
+
+test('a holder sends a badge to a platform they name: consent there, the badge sent once, nothing of theirs kept here', { timeout: 120_000 }, async (t) => {
+  const { a, b, baseA, baseB, smtp, janes } = await twoServices(t)
+  const jarA = new CookieJar()
+  await signIn(a, jarA, 'jane@example.org', smtp.messages)
+  const sendPath = `/account/badges/${janes.id}/send`
+  const form = await getPage(a, jarA, sendPath)
+  t.equal(form.statusCode, 200)
+  t.match(form.body, /Send your badge to another platform/)
+  t.match(form.body, /CMA \(AAMA\)/)
+
+  // Not a platform: the form again, saying why, never a 500.
+  const wrong = await postForm(a, jarA, sendPath, { _csrf: csrfToken(form.body), host: 'https://10.0.0.1' })
+  t.equal(wrong.statusCode, 503)
+  t.match(wrong.body, /could not be reached/)
+  const garbage = await postForm(a, jarA, sendPath, { _csrf: csrfToken(form.body), host: 'nonsense' })
+  t.equal(garbage.statusCode, 400)
+  t.match(garbage.body, /not an Open Badges 3.0 platform/)
+
+  const start = await postForm(a, jarA, sendPath, { _csrf: csrfToken(form.body), host: baseB })
+  t.equal(start.statusCode, 303, start.body)
+  const authorizationUrl = String(start.headers.location)
+  t.ok(authorizationUrl.startsWith(`${baseB}/oauth/authorize?`), 'to the platform')
+  t.equal(new URL(authorizationUrl).searchParams.get('redirect_uri'), `${baseA}/account/send/callback`)
+
+  const jarB = new CookieJar()
+  await signIn(b, jarB, 'jane@example.org', smtp.messages)
+  const back = new URL(await consentAt(b, baseB, jarB, authorizationUrl))
+  t.equal(`${back.origin}${back.pathname}`, `${baseA}/account/send/callback`)
+
+  // Another session (or nobody) cannot use the answer: the callback needs the holder signed in.
+  const signedOut = await a.app.inject({ method: 'GET', url: `${back.pathname}${back.search}` })
+  t.equal(signedOut.statusCode, 303)
+
+  const done = await getPage(a, jarA, `${back.pathname}${back.search}`)
+  t.equal(done.statusCode, 200, done.body)
+  t.match(done.body, /Your badge was sent/)
+  t.match(done.body, /added it to your account there \(it answered HTTP 201\)/)
+  const stored = await b.sql<Array<{ credentialId: string }>>`select credential_id as "credentialId" from portfolio_credentials where holder_email = 'jane@example.org'`
+  t.same(stored.map((r) => r.credentialId), [janes.url], 'in Jane\'s portfolio at B')
+
+  // One-off: the connection is revoked at B and gone from A; the push is audited as the holder's.
+  t.same(await a.sql`select id from ob_host_connections`, [])
+  const [live] = await b.sql<Array<{ count: number }>>`select count(*)::int as count from oauth_entries where kind = 'RefreshToken' and (payload->>'consumed') is null`
+  t.equal(live?.count, 0, 'no live refresh token of it at B')
+  const audit = await a.sql<Array<{ actor: string }>>`select actor from audit_events where action = 'credential.pushed'`
+  t.same(audit.map((e) => e.actor), ['holder'])
+
+  // The same answer again: nothing is sent twice.
+  const replay = await getPage(a, jarA, `${back.pathname}${back.search}`)
+  t.equal(replay.statusCode, 400)
+  t.match(replay.body, /was not sent/)
+
+  // Someone else's badge: not found.
+  const other = await issue(a, { achievementId: janes.credential.credentialSubject.achievement.id.split('/').pop(), recipient: { name: 'Bob', email: 'bob2@example.org' } }).catch(() => undefined)
+  if (other !== undefined) t.equal((await getPage(a, jarA, `/account/badges/${other.id}/send`)).statusCode, 404)
 })
