@@ -68,7 +68,11 @@ export async function pushCredential (deps: PushDeps, input: { connectionId: str
 async function refresh (deps: PushDeps, sealer: Sealer, connection: ConnectionRow): Promise<string> {
   if (connection.refreshTokenSealed === null) throw new AppError('conflict', 'The Host\'s access token has expired and it gave no refresh token: connect to the Host again.')
   const client = { id: connection.clientId, secret: connection.clientSecretSealed === null ? null : sealer.open(connection.clientSecretSealed) }
-  const tokens = await deps.hosts.token(connection.refreshUrl ?? connection.tokenUrl, client, { grant_type: 'refresh_token', refresh_token: sealer.open(connection.refreshTokenSealed) })
+  const tokens = await deps.hosts.token(connection.refreshUrl ?? connection.tokenUrl, client, { grant_type: 'refresh_token', refresh_token: sealer.open(connection.refreshTokenSealed) }).catch((error: unknown) => {
+    // The Host ended the grant (the holder withdrew it there, or it expired): only a new consent helps.
+    if (error instanceof AppError && error.code === 'client_error') throw new AppError('conflict', `The Host at ${connection.hostUrl} no longer accepts this connection (${error.message}) Disconnect it and connect again.`, {}, { cause: error })
+    throw error
+  })
   const expiresAt = tokens.expiresIn === null ? null : new Date(deps.now.getTime() + tokens.expiresIn * 1000)
   await storeTokens(deps.sql, connection.id, { access: sealer.seal(tokens.accessToken), refresh: tokens.refreshToken === null ? null : sealer.seal(tokens.refreshToken), expiresAt })
   return tokens.accessToken
