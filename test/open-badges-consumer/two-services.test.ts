@@ -109,6 +109,14 @@ test('the issuer connects to another Host and pushes a holder\'s credential ther
   t.equal(early.statusCode, 409)
   t.match(early.headers['content-type'], /^application\/problem\+json/)
 
+  // A connection whose consent comes back too late is refused (its state is then spent).
+  const stale = (await a.app.inject({ method: 'POST', url: '/api/v1/ob-hosts', headers: a.auth, payload: { discoveryUrl: `${baseB}/ims/ob/v3p0/discovery` } })).json<{ id: string, authorizationUrl: string }>()
+  await a.sql`update ob_host_connections set created_at = created_at - interval '31 minutes' where id = ${stale.id}`
+  const late = await a.app.inject({ method: 'GET', url: `/ob-hosts/callback?code=anything&state=${new URL(stale.authorizationUrl).searchParams.get('state') ?? ''}` })
+  t.equal(late.statusCode, 400)
+  t.match(late.body, /more than 30 minutes ago/)
+  t.equal((await a.app.inject({ method: 'DELETE', url: `/api/v1/ob-hosts/${stale.id}`, headers: a.auth })).statusCode, 204, 'a pending connection is deleted like any other')
+
   // Consent at B by the holder, then the browser comes back to A's callback.
   const jar = new CookieJar()
   await signIn(b, jar, 'jane@example.org', smtp.messages)
@@ -173,7 +181,7 @@ test('the issuer connects to another Host and pushes a holder\'s credential ther
   const pushes = await a.sql<Array<{ outcome: string, hostStatus: number }>>`select outcome, host_status as "hostStatus" from ob_host_pushes order by id`
   t.same(pushes.map((p) => `${p.outcome} ${p.hostStatus}`), ['created 201', 'unchanged 304', 'unchanged 304', 'refused 400'])
   const audit = await a.sql<Array<{ action: string }>>`select action from audit_events where action like 'ob_host.%' or action like 'credential.push%' order by occurred_at, action`
-  t.same(audit.map((e) => e.action).sort(), ['credential.push_refused', 'credential.pushed', 'credential.pushed', 'credential.pushed', 'ob_host.connected', 'ob_host.registered'].sort())
+  t.same(audit.map((e) => e.action).sort(), ['credential.push_refused', 'credential.pushed', 'credential.pushed', 'credential.pushed', 'ob_host.connected', 'ob_host.disconnected', 'ob_host.registered', 'ob_host.registered'].sort())
 
   // Unknown ids and bad input: problems, never 500.
   t.equal((await a.app.inject({ method: 'POST', url: '/api/v1/ob-hosts/no-such_id/push', headers: a.auth, payload: { credentialId: janes.id } })).statusCode, 404)

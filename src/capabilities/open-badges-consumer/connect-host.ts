@@ -19,6 +19,9 @@ import { claimPendingByState, insertConnection, storeTokens, type ConnectionRow 
 /** What this service asks a Host for: to store badges, and to read back what it stored. */
 export const CONSUMER_SCOPES = [OB_SCOPE.credentialUpsert, OB_SCOPE.credentialReadonly] as const
 
+/** How long a started connection may wait for the consent at the Host before its answer is refused. */
+export const PENDING_MINUTES = 30
+
 /** Where a Host sends the browser back, per owner kind (registered as the only redirect_uri). */
 export const CALLBACK_PATHS = { issuer: '/ob-hosts/callback', holder: '/account/send/callback' } as const
 
@@ -128,6 +131,7 @@ export async function completeConnection (deps: Omit<ConsumerDeps, 'issuerName' 
   const connection = await claimPendingByState(deps.sql, stateHash(query.state))
   const ownerValue = owner === 'issuer' ? 'issuer' : owner.holderEmail
   if (connection === undefined || connection.owner !== ownerValue || connection.verifierSealed === null) throw new AppError('validation_failed', 'This connection was not started here, or its answer was already used. Start again.')
+  if (deps.now.getTime() - connection.createdAt.getTime() > PENDING_MINUTES * 60_000) throw new AppError('validation_failed', `This connection was started more than ${PENDING_MINUTES} minutes ago. Start again.`)
   if (query.error !== undefined) throw new AppError('client_error', `The Host did not connect (${query.error_description ?? query.error}).`)
   if (query.code === undefined || query.code === '') throw new AppError('validation_failed', 'The Host\'s answer has no "code".')
   const sealer = await tokenSealer(deps.sql)
