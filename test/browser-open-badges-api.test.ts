@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { createHash, randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -9,6 +10,8 @@ import type { Test } from 'tap'
 import { OB_SCOPE, OB_SCOPES } from '../src/capabilities/open-badges-api/scopes.js'
 import { accessibilityViolations, openBrowser } from './helpers/browser.js'
 import { build, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/build-app.js'
+import { ceBadge } from './helpers/continuing-education.js'
+import { generateDidKey, signCredential } from './helpers/did-key-signing.js'
 import { startSmtpServer } from './helpers/notifications.js'
 import { PLATFORM } from './helpers/open-badges-oauth.js'
 import { signInLink } from './helpers/portal.js'
@@ -110,6 +113,23 @@ testNeeding(['chromium'], 'a platform discovers, registers and is authorised wit
   t.equal(listed.status, 200)
   t.equal(listed.headers.get('x-total-count'), '1')
 
+  // Upsert over HTTP: a course provider's badge for Jane (did:key, hashed email), then the same, then a newer copy.
+  const provider = await generateDidKey()
+  const courseBadge = async (validFrom: string): Promise<string> => {
+    const salt = randomUUID()
+    const identifier = [{ type: 'IdentityObject', identityType: 'emailAddress', hashed: true, salt, identityHash: 'sha256$' + createHash('sha256').update('jane@example.org' + salt).digest('hex') }]
+    return JSON.stringify(await signCredential(ceBadge(provider.did, { subject: { identifier }, validFrom, extra: { id: 'urn:uuid:6a1d3d1e-5f0e-4c47-9c7a-2b1f3e0c9d11' } }), provider))
+  }
+  const json = { 'content-type': 'application/json' }
+  const first = await courseBadge('2026-03-01T00:00:00Z')
+  t.equal((await api(base, tokens.access_token, 'POST', '/credentials', first, json)).status, 201, 'stored: 201')
+  t.equal((await api(base, tokens.access_token, 'POST', '/credentials', first, json)).status, 304, 'the same again: 304')
+  const newer = await api(base, tokens.access_token, 'POST', '/credentials', await courseBadge('2026-04-01T00:00:00Z'), json)
+  t.equal(newer.status, 200, 'a newer validFrom replaces it: 200')
+  const both = await api(base, tokens.access_token, 'GET', '/credentials?limit=1')
+  t.equal(both.headers.get('x-total-count'), '2', 'listed with the holder\'s own badge')
+  t.match(both.headers.get('link'), /rel="next"/, 'paged: a Link to the next page')
+
   // A second instance on the same database serves the same tokens: refresh there, then read there.
   const second = await startSecondInstance(t, app, { publicBaseUrl: base })
   const fromSecond = await api(second, tokens.access_token, 'GET', '/profile')
@@ -159,5 +179,6 @@ testNeeding(['chromium'], 'a platform discovers, registers and is authorised wit
   t.equal(code, 0, `the tiny client finished: ${stderr.join('')}`)
   t.match(steps.get('tokens'), { expiresIn: 3600, refresh: true })
   t.match(steps.get('profile'), { status: 200, profile: { email: 'jane@example.org' } })
-  t.match(steps.get('credentials'), { status: 200, total: '1', names: ['CMA (AAMA)'] })
+  t.match(steps.get('credentials'), { status: 200, total: '2' })
+  t.ok((steps.get('credentials')?.names as string[]).includes('CMA (AAMA)'), 'the holder\'s badge among them')
 })
