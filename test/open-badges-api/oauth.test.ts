@@ -114,6 +114,21 @@ t.test('denying sends the platform access_denied; withdrawing a connection in th
   t.equal(await app.app.authorizationServer.findAccess(platform.accessToken), undefined, 'the access token stopped working')
   const refresh = await app.app.inject({ method: 'POST', url: '/oauth/token', headers: { authorization: basicAuth(platform.clientId, platform.clientSecret), 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: platform.refreshToken ?? '' }).toString() })
   t.equal(refresh.statusCode, 400, 'and so did the refresh token')
-  const audit = await app.sql`select action from audit_events where action like 'oauth.%' order by occurred_at`
-  t.same(audit.map((r) => r.action), ['oauth.connection_allowed', 'oauth.connection_withdrawn'])
+
+  // Denying: the platform gets access_denied at its redirect_uri, and no token.
+  const { clientId } = await registerPlatform(app, [OB_SCOPE.credentialReadonly])
+  const { challenge } = pkcePair()
+  const start = jar.take(await app.app.inject({ method: 'GET', url: `/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: PLATFORM.redirect_uris[0]!, scope: OB_SCOPE.credentialReadonly, state: 'deny-1', code_challenge: challenge, code_challenge_method: 'S256' }).toString()}` }))
+  const consentPath = String(start.headers.location)
+  const consent = await getPage(app, jar, consentPath)
+  const answer = await postForm(app, jar, consentPath, { _csrf: csrfToken(consent.body), decision: 'deny' })
+  const back = jar.take(await app.app.inject({ method: 'GET', url: String(answer.headers.location).replace(/^http:\/\/localhost(:\d+)?/, ''), headers: jar.header() }))
+  const callback = new URL(String(back.headers.location))
+  t.equal(`${callback.origin}${callback.pathname}`, PLATFORM.redirect_uris[0], 'back to the platform')
+  t.equal(callback.searchParams.get('error'), 'access_denied')
+  t.equal(callback.searchParams.get('state'), 'deny-1')
+  t.equal(callback.searchParams.get('code'), null, 'no code')
+
+  const audit = await app.sql`select action from audit_events where action like 'oauth.%' order by occurred_at, id`
+  t.same(audit.map((r) => r.action), ['oauth.connection_allowed', 'oauth.connection_withdrawn', 'oauth.connection_denied'])
 })
