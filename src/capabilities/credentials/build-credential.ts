@@ -8,6 +8,11 @@ export interface CredentialInput {
   issuerProfile: Record<string, unknown> & { id: string }
   achievement: Record<string, unknown> & { name: string }
   recipient: { name: string, email: string }
+  /**
+   * The subject's id (OB 3.0 VC-JWT `sub`): the holder's stable urn:uuid, or
+   * the DID a wallet proved it controls.
+   */
+  subjectId: string
   /** Random per credential, so equal emails do not give equal hashes across credentials. */
   identitySalt: string
   validFrom: Date
@@ -46,6 +51,7 @@ export function buildOpenBadgeCredential (input: CredentialInput): UnsignedCrede
     ...(input.validUntil !== undefined ? { validUntil: isoSeconds(input.validUntil) } : {}),
     ...(input.awardedDate !== undefined ? { awardedDate: isoSeconds(input.awardedDate) } : {}),
     credentialSubject: {
+      id: input.subjectId,
       type: ['AchievementSubject'],
       name: input.recipient.name,
       identifier: [{

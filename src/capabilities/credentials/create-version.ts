@@ -13,7 +13,7 @@ import { claimStatusEntry, type StatusEntry, type StatusListDeps } from '../stat
 import { buildOpenBadgeCredential, normaliseEmail } from './build-credential.js'
 import { validateOpenBadgeSchema } from './ob-schema.js'
 import { signDataIntegrity, signJwt } from '../../infrastructure/signing/sign.js'
-import { insertVersions, type NewVersion, type VersionKind } from './store.js'
+import { insertVersions, subjectIdsFor, type NewVersion, type VersionKind } from './store.js'
 
 export interface VersionDeps extends Pick<StatusListDeps, 'dataIntegrity' | 'changes'> {
   keyRing: KeyRing
@@ -30,6 +30,8 @@ export interface VersionContent {
   issuer: IssuerRow
   achievement: AchievementRow
   recipient: { name: string, email: string }
+  /** The credentialSubject's id: the holder's urn:uuid (subjectIdFor) or a wallet's DID. */
+  subjectId: string
   validFrom: Date
   validUntil?: Date
   awardedDate: Date
@@ -44,7 +46,9 @@ const EVENT_FOR_KIND: Record<VersionKind, EventType> = {
   issue: 'credential.issued',
   correction: 'credential.reissued',
   recertification: 'credential.recertified',
-  resign: 'credential.reissued'
+  resign: 'credential.reissued',
+  // A new version bound to the holder's wallet: webhooks hear of it; the holder did it and gets no email.
+  wallet: 'credential.reissued'
 }
 
 export interface SignedVersion {
@@ -59,6 +63,17 @@ export function signingKeysOf (keyRing: KeyRing, issuerId: string): IssuerSignin
   const keys = keyRing.signingKeys(issuerId)
   if (keys === undefined) throw new AppError('service_unavailable', `No signing keys are configured for issuer "${issuerId}".`)
   return keys
+}
+
+/**
+ * A new version's subject id: the current version's (a correction keeps the
+ * person; a wallet's DID, once bound, stays the subject of later versions),
+ * or, for a credential signed before subjects had ids, the holder's urn:uuid.
+ */
+export async function carriedSubjectId (tx: Db, current: { subjectId: string | null }, email: string): Promise<string> {
+  if (current.subjectId !== null) return current.subjectId
+  const normalised = normaliseEmail(email)
+  return (await subjectIdsFor(tx, [normalised])).get(normalised) as string
 }
 
 /** A version signed and checked, with the rows that store it: what createVersion and issueMany share. */
@@ -82,6 +97,7 @@ export async function prepareVersion (deps: Omit<VersionDeps, 'statusLists' | 'o
     issuerProfile: embeddedIssuerProfile(content.issuer, deps.urls) as Record<string, unknown> & { id: string },
     achievement: achievementDocument(content.achievement, content.issuer, deps.urls) as Record<string, unknown> & { name: string },
     recipient: content.recipient,
+    subjectId: content.subjectId,
     identitySalt: randomBytes(16).toString('hex'),
     validFrom: content.validFrom,
     ...(content.validUntil !== undefined ? { validUntil: content.validUntil } : {}),
@@ -99,6 +115,7 @@ export async function prepareVersion (deps: Omit<VersionDeps, 'statusLists' | 'o
     reason: content.reason,
     recipientName: content.recipient.name,
     recipientEmail: normaliseEmail(content.recipient.email),
+    subjectId: content.subjectId,
     validFrom: content.validFrom,
     validUntil: content.validUntil ?? null,
     statusListId: status.listId,
@@ -122,7 +139,7 @@ export async function prepareVersion (deps: Omit<VersionDeps, 'statusLists' | 'o
       reason: content.reason
     }),
     // Re-signing after a key compromise changes nothing the holder sees.
-    notifyHolder: content.kind !== 'resign' && content.notifyHolder !== false
+    notifyHolder: content.kind !== 'resign' && content.kind !== 'wallet' && content.notifyHolder !== false
   }
   return { credential, jwt, row, event }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { announceChange, type ChangeAnnouncer } from '../../infrastructure/caching/change-feed.js'
 import type { Db } from '../../infrastructure/db/types.js'
 import type { RecertificationPolicy } from '../achievements/recertification-rules.js'
@@ -27,7 +28,7 @@ export interface CredentialRow {
   certificateNumber: string | null
 }
 
-export type VersionKind = 'issue' | 'correction' | 'recertification' | 'resign'
+export type VersionKind = 'issue' | 'correction' | 'recertification' | 'resign' | 'wallet'
 
 /** One signed document under a credential's id. */
 export interface VersionRow {
@@ -37,6 +38,8 @@ export interface VersionRow {
   reason: string | null
   recipientName: string
   recipientEmail: string
+  /** The credentialSubject's id this version signed (null: signed before subjects had ids). */
+  subjectId: string | null
   validFrom: Date
   validUntil: Date | null
   statusListId: string
@@ -62,7 +65,7 @@ const credentialColumns = (sql: Db) => sql`
 
 const versionColumns = (sql: Db) => sql`
   v.credential_id as "credentialId", v.version, v.kind, v.reason, v.recipient_name as "recipientName",
-  v.recipient_email as "recipientEmail", v.valid_from as "validFrom", v.valid_until as "validUntil",
+  v.recipient_email as "recipientEmail", v.subject_id as "subjectId", v.valid_from as "validFrom", v.valid_until as "validUntil",
   v.status_list_id as "statusListId", v.status_index as "statusIndex", v.issued_at as "issuedAt",
   v.issued_by as "issuedBy", v.superseded_at as "supersededAt"`
 
@@ -113,6 +116,7 @@ export async function insertVersions (tx: Db, versions: readonly NewVersion[]): 
     reason: v.reason,
     recipient_name: v.recipientName,
     recipient_email: v.recipientEmail,
+    subject_id: v.subjectId,
     valid_from: v.validFrom,
     valid_until: v.validUntil,
     status_list_id: v.statusListId,
@@ -124,7 +128,21 @@ export async function insertVersions (tx: Db, versions: readonly NewVersion[]): 
     issued_at: v.issuedAt,
     issued_by: v.issuedBy
   }))
-  await tx`insert into credential_versions ${tx(rows, 'credential_id', 'version', 'kind', 'reason', 'recipient_name', 'recipient_email', 'valid_from', 'valid_until', 'status_list_id', 'status_index', 'document', 'jwt', 'signing_key_id', 'jwt_key_id', 'issued_at', 'issued_by')}`
+  await tx`insert into credential_versions ${tx(rows, 'credential_id', 'version', 'kind', 'reason', 'recipient_name', 'recipient_email', 'subject_id', 'valid_from', 'valid_until', 'status_list_id', 'status_index', 'document', 'jwt', 'signing_key_id', 'jwt_key_id', 'issued_at', 'issued_by')}`
+}
+
+/**
+ * Each holder email's stable subject id (urn:uuid), made the first time the
+ * address is issued to; one statement for a batch's addresses. Two issuing
+ * transactions racing on a new address both end with the one that won.
+ */
+export async function subjectIdsFor (tx: Db, emails: readonly string[]): Promise<Map<string, string>> {
+  const unique = [...new Set(emails)]
+  if (unique.length === 0) return new Map()
+  const fresh = unique.map((email) => ({ email, subject_id: `urn:uuid:${randomUUID()}` }))
+  await tx`insert into holder_subjects ${tx(fresh, 'email', 'subject_id')} on conflict (email) do nothing`
+  const rows = await tx<Array<{ email: string, subjectId: string }>>`select email, subject_id as "subjectId" from holder_subjects where email = any(${unique})`
+  return new Map(rows.map((r) => [r.email, r.subjectId]))
 }
 
 /** Points the credential at its newest version and records who holds it now. */
@@ -224,7 +242,7 @@ export interface StatusRecord {
   currentValidFrom: Date
   supersededAt: Date | null
   revokedAt: Date | null
-  /** When the next version is a recertification: its validFrom (the version was renewed then); else null. */
+  /** When a later version is a recertification: the first one's validFrom (the version was renewed then); else null. */
   renewedAt: Date | null
   /** The current version's validUntil (null: it does not expire). */
   currentValidUntil: Date | null
@@ -249,7 +267,11 @@ export async function findStatusRecordWithListHead (sql: Db, listId: string, ind
     left join credentials c on c.id = v.credential_id
     left join achievements a on a.id = c.achievement_id
     left join credential_versions cur on cur.credential_id = c.id and cur.version = c.current_version
-    left join credential_versions renewal on renewal.credential_id = v.credential_id and renewal.version = v.version + 1 and renewal.kind = 'recertification'
+    left join lateral (
+      -- The first recertification after this version (a wallet's version may sit between them).
+      select r.valid_from from credential_versions r
+      where r.credential_id = v.credential_id and r.version > v.version and r.kind = 'recertification'
+      order by r.version limit 1) renewal on true
     where l.id = ${listId}`
   if (row === undefined) return {}
   const head = { issuerId: row.issuerId, purpose: row.purpose, size: row.size, version: row.listVersion }

@@ -34,7 +34,7 @@ const versionSummarySchema = {
   properties: {
     version: { type: 'integer' },
     url: { type: 'string', description: 'This version, byte for byte, for life' },
-    kind: { type: 'string', enum: ['issue', 'correction', 'recertification', 'resign'] },
+    kind: { type: 'string', enum: ['issue', 'correction', 'recertification', 'resign', 'wallet'], description: 'wallet: the same credential delivered to a holder\'s wallet, its subject the wallet\'s DID' },
     state: { type: 'string', enum: ['current', 'superseded', 'revoked'] },
     validFrom: timestamp,
     validUntil: nullableTimestamp,

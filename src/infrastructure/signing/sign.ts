@@ -58,6 +58,9 @@ export async function signDataIntegrity (
 export async function signJwt (credential: UnsignedCredential, key: JwtSigningKey, now?: Date): Promise<string> {
   const issuerId = typeof credential.issuer === 'string' ? credential.issuer : credential.issuer.id
   const payload: Record<string, unknown> = { ...credential, iss: issuerId, jti: credential.id }
+  // OB 3.0 8.2.4.1: `sub` is the credentialSubject's id.
+  const subject = credential.credentialSubject as { id?: unknown } | undefined
+  if (typeof subject?.id === 'string') payload.sub = subject.id
   if (typeof credential.validFrom === 'string') payload.nbf = epochSeconds(credential.validFrom)
   if (typeof credential.validUntil === 'string') payload.exp = epochSeconds(credential.validUntil)
   // When it was signed: what a withdrawn key's signatures are judged by.

@@ -13,7 +13,7 @@ import { normaliseEmail } from '../build-credential.js'
 import { prepareVersion, signingKeysOf, type VersionDeps } from '../create-version.js'
 import type { IssueCredentialBody } from '../schemas.js'
 import type { PublicUrls } from '../../../kernel/public-urls.js'
-import { findHeldCredentials, insertBadges, insertCredentials, insertVersions, lockRecipientAchievements } from '../store.js'
+import { findHeldCredentials, insertBadges, insertCredentials, insertVersions, lockRecipientAchievements, subjectIdsFor } from '../store.js'
 
 /** What issuing needs: what every version needs, the pool for its transactions and the request it answers. */
 export interface IssueDeps extends VersionDeps {
@@ -162,11 +162,13 @@ export async function issueCredentialsIn (tx: Db, deps: IssueDeps, bodies: reado
     uncounted.push(...claim.uncounted)
   }
 
+  const subjectIds = await subjectIdsFor(tx, accepted.map((a) => a.email))
   const prepared = await Promise.all(accepted.map(async (a) => await prepareVersion(deps, {
     credentialId: a.id,
     issuer: a.issuer,
     achievement: a.achievement,
     recipient: a.body.recipient,
+    subjectId: subjectIds.get(a.email) as string,
     ...a.period,
     version: 1,
     kind: 'issue',

@@ -8,7 +8,7 @@ import { findIssuer, type IssuerRow } from '../../issuers/store.js'
 import { countStatusEntry } from '../../status-lists/store.js'
 import { isoSeconds, toWholeSeconds } from '../../../kernel/time.js'
 import { normaliseEmail } from '../build-credential.js'
-import { createVersion, type SignedVersion, type VersionDeps } from '../create-version.js'
+import { carriedSubjectId, createVersion, type SignedVersion, type VersionDeps } from '../create-version.js'
 import type { IssuedCredential } from '../issue/issue-credential.js'
 import { decideRecertification, type RecertificationPolicy, type RecertificationRequest } from '../../achievements/recertification-rules.js'
 import { setStatusBits } from '../revoke/revoke-credential.js'
@@ -35,7 +35,7 @@ export interface CorrectionRequest {
 interface Locked { credential: CredentialRow, current: SignedVersionRow, achievement: AchievementRow, issuer: IssuerRow }
 
 /** Locks the credential and loads what a new version needs; refuses revoked credentials. */
-async function lockForNewVersion (tx: Db, id: string): Promise<Locked> {
+export async function lockForNewVersion (tx: Db, id: string): Promise<Locked> {
   const credential = await lockCredential(tx, id)
   if (credential === undefined) throw notFound(`Credential "${id}"`)
   if (credential.revokedAt !== null) {
@@ -82,6 +82,7 @@ async function replaceLiveVersions (tx: Db, deps: ReissueDeps, locked: Locked, c
     issuer,
     achievement,
     recipient: content.recipient,
+    subjectId: await carriedSubjectId(tx, current, content.recipient.email),
     validFrom,
     ...(until !== null ? { validUntil: until } : {}),
     awardedDate: credential.awardedDate ?? current.validFrom,
@@ -168,6 +169,7 @@ export async function recertifyCredentialIn (tx: Db, deps: ReissueDeps, id: stri
     issuer,
     achievement,
     recipient,
+    subjectId: await carriedSubjectId(tx, current, recipient.email),
     validFrom: decision.validFrom,
     validUntil: decision.validUntil,
     awardedDate: credential.awardedDate ?? current.validFrom,
