@@ -64,6 +64,10 @@ import { openBadgesResourceRoutes } from './channels/open-badges-api/resource-ro
 import { openBadgesHostCallbackRoutes, openBadgesHostStaffRoutes } from './channels/api/open-badges-hosts.js'
 import { openAuthorizationServer, type AuthorizationServer } from './capabilities/open-badges-api/authorization-server.js'
 import { OB_SCOPE_WORDS } from './capabilities/open-badges-api/scopes.js'
+import { walletOfferRoutes } from './channels/wallets/offer-routes.js'
+import { vcApiExchangeRoutes } from './channels/wallets/vc-api-exchange-routes.js'
+import { oid4vciRoutes } from './channels/wallets/oid4vci-routes.js'
+import { vcApiIssuerRoutes } from './channels/api/vc-api-issuer-routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -248,6 +252,9 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   await app.register(openBadgesOAuthRoutes)
   await app.register(openBadgesResourceRoutes)
   await app.register(openBadgesHostCallbackRoutes)
+  await app.register(walletOfferRoutes)
+  await app.register(vcApiExchangeRoutes)
+  await app.register(oid4vciRoutes)
 
   await app.register(async (staff) => {
     installBearerAuth(staff, deps.config.adminApiKey)
@@ -264,6 +271,13 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     await staff.register(usageRoutes)
     await staff.register(openBadgesHostStaffRoutes)
   }, { prefix: '/api/v1' })
+
+  // The W3C VC API issuer routes, at the paths that API names (staff keys, like /api/v1).
+  await app.register(async (staff) => {
+    installBearerAuth(staff, deps.config.adminApiKey)
+    installIdempotency(staff)
+    await staff.register(vcApiIssuerRoutes)
+  })
 
   return app
 }

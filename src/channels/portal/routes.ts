@@ -20,6 +20,7 @@ import { continuingEducationRoutes, continuingEducationSummary } from './continu
 import { AFTER_SIGN_IN_COOKIE, AFTER_SIGN_IN_PATH, connectionRoutes } from './connection-routes.js'
 import { portfolioRoutes } from './portfolio-routes.js'
 import { sendToHostRoutes } from './send-routes.js'
+import { addToWalletRoutes } from './wallet-routes.js'
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
 const text = (max: number) => ({ type: 'string', maxLength: max } as const)
@@ -75,6 +76,7 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
   await app.register(connectionRoutes)
   await app.register(portfolioRoutes)
   await app.register(sendToHostRoutes)
+  await app.register(addToWalletRoutes)
 
   const signedIn = (request: FastifyRequest): string | undefined => request.session.email
 

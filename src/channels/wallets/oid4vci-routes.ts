@@ -1,0 +1,6 @@
+import type { FastifyInstance } from 'fastify'
+
+/** (stub: filled in by issue 27's work) */
+export async function oid4vciRoutes (fastify: FastifyInstance): Promise<void> {
+  void fastify
+}
