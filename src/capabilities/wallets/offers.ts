@@ -27,6 +27,15 @@ export function secretHash (secret: string): string {
 
 const randomToken = (): string => randomBytes(32).toString('base64url')
 
+/**
+ * The OID4VCI pre-authorised code of an offer, derived from its token: the
+ * credential offer (fetched by reference with the token) can state it while
+ * the database keeps neither in clear.
+ */
+export function preAuthorizedCodeFor (token: string): string {
+  return createHash('sha256').update(`oid4vci-pre-authorized-code:${token}`, 'utf8').digest('base64url')
+}
+
 /** Every URL an offer is reached by, from its token (what the interaction URL names). */
 export interface OfferUrls {
   /** The VC API "interact" URL the QR code holds; GET it for the protocols. */
@@ -70,7 +79,7 @@ export async function createWalletOffer (deps: { sql: Sql, now: Date, baseUrl: s
   const recent = await countRecentOffers(deps.sql, request.credentialId, new Date(deps.now.getTime() - 3600_000))
   if (recent >= OFFERS_PER_BADGE_PER_HOUR) throw new AppError('too_many_requests', `At most ${OFFERS_PER_BADGE_PER_HOUR} wallet offers of one badge an hour; try again later.`)
   const token = randomToken()
-  const preAuthorizedCode = randomToken()
+  const preAuthorizedCode = preAuthorizedCodeFor(token)
   const txCode = request.channel === 'email' ? String(randomInt(0, 1_000_000)).padStart(6, '0') : undefined
   const id = newId()
   const expiresAt = new Date(deps.now.getTime() + OFFER_LIFETIME_MS[request.channel])

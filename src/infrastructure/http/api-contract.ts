@@ -32,7 +32,9 @@ export const TAG = {
   staffRegistry: 'Staff: recognised issuers',
   staffContinuingEducation: 'Staff: continuing education and recertification applications',
   console: 'Staff console (HTML)',
-  openBadges: 'Open Badges 3.0 API'
+  openBadges: 'Open Badges 3.0 API',
+  wallets: 'Wallets',
+  vcApi: 'W3C VC API issuer'
 } as const
 
 const TAG_DESCRIPTIONS: Record<(typeof TAG)[keyof typeof TAG], string> = {
@@ -53,7 +55,9 @@ const TAG_DESCRIPTIONS: Record<(typeof TAG)[keyof typeof TAG], string> = {
   'Staff: recognised issuers': 'The registry of foreign issuers the verifier recognises, and the names it shows them by',
   'Staff: continuing education and recertification applications': 'Approved CE providers per achievement, each credential\'s continuing-education record and progress, and the holders\' recertification applications to approve or reject',
   'Staff console (HTML)': 'The back office in a browser: passkey and single sign-on, the dashboard, search, a credential\'s page and its actions, the queues, achievements and their design, CSV upload, administration',
-  'Open Badges 3.0 API': 'The 1EdTech Open Badges 3.0 API (/ims/ob/v3p0): discovery, a holder\'s credentials and profile for the platforms they connected (OAuth 2.0); errors are Imsx_StatusInfo'
+  'Open Badges 3.0 API': 'The 1EdTech Open Badges 3.0 API (/ims/ob/v3p0): discovery, a holder\'s credentials and profile for the platforms they connected (OAuth 2.0); errors are Imsx_StatusInfo',
+  Wallets: 'A badge into a holder\'s wallet: single-use offers (the VC API interaction URL), the W3C VC API exchange (Learner Credential Wallet, LearnCard) and OpenID for Verifiable Credential Issuance (pre-authorised code)',
+  'W3C VC API issuer': 'The W3C VC API issuer routes for staff systems: issue a credential, change its status (staff keys and scopes, as /api/v1)'
 }
 
 /**

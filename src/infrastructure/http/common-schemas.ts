@@ -90,7 +90,7 @@ export const problemSchema = {
 
 const problemRef = { $ref: 'Problem#' } as const
 
-export type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 406 | 408 | 409 | 413 | 415 | 422 | 429 | 500 | 503
+export type ProblemStatus = 400 | 401 | 403 | 404 | 405 | 406 | 408 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 503
 
 const problemsByStatus = new Map<number, string[]>()
 for (const [code, entry] of Object.entries(PROBLEMS)) problemsByStatus.set(entry.status, [...problemsByStatus.get(entry.status) ?? [], code])
