@@ -259,6 +259,7 @@ export async function portalRoutes (fastify: FastifyInstance, options: { cookieS
         validUntil: longDate(fields.validUntil),
         continuingEducation: await continuingEducationSummary(app.sql, credential.id, deps.now),
         hidden: credential.hiddenByHolderAt !== null,
+        revoked: credential.revokedAt !== null,
         pagePath: path,
         imageUrl: `${path}/badge.png`,
         imageAlt: `${fields.achievement.name} badge`,

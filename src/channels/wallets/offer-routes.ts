@@ -1,9 +1,15 @@
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyInstance } from 'fastify'
-import { findLiveOffer, offerUrls } from '../../capabilities/wallets/offers.js'
+import QRCode from 'qrcode'
+import { findAchievement } from '../../capabilities/achievements/store.js'
+import { findCredential } from '../../capabilities/credentials/store.js'
+import { findLiveOffer, offerUrls, type OfferUrls } from '../../capabilities/wallets/offers.js'
+import { renderSitePage, sendPage } from '../../capabilities/presentation/pages.js'
 import { TAG } from '../../infrastructure/http/api-contract.js'
+import { prefersHtml } from '../../infrastructure/http/browser-errors.js'
 import { problems } from '../../infrastructure/http/common-schemas.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
+import { longDate } from '../../infrastructure/web/dates.js'
 
 export const offerTokenParams = {
   type: 'object',
@@ -31,9 +37,55 @@ const protocolsSchema = {
 } as const
 
 /**
+ * The wallets' own links that start a VC API exchange, as their published
+ * code builds them:
+ * - Learner Credential Wallet takes `https://lcw.app/request?request=<JSON>`,
+ *   the JSON being a Wallet API exchange invitation `{ credentialRequestOrigin,
+ *   protocols }` (openwallet-foundation-labs/learner-credential-wallet:
+ *   app.config.js lists https://lcw.app/request among its link prefixes;
+ *   app/lib/walletRequestApi.ts parseWalletApiUrl reads the `request` param;
+ *   app/screens/ExchangeCredentials/ExchangeCredentials.tsx posts to
+ *   `protocols.vcapi`). Only `vcapi` is given: it is the protocol LCW speaks.
+ * - LearnCard takes `https://learncard.app/request?vc_request_url=<exchange>`
+ *   (learningeconomy/LearnCard: apps/learn-card-app/src/pages/claim-from-request/
+ *   InteractWithWallet.tsx and ClaimFromRequest.tsx; docs.learncard.com,
+ *   "Interoperate with LearnCard", recipe 1a).
+ */
+export function walletDeepLinks (baseUrl: string, urls: OfferUrls): { lcw: string, learnCard: string } {
+  const invitation = { credentialRequestOrigin: new URL(baseUrl).origin, protocols: { vcapi: urls.vcapiExchange } }
+  return {
+    lcw: `https://lcw.app/request?request=${encodeURIComponent(JSON.stringify(invitation))}`,
+    learnCard: `https://learncard.app/request?vc_request_url=${encodeURIComponent(urls.vcapiExchange)}`
+  }
+}
+
+/** A QR code as a PNG data URL (the pages' CSP allows data: images; they run no script). */
+export async function qrDataUrl (text: string): Promise<string> {
+  return await QRCode.toDataURL(text, { errorCorrectionLevel: 'M', margin: 4, scale: 6 })
+}
+
+/** "in 15 minutes", "in 14 days": how long from now, in words. */
+function fromNow (ms: number): string {
+  const minutes = Math.max(1, Math.round(ms / 60_000))
+  if (minutes < 90) return `in ${minutes} minute${minutes === 1 ? '' : 's'}`
+  const hours = Math.round(minutes / 60)
+  if (hours < 48) return `in ${hours} hours`
+  return `in ${Math.round(hours / 24)} days`
+}
+
+/** "5 December 2026 at 07:15 UTC (in 15 minutes)". */
+export function expiryInWords (expiresAt: Date, now: Date): string {
+  return `${longDate(expiresAt) ?? ''} at ${expiresAt.toISOString().slice(11, 16)} UTC (${fromNow(expiresAt.getTime() - now.getTime())})`
+}
+
+/**
  * The interaction URL (the VC API "interact" pattern): what a QR code holds.
- * A wallet GETs it and picks a protocol it speaks. The offer is not used by
- * reading it: it is used when the badge is delivered.
+ * A wallet GETs it (Accept: application/json, or no Accept) and picks a
+ * protocol it speaks. A browser (it prefers text/html) gets the page with
+ * the QR codes and the wallets' buttons instead: the address the issue
+ * email links to and where the portal's "Add to wallet" leads; the link is
+ * the secret, so no sign-in is asked. The offer is not used by reading it:
+ * it is used when the badge is delivered.
  */
 export async function walletOfferRoutes (fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
@@ -41,16 +93,42 @@ export async function walletOfferRoutes (fastify: FastifyInstance): Promise<void
   app.get('/wallet/offers/:token', {
     config: perMinute(app.config.rateLimits.lookupPerMinute),
     schema: {
-      summary: 'A wallet offer\'s interaction URL: the protocols it can be answered by',
+      summary: 'A wallet offer\'s interaction URL: the protocols it can be answered by (JSON), or to a browser the page with its QR codes',
       tags: [TAG.wallets],
       params: offerTokenParams,
       querystring: { type: 'object', properties: { iuv: { type: 'string', enum: ['1'] } } },
-      response: { 200: { description: 'The protocols (no-store)', ...protocolsSchema }, ...problems(404, 410) }
+      response: {
+        200: {
+          description: 'The protocols (no-store; Vary: Accept); a browser that prefers text/html gets the page with the QR codes and the wallets\' buttons',
+          content: { 'application/json': { schema: protocolsSchema }, 'text/html': { schema: { type: 'string', description: 'An HTML page' } } }
+        },
+        ...problems(404, 410)
+      }
     }
   }, async (request, reply) => {
-    const offer = await findLiveOffer(app.sql, request.params.token, app.clock())
-    const urls = offerUrls(app.config.publicBaseUrl, request.params.token)
+    const now = app.clock()
     void reply.header('Cache-Control', 'no-store').header('Vary', 'Accept')
-    return { protocols: { vcapi: urls.vcapiExchange, OID4VCI: urls.oid4vciOffer }, expires: offer.expiresAt.toISOString() }
+    const offer = await findLiveOffer(app.sql, request.params.token, now)
+    const urls = offerUrls(app.config.publicBaseUrl, request.params.token)
+    if (!prefersHtml(request.headers.accept)) {
+      return await reply.type('application/json').send({ protocols: { vcapi: urls.vcapiExchange, OID4VCI: urls.oid4vciOffer }, expires: offer.expiresAt.toISOString() })
+    }
+    const credential = await findCredential(app.sql, offer.credentialId)
+    const achievement = credential === undefined ? undefined : await findAchievement(app.sql, credential.achievementId)
+    const links = walletDeepLinks(app.config.publicBaseUrl, urls)
+    const html = renderSitePage('wallet-offer', app.config, {
+      title: 'Add your badge to a wallet',
+      achievementName: achievement?.name ?? 'your',
+      interactionUrl: urls.interaction,
+      interactionQr: await qrDataUrl(urls.interaction),
+      oid4vciOffer: urls.oid4vciOffer,
+      oid4vciQr: await qrDataUrl(urls.oid4vciOffer),
+      lcwUrl: links.lcw,
+      learnCardUrl: links.learnCard,
+      expiresIso: offer.expiresAt.toISOString(),
+      expires: expiryInWords(offer.expiresAt, now),
+      fromEmail: offer.channel === 'email'
+    })
+    return sendPage(reply.header('Cache-Control', 'no-store').header('X-Robots-Tag', 'noindex').header('Referrer-Policy', 'no-referrer'), html)
   })
 }

@@ -11,6 +11,8 @@ import { unsubscribeToken } from '../unsubscribe.js'
 import { claimAccountInstructions, markEmailSent } from './store.js'
 import { continuingEducationInWords, renderEmail, type EmailData, type EmailKind } from './templates.js'
 import { formatPoints, loadCeRecord, progressInWords } from '../../continuing-education/progress.js'
+import { createWalletOffer } from '../../wallets/offers.js'
+import { AppError } from '../../../kernel/errors.js'
 
 /** The email each event calls for (revocations are told to staff systems, not emailed). */
 export const EMAIL_FOR_EVENT: Partial<Record<EventType, EmailKind>> = {
@@ -89,6 +91,7 @@ export async function sendEventEmail (deps: NotificationDeps, eventId: string): 
   const to = normaliseEmail(version.recipientEmail)
   // Claimed after every reason to skip is behind us, so a skipped email never holds them.
   const accountInstructions = DELIVERS_A_BADGE.has(pending.kind) && await claimAccountInstructions(sql, { email: to, eventId, now })
+  const wallet = DELIVERS_A_BADGE.has(pending.kind) ? await emailWalletOffer(deps, { credentialId: credential.id, holderEmail: to, now }) : null
   const rendered = await renderEmail(pending.kind, issuer.id, {
     holderName: version.recipientName,
     achievementName: achievement.name,
@@ -106,6 +109,7 @@ export async function sendEventEmail (deps: NotificationDeps, eventId: string): 
     application,
     unsubscribeUrl,
     accountInstructions,
+    wallet,
     primaryColor: deps.config.branding.primaryColor,
     accentColor: deps.config.branding.accentColor
   }, deps.config.notifications.emailTemplatesDir)
@@ -120,8 +124,28 @@ export async function sendEventEmail (deps: NotificationDeps, eventId: string): 
   })
   await markEmailSent(sql, { eventId, messageId, now })
   // Never the address: the event and credential ids say which email it was.
-  deps.log.info({ eventId, credentialId: credential.id, kind: pending.kind, accountInstructions, delivered: sent.delivered, ...(sent.delivered === 'file' ? { file: sent.where } : {}) }, 'email sent')
+  deps.log.info({ eventId, credentialId: credential.id, kind: pending.kind, accountInstructions, walletOffer: wallet !== null, delivered: sent.delivered, ...(sent.delivered === 'file' ? { file: sent.where } : {}) }, 'email sent')
   return 'sent'
+}
+
+/**
+ * The wallet offer an email that delivers a badge carries: made when the
+ * email is rendered (each send, a resend included, has its own offer: a
+ * token is kept only as its hash, so an earlier one cannot be shown again),
+ * single-use, for OFFER_LIFETIME_MS.email, with an OID4VCI transaction code
+ * the email states in its text. The badge's hourly limit of offers leaves the
+ * email without one rather than holding the email back.
+ */
+async function emailWalletOffer (deps: NotificationDeps, request: { credentialId: string, holderEmail: string, now: Date }): Promise<EmailData['wallet']> {
+  try {
+    const offer = await createWalletOffer({ sql: deps.sql, now: request.now, baseUrl: deps.urls.base, actor: 'notifications' }, { credentialId: request.credentialId, holderEmail: request.holderEmail, channel: 'email', revoked: false })
+    const expires = `${longDate(offer.expiresAt) ?? ''} at ${offer.expiresAt.toISOString().slice(11, 16)} UTC`
+    return { url: offer.urls.interaction, txCode: offer.txCode ?? '', expires }
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== 'too_many_requests') throw error
+    deps.log.warn({ credentialId: request.credentialId }, 'email sent without a wallet offer: the badge\'s hourly limit of offers is reached')
+    return null
+  }
 }
 
 /** The holder's continuing-education record in one line, its deadline and its page (the portal's). */

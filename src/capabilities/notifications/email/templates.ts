@@ -41,6 +41,15 @@ export interface EmailData {
   unsubscribeUrl: string | null
   /** This email carries the account instructions (once per address). */
   accountInstructions: boolean
+  /**
+   * The emails that deliver a badge (issued, renewed, corrected): a
+   * single-use wallet offer made for this email (its interaction URL, whose
+   * page has the QR codes and the wallets' buttons), the OID4VCI transaction
+   * code (in the text only, never in the link) and when it expires. Absent
+   * for other emails, or when no offer could be made (the badge's hourly
+   * limit of offers).
+   */
+  wallet?: { url: string, txCode: string, expires: string } | null
   primaryColor: string
   accentColor: string
 }
