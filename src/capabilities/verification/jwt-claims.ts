@@ -34,6 +34,8 @@ export function credentialFromPayload (payload: Json): Json {
     // VC-JWT 1.1 lets the claims stand in for the properties they replace.
     if (credential.issuer === undefined && typeof payload.iss === 'string') credential.issuer = payload.iss
     if (credential.id === undefined && typeof payload.jti === 'string') credential.id = payload.jti
+    const subject = credential.credentialSubject
+    if (isObject(subject) && (subject as Json).id === undefined && typeof payload.sub === 'string') (subject as Json).id = payload.sub
   }
   const nbf = claimDate(payload.nbf)
   const exp = claimDate(payload.exp)
@@ -50,6 +52,11 @@ export function claimDisagreements (payload: Json, credential: Json): string[] {
   const issuer = issuerId(credential)
   if (payload.iss !== undefined && payload.iss !== issuer) problems.push(`"iss" (${String(payload.iss)}) is not the issuer id (${issuer ?? 'none'}).`)
   if (payload.jti !== undefined && credential.id !== undefined && payload.jti !== credential.id) problems.push(`"jti" (${String(payload.jti)}) is not the credential id (${String(credential.id)}).`)
+  // OB 3.0 §8.2.4.1: "sub" represents the credentialSubject's id. A token without "sub" is not refused
+  // (1EdTech's own valid samples have none); one that names another subject is.
+  const subject = credential.credentialSubject
+  const subjectId = isObject(subject) ? (subject as Json).id : undefined
+  if (payload.sub !== undefined && subjectId !== undefined && payload.sub !== subjectId) problems.push(`"sub" (${String(payload.sub)}) is not the credentialSubject's id (${String(subjectId)}).`)
   const pairs: Array<[string, string | undefined, string]> = [['nbf', validFrom(credential), 'validFrom'], ['exp', validUntil(credential), 'validUntil']]
   for (const [claim, date, property] of pairs) {
     const value = payload[claim]

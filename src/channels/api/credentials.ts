@@ -384,7 +384,8 @@ export async function credentialStaffRoutes (fastify: FastifyInstance): Promise<
 
 // JSON-LD first: a client that sends no Accept (curl) or */* gets the signed
 // document. text/html last: a browser's Accept ranks it above its */*;q=0.8.
-const CREDENTIAL_MEDIA_TYPES = ['application/ld+json', 'application/vc+ld+json', 'application/vc', 'application/json', 'application/vc+jwt', 'application/jwt', 'text/html'] as const
+// text/plain: the compact JWS as the Open Badges API and OB 3.0 serve it (after the HTML page, so a browser's Accept gets the page).
+const CREDENTIAL_MEDIA_TYPES = ['application/ld+json', 'application/vc+ld+json', 'application/vc', 'application/json', 'application/vc+jwt', 'application/jwt', 'text/html', 'text/plain'] as const
 
 /** A version as served from the document cache: the signed bytes and what names them. */
 export interface ServedVersion { credentialId: string, version: number, document: string, jwt: string, bytes: number }
@@ -394,7 +395,7 @@ const signedVersionResponse = (description: string): ReturnType<typeof bodyOf> =
   description,
   content: {
     ...Object.fromEntries(CREDENTIAL_MEDIA_TYPES.filter((type) => type.endsWith('json')).map((type) => [type, { schema: signedCredential }])),
-    ...bodyOf('', ['application/vc+jwt', 'application/jwt'], { type: 'string', description: 'The VC-JWT (compact JWS)' }).content,
+    ...bodyOf('', ['application/vc+jwt', 'application/jwt', 'text/plain'], { type: 'string', description: 'The VC-JWT (compact JWS)' }).content,
     ...htmlPage('').content
   }
 })
@@ -403,12 +404,13 @@ const served = (row: SignedVersionRow): ServedVersion =>
   ({ credentialId: row.credentialId, version: row.version, document: row.document, jwt: row.jwt, bytes: row.document.length + row.jwt.length + 200 })
 
 async function sendSignedVersion (reply: FastifyReply, type: string, version: ServedVersion, cache: string): Promise<FastifyReply> {
-  const jwt = type === 'application/vc+jwt' || type === 'application/jwt'
+  const jwt = type === 'application/vc+jwt' || type === 'application/jwt' || type === 'text/plain'
   // Strong: a version's bytes never change. The representation is part of it (Vary: Accept).
-  const etag = `"${version.credentialId}-v${version.version}-${jwt ? 'jwt' : 'ld'}"`
-  void reply.header('Vary', 'Accept').header('Cache-Control', cache).header('ETag', etag)
+  const etag = `"${version.credentialId}-v${version.version}-${type === 'text/plain' ? 'jws' : jwt ? 'jwt' : 'ld'}"`
+  void reply.header('Cache-Control', cache).header('ETag', etag)
   const ifNoneMatch = reply.request.headers['if-none-match']
   if (ifNoneMatch !== undefined && ifNoneMatch.split(',').map((tag) => tag.trim()).includes(etag)) return await reply.code(304).send()
+  if (type === 'text/plain') return await reply.type('text/plain; charset=utf-8').send(version.jwt)
   if (jwt) return await reply.type(type).send(version.jwt)
   return await reply.type(`${type}; charset=utf-8`).send(version.document)
 }
@@ -427,6 +429,13 @@ export async function credentialPublicRoutes (fastify: FastifyInstance): Promise
     if (page === undefined) throw new AppError('not_acceptable', 'This service serves no HTML page for credentials.')
     return await page(reply, id, version)
   }
+  // Every answer of these routes depends on Accept (the 406 and 404 included): caches must key on it.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    const vary = reply.getHeader('Vary')
+    const names = vary === undefined ? [] : String(vary).split(',').map((name) => name.trim().toLowerCase())
+    if (!names.includes('accept') && !names.includes('*')) void reply.header('Vary', vary === undefined || vary === '' ? 'Accept' : `${String(vary)}, Accept`)
+    return payload
+  })
   const negotiated = (accept: string | undefined): string => {
     const type = negotiate(accept, CREDENTIAL_MEDIA_TYPES)
     if (type === undefined) throw new AppError('not_acceptable', `This credential is available as ${CREDENTIAL_MEDIA_TYPES.join(', ')}.`)
