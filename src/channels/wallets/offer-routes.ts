@@ -4,7 +4,7 @@ import QRCode from 'qrcode'
 import { findAchievement } from '../../capabilities/achievements/store.js'
 import { findCredential } from '../../capabilities/credentials/store.js'
 import { findLiveOffer, offerUrls, type OfferUrls } from '../../capabilities/wallets/offers.js'
-import { renderSitePage, sendPage } from '../../capabilities/presentation/pages.js'
+import { renderSitePage } from '../../capabilities/presentation/pages.js'
 import { TAG } from '../../infrastructure/http/api-contract.js'
 import { prefersHtml } from '../../infrastructure/http/browser-errors.js'
 import { problems } from '../../infrastructure/http/common-schemas.js'
@@ -129,6 +129,7 @@ export async function walletOfferRoutes (fastify: FastifyInstance): Promise<void
       expires: expiryInWords(offer.expiresAt, now),
       fromEmail: offer.channel === 'email'
     })
-    return sendPage(reply.header('Cache-Control', 'no-store').header('X-Robots-Tag', 'noindex').header('Referrer-Policy', 'no-referrer'), html)
+    // No store: the page holds a bearer secret (sendPage's no-cache would let a shared cache keep it).
+    return await reply.code(200).type('text/html; charset=utf-8').header('Cache-Control', 'no-store').header('X-Robots-Tag', 'noindex').header('Referrer-Policy', 'no-referrer').send(html)
   })
 }
