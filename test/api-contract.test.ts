@@ -153,6 +153,11 @@ t.test('every route answers only statuses and content types it declares (a tour 
   await call('POST', '/presentations/verify', { payload: { verifiablePresentation: presentation } })
   await call('POST', '/presentations/verify', { payload: { verifiablePresentation: 42 } })
   await call('GET', `/credentials/${id}/verification`)
+  // The W3C VC API issuer routes (staff keys, at the VC API's paths): issue, a refusal, revoke, an unknown credential.
+  const vcApiIssued = await call('POST', '/credentials/issue', { headers: app.auth, payload: { credential: { achievementId: achievement.id, recipient: { name: 'Vic Api', email: 'vic@example.com' } }, options: { notify: false } } })
+  await call('POST', '/credentials/issue', { headers: app.auth, payload: { credential: { '@context': ['https://www.w3.org/ns/credentials/v2'], type: ['VerifiableCredential'] } } })
+  await call('POST', '/credentials/status', { headers: app.auth, payload: { credentialId: vcApiIssued.json().verifiableCredential.id, credentialStatus: [{ type: 'BitstringStatusListEntry', status: true }] } })
+  await call('POST', '/credentials/status', { headers: app.auth, payload: { credentialId: 'AAAAAAAAAAAA', credentialStatus: [{ type: 'BitstringStatusListEntry', status: true }] } })
   await call('GET', '/verify')
   const boundary = 'XBOUNDARY'
   const multipart = (text: string): { headers: Record<string, string>, payload: string } => ({ headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: `--${boundary}\r\nContent-Disposition: form-data; name="credential"\r\n\r\n${text}\r\n--${boundary}--\r\n` })
