@@ -100,6 +100,11 @@ export async function vcApiExchangeRoutes (fastify: FastifyInstance): Promise<vo
   app.post('/wallet/exchanges/:token', {
     config: perMinute(app.config.rateLimits.formsPerMinute),
     bodyLimit: BODY_LIMIT,
+    // No body at all (no Content-Type) is the first step too.
+    preValidation: (request, _reply, done) => {
+      if (request.body === undefined || request.body === null) request.body = {}
+      done()
+    },
     schema: {
       summary: 'A wallet offer\'s VC API exchange: DID authentication, then the badge bound to the wallet\'s DID',
       description: 'POST `{}` to receive a DIDAuthentication request (challenge, domain); POST `{ verifiablePresentation }` signed by the wallet\'s did:key with that challenge and domain to receive `{ verifiablePresentation }` holding the badge. Single-use: the badge is delivered once.',
