@@ -122,6 +122,13 @@ t.test('a key without credentials:issue is refused, as is no key', async (t) => 
   const anonymous = await app.app.inject({ method: 'POST', url: '/credentials/issue', payload: body })
   t.equal(anonymous.statusCode, 401)
   t.match(anonymous.headers['www-authenticate'], /^Bearer/)
+  const revokedKey = await makeKey(app, ['credentials:issue', 'credentials:revoke'])
+  await app.app.inject({ method: 'POST', url: `/api/v1/api-keys/${revokedKey.split('_')[1] as string}/revoke`, headers: app.auth })
+  for (const [url, payload] of [['/credentials/issue', body], ['/credentials/status', { credentialId: 'AAAAAAAAAAAA', credentialStatus: [{ type: 'BitstringStatusListEntry', status: true }] }]] as const) {
+    const revoked = await post(app, url, payload, revokedKey)
+    t.equal(revoked.statusCode, 401, `${url}: a revoked key`)
+    t.match(revoked.json().detail, /was revoked on/)
+  }
   const [count] = await app.sql<Array<{ n: number }>>`select count(*)::int as n from credentials`
   t.equal(count!.n, 0, 'nothing was issued')
 })
