@@ -157,6 +157,19 @@ t.test('a VCDM 1.1 presentation (older wallets) is accepted', async (t) => {
   t.equal(delivered.body.verifiablePresentation.verifiableCredential[0].credentialSubject.id, wallet.did)
 })
 
+t.test('LearnCard\'s Ed25519Signature2020 presentations (the suite context in the proof only) are accepted', async (t) => {
+  const { interaction } = await issuedWithOffer()
+  const exchange = await vcapiOf(interaction)
+  const wallet = await makeWallet('Ed25519Signature2020')
+  const vpr = await askForRequest(exchange)
+  // SpruceKit (LearnCard) states the suite context in the proof, not at the top of the presentation.
+  const signed = await signDidAuth(wallet, { challenge: vpr.challenge, domain: vpr.domain, version: 1 })
+  const suiteContext = 'https://w3id.org/security/suites/ed25519-2020/v1'
+  const asLearnCard = { ...signed, '@context': (signed['@context'] as string[]).filter((c) => c !== suiteContext), proof: { '@context': suiteContext, ...signed.proof } }
+  const delivered = await present(exchange, vpr, asLearnCard)
+  t.equal(delivered.status, 200, JSON.stringify(delivered.body))
+})
+
 t.test('refused presentations: wrong domain, bad signature, not a did:key, holder not the signer; too many close the offer', async (t) => {
   const { interaction } = await issuedWithOffer()
   const exchange = await vcapiOf(interaction)

@@ -13,6 +13,10 @@ import { offerTokenParams } from './offer-routes.js'
 const BODY_LIMIT = 64 * 1024
 
 const exchangeBody = {
+  examples: [
+    {},
+    { verifiablePresentation: { '@context': ['https://www.w3.org/ns/credentials/v2', 'https://w3id.org/security/suites/ed25519-2020/v1'], type: ['VerifiablePresentation'], holder: 'did:key:z6Mk…', proof: { type: 'Ed25519Signature2020', created: '2026-12-05T08:00:00Z', verificationMethod: 'did:key:z6Mk…#z6Mk…', proofPurpose: 'authentication', challenge: 'the challenge asked', domain: 'https://badges.example.org', proofValue: 'z…' } } }
+  ],
   type: 'object',
   description: '`{}` (or no body) to start: the answer is a DID authentication request. Then `{ verifiablePresentation }`: the presentation the wallet signed for it.',
   properties: {
@@ -113,7 +117,7 @@ export async function vcApiExchangeRoutes (fastify: FastifyInstance): Promise<vo
       body: exchangeBody,
       response: {
         200: { ...exchangeAnswer, description: 'The next step: `verifiablePresentationRequest` (after `{}`), or `verifiablePresentation` holding the delivered badge (after the wallet\'s presentation). No-store.' },
-        ...problems([400, 'The presentation was refused (wallet_proof_refused): wrong challenge or domain, bad signature, not a did:key; or a malformed body'], 404, 409, [410, 'The offer was used, expired, or closed after too many refused presentations'], 413, 415, 429)
+        ...problems([400, 'The presentation was refused (wallet_proof_refused): wrong challenge or domain, bad signature, not a did:key; or a malformed body'], 404, 409, [410, 'The offer was used, expired, or closed after too many refused presentations'], 413, 415, 429, 500, 503)
       }
     }
   }, async (request, reply) => {
