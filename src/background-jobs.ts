@@ -11,6 +11,7 @@ import { recordDueNotifications } from './capabilities/notifications/remind/sche
 import { attemptDelivery } from './capabilities/notifications/webhooks/deliver.js'
 import { resignExpiringStatusLists } from './capabilities/status-lists/refresh-task.js'
 import { purgeExpiredOAuthEntries } from './capabilities/open-badges-api/oauth-store.js'
+import { purgeWalletOffers } from './capabilities/wallets/store.js'
 
 /** What the workers run with: the notifications' needs, and the keys that re-sign status lists. */
 export interface WorkerDeps extends NotificationDeps {
@@ -28,7 +29,7 @@ const PORTAL_ROWS_KEPT_MS = 86_400_000
  * Starts a worker for every queue in this process, and puts the periodic
  * tasks on their cron schedules (pg-boss sends one job per slot across every
  * instance): the due-notification scan, the status-list refresh and the
- * portal purge (with the OAuth server's expired entries). Runs inside the service (WORKER=inline, the default) or on
+ * portal purge (with the OAuth server's expired entries and old wallet offers). Runs inside the service (WORKER=inline, the default) or on
  * its own (`npm run worker`); any number of processes may run it against one
  * database. Nothing else in the service runs work later (but the sign-in
  * email: infrastructure/jobs/background.ts says why).
@@ -51,6 +52,8 @@ export async function startJobWorkers (deps: WorkerDeps): Promise<void> {
     await deleteStalePortalRows(deps.sql, new Date(deps.clock().getTime() - PORTAL_ROWS_KEPT_MS))
     // The Open Badges API's expired codes, tokens, interactions and grants (a used code a day longer, so its reuse is recognised).
     await purgeExpiredOAuthEntries(deps.sql)
+    // Wallet offers a day after they expired, used or not (the audit trail keeps what each delivered).
+    await purgeWalletOffers(deps.sql, new Date(deps.clock().getTime() - PORTAL_ROWS_KEPT_MS))
   })
   await jobs.schedule(QUEUES.scan, config.notifications.scanCron)
   await jobs.schedule(QUEUES.statusListRefresh, config.notifications.statusListRefreshCron)

@@ -111,10 +111,15 @@ t.test('the status-list refresh\'s schedule re-signs a list about to expire, and
   t.same(jobQueueErrors(worker.logged), [])
 })
 
-t.test('the portal purge\'s schedule deletes sign-in tokens, sessions and OAuth entries a day after they ended, and nothing newer', async (t) => {
+t.test('the portal purge\'s schedule deletes sign-in tokens, sessions, OAuth entries and wallet offers a day after they ended, and nothing newer', async (t) => {
   const clock = { now: ISSUED_AT }
   const api = await build(t, { clock: () => clock.now })
   const ago = (ms: number): Date => new Date(clock.now.getTime() - ms)
+  const badge = await issue(api, { achievementId: (await createAchievement(api)).id, recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' } })
+  for (const [name, expiresAt] of [['old', ago(2 * DAY)], ['recent', ago(3600_000)], ['live', ago(-3600_000)]] as const) {
+    await api.sql`insert into wallet_offers (id, token_hash, credential_id, holder_email, channel, created_at, expires_at)
+      values (${name}, ${randomBytes(32).toString('hex')}, ${badge.id}, 'jane@example.org', 'portal', ${new Date(expiresAt.getTime() - 900_000)}, ${expiresAt})`
+  }
   for (const [name, expiresAt] of [['old', ago(2 * DAY)], ['recent', ago(3600_000)], ['live', ago(-3600_000)]] as const) {
     await api.sql`insert into portal_sign_in_tokens (token_hash, email, created_at, expires_at) values (${randomBytes(32)}, ${`${name}@example.org`}, ${new Date(expiresAt.getTime() - 900_000)}, ${expiresAt})`
     await api.sql`insert into portal_sessions (id_hash, email, data, created_at, expires_at) values (${randomBytes(32)}, ${`${name}@example.org`}, ${api.sql.json({})}, ${new Date(expiresAt.getTime() - 12 * 3600_000)}, ${expiresAt})`
@@ -141,6 +146,11 @@ t.test('the portal purge\'s schedule deletes sign-in tokens, sessions and OAuth 
   t.same(tokens.map((r) => r.email), ['live@example.org', 'recent@example.org'], 'tokens ended within the day are kept (the per-address hour counts them)')
   t.same(sessions.map((r) => r.email), ['live@example.org', 'recent@example.org'])
   t.same((await api.sql`select id from oauth_entries order by id`).map((r) => r.id), ['live', 'recent'], 'OAuth entries expired within the day are kept (a reused code is still recognised)')
+  await waitForTask('the wallet offers\' purge', worker, async () => {
+    const [row] = await api.sql<Array<{ n: number }>>`select count(*)::int as n from wallet_offers where id = 'old'`
+    return row?.n === 0 ? true : undefined
+  })
+  t.same((await api.sql`select id from wallet_offers where id in ('old', 'recent', 'live') order by id`).map((r) => r.id), ['live', 'recent'], 'wallet offers expired within the day are kept')
   t.same(jobQueueErrors(worker.logged), [])
 })
 
