@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { findWalletOfferByTokenHash } from '../../src/capabilities/wallets/store.js'
 import { createWalletOffer, OFFERS_PER_BADGE_PER_HOUR, secretHash, txCodeMatches } from '../../src/capabilities/wallets/offers.js'
 import { BASE_URL, build, CMA_ACHIEVEMENT, createAchievement, issue, type TestApp } from '../helpers/build-app.js'
@@ -15,7 +15,7 @@ import { CookieJar, csrfToken, getPage, postForm, signIn } from '../helpers/port
 
 const OFFER_PATH = /^\/wallet\/offers\/([\w-]{43})\?iuv=1$/
 
-async function setUp (t: Parameters<Parameters<typeof t.test>[1]>[0], clock?: () => Date): Promise<{ app: TestApp, smtp: Awaited<ReturnType<typeof startSmtpServer>>, jane: { id: string }, bob: { id: string }, jar: CookieJar }> {
+async function setUp (t: Test, clock?: () => Date): Promise<{ app: TestApp, smtp: Awaited<ReturnType<typeof startSmtpServer>>, jane: { id: string }, bob: { id: string }, jar: CookieJar }> {
   const smtp = await startSmtpServer()
   t.teardown(smtp.close)
   const app = await build(t, { env: { ...FAST_JOBS, SMTP_URL: smtp.url }, ...(clock !== undefined ? { clock } : {}) })

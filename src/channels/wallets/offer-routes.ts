@@ -59,9 +59,17 @@ export function walletDeepLinks (baseUrl: string, urls: OfferUrls): { lcw: strin
   }
 }
 
-/** A QR code as a PNG data URL (the pages' CSP allows data: images; they run no script). */
-export async function qrDataUrl (text: string): Promise<string> {
-  return await QRCode.toDataURL(text, { errorCorrectionLevel: 'M', margin: 4, scale: 6 })
+const QR_SCALE = 6
+const QR_MARGIN = 4
+
+/**
+ * A QR code as a PNG data URL (the pages' CSP allows data: images; they run
+ * no script) and its size in pixels, drawn at whole pixels per module so the
+ * page shows it unscaled.
+ */
+export async function qrImage (text: string): Promise<{ src: string, size: number }> {
+  const size = (QRCode.create(text, { errorCorrectionLevel: 'M' }).modules.size + 2 * QR_MARGIN) * QR_SCALE
+  return { src: await QRCode.toDataURL(text, { errorCorrectionLevel: 'M', margin: QR_MARGIN, scale: QR_SCALE }), size }
 }
 
 /** "in 15 minutes", "in 14 days": how long from now, in words. */
@@ -120,9 +128,9 @@ export async function walletOfferRoutes (fastify: FastifyInstance): Promise<void
       title: 'Add your badge to a wallet',
       achievementName: achievement?.name ?? 'your',
       interactionUrl: urls.interaction,
-      interactionQr: await qrDataUrl(urls.interaction),
+      interactionQr: await qrImage(urls.interaction),
       oid4vciOffer: urls.oid4vciOffer,
-      oid4vciQr: await qrDataUrl(urls.oid4vciOffer),
+      oid4vciQr: await qrImage(urls.oid4vciOffer),
       lcwUrl: links.lcw,
       learnCardUrl: links.learnCard,
       expiresIso: offer.expiresAt.toISOString(),
