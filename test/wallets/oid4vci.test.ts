@@ -20,9 +20,10 @@ const CONFIGURATION = 'OpenBadgeCredential_ldp_vc'
 
 interface Setup { app: TestApp, listening: string, fetcher: typeof fetch, credentialId: string, clock: { now: Date } }
 
-async function setUp (t: Test): Promise<Setup> {
+async function setUp (t: Test, beforeListening?: (app: TestApp) => void): Promise<Setup> {
   const clock = { now: new Date() }
   const app = await build(t, { clock: () => clock.now })
+  beforeListening?.(app)
   const cma = await createAchievement(app, CMA_ACHIEVEMENT)
   const issued = await issue(app, { achievementId: cma.id, recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' } })
   await app.app.listen({ port: 0, host: '127.0.0.1' })
@@ -211,7 +212,7 @@ t.test('proofs: a wrong nonce is invalid_nonce, a wrong audience or foreign key 
   t.equal(noToken.headers.get('www-authenticate'), 'Bearer')
 
   const served = await request(await proof(key, { nonce: await freshNonce(s) }))
-  t.equal(served.status, 200, JSON.stringify(served.body))
+  t.equal(served.status, 200, String(served.body.error_description ?? 'served'))
   t.equal(served.body.credentials[0].credential.credentialSubject.id, key.did, 'a did:jwk is bound too')
 })
 
@@ -241,4 +242,49 @@ t.test('an access token outlives neither its ten minutes nor its offer', async (
   t.equal(late.status, 401)
   t.equal(late.body.error, 'invalid_token')
   t.match(late.body.error_description, /expired/)
+})
+
+t.test('the OID4VCI routes answer only statuses and content types they declare, and are in /openapi.json', async (t) => {
+  const answered: Array<{ route: string, method: string, status: number, type: string }> = []
+  const s = await setUp(t, (app) => {
+    app.app.addHook('onResponse', async (request, reply) => {
+      if (request.routeOptions.url === undefined) return
+      answered.push({ route: request.routeOptions.url, method: request.method, status: reply.statusCode, type: String(reply.getHeader('content-type') ?? '').split(';')[0]!.trim() })
+    })
+  })
+  const offer = await offerFor(s, 'email')
+  const key = await generateWalletKey()
+  await s.fetcher(`${BASE_URL}/.well-known/openid-credential-issuer`)
+  await s.fetcher(`${BASE_URL}/.well-known/oauth-authorization-server/wallet/oid4vci`)
+  await s.fetcher(`${BASE_URL}/wallet/oid4vci/.well-known/oauth-authorization-server`)
+  await s.fetcher(`${BASE_URL}/wallet/oid4vci/.well-known/openid-configuration`)
+  await s.fetcher(offer.urls.oid4vciOfferUri)
+  await s.fetcher(`${BASE_URL}/wallet/oid4vci/offers/${'A'.repeat(43)}`)
+  await s.fetcher(`${BASE_URL}/wallet/oid4vci/offers/not-a-token`)
+  await tokenRequest(s, { 'pre-authorized_code': offer.preAuthorizedCode })
+  await s.fetcher(`${BASE_URL}/wallet/oid4vci/token`, form({ grant_type: 'authorization_code', code: 'x' }))
+  await s.fetcher(`${BASE_URL}/wallet/oid4vci/token`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' })
+  const token = await tokenRequest(s, { 'pre-authorized_code': offer.preAuthorizedCode, tx_code: offer.txCode! })
+  await s.fetcher(`${BASE_URL}/wallet/oid4vci/nonce`, { method: 'POST' })
+  await credentialRequest(s, 'nope', {})
+  await credentialRequest(s, token.body.access_token, { proofs: 'x' })
+  await credentialRequest(s, token.body.access_token, { credential_configuration_id: CONFIGURATION, proofs: { jwt: [await proof(key, { nonce: await freshNonce(s) })] } })
+
+  const routes = new Map(s.app.app.routeTable.map((route) => [`${[route.method].flat()[0] ?? ''} ${route.url}`, route]))
+  for (const answer of answered) {
+    const route = routes.get(`${answer.method} ${answer.route}`)
+    const declared = ((route?.schema ?? {}) as { response?: Record<string, { content?: Record<string, unknown> }> }).response ?? {}
+    const entry = declared[answer.status]
+    t.ok(entry !== undefined && (entry.content === undefined ? /json/.test(answer.type) : answer.type in entry.content), `${answer.method} ${answer.route} ${answer.status} ${answer.type}: declared`)
+  }
+  const ours = s.app.app.routeTable.filter((r) => (r.url.includes('oid4vci') || r.url.includes('openid-credential-issuer')) && [r.method].flat()[0] !== 'HEAD')
+  t.equal(ours.length, 8)
+  const visited = new Set(answered.map((a) => `${a.method} ${a.route}`))
+  t.same(ours.map((r) => `${[r.method].flat()[0] ?? ''} ${r.url}`).filter((name) => !visited.has(name)), [], 'every route visited')
+  t.ok(answered.some((a) => a.status === 401 && a.type === 'application/json'))
+  const doc = (await s.app.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+  for (const route of ours) {
+    const path = route.url.replace(/:([A-Za-z]+)/g, '{$1}')
+    t.ok(doc.paths[path]?.[String([route.method].flat()[0]).toLowerCase()], `${route.url} is documented`)
+  }
 })
