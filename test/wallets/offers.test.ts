@@ -78,7 +78,7 @@ t.test('My badges links to Add to wallet; the button makes a portal offer, audit
   for (const accept of ['application/json', undefined, '*/*']) {
     const json = await app.app.inject({ method: 'GET', url: made.location ?? '', headers: accept === undefined ? {} : { accept } })
     t.equal(json.statusCode, 200)
-    t.match(json.headers['content-type'], /^application\/json/, `JSON for Accept: ${accept ?? '(none)'}`)
+    t.equal(json.headers['content-type'], 'application/json; charset=utf-8', `JSON for Accept: ${accept ?? '(none)'}`)
     t.same(json.json(), { protocols: { vcapi: exchange, OID4VCI: `openid-credential-offer://?credential_offer_uri=${encodeURIComponent(`${BASE_URL}/wallet/oid4vci/offers/${token ?? ''}`)}` }, expires: row?.expiresAt.toISOString() })
   }
 })
