@@ -164,6 +164,23 @@ t.test('an email offer needs its transaction code: none is invalid_request, a wr
   await assertIndependentlyValid(t, s.app, credential, await currentJwt(s), s.clock.now)
 })
 
+t.test('the requests LearnCard\'s wallet sends (draft 13: appended well-known suffix, c_nonce from the token response, format + credential_identifier + proof) are served', async (t) => {
+  const s = await setUp(t)
+  const key = await generateWalletKey('Ed25519')
+  const offer = await offerFor(s, 'email')
+  // As learningeconomy/LearnCard packages/plugins/openid4vc/src/vci (metadata.ts, token.ts, proof.ts, request.ts) does it.
+  const offered = await (await s.fetcher(offer.urls.oid4vciOfferUri)).json() as Record<string, any>
+  const issuer = await (await s.fetcher(`${offered.credential_issuer as string}/.well-known/openid-credential-issuer`)).json() as Record<string, any>
+  const as = await (await s.fetcher(`${issuer.authorization_servers[0] as string}/.well-known/oauth-authorization-server`)).json() as Record<string, any>
+  const token = await (await s.fetcher(as.token_endpoint, form({ grant_type: PRE_AUTH, 'pre-authorized_code': offered.grants[PRE_AUTH]['pre-authorized_code'], tx_code: offer.txCode! }))).json() as Record<string, any>
+  t.ok(typeof token.c_nonce === 'string', 'a c_nonce in the token response, as draft 13 wallets expect')
+  const jwt = await signWithWalletKey(key, { typ: 'openid4vci-proof+jwt', kid: key.kid }, { aud: offered.credential_issuer, iat: Math.floor(Date.now() / 1000), nonce: token.c_nonce })
+  const response = await s.fetcher(issuer.credential_endpoint, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `${token.token_type as string} ${token.access_token as string}` }, body: JSON.stringify({ format: 'ldp_vc', proof: { proof_type: 'jwt', jwt }, credential_identifier: CONFIGURATION }) })
+  const body = await response.json() as Record<string, any>
+  t.equal(response.status, 200, String(body.error_description ?? 'served'))
+  t.equal(body.credentials?.[0]?.credential?.credentialSubject?.id, key.did)
+})
+
 t.test('wrong transaction codes close the offer after MAX_FAILED_ATTEMPTS', async (t) => {
   const s = await setUp(t)
   const offer = await offerFor(s, 'email')

@@ -269,6 +269,20 @@ export async function offerForAccessToken (sql: Sql, authorization: string | und
 }
 
 /**
+ * A draft-13 request for our one configuration, as LearnCard's wallet sends
+ * it (`format: "ldp_vc"`, the single `proof`, and the configuration id as
+ * `credential_identifier` alongside `format`, which the library's schema
+ * forbids), rewritten as the 1.0 request it means:
+ * `{ credential_configuration_id, proof }`. Anything else is left as it is.
+ */
+export function asVersion1Request (body: Record<string, unknown>): Record<string, unknown> {
+  if (body.credential_configuration_id !== undefined) return body
+  if (body.credential_identifier !== CREDENTIAL_CONFIGURATION_ID && body.format !== 'ldp_vc') return body
+  const { format: _format, credential_identifier: _identifier, credential_definition: _definition, types: _types, '@context': _context, ...rest } = body
+  return { ...rest, credential_configuration_id: CREDENTIAL_CONFIGURATION_ID }
+}
+
+/**
  * The credential endpoint (OID4VCI 1.0 §8): one `jwt` proof of possession,
  * signed by a did:key or did:jwk with a valid c_nonce, audience the
  * credential issuer and a recent iat; then the badge is delivered bound to
@@ -277,6 +291,7 @@ export async function offerForAccessToken (sql: Sql, authorization: string | und
 export async function issueCredential (deps: CredentialDeps, offer: WalletOfferRow, body: Record<string, unknown>): Promise<Record<string, unknown>> {
   const metadata = issuerMetadataResult(deps.publicBaseUrl, deps.display)
   const now = deps.reissue.now
+  body = asVersion1Request(body)
   if (typeof body.credential_configuration_id === 'string' && body.credential_configuration_id !== CREDENTIAL_CONFIGURATION_ID) {
     throw new OAuthError(400, Oauth2ErrorCodes.UnknownCredentialConfiguration, `Ask for credential_configuration_id "${CREDENTIAL_CONFIGURATION_ID}".`)
   }
@@ -287,7 +302,7 @@ export async function issueCredential (deps: CredentialDeps, offer: WalletOfferR
     throw oauthFrom(error) ?? error
   }
   if (parsed.credentialIdentifier !== undefined) throw new OAuthError(400, Oauth2ErrorCodes.UnknownCredentialIdentifier, 'No credential identifiers are issued here: ask by credential_configuration_id.')
-  const asksOurs = parsed.credentialConfigurationId === CREDENTIAL_CONFIGURATION_ID || (parsed.credentialConfigurationId === undefined && parsed.format?.format === 'ldp_vc')
+  const asksOurs = parsed.credentialConfigurationId === CREDENTIAL_CONFIGURATION_ID
   if (!asksOurs) throw new OAuthError(400, Oauth2ErrorCodes.UnknownCredentialConfiguration, `Ask for credential_configuration_id "${CREDENTIAL_CONFIGURATION_ID}".`)
   const jwts = parsed.proofs?.jwt
   if (jwts === undefined || jwts.length === 0) throw new OAuthError(400, Oauth2ErrorCodes.InvalidProof, 'A jwt proof of possession is required (proofs: { jwt: [ … ] }).')
