@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net'
+import { freePort } from '../../src/infrastructure/db/embedded.js'
 import t from 'tap'
 import type { Test } from 'tap'
 import { createWalletOffer, MAX_FAILED_ATTEMPTS, type CreatedOffer } from '../../src/capabilities/wallets/offers.js'
@@ -304,4 +305,19 @@ t.test('the OID4VCI routes answer only statuses and content types they declare, 
     const path = route.url.replace(/:([A-Za-z]+)/g, '{$1}')
     t.ok(doc.paths[path]?.[String([route.method].flat()[0]).toLowerCase()], `${route.url} is documented`)
   }
+})
+
+t.test('a service on an http:// base (development) answers the library\'s client too, with no origin mapping', async (t) => {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const app = await build(t, { env: { PUBLIC_BASE_URL: base } })
+  const cma = await createAchievement(app, CMA_ACHIEVEMENT)
+  const issued = await issue(app, { achievementId: cma.id, recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' } })
+  await app.app.listen({ port, host: '127.0.0.1' })
+  const s: Setup = { app, listening: base, fetcher: fetch, credentialId: issued.id, clock: { now: new Date() } }
+  const offer = await createWalletOffer({ sql: app.sql, now: new Date(), baseUrl: base, actor: 'test' }, { credentialId: issued.id, holderEmail: 'jane@example.org', channel: 'portal', revoked: false })
+  const key = await generateWalletKey()
+  const { credential } = await receive(s, key, offer)
+  t.equal(credential.credentialSubject.id, key.did)
+  t.equal(credential.id, `${base}/credentials/${issued.id}`)
 })

@@ -16,6 +16,7 @@ import {
   Openid4vciIssuer,
   Openid4vciVersion
 } from '@openid4vc/openid4vci'
+import { setGlobalConfig } from '@openid4vc/utils'
 import type { ReissueDeps } from '../credentials/recertify/reissue-credential.js'
 import { recordAuditEvent } from '../audit/store.js'
 import { CONTEXTS } from '../../infrastructure/jsonld/document-loader.js'
@@ -61,6 +62,16 @@ export const ACCESS_TOKEN_LIFETIME_S = 600
 export const NONCE_LIFETIME_S = 300
 /** A proof's iat may be this far from our clock (wallet clocks drift). */
 export const PROOF_IAT_SKEW_S = 60
+
+/**
+ * The library refuses http:// identifiers (OID4VCI requires https). A
+ * service whose PUBLIC_BASE_URL is http:// (development, a loopback test)
+ * lets it accept them; production's https base changes nothing. The setting
+ * is the library's, process-wide, and only this module uses the library.
+ */
+export function acceptHttpIdentifiersIfBaseIsHttp (publicBaseUrl: string): void {
+  if (publicBaseUrl.startsWith('http://')) setGlobalConfig({ allowInsecureUrls: true })
+}
 
 export const base = (publicBaseUrl: string): string => publicBaseUrl.replace(/\/$/, '')
 export const authorizationServerId = (publicBaseUrl: string): string => `${base(publicBaseUrl)}/wallet/oid4vci`

@@ -3,6 +3,7 @@ import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { findLiveOffer } from '../../capabilities/wallets/offers.js'
 import {
+  acceptHttpIdentifiersIfBaseIsHttp,
   authorizationServerMetadata,
   credentialIssuerMetadata,
   credentialOfferFor,
@@ -71,6 +72,7 @@ export async function oid4vciRoutes (fastify: FastifyInstance): Promise<void> {
   await fastify.register(formBody, { bodyLimit: 16_384 })
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   const publicBaseUrl = app.config.publicBaseUrl
+  acceptHttpIdentifiersIfBaseIsHttp(publicBaseUrl)
   const display: IssuerDisplay = { name: app.config.issuer.name, logoUrl: app.config.branding.logoUrl, backgroundColor: app.config.branding.primaryColor }
   const nonceKey = async (): Promise<Buffer> => await serviceSecret(app.sql, 'oid4vci-c-nonce')
   const lookups = perMinute(app.config.rateLimits.lookupPerMinute)
