@@ -46,15 +46,22 @@ const protocolsSchema = {
  *   app/lib/walletRequestApi.ts parseWalletApiUrl reads the `request` param;
  *   app/screens/ExchangeCredentials/ExchangeCredentials.tsx posts to
  *   `protocols.vcapi`). Only `vcapi` is given: it is the protocol LCW speaks.
+ *   The phone hands the app only its custom schemes (app.config.js: Android
+ *   intent filters and iOS URL schemes for `dccrequest` and `interaction`; the
+ *   associated domain is lcw.app/mobile), so the same invitation also goes as
+ *   `dccrequest://request?request=<JSON>` (app/lib/deepLinkConfig.ts: a link
+ *   with `request=` goes to the exchange), for a phone where the https link
+ *   opens the web site instead.
  * - LearnCard takes `https://learncard.app/request?vc_request_url=<exchange>`
  *   (learningeconomy/LearnCard: apps/learn-card-app/src/pages/claim-from-request/
  *   InteractWithWallet.tsx and ClaimFromRequest.tsx; docs.learncard.com,
  *   "Interoperate with LearnCard", recipe 1a).
  */
-export function walletDeepLinks (baseUrl: string, urls: OfferUrls): { lcw: string, learnCard: string } {
-  const invitation = { credentialRequestOrigin: new URL(baseUrl).origin, protocols: { vcapi: urls.vcapiExchange } }
+export function walletDeepLinks (baseUrl: string, urls: OfferUrls): { lcw: string, lcwApp: string, learnCard: string } {
+  const invitation = encodeURIComponent(JSON.stringify({ credentialRequestOrigin: new URL(baseUrl).origin, protocols: { vcapi: urls.vcapiExchange } }))
   return {
-    lcw: `https://lcw.app/request?request=${encodeURIComponent(JSON.stringify(invitation))}`,
+    lcw: `https://lcw.app/request?request=${invitation}`,
+    lcwApp: `dccrequest://request?request=${invitation}`,
     learnCard: `https://learncard.app/request?vc_request_url=${encodeURIComponent(urls.vcapiExchange)}`
   }
 }
@@ -132,6 +139,7 @@ export async function walletOfferRoutes (fastify: FastifyInstance): Promise<void
       oid4vciOffer: urls.oid4vciOffer,
       oid4vciQr: await qrImage(urls.oid4vciOffer),
       lcwUrl: links.lcw,
+      lcwAppUrl: links.lcwApp,
       learnCardUrl: links.learnCard,
       expiresIso: offer.expiresAt.toISOString(),
       expires: expiryInWords(offer.expiresAt, now),
