@@ -1,5 +1,6 @@
 import t from 'tap'
 import { MAX_FAILED_ATTEMPTS } from '../../src/capabilities/wallets/offers.js'
+import { lcwCredentialRequestLink } from '../../src/capabilities/wallets/vc-api-exchange.js'
 import { BASE_URL, build, createAchievement, issue } from '../helpers/build-app.js'
 import { assertIndependentlyValid } from '../helpers/independent-checks.js'
 import { FAST_JOBS, startSmtpServer } from '../helpers/notifications.js'
@@ -184,6 +185,42 @@ t.test('LearnCard\'s Ed25519Signature2020 presentations (the suite context in th
   const asLearnCard = { ...signed, '@context': (signed['@context'] as string[]).filter((c) => c !== suiteContext), proof: { '@context': suiteContext, ...signed.proof } }
   const delivered = await present(exchange, vpr, asLearnCard)
   t.equal(delivered.status, 200, JSON.stringify(delivered.body))
+})
+
+t.test('released LCW (v2.2.9): its credential request link, a bare presentation without a domain, the badge in a bare presentation', async (t) => {
+  const { issued, interaction } = await issuedWithOffer()
+  const token = new URL(interaction).pathname.split('/').pop() ?? ''
+  // The link the offer page gives LCW; the wallet reads it as credentialRequest.ts does.
+  const link = new URL(lcwCredentialRequestLink(BASE_URL, token))
+  t.equal(`${link.origin}${link.pathname}`, 'https://lcw.app/request')
+  const params = Object.fromEntries(link.searchParams)
+  t.equal(params.auth_type, 'bearer')
+  t.equal(params.issuer, 'badges.test.example')
+  t.ok(typeof params.challenge === 'string' && params.challenge.length >= 20, 'the link states the challenge')
+  const requestUrl = params.vc_request_url ?? ''
+  t.match(requestUrl, /^https:\/\/badges\.test\.example\/wallet\/exchanges\/[\w-]{43}\/credential-request$/)
+
+  const wallet = await makeWallet('Ed25519Signature2020')
+  // present.ts createVerifiablePresentation: holder the DID, the link's challenge, no domain; POSTed as it is.
+  const wrong = await post(local(requestUrl), await signDidAuth(wallet, { challenge: 'another-challenge' }))
+  t.equal(wrong.status, 400, 'a wrong challenge is refused')
+  t.equal(wrong.body.type, PROBLEM + 'wallet_proof_refused')
+  const elsewhere = await post(local(requestUrl), await signDidAuth(wallet, { challenge: params.challenge ?? '', domain: 'https://elsewhere.example' }))
+  t.equal(elsewhere.status, 400, 'a domain, if named, must be ours')
+
+  const reply = await post(local(requestUrl), await signDidAuth(wallet, { challenge: params.challenge ?? '' }))
+  t.equal(reply.status, 200, JSON.stringify(reply.body))
+  t.same(reply.body.type, ['VerifiablePresentation'], 'a bare presentation: LCW\'s extractCredentialsFrom reads its verifiableCredential')
+  const credential = reply.body.verifiableCredential[0] as Json
+  t.equal(credential.credentialSubject.id, wallet.did, 'bound to the wallet\'s DID')
+  t.equal(credential.id, issued.url)
+  const bound = await verifyWithService(credential)
+  t.equal(bound.verified, true, JSON.stringify(bound.errors))
+
+  const again = await post(local(requestUrl), await signDidAuth(wallet, { challenge: params.challenge ?? '' }))
+  t.equal(again.status, 410, 'single-use, like the exchange')
+  const exchange = await post(local(await vcapiOf(interaction).catch(() => `${BASE_URL}/wallet/exchanges/${token}`)), {})
+  t.equal(exchange.status, 410, 'and the VC API exchange of the same offer is used too')
 })
 
 t.test('refused presentations: wrong domain, bad signature, not a did:key, holder not the signer; too many close the offer', async (t) => {

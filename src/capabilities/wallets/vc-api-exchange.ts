@@ -102,7 +102,7 @@ function forVerification (presentation: Json, proof: Json): Json {
  * contexts the service holds (never fetched), whose `holder` (if named) is
  * the signer. Never throws for a bad presentation.
  */
-export async function verifyDidAuthentication (presentation: unknown, expected: { challenge: string, domain: string }, dataIntegrity?: Pick<DataIntegrity, 'run'>): Promise<DidAuthOutcome> {
+export async function verifyDidAuthentication (presentation: unknown, expected: { challenge: string, domain: string, domainOptional?: boolean }, dataIntegrity?: Pick<DataIntegrity, 'run'>): Promise<DidAuthOutcome> {
   if (!isObject(presentation)) return refused('"verifiablePresentation" must be a JSON object.')
   if (!asArray(presentation.type).includes('VerifiablePresentation')) return refused('The presentation\'s "type" must include "VerifiablePresentation".')
   const context = asArray(presentation['@context'])
@@ -121,9 +121,10 @@ export async function verifyDidAuthentication (presentation: unknown, expected: 
     return refused(`The proof suite "${name}" is not accepted; sign with Ed25519Signature2020 or eddsa-rdfc-2022.`)
   }
   if (proof.proofPurpose !== 'authentication') return refused(`The proof's "proofPurpose" is ${JSON.stringify(proof.proofPurpose ?? null)}; a DID authentication's must be "authentication".`)
-  if (typeof proof.challenge !== 'string' || !sameSecret(proof.challenge, expected.challenge)) return refused('The proof does not answer this exchange\'s challenge: ask the exchange again (POST {}) and sign the challenge it returns.')
+  if (typeof proof.challenge !== 'string' || !sameSecret(proof.challenge, expected.challenge)) return refused('The proof does not answer the challenge this offer asked for: sign the challenge the exchange returned (or the one in the wallet link).')
   const domains = asArray(proof.domain)
-  if (!domains.includes(expected.domain)) return refused(`The proof's "domain" is ${JSON.stringify(proof.domain ?? null)}; this exchange asked for "${expected.domain}".`)
+  const domainAbsentAndOptional = expected.domainOptional === true && proof.domain === undefined
+  if (!domainAbsentAndOptional && !domains.includes(expected.domain)) return refused(`The proof's "domain" is ${JSON.stringify(proof.domain ?? null)}; this exchange asked for "${expected.domain}".`)
 
   let key
   try {
@@ -141,7 +142,7 @@ export async function verifyDidAuthentication (presentation: unknown, expected: 
     document: forVerification(presentation, proof),
     suites: [suite],
     documents: key.documents,
-    purpose: { term: 'authentication', challenge: expected.challenge, domain: expected.domain }
+    purpose: { term: 'authentication', challenge: expected.challenge, ...(domainAbsentAndOptional ? {} : { domain: expected.domain }) }
   }
   const { results, setError } = dataIntegrity === undefined ? await runTask(task) as VerifyResult : await dataIntegrity.run<VerifyResult>(task)
   if (results.length === 1 && results[0]?.verified === true) return { ok: true, did: key.did }
@@ -184,16 +185,57 @@ export async function answerExchange (deps: ExchangeDeps, token: string, body: J
   const outcome = offer.vcapiChallenge === null
     ? refused('No challenge was asked for yet: POST {} to this exchange first, then sign the challenge it returns.')
     : await verifyDidAuthentication(presentation, { challenge: offer.vcapiChallenge, domain: exchangeDomain(deps.baseUrl) }, deps.dataIntegrity)
+  return { verifiablePresentation: await deliverOrRefuse(deps, offer, outcome) }
+}
+
+type DeliveredPresentation = Extract<ExchangeAnswer, { verifiablePresentation: unknown }>['verifiablePresentation']
+
+/** A refused proof counts as a failed attempt (and throws); an accepted one delivers the badge, in an unsigned presentation. */
+async function deliverOrRefuse (deps: ExchangeDeps, offer: WalletOfferRow, outcome: DidAuthOutcome): Promise<DeliveredPresentation> {
   if (!outcome.ok) {
     await updateWalletOffer(deps.sql, offer.id, { failedAttempts: offer.failedAttempts + 1 })
     throw new AppError('wallet_proof_refused', outcome.message)
   }
   const delivered = await deliverOffer(deps, offer.id, outcome.did, 'vcapi')
-  return {
-    verifiablePresentation: {
-      '@context': [CONTEXTS.credentialsV2],
-      type: ['VerifiablePresentation'],
-      verifiableCredential: [delivered.credential]
-    }
-  }
+  return { '@context': [CONTEXTS.credentialsV2], type: ['VerifiablePresentation'], verifiableCredential: [delivered.credential] }
+}
+
+/*
+ * Learner Credential Wallet's credential request link: what released LCW
+ * (v2.2.9) stores a DID-bound badge from. Its VC API path signs the DID
+ * authentication and then drops the exchange's answer (app/lib/exchanges.ts,
+ * processRequest: "End the exchange"); its credential request flow
+ * (app/lib/credentialRequest.ts, requestCredential) opens
+ * `https://lcw.app/request?issuer=…&auth_type=bearer&challenge=…&vc_request_url=…`,
+ * POSTs a bare presentation signed for "authentication" with the link's
+ * challenge and no domain (app/lib/present.ts), and stores the credentials of
+ * the VC or VP it gets back. Digital Credentials Consortium's exchanger
+ * serves the same link (transaction-service, getProtocols, `lcw`).
+ *
+ * The challenge is derived from the offer's token, so the link can state it
+ * while the database keeps nothing more; a proof naming a domain must name
+ * ours. The offer stays single-use, expiring and rate-limited.
+ */
+
+/** The challenge of an offer's credential request link. */
+export function credentialRequestChallengeFor (token: string): string {
+  return createHash('sha256').update(`lcw-credential-request:${token}`, 'utf8').digest('base64url')
+}
+
+/** Where LCW's credential request link POSTs its presentation. */
+export function credentialRequestUrl (baseUrl: string, token: string): string {
+  return `${offerUrls(baseUrl, token).vcapiExchange}/credential-request`
+}
+
+/** The `https://lcw.app/request?issuer=…&auth_type=bearer&challenge=…&vc_request_url=…` link of an offer. */
+export function lcwCredentialRequestLink (baseUrl: string, token: string): string {
+  const query = new URLSearchParams({ issuer: new URL(baseUrl).host, auth_type: 'bearer', challenge: credentialRequestChallengeFor(token), vc_request_url: credentialRequestUrl(baseUrl, token) })
+  return `https://lcw.app/request?${query.toString()}`
+}
+
+/** LCW's credential request: its bare presentation in, the badge (bound to its DID) out as a bare presentation. */
+export async function answerCredentialRequest (deps: ExchangeDeps, token: string, presentation: unknown): Promise<DeliveredPresentation> {
+  const offer = await findLiveOffer(deps.sql, token, deps.now)
+  const outcome = await verifyDidAuthentication(presentation, { challenge: credentialRequestChallengeFor(token), domain: exchangeDomain(deps.baseUrl), domainOptional: true }, deps.dataIntegrity)
+  return await deliverOrRefuse(deps, offer, outcome)
 }

@@ -1,7 +1,7 @@
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyInstance } from 'fastify'
 import secureJson from 'secure-json-parse'
-import { answerExchange, DID_AUTH_SUITES } from '../../capabilities/wallets/vc-api-exchange.js'
+import { answerCredentialRequest, answerExchange, DID_AUTH_SUITES, type ExchangeDeps } from '../../capabilities/wallets/vc-api-exchange.js'
 import { TAG } from '../../infrastructure/http/api-contract.js'
 import { problems, signedDocument } from '../../infrastructure/http/common-schemas.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
@@ -122,7 +122,30 @@ export async function vcApiExchangeRoutes (fastify: FastifyInstance): Promise<vo
     }
   }, async (request, reply) => {
     void reply.header('Cache-Control', 'no-store')
-    return await answerExchange({
+    return await answerExchange(exchangeDeps(request.id), request.params.token, request.body)
+  })
+
+  app.post('/wallet/exchanges/:token/credential-request', {
+    config: perMinute(app.config.rateLimits.formsPerMinute),
+    bodyLimit: BODY_LIMIT,
+    schema: {
+      summary: 'A wallet offer for Learner Credential Wallet\'s credential request link: its signed presentation in, the badge out',
+      description: 'What `https://lcw.app/request?issuer=…&auth_type=bearer&challenge=…&vc_request_url=…` makes released Learner Credential Wallet POST: a bare presentation signed by its did:key for "authentication" with the link\'s challenge (a domain, if named, must be this service\'s origin). The answer is a bare presentation holding the badge bound to that DID. Single-use, like the exchange.',
+      tags: [TAG.wallets],
+      params: offerTokenParams,
+      body: { type: 'object', description: 'The wallet\'s signed presentation, as it is (no envelope)', examples: [{ '@context': ['https://www.w3.org/ns/credentials/v2', 'https://w3id.org/security/suites/ed25519-2020/v1'], type: ['VerifiablePresentation'], holder: 'did:key:z6Mk…', proof: { type: 'Ed25519Signature2020', created: '2026-12-05T08:00:00Z', verificationMethod: 'did:key:z6Mk…#z6Mk…', proofPurpose: 'authentication', challenge: 'the challenge in the link', proofValue: 'z…' } }] },
+      response: {
+        200: { ...deliveredPresentation, description: 'The badge, bound to the wallet\'s DID, in an unsigned presentation (no-store)' },
+        ...problems([400, 'The presentation was refused (wallet_proof_refused): wrong challenge or domain, bad signature, not a did:key; or a malformed body'], 404, 409, [410, 'The offer was used, expired, or closed after too many refused presentations'], 413, 415, 429, 500, 503)
+      }
+    }
+  }, async (request, reply) => {
+    void reply.header('Cache-Control', 'no-store')
+    return await answerCredentialRequest(exchangeDeps(request.id), request.params.token, request.body)
+  })
+
+  function exchangeDeps (requestId: string): ExchangeDeps {
+    return {
       sql: app.sql,
       keyRing: app.keyRing,
       urls: app.urls,
@@ -130,10 +153,10 @@ export async function vcApiExchangeRoutes (fastify: FastifyInstance): Promise<vo
       actor: 'wallet',
       statusLists: app.statusListPolicy,
       outbox: app.outbox,
-      requestId: request.id,
+      requestId,
       dataIntegrity: app.dataIntegrity,
       changes: app.changes,
       baseUrl: app.config.publicBaseUrl
-    }, request.params.token, request.body)
-  })
+    }
+  }
 }
