@@ -37,12 +37,12 @@ create table wallet_offers (
   tx_code_hash       text,
   -- VC API exchange: the DIDAuthentication request's challenge, once asked.
   vcapi_challenge    text,
-  -- OID4VCI pre-authorised code flow: the code (its SHA-256), the access token
-  -- it was exchanged for (SHA-256) and until when, and the proof nonce.
+  -- OID4VCI pre-authorised code flow: the code (its SHA-256, cleared when it is
+  -- exchanged), the access token it was exchanged for (SHA-256) and until when.
+  -- Proof nonces are stateless (HMAC'd with a service secret), so none is kept.
   pre_authorized_code_hash text unique,
   access_token_hash  text unique,
   access_token_expires_at timestamptz,
-  proof_nonce        text,
   failed_attempts    integer not null default 0,
   delivered_at       timestamptz,
   delivered_version  integer,

@@ -3,6 +3,7 @@ import type { RouteOptions } from 'fastify'
 import t from 'tap'
 import { PROBLEMS } from '../src/kernel/errors.js'
 import { validatorCompiler } from '../src/infrastructure/http/validator-compiler.js'
+import { createWalletOffer } from '../src/capabilities/wallets/offers.js'
 import { BASE_URL, build, CMA_ACHIEVEMENT, createAchievement, issue } from './helpers/build-app.js'
 import { generateDidKey, signPresentation } from './helpers/did-key-signing.js'
 
@@ -207,6 +208,28 @@ t.test('every route answers only statuses and content types it declares (a tour 
   await call('GET', `/account/badges/${id}/send`)
   await call('POST', `/account/badges/${id}/send`, { headers: form, payload: 'host=https%3A%2F%2Fbackpack.example' })
   await call('GET', '/account/send/callback?state=nothing&code=nothing')
+  // Add to wallet: signed out, the sign-in form; the post without its CSRF token, the 403 page; an unknown offer, 404.
+  await call('GET', `/account/badges/${id}/wallet`)
+  await call('POST', `/account/badges/${id}/wallet`, { headers: form, payload: '' })
+  await call('GET', `/wallet/offers/${'A'.repeat(43)}?iuv=1`)
+  await call('GET', `/wallet/offers/${'A'.repeat(43)}?iuv=1`, { headers: { accept: 'text/html' } })
+  // The W3C VC API exchange (a request, a refused presentation, LCW's credential request refused) and OpenID4VCI.
+  const offer = await createWalletOffer({ sql: app.sql, now: new Date(), baseUrl: BASE_URL, actor: 'tour' }, { credentialId: id, holderEmail: 'ana@example.com', channel: 'portal', revoked: false })
+  await call('GET', `/wallet/offers/${offer.token}?iuv=1`)
+  await call('GET', `/wallet/offers/${offer.token}?iuv=1`, { headers: { accept: 'text/html' } })
+  await call('POST', `/wallet/exchanges/${offer.token}`, { headers: { 'content-type': 'application/json' }, payload: '{}' })
+  await call('POST', `/wallet/exchanges/${offer.token}`, { headers: { 'content-type': 'application/json' }, payload: '{"verifiablePresentation":{}}' })
+  await call('POST', `/wallet/exchanges/${offer.token}/credential-request`, { headers: { 'content-type': 'application/json' }, payload: '{}' })
+  await call('POST', `/wallet/exchanges/${'A'.repeat(43)}`, { headers: { 'content-type': 'application/json' }, payload: '{}' })
+  await call('GET', `/wallet/oid4vci/offers/${offer.token}`)
+  await call('GET', '/.well-known/openid-credential-issuer')
+  await call('GET', '/.well-known/oauth-authorization-server/wallet/oid4vci')
+  await call('GET', '/wallet/oid4vci/.well-known/oauth-authorization-server')
+  await call('GET', '/wallet/oid4vci/.well-known/openid-configuration')
+  await call('GET', `/wallet/oid4vci/offers/${'A'.repeat(43)}`)
+  await call('POST', '/wallet/oid4vci/token', { headers: form, payload: 'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=unknown' })
+  await call('POST', '/wallet/oid4vci/nonce')
+  await call('POST', '/wallet/oid4vci/credential', { headers: { authorization: 'Bearer unknown', 'content-type': 'application/json' }, payload: '{}' })
 
   // Staff: achievements, credentials, the audit trail, keys, webhooks, orders.
   await staff('GET', '/achievements')

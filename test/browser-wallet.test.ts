@@ -79,9 +79,11 @@ testNeeding(['chromium'], 'a holder adds a badge to a wallet: the QR code on the
   // The wallets' buttons: the links their own code reads.
   const lcw = new URL(await page.getByRole('link', { name: 'Open in Learner Credential Wallet' }).getAttribute('href') ?? '')
   t.equal(`${lcw.origin}${lcw.pathname}`, 'https://lcw.app/request')
-  t.same(JSON.parse(lcw.searchParams.get('request') ?? '{}'), { credentialRequestOrigin: base, protocols: { vcapi: protocols.vcapi } }, 'LCW: a Wallet API exchange invitation naming the VC API exchange')
+  t.equal(lcw.searchParams.get('vc_request_url'), `${protocols.vcapi}/credential-request`, 'LCW: its credential request link, naming the offer\'s credential request endpoint')
+  t.equal(lcw.searchParams.get('auth_type'), 'bearer')
+  t.ok((lcw.searchParams.get('challenge') ?? '').length >= 20, 'with a challenge')
   const lcwApp = await page.getByRole('link', { name: 'Open the offer in the Learner Credential Wallet app' }).getAttribute('href') ?? ''
-  t.equal(lcwApp, `dccrequest://request?${lcw.search.slice(1)}`, 'LCW\'s own scheme, with the same invitation')
+  t.equal(lcwApp, `dccrequest://request?${lcw.search.slice(1)}`, 'LCW\'s own scheme, with the same request')
   const learnCard = new URL(await page.getByRole('link', { name: 'Open in LearnCard' }).getAttribute('href') ?? '')
   t.equal(`${learnCard.origin}${learnCard.pathname}`, 'https://learncard.app/request')
   t.equal(learnCard.searchParams.get('vc_request_url'), protocols.vcapi, 'LearnCard: vc_request_url is the VC API exchange')

@@ -67,8 +67,9 @@ t.test('My badges links to Add to wallet; the button makes a portal offer, audit
   t.match(page.body, /<img id="oid4vci-qr" class="wallet-qr" src="data:image\/png;base64,/)
   const interaction = `${BASE_URL}/wallet/offers/${token ?? ''}?iuv=1`
   const exchange = `${BASE_URL}/wallet/exchanges/${token ?? ''}`
-  const lcw = `https://lcw.app/request?request=${encodeURIComponent(JSON.stringify({ credentialRequestOrigin: BASE_URL, protocols: { vcapi: exchange } }))}`
-  t.ok(page.body.includes(`href="${lcw.replace(/&/g, '&amp;')}"`) || page.body.includes(`href="${lcw}"`), 'the Learner Credential Wallet link')
+  const lcw = /id="open-lcw" href="([^"]+)"/.exec(page.body)?.[1]?.replace(/&amp;/g, '&') ?? ''
+  t.equal(new URL(lcw).origin + new URL(lcw).pathname, 'https://lcw.app/request', 'the Learner Credential Wallet link')
+  t.equal(new URL(lcw).searchParams.get('vc_request_url'), `${exchange}/credential-request`, 'its credential request link, for this offer')
   t.ok(page.body.includes(`href="https://learncard.app/request?vc_request_url=${encodeURIComponent(exchange)}"`), 'the LearnCard link')
   t.ok(page.body.includes(`value="${interaction}"`), 'the interaction URL to copy')
   t.match(page.body, /works <strong>once<\/strong>/)

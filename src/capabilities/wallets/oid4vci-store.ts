@@ -17,11 +17,3 @@ export async function redeemPreAuthorizedCode (sql: Db, offerId: string, codeHas
     returning id`
   return rows.length === 1
 }
-
-/** Counts one failed attempt (a wrong transaction code or proof), atomically; returns the new count. */
-export async function countFailedAttempt (sql: Db, offerId: string): Promise<number> {
-  const [row] = await sql<Array<{ failedAttempts: number }>>`
-    update wallet_offers set failed_attempts = failed_attempts + 1 where id = ${offerId}
-    returning failed_attempts as "failedAttempts"`
-  return row?.failedAttempts ?? 0
-}

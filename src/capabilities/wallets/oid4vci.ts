@@ -22,9 +22,9 @@ import { recordAuditEvent } from '../audit/store.js'
 import { CONTEXTS } from '../../infrastructure/jsonld/document-loader.js'
 import { AppError } from '../../kernel/errors.js'
 import { assertOfferLive, deliverOffer, MAX_FAILED_ATTEMPTS, offerUrls, preAuthorizedCodeFor, secretHash, txCodeMatches } from './offers.js'
-import { countFailedAttempt, redeemPreAuthorizedCode } from './oid4vci-store.js'
+import { redeemPreAuthorizedCode } from './oid4vci-store.js'
 import { BINDING_METHODS, PROOF_ALGS, ProofKeyError, resolveProofKid, verifyProofJwt } from './oid4vci-proof.js'
-import { findWalletOfferByAccessTokenHash, findWalletOfferByPreAuthorizedCodeHash, type WalletOfferRow } from './store.js'
+import { countFailedAttempt, findWalletOfferByAccessTokenHash, findWalletOfferByPreAuthorizedCodeHash, type WalletOfferRow } from './store.js'
 
 /**
  * OpenID for Verifiable Credential Issuance 1.0, pre-authorised code flow,

@@ -13,7 +13,6 @@ export interface WalletOfferRow {
   preAuthorizedCodeHash: string | null
   accessTokenHash: string | null
   accessTokenExpiresAt: Date | null
-  proofNonce: string | null
   failedAttempts: number
   deliveredAt: Date | null
   deliveredVersion: number | null
@@ -25,7 +24,7 @@ const columns = (sql: Db) => sql`
   id, credential_id as "credentialId", holder_email as "holderEmail", channel, created_at as "createdAt",
   expires_at as "expiresAt", tx_code_hash as "txCodeHash", vcapi_challenge as "vcapiChallenge",
   pre_authorized_code_hash as "preAuthorizedCodeHash", access_token_hash as "accessTokenHash",
-  access_token_expires_at as "accessTokenExpiresAt", proof_nonce as "proofNonce", failed_attempts as "failedAttempts",
+  access_token_expires_at as "accessTokenExpiresAt", failed_attempts as "failedAttempts",
   delivered_at as "deliveredAt", delivered_version as "deliveredVersion", delivered_protocol as "deliveredProtocol",
   subject_did as "subjectDid"`
 
@@ -68,17 +67,20 @@ export async function lockWalletOffer (tx: Db, id: string): Promise<WalletOfferR
   return row
 }
 
-/** Sets what an exchange step keeps (a challenge, a token, a nonce); undefined fields are left as they are. */
-export async function updateWalletOffer (sql: Db, id: string, fields: Partial<Pick<WalletOfferRow, 'vcapiChallenge' | 'accessTokenHash' | 'accessTokenExpiresAt' | 'proofNonce' | 'failedAttempts'>> & { preAuthorizedCodeUsed?: boolean }): Promise<void> {
-  const set: Record<string, unknown> = {}
-  if (fields.vcapiChallenge !== undefined) set.vcapi_challenge = fields.vcapiChallenge
-  if (fields.accessTokenHash !== undefined) set.access_token_hash = fields.accessTokenHash
-  if (fields.accessTokenExpiresAt !== undefined) set.access_token_expires_at = fields.accessTokenExpiresAt
-  if (fields.proofNonce !== undefined) set.proof_nonce = fields.proofNonce
-  if (fields.failedAttempts !== undefined) set.failed_attempts = fields.failedAttempts
-  if (fields.preAuthorizedCodeUsed === true) set.pre_authorized_code_hash = null
-  if (Object.keys(set).length === 0) return
-  await sql`update wallet_offers set ${sql(set)} where id = ${id}`
+/** Counts one failed attempt (a wrong transaction code or proof), atomically; returns the new count. */
+export async function countFailedAttempt (sql: Db, offerId: string): Promise<number> {
+  const [row] = await sql<Array<{ failedAttempts: number }>>`
+    update wallet_offers set failed_attempts = failed_attempts + 1 where id = ${offerId}
+    returning failed_attempts as "failedAttempts"`
+  return row?.failedAttempts ?? 0
+}
+
+/** The offer's VC API challenge: the first one set wins (two wallets asking at once get the same). */
+export async function setVcapiChallengeOnce (sql: Db, offerId: string, challenge: string): Promise<string> {
+  const [row] = await sql<Array<{ challenge: string }>>`
+    update wallet_offers set vcapi_challenge = coalesce(vcapi_challenge, ${challenge}) where id = ${offerId}
+    returning vcapi_challenge as challenge`
+  return row?.challenge ?? challenge
 }
 
 export async function markWalletOfferDelivered (tx: Db, id: string, delivered: { at: Date, version: number, protocol: 'vcapi' | 'oid4vci', did: string }): Promise<void> {

@@ -7,7 +7,7 @@ import { isObject } from '../../kernel/json.js'
 import type { ReissueDeps } from '../credentials/recertify/reissue-credential.js'
 import { DidKeyError, resolveDidKey } from './did-key.js'
 import { deliverOffer, findLiveOffer, offerUrls } from './offers.js'
-import { updateWalletOffer, type WalletOfferRow } from './store.js'
+import { countFailedAttempt, setVcapiChallengeOnce, type WalletOfferRow } from './store.js'
 
 /**
  * The W3C VC API exchange a wallet offer answers (VC API "Exchanges", the
@@ -163,9 +163,7 @@ export type ExchangeAnswer =
 /** The challenge of an offer's exchange: the one already asked, or a new one kept in the offer. */
 async function challengeOf (deps: ExchangeDeps, offer: WalletOfferRow): Promise<string> {
   if (offer.vcapiChallenge !== null) return offer.vcapiChallenge
-  const challenge = newChallenge()
-  await updateWalletOffer(deps.sql, offer.id, { vcapiChallenge: challenge })
-  return challenge
+  return await setVcapiChallengeOnce(deps.sql, offer.id, newChallenge())
 }
 
 /**
@@ -193,7 +191,7 @@ type DeliveredPresentation = Extract<ExchangeAnswer, { verifiablePresentation: u
 /** A refused proof counts as a failed attempt (and throws); an accepted one delivers the badge, in an unsigned presentation. */
 async function deliverOrRefuse (deps: ExchangeDeps, offer: WalletOfferRow, outcome: DidAuthOutcome): Promise<DeliveredPresentation> {
   if (!outcome.ok) {
-    await updateWalletOffer(deps.sql, offer.id, { failedAttempts: offer.failedAttempts + 1 })
+    await countFailedAttempt(deps.sql, offer.id)
     throw new AppError('wallet_proof_refused', outcome.message)
   }
   const delivered = await deliverOffer(deps, offer.id, outcome.did, 'vcapi')

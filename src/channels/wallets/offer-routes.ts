@@ -4,10 +4,11 @@ import QRCode from 'qrcode'
 import { findAchievement } from '../../capabilities/achievements/store.js'
 import { findCredential } from '../../capabilities/credentials/store.js'
 import { findLiveOffer, offerUrls, type OfferUrls } from '../../capabilities/wallets/offers.js'
+import { lcwCredentialRequestLink } from '../../capabilities/wallets/vc-api-exchange.js'
 import { renderSitePage } from '../../capabilities/presentation/pages.js'
 import { TAG } from '../../infrastructure/http/api-contract.js'
 import { prefersHtml } from '../../infrastructure/http/browser-errors.js'
-import { problems } from '../../infrastructure/http/common-schemas.js'
+import { htmlPage, problemResponse } from '../../infrastructure/http/common-schemas.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
 import { longDate } from '../../infrastructure/web/dates.js'
 
@@ -57,11 +58,14 @@ const protocolsSchema = {
  *   InteractWithWallet.tsx and ClaimFromRequest.tsx; docs.learncard.com,
  *   "Interoperate with LearnCard", recipe 1a).
  */
-export function walletDeepLinks (baseUrl: string, urls: OfferUrls): { lcw: string, lcwApp: string, learnCard: string } {
-  const invitation = encodeURIComponent(JSON.stringify({ credentialRequestOrigin: new URL(baseUrl).origin, protocols: { vcapi: urls.vcapiExchange } }))
+export function walletDeepLinks (baseUrl: string, urls: OfferUrls, token: string): { lcw: string, lcwApp: string, learnCard: string } {
+  // Released Learner Credential Wallet (v2.2.9, and main as of June 2026) keeps a badge only from its
+  // credential request link: its VC API exchange path authenticates but drops a badge delivered after
+  // DID authentication. So its buttons carry that link (the same offer, single-use across both).
+  const lcw = lcwCredentialRequestLink(baseUrl, token)
   return {
-    lcw: `https://lcw.app/request?request=${invitation}`,
-    lcwApp: `dccrequest://request?request=${invitation}`,
+    lcw,
+    lcwApp: `dccrequest://request?${new URL(lcw).search.slice(1)}`,
     learnCard: `https://learncard.app/request?vc_request_url=${encodeURIComponent(urls.vcapiExchange)}`
   }
 }
@@ -117,7 +121,8 @@ export async function walletOfferRoutes (fastify: FastifyInstance): Promise<void
           description: 'The protocols (no-store; Vary: Accept); a browser that prefers text/html gets the page with the QR codes and the wallets\' buttons',
           content: { 'application/json': { schema: protocolsSchema }, 'text/html': { schema: { type: 'string', description: 'An HTML page' } } }
         },
-        ...problems(404, 410)
+        // A browser gets the error as a page.
+        ...Object.fromEntries(([404, 410] as const).map((status) => [String(status), { ...problemResponse(status), content: { ...problemResponse(status).content, ...htmlPage('').content } }]))
       }
     }
   }, async (request, reply) => {
@@ -130,7 +135,7 @@ export async function walletOfferRoutes (fastify: FastifyInstance): Promise<void
     }
     const credential = await findCredential(app.sql, offer.credentialId)
     const achievement = credential === undefined ? undefined : await findAchievement(app.sql, credential.achievementId)
-    const links = walletDeepLinks(app.config.publicBaseUrl, urls)
+    const links = walletDeepLinks(app.config.publicBaseUrl, urls, request.params.token)
     const html = renderSitePage('wallet-offer', app.config, {
       title: 'Add your badge to a wallet',
       achievementName: achievement?.name ?? 'your',
