@@ -96,7 +96,8 @@ export function sendProblem (reply: FastifyReply, code: ProblemCode, detail: str
 
 /** The catalogue code for a 4xx status that reached the handler without one of ours. */
 export function codeForStatus (status: number): ProblemCode {
-  const known = Object.entries(PROBLEMS).find(([code, entry]) => entry.status === status && code !== 'client_error' && code !== 'validation_failed')
+  // The wallet codes name one resource's states (an offer): a plugin's bare 410 is not one of them.
+  const known = Object.entries(PROBLEMS).find(([code, entry]) => entry.status === status && code !== 'client_error' && code !== 'validation_failed' && !code.startsWith('wallet_'))
   return status === 400 ? 'validation_failed' : (known?.[0] as ProblemCode | undefined) ?? 'client_error'
 }
 

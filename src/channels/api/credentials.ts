@@ -429,11 +429,13 @@ export async function credentialPublicRoutes (fastify: FastifyInstance): Promise
     if (page === undefined) throw new AppError('not_acceptable', 'This service serves no HTML page for credentials.')
     return await page(reply, id, version)
   }
-  // Every answer of these routes depends on Accept (the 406 and 404 included): caches must key on it.
+  // Every answer of these routes depends on Accept (the 406 and 404 included): caches must key on it,
+  // and on nothing else: CORS answers every origin the same here (Access-Control-Allow-Origin: *),
+  // so the Origin that the CORS plugin adds would only split a CDN's cache.
   app.addHook('onSend', async (_request, reply, payload) => {
     const vary = reply.getHeader('Vary')
-    const names = vary === undefined ? [] : String(vary).split(',').map((name) => name.trim().toLowerCase())
-    if (!names.includes('accept') && !names.includes('*')) void reply.header('Vary', vary === undefined || vary === '' ? 'Accept' : `${String(vary)}, Accept`)
+    const names = (vary === undefined ? [] : String(vary).split(',')).map((name) => name.trim()).filter((name) => name !== '' && name.toLowerCase() !== 'origin' && name.toLowerCase() !== 'accept')
+    void reply.header('Vary', [...names, 'Accept'].join(', '))
     return payload
   })
   const negotiated = (accept: string | undefined): string => {
