@@ -6,15 +6,12 @@ import { HostClient } from '../../capabilities/open-badges-consumer/host-client.
 import { pushCredential } from '../../capabilities/open-badges-consumer/push-credential.js'
 import { softwareVersion } from '../../capabilities/open-badges-consumer/software.js'
 import { clearPendingCredential } from '../../capabilities/open-badges-consumer/store.js'
-import { normaliseEmail } from '../../capabilities/credentials/build-credential.js'
-import { findCredential } from '../../capabilities/credentials/store.js'
-import { loadHolderView } from '../../capabilities/presentation/holder-view.js'
-import { renderSitePage } from '../../capabilities/presentation/pages.js'
 import { TAG } from '../../infrastructure/http/api-contract.js'
 import { htmlPage, noBody } from '../../infrastructure/http/common-schemas.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
 import { idParams } from '../../infrastructure/http/id-params.js'
 import { AppError } from '../../kernel/errors.js'
+import { findHolderBadge, sendPortalMessage, sendPortalPage, type HolderBadge } from './holder-badge.js'
 
 const sendBody = { type: 'object', additionalProperties: false, properties: { _csrf: { type: 'string', maxLength: 200 }, host: { type: 'string', maxLength: 2000 } } } as const
 const callbackQuery = {
@@ -40,18 +37,10 @@ export async function sendToHostRoutes (fastify: FastifyInstance): Promise<void>
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
   const hosts = new HostClient(app.config.outbound.allowLoopback)
   const posts = { config: perMinute(app.config.rateLimits.formsPerMinute), preValidation: app.csrfProtection }
-  const html = (reply: FastifyReply, status: number, template: string, data: { title: string } & Record<string, unknown>): FastifyReply =>
-    reply.code(status).type('text/html; charset=utf-8').header('Cache-Control', 'no-store').header('X-Robots-Tag', 'noindex').send(renderSitePage(template, app.config, data))
-  const message = (reply: FastifyReply, status: number, heading: string, text: string): FastifyReply =>
-    html(reply, status, 'account-message', { title: heading, heading, text, alert: status !== 200, next: { href: '/account', text: 'Back to my badges' } })
+  const html = (reply: FastifyReply, status: number, template: string, data: { title: string } & Record<string, unknown>): FastifyReply => sendPortalPage(app, reply, status, template, data)
+  const message = (reply: FastifyReply, status: number, heading: string, text: string): FastifyReply => sendPortalMessage(app, reply, status, heading, text)
 
-  /** The holder's own credential and its achievement's name, or undefined. */
-  const ownBadge = async (email: string, id: string): Promise<{ id: string, achievementName: string } | undefined> => {
-    const credential = await findCredential(app.sql, id)
-    if (credential === undefined || normaliseEmail(credential.recipientEmail) !== normaliseEmail(email)) return undefined
-    const view = await loadHolderView({ sql: app.sql, urls: app.urls, config: app.config, verifier: app.verifier, now: app.clock() }, credential.id)
-    return { id: credential.id, achievementName: view?.fields.achievement.name ?? 'this' }
-  }
+  const ownBadge = async (email: string, id: string): Promise<HolderBadge | undefined> => await findHolderBadge(app, email, id)
   const form = (reply: FastifyReply, badge: { id: string, achievementName: string }, status = 200, extra: { error?: string, host?: string } = {}): FastifyReply =>
     html(reply, status, 'account-send', { title: 'Send your badge to another platform', csrf: reply.generateCsrf(), ...badge, ...extra })
 

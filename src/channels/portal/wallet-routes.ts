@@ -1,15 +1,12 @@
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { normaliseEmail } from '../../capabilities/credentials/build-credential.js'
-import { findCredential } from '../../capabilities/credentials/store.js'
-import { loadHolderView } from '../../capabilities/presentation/holder-view.js'
-import { renderSitePage } from '../../capabilities/presentation/pages.js'
 import { createWalletOffer, OFFER_LIFETIME_MS, OFFERS_PER_BADGE_PER_HOUR } from '../../capabilities/wallets/offers.js'
 import { TAG } from '../../infrastructure/http/api-contract.js'
 import { htmlPage, noBody } from '../../infrastructure/http/common-schemas.js'
 import { perMinute } from '../../infrastructure/http/hardening.js'
 import { idParams } from '../../infrastructure/http/id-params.js'
 import { AppError } from '../../kernel/errors.js'
+import { findHolderBadge, sendPortalMessage, sendPortalPage, type HolderBadge } from './holder-badge.js'
 
 const offerBody = { type: 'object', additionalProperties: false, properties: { _csrf: { type: 'string', maxLength: 200 } } } as const
 const toSignIn = { 303: noBody('Not signed in: to the sign-in form', { Location: { type: 'string', description: '/account' } }) }
@@ -28,18 +25,10 @@ const notYours = { 404: htmlPage('None of the signed-in holder\'s badges has thi
  */
 export async function addToWalletRoutes (fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>()
-  const html = (reply: FastifyReply, status: number, template: string, data: { title: string } & Record<string, unknown>): FastifyReply =>
-    reply.code(status).type('text/html; charset=utf-8').header('Cache-Control', 'no-store').header('X-Robots-Tag', 'noindex').send(renderSitePage(template, app.config, data))
-  const message = (reply: FastifyReply, status: number, heading: string, text: string): FastifyReply =>
-    html(reply, status, 'account-message', { title: heading, heading, text, alert: status !== 200, next: { href: '/account', text: 'Back to my badges' } })
+  const html = (reply: FastifyReply, status: number, template: string, data: { title: string } & Record<string, unknown>): FastifyReply => sendPortalPage(app, reply, status, template, data)
+  const message = (reply: FastifyReply, status: number, heading: string, text: string): FastifyReply => sendPortalMessage(app, reply, status, heading, text)
 
-  /** The holder's own credential, its achievement's name and whether it is revoked, or undefined. */
-  const ownBadge = async (email: string, id: string): Promise<{ id: string, achievementName: string, revoked: boolean } | undefined> => {
-    const credential = await findCredential(app.sql, id)
-    if (credential === undefined || normaliseEmail(credential.recipientEmail) !== normaliseEmail(email)) return undefined
-    const view = await loadHolderView({ sql: app.sql, urls: app.urls, config: app.config, verifier: app.verifier, now: app.clock() }, credential.id)
-    return { id: credential.id, achievementName: view?.fields.achievement.name ?? 'this', revoked: credential.revokedAt !== null }
-  }
+  const ownBadge = async (email: string, id: string): Promise<HolderBadge | undefined> => await findHolderBadge(app, email, id)
 
   app.get('/account/badges/:id/wallet', {
     schema: { summary: 'What adding a badge to a digital wallet means, and the button that makes an offer (HTML)', tags: [TAG.portal], params: idParams, response: { 200: htmlPage('The page'), ...toSignIn, ...notYours } }
