@@ -1,6 +1,6 @@
 import { compactVerify, importJWK, type JWK } from 'jose'
 import type { JwtSigner, VerifyJwtCallback } from '@openid4vc/oauth2'
-import { multikeyToJwk, multikeyType } from '../verification/multikey.js'
+import { DidKeyError, resolveDidKey } from './did-key.js'
 
 /**
  * The wallet's key behind an OID4VCI `jwt` proof of possession: the proof's
@@ -45,13 +45,9 @@ export async function resolveProofKid (kid: string): Promise<ResolvedProofKey> {
   const did = kid.slice(0, hash)
   const fragment = kid.slice(hash + 1)
   if (did.startsWith('did:key:')) {
-    const multibase = did.slice('did:key:'.length)
-    if (fragment !== multibase) throw new ProofKeyError('A did:key verification method is <did>#<the key\'s multibase>.')
-    const type = multikeyType(multibase)
-    if (type === undefined) throw new ProofKeyError('The did:key is not an Ed25519 or P-256 key.')
-    const jwk = await multikeyToJwk(multibase)
-    if (jwk === undefined) throw new ProofKeyError('The did:key is not an Ed25519 or P-256 key.')
-    return { did, ...fromJwk(jwk as Record<string, unknown>) }
+    // The one did:key resolver (the VC API exchange's too); its refusals are this proof's.
+    const resolved = await resolveDidKey(kid).catch((error: unknown) => { throw error instanceof DidKeyError ? new ProofKeyError(error.message) : error })
+    return { did: resolved.did, ...fromJwk(resolved.publicKeyJwk as Record<string, unknown>) }
   }
   if (did.startsWith('did:jwk:')) {
     if (fragment !== '0') throw new ProofKeyError('A did:jwk verification method is <did>#0.')
