@@ -4,7 +4,7 @@ import { buildApp } from './app.js'
 import { loggerOptions } from './infrastructure/logging.js'
 import { ensureSchema, prepareService } from './boot.js'
 import { loadConfigOrExit, type Config } from './kernel/config.js'
-import { connect } from './infrastructure/db/connect.js'
+import { connect, connectOptionsFor } from './infrastructure/db/connect.js'
 import type { EmbeddedDatabase } from './infrastructure/db/embedded.js'
 import { developmentAdminKey } from './dev-admin-key.js'
 import { metricsListener } from './channels/api/metrics.js'
@@ -38,7 +38,7 @@ async function main (): Promise<void> {
   }
 
   if (databaseUrl === undefined) throw new Error('DATABASE_URL is required in production.')
-  const sql = connect(databaseUrl)
+  const sql = connect(databaseUrl, connectOptionsFor(config))
   const bootLog = { info: (m: string) => { log.info(m) }, warn: (m: string) => { log.warn(m) } }
   await ensureSchema(config, databaseUrl, sql, bootLog)
   const keyRing = await prepareService(config, sql, bootLog)

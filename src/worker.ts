@@ -1,7 +1,7 @@
 import pino from 'pino'
 import { loggerOptions } from './infrastructure/logging.js'
 import { loadConfigOrExit } from './kernel/config.js'
-import { connect } from './infrastructure/db/connect.js'
+import { connect, connectOptionsFor } from './infrastructure/db/connect.js'
 import { ensureSchema } from './boot.js'
 import { openJobQueue } from './infrastructure/jobs/job-queue.js'
 import { createMailer } from './capabilities/notifications/email/mailer.js'
@@ -29,7 +29,7 @@ async function main (): Promise<void> {
     process.exit(2)
   }
   const log = pino(loggerOptions(config.logLevel))
-  const sql = connect(config.databaseUrl)
+  const sql = connect(config.databaseUrl, connectOptionsFor(config))
   await ensureSchema(config, config.databaseUrl, sql, { info: (m) => { log.info(m) }, warn: (m) => { log.warn(m) } })
   const jobs = await openJobQueue(sql, { run: true, policy: config.notifications.jobs, onError: (error) => { log.warn({ err: error }, 'job queue') } })
   const mailer = createMailer({ smtpUrl: config.notifications.smtpUrl, from: config.notifications.mailFrom, dataDir: config.dataDir })

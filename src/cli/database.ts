@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Sql } from 'postgres'
 import type { Config } from '../kernel/config.js'
-import { connect } from '../infrastructure/db/connect.js'
+import { connect, connectOptionsFor } from '../infrastructure/db/connect.js'
 
 /** No database where the command looked: it says where, and how to point it at the service's. */
 export class NoDatabaseError extends Error {}
@@ -17,7 +17,7 @@ export class NoDatabaseError extends Error {}
  */
 export async function cliDatabase (config: Config, options: { create?: boolean } = {}): Promise<{ url: string, sql: Sql, close: () => Promise<void> }> {
   if (config.databaseUrl !== undefined) {
-    const sql = connect(config.databaseUrl, { max: 2 })
+    const sql = connect(config.databaseUrl, { max: 2, ...connectOptionsFor(config) })
     return { url: config.databaseUrl, sql, close: async () => { await sql.end() } }
   }
   const dir = path.join(config.dataDir, 'postgres')

@@ -95,8 +95,29 @@ export interface Config {
   readonly trustProxy: boolean | number | string
   /** Load shedding: past this event-loop delay, requests get 503 with Retry-After (0 turns it off). */
   readonly maxEventLoopDelayMs: number
-  /** Worker threads for Data Integrity signing and verification (0: on the event loop). */
+  /** Worker threads for Data Integrity signing and verification (0: on the event loop), per process. */
   readonly dataIntegrityThreads: number
+  /**
+   * WEB_CONCURRENCY: how many service processes `server.ts` runs (Node's
+   * cluster module, one port); default one per core. 1 runs no cluster.
+   */
+  readonly webConcurrency: number
+  /** How the service reaches PostgreSQL. */
+  readonly database: {
+    /**
+     * DATABASE_POOLER=transaction: DATABASE_URL points at a pooler in
+     * transaction mode (PgBouncer): no session state on pooled connections
+     * (no prepared statements, no LISTEN, no startup parameters; timeouts per
+     * transaction). 'none' (default): a direct connection.
+     */
+    readonly pooler: 'none' | 'transaction'
+    /**
+     * DATABASE_DIRECT_URL: a direct (not pooled) connection for what needs a
+     * session: the change feed's LISTEN. Behind a pooler without it, instances
+     * poll for changes instead.
+     */
+    readonly directUrl: string | undefined
+  }
   readonly portal: {
     /** How long a holder stays signed in to /account (hours, from sign-in). */
     readonly sessionHours: number
@@ -252,6 +273,13 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     problems.push('"DATABASE_URL" must be a postgres:// or postgresql:// URL.')
   }
 
+  const databasePooler = get('DATABASE_POOLER') ?? 'none'
+  if (databasePooler !== 'none' && databasePooler !== 'transaction') problems.push(`"DATABASE_POOLER" must be "none" or "transaction", got "${databasePooler}".`)
+  const databaseDirectUrl = secretFile('DATABASE_DIRECT_URL_FILE') ?? get('DATABASE_DIRECT_URL')
+  if (databaseDirectUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseDirectUrl)) {
+    problems.push('"DATABASE_DIRECT_URL" must be a postgres:// or postgresql:// URL.')
+  }
+
   const dataDir = path.resolve(get('DATA_DIR') ?? './.data')
   const keysDirValue = get('KEYS_DIR')
   const adminApiKey = secretFile('ADMIN_API_KEY_FILE') ?? get('ADMIN_API_KEY')
@@ -320,7 +348,10 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   // at least one thread (measured on 2 cores: one thread beat two, and none).
   const verifyClockLeewaySeconds = wholeNumber('VERIFY_CLOCK_LEEWAY_SECONDS', DEFAULT_CLOCK_LEEWAY_SECONDS, MAX_CLOCK_LEEWAY_SECONDS, 0)
   const verifyTimeBudgetMs = wholeNumber('VERIFY_TIME_BUDGET_MS', 5_000, 60_000, 500)
-  const dataIntegrityThreads = wholeNumber('DATA_INTEGRITY_THREADS', Math.max(1, os.availableParallelism() - 1), 64, 0)
+  const cores = os.availableParallelism()
+  const webConcurrency = wholeNumber('WEB_CONCURRENCY', cores, 256)
+  // Per process: the cores the processes leave over, at least one thread each.
+  const dataIntegrityThreads = wholeNumber('DATA_INTEGRITY_THREADS', Math.max(1, Math.floor(cores / webConcurrency) - 1), 64, 0)
   const portal = Object.freeze({
     sessionHours: wholeNumber('PORTAL_SESSION_HOURS', 12, 24 * 30),
     signInLinksPerAddressPerHour: wholeNumber('SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR', 5, 1000)
@@ -409,6 +440,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     host: get('HOST') ?? '127.0.0.1',
     publicBaseUrl,
     databaseUrl,
+    database: Object.freeze({ pooler: databasePooler === 'transaction' ? 'transaction' as const : 'none' as const, directUrl: databaseDirectUrl }),
     migrateOnBoot,
     migrationLockTimeoutMs,
     dataDir,
@@ -432,6 +464,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     maxEventLoopDelayMs,
     rateLimits,
     dataIntegrityThreads,
+    webConcurrency,
     portal,
     ...(staffSingleSignOn !== undefined ? { staffSingleSignOn } : {}),
     outbound: Object.freeze({ allowLoopback }),

@@ -6,7 +6,12 @@ export interface ConnectOptions {
   connectTimeout?: number
   /** Milliseconds any one statement may run before PostgreSQL cancels it. */
   statementTimeoutMs?: number
+  /** 'transaction': the URL is a pooler in transaction mode (PgBouncer): no session state on its connections. */
+  pooler?: 'none' | 'transaction'
 }
+
+/** The connection options a process's configuration asks for. */
+export const connectOptionsFor = (config: { database: { pooler: 'none' | 'transaction' } }): ConnectOptions => ({ pooler: config.database.pooler })
 
 /**
  * Opens a postgres.js pool. Timeouts are short so that an outage is a quick
