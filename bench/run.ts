@@ -1,124 +1,150 @@
 /**
- * The benchmark table: the service in its own process (compiled, node dist/server.js) on a
- * real PostgreSQL (embedded unless DATABASE_URL is set), loaded with
- * realistic data, driven over HTTP by autocannon, next to the bare library
- * rates on this machine. Prints one table; asserts nothing.
- *   npm run bench                 (BENCH_SECONDS=5 per scenario, BENCH_CONNECTIONS=50;
- *                                  BENCH_NODE_ARGS: node flags for the service;
- *                                  BENCH_PRELOAD=100000: that many credentials in the database first)
+ * The benchmark table: the library's bare rates in a process of their own on a quiet
+ * machine, then the service in its own processes (compiled, start:prod's command) on a real
+ * PostgreSQL (embedded unless DATABASE_URL is set), loaded with realistic data, driven over
+ * HTTP by autocannon. Each scenario also reports the CPU it cost per request (service,
+ * PostgreSQL, the load generator) from /proc, so runs compare across machines. Prints
+ * markdown tables; asserts nothing. Options (environment): see bench/README.md.
+ *   npm run bench
+ *   BENCH_RUNS=3 npm run bench                      (three runs, then their medians)
+ *   BENCH_COMPARE_PROCESSES=1,2 BENCH_MAIN=off npm run bench   (GET and seen verify, 1 vs 2 processes)
  */
-import { execFileSync, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
 import os from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
-import * as vc from '@digitalbazaar/vc'
-import { DataIntegrityProof } from '@digitalbazaar/data-integrity'
-import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite'
-import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
 import { connect } from '../src/infrastructure/db/connect.js'
-import { freePort, startEmbeddedPostgres } from '../src/infrastructure/db/embedded.js'
-import { createDocumentLoader, staticDocumentLoader } from '../src/infrastructure/jsonld/document-loader.js'
+import { openBenchDatabase, type BenchDatabase } from './database.js'
+import { createAchievement, emailsDone, issueInBatches, post, waitForEmails } from './issuing.js'
 import { preloadCredentials } from './preload.js'
+import { cpuMeter } from './proc.js'
+import { printReport, type Compared, type Row, type RunResult } from './report.js'
+import { adminHeaders, buildService, startService, type RunningService } from './service.js'
+import { exitWhenDone } from './exit.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const UNSEEN = Number(process.env.BENCH_UNSEEN ?? 2000)
 // Credentials copied into the database in SQL before measuring (bench/preload.ts), e.g. 100000.
 const PRELOAD = Number(process.env.BENCH_PRELOAD ?? 0)
-const ADMIN = 'bench-admin-key-0123456789abcdefghijklmnopq'
+const RUNS = Number(process.env.BENCH_RUNS ?? 1)
+// WEB_CONCURRENCY for the service; unset leaves the service's default (one process per core).
+const PROCESSES = process.env.BENCH_PROCESSES === undefined || process.env.BENCH_PROCESSES === '' ? undefined : Number(process.env.BENCH_PROCESSES)
+const COMPARE = (process.env.BENCH_COMPARE_PROCESSES ?? '').split(',').filter(Boolean).map(Number)
+const MAIN = !['off', '0', 'false'].includes(process.env.BENCH_MAIN ?? '')
+// How long to wait for the batch's emails before reporting them as not drained.
+const DRAIN_MAX_SECONDS = Number(process.env.BENCH_DRAIN_MAX_SECONDS ?? 300)
 
+// The service now running, stopped before another starts and whatever happens.
+let current: RunningService | undefined
+
+buildService()
 const dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-bench-'))
-const embedded = process.env.DATABASE_URL === undefined ? await startEmbeddedPostgres(path.join(dir, 'pg'), { throwaway: true }) : undefined
-const serverUrl = process.env.DATABASE_URL ?? embedded?.url ?? ''
-const admin = connect(serverUrl, { max: 1 })
-const dbName = `tessera_bench_${process.pid}`
-await admin.unsafe(`create database ${dbName}`)
-const dbUrl = new URL(serverUrl)
-dbUrl.pathname = `/${dbName}`
-const port = await freePort()
-const base = `http://127.0.0.1:${port}`
-// The service as production runs it: npm run build, then package.json's start:prod
-// (node with its heap cap, dist/server.js). Under tsx the same code holds about
-// 65 MB more (the TypeScript loader).
-execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
-const startProd = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts['start:prod']?.split(' ').slice(1) ?? ['dist/server.js']
-const server = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...startProd], {
-  env: {
-    ...process.env,
-    DATABASE_URL: dbUrl.href,
-    // A fresh database: the service migrates it as it starts.
-    MIGRATE_ON_BOOT: 'true',
-    DATA_DIR: path.join(dir, 'data'),
-    PORT: String(port),
-    PUBLIC_BASE_URL: base,
-    ADMIN_API_KEY: ADMIN,
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_VERIFY_PER_MINUTE: '1000000',
-    RATE_LIMIT_LOOKUP_PER_MINUTE: '1000000',
-    MAX_EVENT_LOOP_DELAY_MS: '0',
-    NODE_ENV: 'development'
-  },
-  stdio: ['ignore', 'inherit', 'inherit']
-})
-const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }
-for (let i = 0; i < 200; i++) {
-  try { if ((await fetch(`${base}/ready`)).ok) break } catch {}
-  await new Promise((resolve) => setTimeout(resolve, 250))
+const database = await openBenchDatabase(dir)
+const results: RunResult[] = []
+try {
+  for (let run = 1; run <= RUNS; run++) {
+    results.push(await benchRun(run, database))
+    printReport({ results: results.slice(-1), database: database.description, header: header(`run ${run} of ${RUNS}`) })
+  }
+  if (RUNS > 1) printReport({ results, database: database.description, header: header(`medians of ${RUNS} runs`), medians: true })
+} finally {
+  await database.close()
+  await rm(dir, { recursive: true, force: true })
+}
+exitWhenDone()
+
+function header (what: string): string {
+  return `Tessera bench, ${what}: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s each, load generator on the same machine${PRELOAD > 0 ? `; ${PRELOAD} credentials preloaded in SQL` : '; empty database'}`
 }
 
-const post = async (url: string, body: unknown): Promise<any> => await (await fetch(`${base}${url}`, { method: 'POST', headers, body: JSON.stringify(body) })).json()
-const achievement = await post('/api/v1/achievements', { name: 'CMA (AAMA)', description: 'Certified Medical Assistant (AAMA).', criteria: { narrative: 'Passed the exam.' }, achievementType: 'Certification', validityMonths: 60 })
-const seen = await post('/api/v1/credentials', { achievementId: achievement.id, recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' } })
-const listUrl = new URL(seen.credential.credentialStatus.statusListCredential).pathname
-let preloadSeconds = 0
-if (PRELOAD > 0) {
-  const started = performance.now()
-  const db = connect(dbUrl.href, { max: 1, statementTimeoutMs: 600_000 })
-  await preloadCredentials(db, seen.id, PRELOAD)
-  await db.end()
-  preloadSeconds = (performance.now() - started) / 1000
-}
-const credentialPath = new URL(seen.url).pathname
+/** One whole run on a database of its own: library baseline, then the service's scenarios. */
+async function benchRun (run: number, database: BenchDatabase): Promise<RunResult> {
+  const dbName = `tessera_bench_${process.pid}_${run}`
+  const databaseUrl = await database.create(dbName)
+  const dataDir = path.join(dir, `data-${run}`)
+  const notes: string[] = []
+  try {
+    // The service issues the credential the library is measured on (the same document), then
+    // stops, so that the library runs alone.
+    let service = await start({ databaseUrl, dataDir, processes: PROCESSES })
+    const { base, port } = service
+    const achievement = await createAchievement(base)
+    const seen = await post(base, '/api/v1/credentials', { achievementId: achievement.id, recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' } })
+    const controller = await (await fetch(`${base}/issuers/main`, { headers: { accept: 'application/ld+json' } })).json()
+    noteStop(notes, await service.stop())
+    if (PRELOAD > 0) {
+      const started = performance.now()
+      const db = connect(databaseUrl, { max: 1, statementTimeoutMs: 600_000 })
+      await preloadCredentials(db, seen.id, PRELOAD)
+      await db.end()
+      notes.push(`${PRELOAD} credentials preloaded in ${((performance.now() - started) / 1000).toFixed(0)} s`)
+    }
+    const library = MAIN ? await libraryBaseline(seen.credential, controller) : undefined
 
-// Batch issuance, end to end and stored: also the unseen credentials for the verify run.
-const unseen: unknown[] = []
-let batchSeconds = 0
-let batchRss = 0
-for (let done = 0; done < UNSEEN; done += 1000) {
-  const items = Array.from({ length: Math.min(1000, UNSEEN - done) }, (_, i) => ({ achievementId: achievement.id, recipient: { name: `Holder ${done + i}`, email: `holder${done + i}@example.org` } }))
-  const started = performance.now()
-  const { result, rssMiB } = await peakRss(async () => await post('/api/v1/credentials/batch', { items }))
-  batchSeconds += (performance.now() - started) / 1000
-  batchRss = Math.max(batchRss, rssMiB)
-  for (const r of result.results) unseen.push(r.credential)
+    const result: RunResult = { rows: [], compared: [], peaks: [], processes: 0, library, notes }
+    if (MAIN) {
+      service = await start({ databaseUrl, dataDir, processes: PROCESSES, port })
+      result.processes = service.pids().length
+      await mainScenarios(service, database, databaseUrl, achievement.id, seen, result)
+      result.peaks = service.peaks()
+      noteStop(notes, await service.stop())
+    }
+    for (const processes of COMPARE) {
+      service = await start({ databaseUrl, dataDir, processes, port })
+      const ran = service.pids().length
+      const credentialPath = new URL(seen.url).pathname
+      for (const [name, options] of [
+        ['verify DI, seen before', { method: 'POST', path: '/credentials/verify', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ verifiableCredential: seen.credential }) }],
+        ['GET credential (JSON-LD)', { path: credentialPath }]
+      ] as const) {
+        const row = await load(service, database, name, options as LoadOptions)
+        result.compared.push({ ...row, processes, ran } satisfies Compared)
+      }
+      noteStop(notes, await service.stop())
+    }
+    return result
+  } finally {
+    // After a failure too: no service process may outlive the bench.
+    await current?.stop()
+    await database.drop(dbName)
+  }
 }
-const batchRate = UNSEEN / batchSeconds
 
-// The service runs its notification workers inline (the default): let them send
-// the holders' emails for everything issued so far before measuring anything
-// else, so that the scenarios below do not compete with that backlog.
-const benchDb = connect(dbUrl.href, { max: 1 })
-const drainStarted = performance.now()
-let backlog = 0
-for (let i = 0; i < 1200; i++) {
-  const [row] = await benchDb<Array<{ n: number }>>`select count(*)::int as n from pgboss.job where state in ('created', 'retry', 'active') and name in ('event-fan-out', 'email-send')`
-  backlog = row?.n ?? 0
-  if (backlog === 0) break
-  await new Promise((resolve) => setTimeout(resolve, 500))
+async function start (options: Parameters<typeof startService>[0]): Promise<RunningService> {
+  if (current !== undefined) await current.stop()
+  current = await startService(options)
+  return current
 }
-const drainSeconds = (performance.now() - drainStarted) / 1000
-await benchDb.end()
 
-interface Row { name: string, rps: number, p50: number, p99: number, errors: number, rssMiB: number, ratioTo?: string }
-const rows: Row[] = []
-/** The service's largest resident set while `during` runs (VmRSS sampled every 100 ms). */
-async function peakRss<T> (during: () => Promise<T>): Promise<{ result: T, rssMiB: number }> {
+function noteStop (notes: string[], problem: string | undefined): void {
+  if (problem !== undefined) notes.push(problem)
+}
+
+/** The library's rates, in a child process of its own while nothing else of the bench runs. */
+async function libraryBaseline (credential: unknown, controller: unknown): Promise<{ verify: number, issue: number }> {
+  const input = path.join(dir, 'library-input.json')
+  await writeFile(input, JSON.stringify({ credential, controller }))
+  // The same node and loader flags as this process (tsx), so the child runs the TypeScript too.
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, [...process.execArgv, path.join(import.meta.dirname, 'library-baseline.ts'), input, String(Number(process.env.BENCH_LIBRARY_SECONDS ?? 3))], { maxBuffer: 1 << 20 }, (error, out, err) => {
+      if (error !== null) reject(new Error(`library baseline failed: ${error.message}\n${err}`))
+      else resolve(out)
+    })
+  })
+  const { verifyPerSecond, issuePerSecond } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { verifyPerSecond: number, issuePerSecond: number }
+  return { verify: verifyPerSecond, issue: issuePerSecond }
+}
+
+type LoadOptions = Partial<autocannon.Options> & { path?: string }
+
+/** Largest VmRSS among the service's processes while `during` runs, sampled every 100 ms. */
+async function peakRss<T> (service: RunningService, during: () => Promise<T>): Promise<{ result: T, rssMiB: number }> {
   let peak = 0
   const sample = (): void => {
-    const kb = readFileSync(`/proc/${server.pid ?? 0}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/)?.[1]
-    peak = Math.max(peak, Number(kb ?? 0) / 1024)
+    service.pids()
+    for (const m of service.peaks()) peak = Math.max(peak, m.rssMiB)
   }
   const timer = setInterval(sample, 100)
   try {
@@ -129,66 +155,105 @@ async function peakRss<T> (during: () => Promise<T>): Promise<{ result: T, rssMi
     clearInterval(timer)
   }
 }
-async function load (name: string, options: Partial<autocannon.Options> & { path?: string }, ratioTo?: string): Promise<void> {
+
+/** CPU seconds of the service, PostgreSQL and this process (the load generator) over `during`. */
+async function measured<T> (service: RunningService, database: BenchDatabase, during: () => Promise<T>): Promise<{ result: T, seconds: number, serviceCpu: number, postgresCpu: number, generatorCpu: number, rssMiB: number }> {
+  const serviceCpu = cpuMeter(service.pids)
+  const postgresCpu = cpuMeter(database.pids)
+  const generator = process.cpuUsage()
+  const started = performance.now()
+  const { result, rssMiB } = await peakRss(service, during)
+  const seconds = (performance.now() - started) / 1000
+  const used = process.cpuUsage(generator)
+  return { result, seconds, serviceCpu: serviceCpu(), postgresCpu: postgresCpu(), generatorCpu: (used.user + used.system) / 1e6, rssMiB }
+}
+
+async function load (service: RunningService, database: BenchDatabase, name: string, options: LoadOptions, ratioTo?: 'verify' | 'issue'): Promise<Row> {
   const { path: urlPath, ...rest } = options
-  const { result, rssMiB } = await peakRss(async () => await autocannon({ url: base + (urlPath ?? ''), connections: CONNECTIONS, duration: SECONDS, ...rest } as autocannon.Options))
-  rows.push({ name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, rssMiB, ...(ratioTo !== undefined ? { ratioTo } : {}) })
+  let instance: autocannon.Instance | undefined
+  const m = await measured(service, database, async () => await new Promise<autocannon.Result>((resolve, reject) => {
+    instance = autocannon({ url: service.base + (urlPath ?? ''), connections: CONNECTIONS, duration: SECONDS, ...rest } as autocannon.Options, (error, result) => { error === null || error === undefined ? resolve(result) : reject(error) })
+  }))
+  // autocannon closes its sockets when its duration ends; stop() makes sure nothing lingers.
+  instance?.stop()
+  const r = m.result
+  const requests = Math.max(1, r.requests.total)
+  return {
+    name,
+    rate: r.requests.average,
+    unit: 'req/s',
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.non2xx,
+    serviceUs: m.serviceCpu * 1e6 / requests,
+    postgresUs: m.postgresCpu * 1e6 / requests,
+    generatorUs: m.generatorCpu * 1e6 / requests,
+    generatorCores: m.generatorCpu / m.seconds,
+    rssMiB: m.rssMiB,
+    ...(ratioTo !== undefined ? { ratioTo } : {})
+  }
 }
 
-const verifyBody = (credential: unknown): string => JSON.stringify({ verifiableCredential: credential })
-let next = 0
-const unseenBodies = unseen.map(verifyBody)
-await load('verify DI, seen before', { method: 'POST', path: '/credentials/verify', headers: { 'content-type': 'application/json' }, body: verifyBody(seen.credential) }, 'verify')
-await load('verify DI, never seen', { requests: [{ method: 'POST', path: '/credentials/verify', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: unseenBodies[next++ % unseenBodies.length] }) }] }, 'verify')
-await load('verify VC-JWT', { method: 'POST', path: '/credentials/verify', headers: { 'content-type': 'application/json' }, body: verifyBody(seen.jwt) })
-await load('GET credential (JSON-LD)', { path: credentialPath })
-await load('GET badge page (HTML)', { path: credentialPath, headers: { accept: 'text/html' } })
-await load('GET og:image PNG', { path: `${credentialPath}/preview.png` })
-await load('GET status list', { path: listUrl })
-let serial = 0
-await load('issue one credential', { requests: [{ method: 'POST', path: '/api/v1/credentials', headers, setupRequest: (req) => ({ ...req, body: JSON.stringify({ achievementId: achievement.id, recipient: { name: 'Load', email: `load${serial++}@example.org` } }) }) }] }, 'issue')
+async function mainScenarios (service: RunningService, database: BenchDatabase, databaseUrl: string, achievementId: string, seen: any, result: RunResult): Promise<void> {
+  const base = service.base
+  const sql = connect(databaseUrl, { max: 1 })
+  try {
+    // Batch issuance, end to end: stored, both proofs, notifications queued (the service's
+    // workers run inline); also the never-seen credentials for the verify scenario.
+    const emailsBefore = await emailsDone(sql)
+    const expectedEmails = UNSEEN + 1 - emailsBefore
+    const batch = await measured(service, database, async () => await issueInBatches(base, achievementId, UNSEEN, { keep: true }))
+    const batchEnd = performance.now()
+    // The holders' emails for everything issued so far, timed from the batch's start, so that
+    // the scenarios below do not compete with that backlog either.
+    const drain = await measured(service, database, async () => await waitForEmails(sql, UNSEEN + 1, DRAIN_MAX_SECONDS))
+    const drainFromBatchStart = batch.seconds + (performance.now() - batchEnd) / 1000
+    const unseen = batch.result.credentials
+    const per = (cpu: number, n: number): number => cpu * 1e6 / Math.max(1, n)
+    result.rows.push({
+      name: `batch issue (${UNSEEN} in batches of 1,000: stored, both proofs, notifications queued)`,
+      rate: UNSEEN / batch.seconds,
+      unit: 'credentials/s',
+      errors: batch.result.failed,
+      serviceUs: per(batch.serviceCpu, UNSEEN),
+      postgresUs: per(batch.postgresCpu, UNSEEN),
+      generatorUs: per(batch.generatorCpu, UNSEEN),
+      generatorCores: batch.generatorCpu / batch.seconds,
+      rssMiB: batch.rssMiB,
+      ratioTo: 'issue',
+      seconds: batch.seconds
+    })
+    result.rows.push({
+      name: `batch's emails drained (${expectedEmails}), from the batch's start`,
+      rate: drainFromBatchStart,
+      unit: 's',
+      errors: drain.result,
+      serviceUs: per(drain.serviceCpu, expectedEmails),
+      postgresUs: per(drain.postgresCpu, expectedEmails),
+      rssMiB: drain.rssMiB,
+      seconds: drainFromBatchStart,
+      batchSeconds: batch.seconds
+    })
 
-// The issuer's controller document (its keys in assertionMethod), as a verifier would fetch it.
-const controller = await (await fetch(`${base}/issuers/main`, { headers: { accept: 'application/ld+json' } })).json() as { id: string, assertionMethod: Array<Record<string, unknown>> }
-const rss = readFileSync(`/proc/${server.pid ?? 0}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/)?.[1]
-server.kill('SIGTERM')
-
-// The bare library on this machine, one thread, the same credential.
-const issuerDoc = JSON.parse(JSON.stringify(seen.credential.issuer))
-const loader = createDocumentLoader(async (url) => {
-  if (url === controller.id) return controller
-  const method = controller.assertionMethod.find((m) => m.id === url)
-  return method === undefined ? undefined : { '@context': 'https://w3id.org/security/multikey/v1', ...method }
-})
-const suite = new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 })
-const timeLoop = async (fn: () => Promise<unknown>, seconds = 3): Promise<number> => {
-  for (let i = 0; i < 20; i++) await fn()
-  let n = 0
-  const end = performance.now() + seconds * 1000
-  while (performance.now() < end) { await fn(); n++ }
-  return n / seconds
+    const verifyBody = (credential: unknown): string => JSON.stringify({ verifiableCredential: credential })
+    const unseenBodies = unseen.map(verifyBody)
+    const credentialPath = new URL(seen.url).pathname
+    const listPath = new URL(seen.credential.credentialStatus.statusListCredential).pathname
+    let next = 0
+    let serial = 0
+    const json = { 'content-type': 'application/json' }
+    const scenarios: Array<[string, LoadOptions, ('verify' | 'issue')?]> = [
+      ['verify DI, seen before', { method: 'POST', path: '/credentials/verify', headers: json, body: verifyBody(seen.credential) }, 'verify'],
+      ['verify DI, never seen', { requests: [{ method: 'POST', path: '/credentials/verify', headers: json, setupRequest: (req) => ({ ...req, body: unseenBodies[next++ % unseenBodies.length] }) }] }, 'verify'],
+      ['verify VC-JWT', { method: 'POST', path: '/credentials/verify', headers: json, body: verifyBody(seen.jwt) }],
+      ['GET credential (JSON-LD)', { path: credentialPath }],
+      ['GET badge page (HTML)', { path: credentialPath, headers: { accept: 'text/html' } }],
+      ['GET og:image PNG', { path: `${credentialPath}/preview.png` }],
+      ['GET status list', { path: listPath }],
+      ['issue one credential', { requests: [{ method: 'POST', path: '/api/v1/credentials', headers: adminHeaders, setupRequest: (req) => ({ ...req, body: JSON.stringify({ achievementId, recipient: { name: 'Load', email: `load${serial++}@example.org` } }) }) }] }, 'issue']
+    ]
+    for (const [name, options, ratioTo] of scenarios) result.rows.push(await load(service, database, name, options, ratioTo))
+  } finally {
+    await sql.end({ timeout: 5 })
+  }
 }
-const libVerify = await timeLoop(async () => {
-  const r = await vc.verifyCredential({ credential: seen.credential, suite, documentLoader: loader, checkStatus: async () => ({ verified: true }) })
-  if (r.verified !== true) throw new Error(`library verify failed: ${JSON.stringify(r.error)}`)
-})
-const keyPair = await Ed25519Multikey.generate({ controller: issuerDoc.id, id: `${issuerDoc.id}#key` })
-const { proof: _p, ...unsigned } = seen.credential
-const libIssue = await timeLoop(async () => await vc.issue({ credential: structuredClone(unsigned), suite: new DataIntegrityProof({ signer: keyPair.signer(), cryptosuite: eddsaRdfc2022 }), documentLoader: staticDocumentLoader }))
-
-const ratio = (row: Row): string => row.ratioTo === 'verify' ? `${(row.rps / libVerify).toFixed(2)}x lib verify` : row.ratioTo === 'issue' ? `${(row.rps / libIssue).toFixed(2)}x lib issue` : ''
-console.log(`\nTessera bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s each, load generator on the same machine${PRELOAD > 0 ? `; ${PRELOAD} credentials preloaded in SQL (${preloadSeconds.toFixed(0)} s)` : '; empty database'}\n`)
-console.log('| scenario | req/s | p50 ms | p99 ms | errors | RSS MiB | ratio |')
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |')
-for (const row of rows) console.log(`| ${row.name} | ${row.rps.toFixed(0)} | ${row.p50} | ${row.p99} | ${row.errors} | ${row.rssMiB.toFixed(0)} | ${ratio(row)} |`)
-console.log(`| batch issue (${UNSEEN} in batches of 1,000, stored) | ${batchRate.toFixed(0)} credentials/s | | | | ${batchRss.toFixed(0)} | ${(batchRate / libIssue).toFixed(2)}x lib issue |`)
-console.log(`| notifications drained after the batches (${UNSEEN + 1} events: fan-out and email) | ${drainSeconds.toFixed(0)} s${backlog > 0 ? `, ${backlog} left` : ''} | | | | | |`)
-console.log(`| library: vc.verifyCredential, one thread | ${libVerify.toFixed(0)}/s | | | | | 1x |`)
-console.log(`| library: vc.issue, one thread | ${libIssue.toFixed(0)}/s | | | | | 1x |`)
-console.log(`\nservice peak RSS (VmHWM): ${rss === undefined ? '?' : (Number(rss) / 1024).toFixed(0)} MiB`)
-
-await new Promise((resolve) => server.once('exit', resolve))
-await admin.unsafe(`drop database if exists ${dbName} with (force)`)
-await admin.end()
-await embedded?.stop()
-await rm(dir, { recursive: true, force: true })
