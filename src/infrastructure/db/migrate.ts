@@ -100,16 +100,21 @@ export async function migrate (sql: Sql, options: MigrateOptions = {}): Promise<
 }
 
 /**
- * Migrates the database at `databaseUrl` on a connection of its own (one
- * session, `application_name` tessera-migrate, no statement timeout), never
- * through the service's pool, and closes it.
+ * Migrates the database at `databaseUrl` on a connection of its own
+ * (`application_name` tessera-migrate), never through the service's pool, and
+ * closes it. The URL may be a pooler in transaction mode: nothing here needs
+ * the session to last between transactions (the lock, the statement and lock
+ * timeouts are all local to each migration's transaction), no statement is
+ * prepared, and the only startup parameter is the application name.
  */
 export async function migrateDatabase (databaseUrl: string, options: MigrateOptions = {}): Promise<MigrationResult> {
   const sql = postgres(databaseUrl, {
     max: 1,
     connect_timeout: 10,
     onnotice: () => {},
-    connection: { application_name: 'tessera-migrate', statement_timeout: 0 }
+    // A handful of statements per run: preparing them would save nothing, and breaks behind a pooler.
+    prepare: false,
+    connection: { application_name: 'tessera-migrate' }
   })
   try {
     return await migrate(sql, options)
