@@ -4,7 +4,7 @@ import { achievementPublicRoutes, achievementStaffRoutes } from './channels/api/
 import { auditRoutes } from './channels/api/audit.js'
 import type { Config } from './kernel/config.js'
 import { credentialPublicRoutes, credentialStaffRoutes, type ServedVersion } from './channels/api/credentials.js'
-import { openChangeFeed, type ChangeAnnouncer } from './infrastructure/caching/change-feed.js'
+import { openChangeFeedFor, type ChangeAnnouncer } from './infrastructure/caching/change-feed.js'
 import { DocumentCache } from './infrastructure/caching/document-cache.js'
 import { installErrorHandling } from './infrastructure/http/error-handling.js'
 import { healthRoutes } from './channels/api/health.js'
@@ -173,7 +173,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   const keys = followKeyChanges(deps.keyRing, { info: (m) => { app.log.info(m) }, error: (details, m) => { app.log.error(details, m) } })
   const registry = recognisedIssuers(deps.sql)
   app.decorate('recognisedIssuers', registry)
-  const changes = await openChangeFeed(deps.sql, {
+  const changes = await openChangeFeedFor(deps.config.database, deps.sql, {
     onChange: (key) => {
       if (key.startsWith('credential:')) documents.credentials.invalidate(key)
       else if (key.startsWith('status-list:')) documents.statusLists.invalidate(key)

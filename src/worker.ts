@@ -7,7 +7,7 @@ import { openJobQueue } from './infrastructure/jobs/job-queue.js'
 import { createMailer } from './capabilities/notifications/email/mailer.js'
 import { databaseOutbox } from './infrastructure/jobs/outbox.js'
 import { startJobWorkers } from './background-jobs.js'
-import { openChangeFeed } from './infrastructure/caching/change-feed.js'
+import { openChangeFeedFor } from './infrastructure/caching/change-feed.js'
 import { loadKeyRing } from './capabilities/keys/key-ring.js'
 import { followKeyChanges } from './capabilities/keys/key-ring-refresh.js'
 import { publicUrls } from './kernel/public-urls.js'
@@ -36,7 +36,7 @@ async function main (): Promise<void> {
   const urls = publicUrls(config.publicBaseUrl)
   const keyRing = await loadKeyRing(sql, urls, config.keysDir)
   const keys = followKeyChanges(keyRing, { info: (m) => { log.info(m) }, error: (details, m) => { log.error(details, m) } })
-  const changes = await openChangeFeed(sql, { onChange: keys.onChange, onReset: keys.reload })
+  const changes = await openChangeFeedFor(config.database, sql, { onChange: keys.onChange, onReset: keys.reload })
   // Traces when an OTLP endpoint is configured: a span per job, its statements its children.
   const tracing = config.tracing === undefined ? undefined : await startTracing(config.tracing)
   await startJobWorkers({ sql: tracing === undefined ? sql : traceStatements(sql), jobs, outbox: databaseOutbox(jobs), mailer, urls, config, clock: systemClock, log, keyRing })

@@ -38,7 +38,7 @@ t.test('two instances: a revocation and a correction through one are seen by the
     const response = await b.app.inject({ url: listPath })
     return response.headers.etag !== firstList.headers.etag ? response : undefined
   }, 5000)
-  // B's cache has no expiry: only the change notification can have dropped the old list.
+  // B's cache keeps an entry 60 s: within these 5 s only the change notification can have dropped the old list.
   t.not(list.headers.etag, firstList.headers.etag, 'B serves the re-signed list, told by the change notification')
   // Diagnostic only: wall-clock on a shared machine is no assertion.
   t.comment(`B served the re-signed list ${(performance.now() - started).toFixed(0)} ms after the revocation returned`)

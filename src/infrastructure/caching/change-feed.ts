@@ -1,5 +1,8 @@
 import type { Sql } from 'postgres'
+import { connect } from '../db/connect.js'
 import type { Db } from '../db/types.js'
+import { logAndNotify, pruneChangeLog } from './change-log-store.js'
+import { openPolledChangeFeed } from './polled-change-feed.js'
 
 /**
  * Cache invalidation across instances: a transaction that changes a served
@@ -14,6 +17,11 @@ import type { Db } from '../db/types.js'
  * commit cannot store the old copy for long: the NOTIFY follows the commit).
  * Every other app, in this process or another, hears of it only through
  * PostgreSQL, a few milliseconds after commit.
+ *
+ * Every change is also written to the change log (change_log) in the same
+ * statement, for instances that cannot LISTEN (behind a pooler in transaction
+ * mode without a direct URL: openChangeFeedFor): they poll it, and hear of a
+ * change within the poll interval.
  */
 export const CHANGES_CHANNEL = 'tessera_changes'
 
@@ -39,7 +47,7 @@ export interface ChangeHandlers {
  */
 export async function announceChange (tx: Db, key: string, changes?: ChangeAnnouncer): Promise<void> {
   if (changes !== undefined) await changes.announce(tx, key)
-  else await tx`select pg_notify(${CHANGES_CHANNEL}, ${key})`
+  else await logAndNotify(tx, CHANGES_CHANNEL, key)
 }
 
 /**
@@ -51,11 +59,72 @@ export async function openChangeFeed (sql: Sql, handlers: ChangeHandlers, channe
   return {
     announce: async (tx, key) => {
       handlers.onChange(key)
-      await tx`select pg_notify(${channel}, ${key})`
+      await logAndNotify(tx, channel, key)
     },
     close: async () => {
       // The pool may already be ended (its listening connection with it): nothing left to undo.
       await listening.unlisten().catch(() => {})
+    }
+  }
+}
+
+/** How long a logged change is kept: far past the poll interval; a poller away longer starts its caches over anyway. */
+const CHANGE_LOG_RETENTION_SECONDS = 300
+/** How often each feed prunes, and at most how many rows at a time (bounded work; the next round takes the rest). */
+const PRUNE_EVERY_MS = 60_000
+const PRUNE_LIMIT = 10_000
+
+export interface ChangeFeedOptions {
+  /** The polling feed's pause between polls (default 1000 ms). */
+  pollIntervalMs?: number
+}
+
+/**
+ * The change feed a process's configuration allows, opened on its pool `sql`:
+ * - DATABASE_DIRECT_URL set: LISTEN on a dedicated connection (one, outside
+ *   the pool) to that URL, closed with the feed; changes are announced
+ *   through the pool as always (NOTIFY is transactional, a pooler passes it);
+ * - a direct DATABASE_URL (no pooler): LISTEN on the pool's own listener;
+ * - behind a pooler in transaction mode without a direct URL (a LISTEN there
+ *   would be lost with the server connection it happened to run on): polling
+ *   the change log, so a change reaches this instance within the interval.
+ * Whatever the mode, the feed prunes the change log now and then.
+ */
+export async function openChangeFeedFor (database: { pooler: 'none' | 'transaction', directUrl: string | undefined }, sql: Sql, handlers: ChangeHandlers, channel = CHANGES_CHANNEL, options: ChangeFeedOptions = {}): Promise<ChangeFeed> {
+  let feed: ChangeFeed
+  if (database.directUrl !== undefined) {
+    const direct = connect(database.directUrl, { max: 1 })
+    try {
+      const listening = await openChangeFeed(direct, handlers, channel)
+      feed = {
+        announce: listening.announce,
+        close: async () => {
+          await listening.close()
+          await direct.end({ timeout: 3 })
+        }
+      }
+    } catch (error) {
+      await direct.end({ timeout: 1 })
+      throw error
+    }
+  } else if (database.pooler === 'transaction') {
+    feed = await openPolledChangeFeed(sql, handlers, channel, options.pollIntervalMs !== undefined ? { intervalMs: options.pollIntervalMs } : {})
+  } else {
+    feed = await openChangeFeed(sql, handlers, channel)
+  }
+  // Pruning is the feeds' chore in every mode: announcers write the log whether or not anyone polls it.
+  let pruning: Promise<unknown> = Promise.resolve()
+  const timer = setInterval(() => {
+    // A failed prune (the database away) is left to the next round.
+    pruning = pruneChangeLog(sql, CHANGE_LOG_RETENTION_SECONDS, PRUNE_LIMIT).catch(() => {})
+  }, PRUNE_EVERY_MS)
+  timer.unref()
+  return {
+    announce: feed.announce,
+    close: async () => {
+      clearInterval(timer)
+      await pruning
+      await feed.close()
     }
   }
 }
