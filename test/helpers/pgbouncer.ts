@@ -30,9 +30,10 @@ const runs = (command: string): boolean => {
   }
 }
 
-/** The pgbouncer program: PGBOUNCER_PATH, on PATH, or where Debian puts it (/usr/sbin, not on a user's PATH). */
+/** The pgbouncer program: PGBOUNCER_PATH when set, else on PATH or where Debian puts it (/usr/sbin, not on a user's PATH). */
 export function pgbouncerPath (): string | undefined {
-  const candidates = [process.env.PGBOUNCER_PATH, 'pgbouncer', '/usr/sbin/pgbouncer'].filter((c): c is string => c !== undefined && c !== '')
+  const configured = process.env.PGBOUNCER_PATH
+  const candidates = configured !== undefined && configured !== '' ? [configured] : ['pgbouncer', '/usr/sbin/pgbouncer']
   return candidates.find((c) => (c.includes('/') ? existsSync(c) : true) && runs(c))
 }
 
