@@ -43,7 +43,8 @@ export interface ChangeHandlers {
 
 /**
  * Announces a change in `tx` through `changes` (an app's feed), or, for a
- * caller that keeps no caches of its own (a command), by NOTIFY alone.
+ * caller that keeps no caches of its own (a command), by NOTIFY and the
+ * change log alone (polling instances hear a command's changes too).
  */
 export async function announceChange (tx: Db, key: string, changes?: ChangeAnnouncer): Promise<void> {
   if (changes !== undefined) await changes.announce(tx, key)
@@ -70,8 +71,12 @@ export async function openChangeFeed (sql: Sql, handlers: ChangeHandlers, channe
 
 /** How long a logged change is kept: far past the poll interval; a poller away longer starts its caches over anyway. */
 const CHANGE_LOG_RETENTION_SECONDS = 300
-/** How often each feed prunes, and at most how many rows at a time (bounded work; the next round takes the rest). */
-const PRUNE_EVERY_MS = 60_000
+/**
+ * How often each feed prunes, and at most how many rows at a time: bounded
+ * work per round, 40,000 rows a minute per process, past what a batch issues
+ * (a longer backlog is taken by the following rounds).
+ */
+const PRUNE_EVERY_MS = 15_000
 const PRUNE_LIMIT = 10_000
 
 export interface ChangeFeedOptions {
