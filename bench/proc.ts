@@ -88,7 +88,12 @@ export function memory (pid: number): Memory | undefined {
     return undefined
   }
   const kib = (key: string): number => Number(text.match(new RegExp(`${key}:\\s+(\\d+)`))?.[1] ?? 0)
-  return { pid, comm: text.match(/Name:\s+(\S+)/)?.[1] ?? '?', rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024, threads: kib('Threads') }
+  // Which script a node process runs (server.js, worker.js) says more than its name, "node".
+  let script: string | undefined
+  try {
+    script = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => /\.[cm]?[jt]s$/.test(a)).at(-1)?.split('/').at(-1)
+  } catch {}
+  return { pid, comm: script ?? text.match(/Name:\s+(\S+)/)?.[1] ?? '?', rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024, threads: kib('Threads') }
 }
 
 /**

@@ -18,7 +18,7 @@ import { connect } from '../src/infrastructure/db/connect.js'
 import { openBenchDatabase, type BenchDatabase } from './database.js'
 import { createAchievement, emailsDone, issueInBatches, post, waitForEmails } from './issuing.js'
 import { preloadCredentials } from './preload.js'
-import { cpuMeter } from './proc.js'
+import { measured } from './measure.js'
 import { printReport, type Compared, type Row, type RunResult } from './report.js'
 import { adminHeaders, buildService, startService, type RunningService } from './service.js'
 import { exitWhenDone } from './exit.js'
@@ -138,35 +138,6 @@ async function libraryBaseline (credential: unknown, controller: unknown): Promi
 }
 
 type LoadOptions = Partial<autocannon.Options> & { path?: string }
-
-/** Largest VmRSS among the service's processes while `during` runs, sampled every 100 ms. */
-async function peakRss<T> (service: RunningService, during: () => Promise<T>): Promise<{ result: T, rssMiB: number }> {
-  let peak = 0
-  const sample = (): void => {
-    service.pids()
-    for (const m of service.peaks()) peak = Math.max(peak, m.rssMiB)
-  }
-  const timer = setInterval(sample, 100)
-  try {
-    const result = await during()
-    sample()
-    return { result, rssMiB: peak }
-  } finally {
-    clearInterval(timer)
-  }
-}
-
-/** CPU seconds of the service, PostgreSQL and this process (the load generator) over `during`. */
-async function measured<T> (service: RunningService, database: BenchDatabase, during: () => Promise<T>): Promise<{ result: T, seconds: number, serviceCpu: number, postgresCpu: number, generatorCpu: number, rssMiB: number }> {
-  const serviceCpu = cpuMeter(service.pids)
-  const postgresCpu = cpuMeter(database.pids)
-  const generator = process.cpuUsage()
-  const started = performance.now()
-  const { result, rssMiB } = await peakRss(service, during)
-  const seconds = (performance.now() - started) / 1000
-  const used = process.cpuUsage(generator)
-  return { result, seconds, serviceCpu: serviceCpu(), postgresCpu: postgresCpu(), generatorCpu: (used.user + used.system) / 1e6, rssMiB }
-}
 
 async function load (service: RunningService, database: BenchDatabase, name: string, options: LoadOptions, ratioTo?: 'verify' | 'issue'): Promise<Row> {
   const { path: urlPath, ...rest } = options

@@ -22,9 +22,9 @@ export interface RunningService {
   readonly port: number
   readonly pid: number
   /** The service's processes now: the one started and everything under it (cluster workers). */
-  pids: () => number[]
-  /** Peak resident set (VmHWM) of each process seen so far, the gone ones included. */
-  peaks: () => Memory[]
+  pids: (maxAgeMs?: number) => number[]
+  /** Memory (VmRSS, VmHWM) of each process seen so far, the gone ones at their last reading. */
+  peaks: (maxAgeMs?: number) => Memory[]
   /** SIGTERM, then waits for every process of the tree to be gone (SIGKILL after `graceMs`). */
   stop: (graceMs?: number) => Promise<string | undefined>
 }
@@ -69,8 +69,15 @@ export async function startService (options: ServiceOptions): Promise<RunningSer
   let exited = false
   child.once('exit', () => { exited = true })
   const seen = new Map<number, Memory>()
-  const pids = (): number[] => {
-    const tree = processTree(pid)
+  let tree: number[] = []
+  let treeAt = 0
+  // Finding the tree scans all of /proc (milliseconds of this process's CPU, which counts as
+  // the load generator's): samplers may reuse a recent one; CPU meters always look afresh.
+  const pids = (maxAgeMs = 0): number[] => {
+    if (performance.now() - treeAt > maxAgeMs) {
+      tree = processTree(pid)
+      treeAt = performance.now()
+    }
     // Memory is read at every look, so a process that ends still leaves its last peak.
     for (const p of tree) {
       const m = memory(p)
@@ -93,7 +100,7 @@ export async function startService (options: ServiceOptions): Promise<RunningSer
     port,
     pid,
     pids,
-    peaks: () => { pids(); return [...seen.values()] },
+    peaks: (maxAgeMs) => { pids(maxAgeMs); return [...seen.values()] },
     stop: async (graceMs = 20_000) => {
       stopped ??= stopTree(graceMs)
       return await stopped
@@ -101,11 +108,11 @@ export async function startService (options: ServiceOptions): Promise<RunningSer
   }
 
   async function stopTree (graceMs: number): Promise<string | undefined> {
-    const tree = pids()
+    const all = pids()
     child.kill('SIGTERM')
     const deadline = Date.now() + graceMs
-    while (Date.now() < deadline && tree.some(isAlive)) await new Promise((resolve) => setTimeout(resolve, 100))
-    const left = tree.filter(isAlive)
+    while (Date.now() < deadline && all.some(isAlive)) await new Promise((resolve) => setTimeout(resolve, 100))
+    const left = all.filter(isAlive)
     if (left.length === 0) return undefined
     for (const p of left) { try { process.kill(p, 'SIGKILL') } catch {} }
     return `service processes ${left.join(', ')} still running ${graceMs / 1000} s after SIGTERM: killed`
