@@ -26,6 +26,7 @@ import { followKeyChanges } from './capabilities/keys/key-ring-refresh.js'
 import { keyRoutes } from './channels/api/keys.js'
 import { createMailer, type Mailer } from './capabilities/notifications/email/mailer.js'
 import { databaseOutbox, type Outbox } from './infrastructure/jobs/outbox.js'
+import { fanOutInTransaction } from './capabilities/notifications/fan-out.js'
 import { unsubscribeRoutes } from './channels/holder-pages/unsubscribe-routes.js'
 import { webhookRoutes } from './channels/api/webhooks.js'
 import { registryRoutes } from './channels/api/registry.js'
@@ -199,7 +200,8 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   const runWorkers = notifications.worker === 'inline'
   const jobs = deps.jobs ?? await openJobQueue(deps.sql, { run: runWorkers, policy: notifications.jobs, onError: (error) => { app.log.warn({ err: error }, 'job queue') } })
   app.decorate('jobs', jobs)
-  app.decorate('outbox', databaseOutbox(jobs))
+  // Events are fanned out (webhook deliveries, emails, their jobs) in the transaction that records them.
+  app.decorate('outbox', databaseOutbox(jobs, fanOutInTransaction({ jobs, clock: app.clock })))
   // Every process sends sign-in links (they are not queued: the token is never stored in clear).
   const mailer = createMailer({ smtpUrl: notifications.smtpUrl, from: notifications.mailFrom, dataDir: deps.config.dataDir })
   app.decorate('mailer', mailer)

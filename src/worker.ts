@@ -6,6 +6,7 @@ import { ensureSchema } from './boot.js'
 import { openJobQueue } from './infrastructure/jobs/job-queue.js'
 import { createMailer } from './capabilities/notifications/email/mailer.js'
 import { databaseOutbox } from './infrastructure/jobs/outbox.js'
+import { fanOutInTransaction } from './capabilities/notifications/fan-out.js'
 import { startJobWorkers } from './background-jobs.js'
 import { openChangeFeedFor } from './infrastructure/caching/change-feed.js'
 import { loadKeyRing } from './capabilities/keys/key-ring.js'
@@ -39,7 +40,7 @@ async function main (): Promise<void> {
   const changes = await openChangeFeedFor(config.database, sql, { onChange: keys.onChange, onReset: keys.reload })
   // Traces when an OTLP endpoint is configured: a span per job, its statements its children.
   const tracing = config.tracing === undefined ? undefined : await startTracing(config.tracing)
-  await startJobWorkers({ sql: tracing === undefined ? sql : traceStatements(sql), jobs, outbox: databaseOutbox(jobs), mailer, urls, config, clock: systemClock, log, keyRing })
+  await startJobWorkers({ sql: tracing === undefined ? sql : traceStatements(sql), jobs, outbox: databaseOutbox(jobs, fanOutInTransaction({ jobs, clock: systemClock })), mailer, urls, config, clock: systemClock, log, keyRing })
   log.info('job worker running')
   let stopping = false
   const stop = async (signal: string): Promise<void> => {

@@ -100,9 +100,9 @@ t.test('a batch larger than a chunk: lists fill and roll over mid-chunk, every i
   const [rows] = await app.sql<[{ credentials: number, versions: number, events: number, jobs: number, audits: number }]>`
     select (select count(*)::int from credentials) as credentials, (select count(*)::int from credential_versions) as versions,
       (select count(*)::int from events where type = 'credential.issued') as events,
-      (select count(*)::int from pgboss.job j join events e on e.id = j.id where j.name = 'event-fan-out') as jobs,
+      (select count(*)::int from pgboss.job j join events e on e.id = (j.data->>'eventId')::uuid where j.name = 'email-send') as jobs,
       (select count(*)::int from audit_events where action = 'credential.issued') as audits`
-  t.same(rows, { credentials: 120, versions: 120, events: 120, jobs: 120, audits: 120 }, 'each credential has its version, event, fan-out job and audit event')
+  t.same(rows, { credentials: 120, versions: 120, events: 120, jobs: 120, audits: 120 }, 'each credential has its version, event, email job (written with the event) and audit event')
   for (const index of [0, 49, 50, 119]) {
     const verified = await app.app.inject({ method: 'POST', url: '/credentials/verify', payload: { verifiableCredential: body.results[index].credential } })
     t.equal(verified.json().status, 'valid', `item ${index} verifies`)

@@ -105,12 +105,12 @@ t.test('a queue with waiting work shows its depth and age; the database down lea
   const app = await build(t, { clock: () => clock.now, env: { METRICS_TOKEN: TOKEN } })
   const achievement = await createAchievement(app)
   const issued = await issue(app, { achievementId: achievement.id, recipient: { name: 'Ana Ruiz', email: 'ana@example.com' } })
-  // WORKER=off (the test default): the event's fan-out job waits.
+  // WORKER=off (the test default): the event's email job (written with it) waits.
   await new Promise((resolve) => setTimeout(resolve, 1100))
   const waiting = await scrape(app)
-  t.equal(sample(waiting, 'tessera_job_queue_depth', { queue: 'event-fan-out' }), 1, 'one fan-out job waits')
-  t.ok((sample(waiting, 'tessera_job_queue_oldest_age_seconds', { queue: 'event-fan-out' }) ?? 0) >= 1, 'and has waited a second')
-  t.equal(sample(waiting, 'tessera_job_queue_retrying', { queue: 'event-fan-out' }), 0)
+  t.equal(sample(waiting, 'tessera_job_queue_depth', { queue: 'email-send' }), 1, 'one email job waits')
+  t.ok((sample(waiting, 'tessera_job_queue_oldest_age_seconds', { queue: 'email-send' }) ?? 0) >= 1, 'and has waited a second')
+  t.equal(sample(waiting, 'tessera_job_queue_retrying', { queue: 'email-send' }), 0)
 
   // The database refuses connections: the pool's are ended, new ones fail.
   const name = new URL(app.config.databaseUrl!).pathname.slice(1)
@@ -124,7 +124,7 @@ t.test('a queue with waiting work shows its depth and age; the database down lea
   const response = await app.app.inject({ method: 'GET', url: '/metrics', headers: bearer })
   t.equal(response.statusCode, 200, '/metrics still answers')
   t.equal(sample(response.body, 'tessera_database_up'), 0, 'tessera_database_up 0')
-  t.equal(sample(response.body, 'tessera_job_queue_depth', { queue: 'event-fan-out' }), undefined, 'no stale database figures')
+  t.equal(sample(response.body, 'tessera_job_queue_depth', { queue: 'email-send' }), undefined, 'no stale database figures')
   t.ok(total(response.body, 'tessera_database_errors_total') >= 1, 'the request\'s database error is counted')
   t.equal(sample(response.body, 'tessera_up'), 1)
   await allow()

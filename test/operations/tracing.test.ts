@@ -97,8 +97,8 @@ t.test('with no OTLP endpoint, the SDK is never loaded and an issue request reco
     t.notOk(loaded.includes(sdk), `${sdk} is not loaded`)
   }
   t.notOk(trace.getTracer('probe').startSpan('probe').isRecording(), 'the API records nothing')
-  const [job] = await app.sql<Array<{ data: Record<string, unknown> }>>`select data from pgboss.job where name = 'event-fan-out'`
-  t.ok(job, 'the issue added its fan-out job')
+  const [job] = await app.sql<Array<{ data: Record<string, unknown> }>>`select data from pgboss.job where name = 'email-send'`
+  t.ok(job, 'the issue added its email job')
   t.same(Object.keys(job?.data ?? {}), ['eventId'], 'the job data is as it always was')
 })
 
@@ -110,10 +110,10 @@ t.test('an issue request reaches the OTLP collector with its statements and sign
   const achievement = await createAchievement(app)
   const response = await app.app.inject({ method: 'POST', url: '/api/v1/credentials', headers: app.auth, payload: { achievementId: achievement.id, recipient: { name: 'Jane Q. Assistant', email: 'jane@example.org' } } })
   t.equal(response.statusCode, 201, response.body)
-  // The fan-out job is worked inline: wait for it, then close the app (which flushes the exporter).
+  // The email job (added with the event) is worked inline: wait for it, then close the app (which flushes the exporter).
   const deadline = Date.now() + 20_000
   while (Date.now() < deadline) {
-    const [row] = await app.sql<Array<{ state: string }>>`select state from pgboss.job where name = 'event-fan-out'`
+    const [row] = await app.sql<Array<{ state: string }>>`select state from pgboss.job where name = 'email-send'`
     if (row?.state === 'completed') break
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
@@ -159,14 +159,14 @@ t.test('an issue request reaches the OTLP collector with its statements and sign
   t.equal(jwt.length, 1, 'one VC-JWT signature')
   t.ok(attribute(dataIntegrity[0]!, 'tessera.key_id'), 'the signing key id')
 
-  // The fan-out job, added in the request's transaction, ran in a trace of its own linked to the request's.
-  const job = spans.find((s) => s.name === 'job event-fan-out')
+  // The email job, added in the request's transaction, ran in a trace of its own linked to the request's.
+  const job = spans.find((s) => s.name === 'job email-send')
   if (job === undefined) { t.fail('no job span'); return }
   t.equal(attribute(job, 'tessera.request_id'), requestId, 'the job span names the request that added it')
   t.equal(job.kind, 5, 'a CONSUMER span')
   t.not(job.traceId, request.traceId, 'in a trace of its own')
   t.ok(job.links?.some((link) => link.traceId === request.traceId && inRequest.concat(request).some((s) => s.spanId === link.spanId)), 'linked to the span that added it')
   t.ok(spans.some((s) => s.traceId === job.traceId && s.parentSpanId === job.spanId && attribute(s, 'db.system.name') === 'postgresql'), 'the job\'s statements are its children')
-  const [stored] = await app.sql<Array<{ data: { traceOrigin?: { requestId?: string } } }>>`select data from pgboss.job where name = 'event-fan-out'`
+  const [stored] = await app.sql<Array<{ data: { traceOrigin?: { requestId?: string } } }>>`select data from pgboss.job where name = 'email-send'`
   t.equal(stored?.data.traceOrigin?.requestId, requestId, 'the job data carries the request id')
 })

@@ -1,46 +1,47 @@
-import { randomUUID } from 'node:crypto'
-import { QUEUES } from '../../infrastructure/jobs/job-queue.js'
+import { QUEUES, type JobQueue, type QueuedJob } from '../../infrastructure/jobs/job-queue.js'
+import type { Db } from '../../infrastructure/db/types.js'
 import type { NotificationDeps } from './deps.js'
 import { EMAIL_FOR_EVENT } from './email/send-email.js'
-import { findEvent } from '../../infrastructure/jobs/outbox.js'
+import { insertEmailNotifications } from './email/store.js'
+import { insertDeliveriesFor } from './webhooks/store.js'
+import { findEvent, type FanOutHook, type RecordedEvent } from '../../infrastructure/jobs/outbox.js'
 
 /**
- * Turns one recorded event into its deliveries, in one transaction: a
- * delivery (and job) per webhook subscribed to its type when it happened, and
- * the holder's email when the event calls for one. Unique keys make a re-run
- * (after a crash, or a retry) add nothing twice.
+ * Turns recorded events into their deliveries, in the caller's transaction
+ * and in three statements whatever their number: a delivery per webhook
+ * subscribed to an event's type when it happened, the holder's email when the
+ * event calls for one (and staff did not say notify: false), and one insert
+ * of the jobs that send them. The first two are sent together (pipelined).
+ * Unique keys make a re-run (after a crash, or a retry) add nothing twice.
+ */
+export async function fanOutEvents (tx: Db, deps: { jobs: Pick<JobQueue, 'addAll'>, clock: () => Date }, events: readonly RecordedEvent[]): Promise<{ webhooks: number, emails: number }> {
+  if (events.length === 0) return { webhooks: 0, emails: 0 }
+  const emails = events.flatMap((event) => {
+    const kind = EMAIL_FOR_EVENT[event.type]
+    return kind !== undefined && event.notifyHolder ? [{ eventId: event.id, credentialId: event.credentialId, version: event.version, kind }] : []
+  })
+  const [deliveries, emailed] = await Promise.all([insertDeliveriesFor(tx, events, deps.clock()), insertEmailNotifications(tx, emails)])
+  const jobs: QueuedJob[] = [
+    ...deliveries.map((deliveryId): QueuedJob => ({ queue: QUEUES.webhook, data: { deliveryId } })),
+    ...emailed.map((eventId): QueuedJob => ({ queue: QUEUES.email, data: { eventId } }))
+  ]
+  await deps.jobs.addAll(tx, jobs)
+  return { webhooks: deliveries.length, emails: emailed.length }
+}
+
+/** The outbox's hook (the composition passes it to databaseOutbox): events fanned out in the transaction that records them. */
+export function fanOutInTransaction (deps: { jobs: Pick<JobQueue, 'addAll'>, clock: () => Date }): FanOutHook {
+  return async (tx, events) => await fanOutEvents(tx, deps, events)
+}
+
+/**
+ * One recorded event fanned out in a transaction of its own: the worker of
+ * the `event-fan-out` queue, for jobs queued before the outbox fanned out
+ * itself (an upgrade with jobs in flight). Already fanned out: nothing added.
  */
 export async function fanOutEvent (deps: Pick<NotificationDeps, 'sql' | 'jobs' | 'clock'>, eventId: string): Promise<{ webhooks: number, email: boolean }> {
   const event = await findEvent(deps.sql, eventId)
   if (event === undefined) return { webhooks: 0, email: false }
-  return await deps.sql.begin(async (tx) => {
-    let webhooks = 0
-    const subscribed = await tx<Array<{ id: string }>>`
-      select id from webhooks
-      where enabled and deleted_at is null and ${event.type} = any(event_types) and created_at <= ${event.occurredAt}`
-    for (const hook of subscribed) {
-      const [delivery] = await tx<Array<{ id: string }>>`
-        insert into webhook_deliveries (id, webhook_id, event_id, created_at)
-        values (${randomUUID()}, ${hook.id}, ${event.id}, ${deps.clock()})
-        on conflict (webhook_id, event_id) do nothing
-        returning id`
-      if (delivery === undefined) continue
-      await deps.jobs.add(tx, QUEUES.webhook, { deliveryId: delivery.id })
-      webhooks++
-    }
-    const kind = EMAIL_FOR_EVENT[event.type]
-    let email = false
-    if (kind !== undefined && event.notifyHolder) {
-      const rows = await tx`
-        insert into email_notifications (event_id, credential_id, version, kind)
-        values (${event.id}, ${event.credentialId}, ${event.version}, ${kind})
-        on conflict (event_id) do nothing
-        returning event_id`
-      if (rows.length > 0) {
-        await deps.jobs.add(tx, QUEUES.email, { eventId: event.id })
-        email = true
-      }
-    }
-    return { webhooks, email }
-  }) as { webhooks: number, email: boolean }
+  const counts = await deps.sql.begin(async (tx) => await fanOutEvents(tx, deps, [event])) as { webhooks: number, emails: number }
+  return { webhooks: counts.webhooks, email: counts.emails > 0 }
 }

@@ -58,15 +58,33 @@ export interface NewEvent {
   dedupeKey?: string
 }
 
+/** An event as recorded, as a fan-out hook sees it. */
+export interface RecordedEvent {
+  id: string
+  type: EventType
+  occurredAt: Date
+  credentialId: string
+  version: number
+  notifyHolder: boolean
+}
+
 /**
- * The transactional outbox: an event row and the job that fans it out, both
- * in the caller's transaction. A crash after commit loses nothing (the job is
- * in the database); a rollback leaves neither.
+ * Turns events just recorded into their deliveries (webhook deliveries,
+ * emails and their jobs) in the recording transaction, a few set-based
+ * statements for any number of events. The notifications capability's; the
+ * composition passes it in (infrastructure never imports a capability).
+ */
+export type FanOutHook = (tx: Db, events: readonly RecordedEvent[]) => Promise<unknown>
+
+/**
+ * The transactional outbox: an event row and what it leads to, both in the
+ * caller's transaction. A crash after commit loses nothing (the deliveries
+ * and their jobs are in the database); a rollback leaves neither.
  */
 export interface Outbox {
   /** The event's id, or undefined when its dedupe key was already recorded. */
   record: (tx: Db, event: NewEvent) => Promise<string | undefined>
-  /** Events without dedupe keys (a batch's issues, or one): two statements whatever their number; their ids. */
+  /** Events without dedupe keys (a batch's issues, or one): the same few statements whatever their number; their ids. */
   recordMany: (tx: Db, events: readonly NewEvent[]) => Promise<string[]>
 }
 
@@ -85,16 +103,33 @@ function eventRow (tx: Db, event: NewEvent): Record<typeof EVENT_COLUMNS[number]
   }
 }
 
-export function databaseOutbox (jobs: Pick<JobQueue, 'add' | 'addMany'>): Outbox {
+async function insertEvents (tx: Db, rows: readonly object[]): Promise<void> {
+  await tx`insert into events ${tx(rows as never, ...EVENT_COLUMNS)}`
+}
+
+const recorded = (id: string, event: NewEvent): RecordedEvent => ({
+  id, type: event.type, occurredAt: event.occurredAt, credentialId: event.data.credentialId, version: event.data.version, notifyHolder: event.notifyHolder
+})
+
+/**
+ * The outbox over the events table. With `fanOut` (what the service runs),
+ * an event's deliveries are written with it; without (an older caller), each
+ * event gets an `event-fan-out` job whose worker makes them later, which is
+ * also how jobs queued before an upgrade still drain.
+ */
+export function databaseOutbox (jobs: Pick<JobQueue, 'add' | 'addMany'>, fanOut?: FanOutHook): Outbox {
+  const deliver = async (tx: Db, events: readonly RecordedEvent[]): Promise<void> => {
+    if (fanOut !== undefined) await fanOut(tx, events)
+    else await jobs.addMany(tx, QUEUES.fanOut, events.map((event) => ({ id: event.id, data: { eventId: event.id } })))
+  }
   const recordMany: Outbox['recordMany'] = async (tx, events) => {
     if (events.length === 0) return []
-    // Without keys there is no conflict, so the events and their jobs are sent together (one round trip).
+    // Without keys there is no conflict, so the events and what they lead to are sent together (pipelined),
+    // in the order they are asked for, as the caller's own inserts before them are (the rows they reference):
+    // the events first, then the deliveries and emails that reference them.
     if (events.some((event) => event.dedupeKey !== undefined)) throw new Error('recordMany takes events without dedupe keys.')
     const rows = events.map((event) => eventRow(tx, event))
-    await Promise.all([
-      tx`insert into events ${tx(rows as never, ...EVENT_COLUMNS)}`,
-      jobs.addMany(tx, QUEUES.fanOut, rows.map((row) => ({ id: row.id, data: { eventId: row.id } })))
-    ])
+    await Promise.all([insertEvents(tx, rows), deliver(tx, rows.map((row, i) => recorded(row.id, events[i]!)))])
     return rows.map((row) => row.id)
   }
   return {
@@ -104,7 +139,7 @@ export function databaseOutbox (jobs: Pick<JobQueue, 'add' | 'addMany'>): Outbox
       const row = eventRow(tx, event)
       const inserted = await tx`insert into events ${tx([row] as never, ...EVENT_COLUMNS)} on conflict (dedupe_key) do nothing returning id`
       if (inserted.length === 0) return undefined
-      await jobs.add(tx, QUEUES.fanOut, { eventId: row.id }, { id: row.id })
+      await deliver(tx, [recorded(row.id, event)])
       return row.id
     }
   }

@@ -52,3 +52,14 @@ export async function requeueBadgeEmail (tx: Db, version: { credentialId: string
     on conflict (event_id) do update set state = 'pending', skip_reason = null, resends = email_notifications.resends + 1`
   return event.id
 }
+
+/** Pending emails for events, one statement for any number; the event ids whose row is new (a re-run adds none). */
+export async function insertEmailNotifications (tx: Db, emails: ReadonlyArray<{ eventId: string, credentialId: string, version: number, kind: string }>): Promise<string[]> {
+  if (emails.length === 0) return []
+  const rows = await tx<Array<{ eventId: string }>>`
+    insert into email_notifications (event_id, credential_id, version, kind)
+    select * from unnest(${emails.map((e) => e.eventId)}::uuid[], ${emails.map((e) => e.credentialId)}::text[], ${emails.map((e) => e.version)}::int[], ${emails.map((e) => e.kind)}::text[])
+    on conflict (event_id) do nothing
+    returning event_id as "eventId"`
+  return rows.map((row) => row.eventId)
+}

@@ -124,3 +124,20 @@ export async function insertTestDelivery (tx: Db, test: { eventId: string, deliv
     values (${test.eventId}, 'webhook.test', ${test.at}, null, null, ${tx.json(test.data)}, false)`
   await tx`insert into webhook_deliveries (id, webhook_id, event_id, created_at) values (${test.deliveryId}, ${test.webhookId}, ${test.eventId}, ${test.at})`
 }
+
+/**
+ * A pending delivery for every webhook subscribed to each event's type when
+ * it happened (created before it, enabled, not deleted): one statement for
+ * any number of events. The unique (webhook, event) makes a re-run add
+ * nothing twice; the new deliveries' ids.
+ */
+export async function insertDeliveriesFor (tx: Db, events: ReadonlyArray<{ id: string, type: string, occurredAt: Date }>, at: Date): Promise<string[]> {
+  const rows = await tx<Array<{ id: string }>>`
+    insert into webhook_deliveries (id, webhook_id, event_id, created_at)
+    select gen_random_uuid(), w.id, e.id, ${at}
+    from unnest(${events.map((e) => e.id)}::uuid[], ${events.map((e) => e.type)}::text[], ${events.map((e) => e.occurredAt.toISOString())}::timestamptz[]) as e (id, type, occurred_at)
+    join webhooks w on w.enabled and w.deleted_at is null and e.type = any(w.event_types) and w.created_at <= e.occurred_at
+    on conflict (webhook_id, event_id) do nothing
+    returning id`
+  return rows.map((row) => row.id)
+}
