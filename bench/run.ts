@@ -86,21 +86,20 @@ async function benchRun (run: number, database: BenchDatabase): Promise<RunResul
     const result: RunResult = { rows: [], compared: [], peaks: [], processes: 0, library, notes }
     if (MAIN) {
       service = await start({ databaseUrl, dataDir, processes: PROCESSES, port })
-      result.processes = service.pids().length
       await mainScenarios(service, database, databaseUrl, achievement.id, seen, result)
+      result.processes = service.pids().length
       result.peaks = service.peaks()
       noteStop(notes, await service.stop())
     }
     for (const processes of COMPARE) {
       service = await start({ databaseUrl, dataDir, processes, port })
-      const ran = service.pids().length
       const credentialPath = new URL(seen.url).pathname
       for (const [name, options] of [
         ['verify DI, seen before', { method: 'POST', path: '/credentials/verify', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ verifiableCredential: seen.credential }) }],
         ['GET credential (JSON-LD)', { path: credentialPath }]
       ] as const) {
         const row = await load(service, database, name, options as LoadOptions)
-        result.compared.push({ ...row, processes, ran } satisfies Compared)
+        result.compared.push({ ...row, processes, ran: service.pids().length } satisfies Compared)
       }
       noteStop(notes, await service.stop())
     }

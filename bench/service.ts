@@ -94,6 +94,15 @@ export async function startService (options: ServiceOptions): Promise<RunningSer
     try { if ((await fetch(`${base}/ready`)).ok) break } catch {}
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
+  // /ready answers once one process listens; a cluster's other children may still be starting.
+  // Measuring before they are up would understate several processes: wait until the tree has
+  // not changed for 2 s (at most 30 s), then 1 s more for the last one to listen.
+  for (let stableSince = performance.now(), last = pids().join(), waited = 0; waited < 30_000; waited += 250) {
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    const now = pids().join()
+    if (now !== last) { last = now; stableSince = performance.now() } else if (performance.now() - stableSince >= 2000) break
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1000))
   let stopped: Promise<string | undefined> | undefined
   return {
     base,
