@@ -4,7 +4,9 @@ import { problems } from '../../infrastructure/http/common-schemas.js'
 import { sendProblem } from '../../kernel/errors.js'
 
 export async function healthRoutes (app: FastifyInstance): Promise<void> {
-  // Liveness: the process is up and serving HTTP.
+  // Liveness: the process is up and serving HTTP. X-Tessera-Process names the process that
+  // answered (its pid, as in its log lines): with WEB_CONCURRENCY > 1 each HTTP process answers some.
+  const processHeader = String(process.pid)
   app.get('/health', {
     schema: {
       summary: 'Liveness: the process is up',
@@ -13,7 +15,10 @@ export async function healthRoutes (app: FastifyInstance): Promise<void> {
         200: { description: 'Up', type: 'object', additionalProperties: false, required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } }
       }
     }
-  }, async () => ({ status: 'ok' }))
+  }, async (_request, reply) => {
+    void reply.header('X-Tessera-Process', processHeader)
+    return { status: 'ok' }
+  })
 
   // Readiness: the database answers within a short time.
   app.get('/ready', {

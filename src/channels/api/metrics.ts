@@ -13,8 +13,11 @@ import { AppError } from '../../kernel/errors.js'
  */
 export type MetricsAccess = { token: string } | 'open' | 'elsewhere'
 
+/** What /metrics needs: one app's metrics, or (METRICS_PORT in a cluster) every process's, aggregated by the primary. */
+export type MetricsSource = Pick<Metrics, 'exposition' | 'contentType'>
+
 export interface MetricsRouteOptions {
-  metrics: Metrics
+  metrics: MetricsSource
   access: MetricsAccess
   /** On the separate listener: no shared Problem schema there, and no problem to answer. */
   bare?: boolean
@@ -60,7 +63,7 @@ export function metricsAccess (settings: { token: string | undefined, port: numb
  * The separate metrics listener (METRICS_PORT): GET /metrics alone, without a
  * token, for a port only the deployment's network reaches. server.ts listens with it.
  */
-export async function metricsListener (metrics: Metrics): Promise<FastifyInstance> {
+export async function metricsListener (metrics: MetricsSource): Promise<FastifyInstance> {
   const listener = Fastify({ logger: false })
   await listener.register(metricsRoutes, { metrics, access: 'open', bare: true })
   return listener

@@ -10,7 +10,8 @@ import { readOperationalFacts } from './store.js'
  * Two kinds: what this process counts as it works (requests, verifications,
  * database errors, Data Integrity tasks) and what the database says at scrape
  * time (job queues, events, deliveries, status lists), so any instance reports
- * the deployment's whole state: aggregate those with max(), not sum().
+ * the deployment's whole state: aggregate those with max(), not sum() (their
+ * `aggregator`, which the cluster primary's aggregation of its processes follows).
  * Labels carry route patterns, statuses, queue names, event types and issuer
  * ids: never a URL as sent, an email address or a name.
  */
@@ -73,17 +74,17 @@ export function createMetrics (options: MetricsOptions): Metrics {
   new Gauge({ name: `${PREFIX}data_integrity_threads`, help: 'Data Integrity threads running now', registers, collect () { this.set(observed?.threads ?? 0) } }) // eslint-disable-line no-new
 
   new Gauge({ name: `${PREFIX}database_pool_max`, help: 'Connections the database pool may open (configured; postgres.js reports no live use)', registers }).set(options.poolMax)
-  const databaseUp = new Gauge({ name: `${PREFIX}database_up`, help: '1 when the scrape\'s database read succeeded, 0 when it failed or timed out', registers })
-  const readSeconds = new Gauge({ name: `${PREFIX}database_read_seconds`, help: 'How long the scrape\'s database read took', registers })
-  const queueDepth = new Gauge({ name: `${PREFIX}job_queue_depth`, help: 'Jobs waiting per queue (created or waiting for a retry)', labelNames: ['queue'] as const, registers })
-  const queueRetrying = new Gauge({ name: `${PREFIX}job_queue_retrying`, help: 'Jobs per queue that failed and wait for a retry', labelNames: ['queue'] as const, registers })
-  const queueAge = new Gauge({ name: `${PREFIX}job_queue_oldest_age_seconds`, help: 'How long the oldest runnable job of each queue has waited past its start time', labelNames: ['queue'] as const, registers })
-  const events = new Counter({ name: `${PREFIX}credential_events_total`, help: 'Events recorded in the database, by type (credential.issued, credential.reissued: corrected or re-signed, credential.recertified, credential.revoked, ...)', labelNames: ['type'] as const, registers })
-  const emails = new Gauge({ name: `${PREFIX}email_notifications`, help: 'Holder emails events called for, by state (pending: not sent yet or being retried; sent; skipped)', labelNames: ['state'] as const, registers })
-  const webhooks = new Gauge({ name: `${PREFIX}webhook_deliveries`, help: 'Webhook deliveries by state (pending, delivered, failed: given up)', labelNames: ['state'] as const, registers })
-  const webhookAttempts = new Gauge({ name: `${PREFIX}webhook_delivery_attempts`, help: 'Attempts webhook deliveries took, by the delivery\'s state (attempts beyond one per delivery are retries)', labelNames: ['state'] as const, registers })
-  const listsRemaining = new Gauge({ name: `${PREFIX}status_list_capacity_remaining`, help: 'Indexes left in the open status list of each issuer and purpose (a full list is closed and a new one opened on the next issue)', labelNames: ['issuer', 'purpose'] as const, registers })
-  const lists = new Gauge({ name: `${PREFIX}status_lists`, help: 'Status lists per issuer and purpose', labelNames: ['issuer', 'purpose'] as const, registers })
+  const databaseUp = new Gauge({ name: `${PREFIX}database_up`, help: '1 when the scrape\'s database read succeeded, 0 when it failed or timed out', registers, aggregator: 'min' })
+  const readSeconds = new Gauge({ name: `${PREFIX}database_read_seconds`, help: 'How long the scrape\'s database read took', registers, aggregator: 'max' })
+  const queueDepth = new Gauge({ name: `${PREFIX}job_queue_depth`, help: 'Jobs waiting per queue (created or waiting for a retry)', labelNames: ['queue'] as const, registers, aggregator: 'max' })
+  const queueRetrying = new Gauge({ name: `${PREFIX}job_queue_retrying`, help: 'Jobs per queue that failed and wait for a retry', labelNames: ['queue'] as const, registers, aggregator: 'max' })
+  const queueAge = new Gauge({ name: `${PREFIX}job_queue_oldest_age_seconds`, help: 'How long the oldest runnable job of each queue has waited past its start time', labelNames: ['queue'] as const, registers, aggregator: 'max' })
+  const events = new Counter({ name: `${PREFIX}credential_events_total`, help: 'Events recorded in the database, by type (credential.issued, credential.reissued: corrected or re-signed, credential.recertified, credential.revoked, ...)', labelNames: ['type'] as const, registers, aggregator: 'max' })
+  const emails = new Gauge({ name: `${PREFIX}email_notifications`, help: 'Holder emails events called for, by state (pending: not sent yet or being retried; sent; skipped)', labelNames: ['state'] as const, registers, aggregator: 'max' })
+  const webhooks = new Gauge({ name: `${PREFIX}webhook_deliveries`, help: 'Webhook deliveries by state (pending, delivered, failed: given up)', labelNames: ['state'] as const, registers, aggregator: 'max' })
+  const webhookAttempts = new Gauge({ name: `${PREFIX}webhook_delivery_attempts`, help: 'Attempts webhook deliveries took, by the delivery\'s state (attempts beyond one per delivery are retries)', labelNames: ['state'] as const, registers, aggregator: 'max' })
+  const listsRemaining = new Gauge({ name: `${PREFIX}status_list_capacity_remaining`, help: 'Indexes left in the open status list of each issuer and purpose (a full list is closed and a new one opened on the next issue)', labelNames: ['issuer', 'purpose'] as const, registers, aggregator: 'max' })
+  const lists = new Gauge({ name: `${PREFIX}status_lists`, help: 'Status lists per issuer and purpose', labelNames: ['issuer', 'purpose'] as const, registers, aggregator: 'max' })
   const fromDatabase = [queueDepth, queueRetrying, queueAge, events, emails, webhooks, webhookAttempts, listsRemaining, lists]
 
   const readDatabase = async (): Promise<void> => {
