@@ -46,4 +46,6 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
   CMD node -e "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
 # A 192 MB old-generation cap: V8 then collects before growing (peak RSS about 270 MiB under the
 # bench instead of about 400; six concurrent 1,000-item batches peaked at 320 MiB). Keep in step with start:prod.
+# The cap is per process: WEB_CONCURRENCY (default: one per core) HTTP processes and the job-worker
+# process inherit it from the primary (Node's cluster module passes execArgv on).
 CMD ["node", "--max-old-space-size=192", "dist/server.js"]

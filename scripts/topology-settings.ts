@@ -77,7 +77,7 @@ export interface TopologyValues {
 
 /**
  * The environment of a Tessera service: the instances only add jobs
- * (WORKER=off), the worker runs them (WORKER=inline, which src/worker.ts
+ * (WORKER=off) and run one process each (WEB_CONCURRENCY=1), the worker runs them (WORKER=inline, which src/worker.ts
  * always does; set so the file says it); migrate needs only the database.
  */
 export function tesseraEnvironment (service: TesseraService, v: TopologyValues): Record<string, string> {
@@ -96,5 +96,7 @@ export function tesseraEnvironment (service: TesseraService, v: TopologyValues):
     LOG_LEVEL: v.logLevel
   }
   if (service === 'worker') return { ...common, WORKER: 'inline' }
-  return { ...common, HOST: v.host, PORT: String(v.portOf(service)), TRUST_PROXY: v.trustProxy, WORKER: 'off' }
+  // One process per instance: here the instances are the unit of scale (the proxy balances them, the
+  // orchestrator restarts them), and two single-process instances already use both cores of the host.
+  return { ...common, HOST: v.host, PORT: String(v.portOf(service)), TRUST_PROXY: v.trustProxy, WORKER: 'off', WEB_CONCURRENCY: '1' }
 }

@@ -86,6 +86,8 @@ t.test('hostile uploads against the production build under its memory cap: 4xx a
       ADMIN_API_KEY: ADMIN_KEY,
       LOG_LEVEL: 'warn',
       WORKER: 'off',
+      // One process, so the RSS sampled below is the one that reads the uploads.
+      WEB_CONCURRENCY: '1',
       // The attack runs from one address; the limits under test are the file limits, not the rate limits.
       RATE_LIMIT_VERIFY_PER_MINUTE: '100000',
       // Load shedding would answer 503 before the upload is read; this test wants it read.
