@@ -49,6 +49,7 @@ import { databaseSources } from './capabilities/verification/database-sources.js
 import { foreignResolvers } from './capabilities/verification/foreign/foreign-sources.js'
 import { HttpCache } from './infrastructure/outbound/http-cache.js'
 import type { OutboundForTests } from './infrastructure/outbound/outbound.js'
+import { OwnRecordsCache } from './capabilities/verification/own-records-cache.js'
 import { PureCheckCache } from './capabilities/verification/pure-check-cache.js'
 import type { Verifier } from './capabilities/verification/verify-credential.js'
 import { createMetrics, installRequestMetrics, type Metrics } from './infrastructure/observability/metrics.js'
@@ -121,6 +122,8 @@ export interface AppDependencies {
   dataIntegrity?: DataIntegrity
   /** The change feed's NOTIFY channel; every instance of a deployment shares the default (tests break it with another). */
   changesChannel?: string
+  /** How long the verifier's copies of keys and status records live unheard of (own-records-cache.ts; tests stretch or shrink it). */
+  ownRecordsTtlMs?: number
   /** Tests only: loopback stand-ins for public hosts named in signed documents, for the verifier's fetches (OutboundForTests). */
   outboundForTests?: OutboundForTests
 }
@@ -174,13 +177,16 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   const keys = followKeyChanges(deps.keyRing, { info: (m) => { app.log.info(m) }, error: (details, m) => { app.log.error(details, m) } })
   const registry = recognisedIssuers(deps.sql)
   app.decorate('recognisedIssuers', registry)
+  // The verifier's copies of our own keys and status records, dropped on the same feed.
+  const ownRecords = new OwnRecordsCache(deps.ownRecordsTtlMs === undefined ? {} : { ttlMs: deps.ownRecordsTtlMs })
   const changes = await openChangeFeedFor(deps.config.database, deps.sql, {
     onChange: (key) => {
+      ownRecords.onChange(key)
       if (key.startsWith('credential:')) documents.credentials.invalidate(key)
       else if (key.startsWith('status-list:')) documents.statusLists.invalidate(key)
       else { keys.onChange(key); registry.onChange(key) }
     },
-    onReset: () => { documents.credentials.clear(); documents.statusLists.clear(); keys.reload(); registry.reset() }
+    onReset: () => { ownRecords.clear(); documents.credentials.clear(); documents.statusLists.clear(); keys.reload(); registry.reset() }
   }, deps.changesChannel)
   app.decorate('changes', changes)
   // Sign and verify on worker threads, so every core works.
@@ -194,7 +200,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   // Other issuers' keys and status lists, through the outbound client and this app's cache (in memory, dropped with it).
   const { allowLoopback } = deps.config.outbound
   const outboundCache = new HttpCache({ allowLoopback, ...(deps.outboundForTests !== undefined ? { forTests: deps.outboundForTests } : {}), log: { debug: (details, message) => { app.log.debug(details, message) } } })
-  const sources = databaseSources(deps.sql, app.urls, registry, deps.config.verifyClockLeewaySeconds, undefined, foreignResolvers(outboundCache, allowLoopback))
+  const sources = databaseSources(deps.sql, app.urls, registry, deps.config.verifyClockLeewaySeconds, undefined, foreignResolvers(outboundCache, allowLoopback), ownRecords)
   app.decorate('verifier', { sources, dataIntegrity, pureChecks, timeBudgetMs: deps.config.verifyTimeBudgetMs })
   const { notifications } = deps.config
   const runWorkers = notifications.worker === 'inline'

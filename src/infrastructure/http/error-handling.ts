@@ -80,7 +80,7 @@ export function installErrorHandling (app: FastifyInstance): void {
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? ''
-    // OPTIONS reaches here only as a preflight @fastify/cors declined (the staff API): that stays a 404.
+    // OPTIONS reaches here only as a preflight the CORS hook declined (the staff API, hardening.ts): that stays a 404.
     const allow = request.method === 'OPTIONS' ? [] : methods.allowed(request.url)
     if (allow.length > 0 && !allow.includes(request.method)) {
       void reply.header('Allow', allow.join(', '))

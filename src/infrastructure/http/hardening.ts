@@ -1,8 +1,7 @@
-import cors from '@fastify/cors'
 import helmet from 'helmet'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { AppError, sendProblem } from '../../kernel/errors.js'
 
 /**
@@ -25,12 +24,7 @@ export async function installHardening (app: FastifyInstance): Promise<void> {
   })
   app.addHook('onRequest', (request, reply, done) => { securityHeaders(request.raw, reply.raw, (error?: unknown) => { done(error as Error | undefined) }) })
 
-  await app.register(cors, {
-    delegator: (request: FastifyRequest, callback) => {
-      const staff = (request.url ?? '').startsWith('/api/')
-      callback(null, staff ? { origin: false } : { origin: '*', methods: ['GET', 'HEAD', 'POST'], maxAge: 600, exposedHeaders: ['ETag', 'Location', 'Retry-After'] })
-    }
-  })
+  installCors(app)
 
   await app.register(rateLimit, {
     global: false,
@@ -52,3 +46,34 @@ export async function installHardening (app: FastifyInstance): Promise<void> {
 
 /** The rate limit of a public route, for its `config`. */
 export const perMinute = (max: number): { rateLimit: { max: number, timeWindow: number } } => ({ rateLimit: { max, timeWindow: 60_000 } })
+
+/** What every public answer says: any origin may read it (nothing public depends on who asks). */
+const PUBLIC_CORS_HEADERS = Object.freeze({ 'access-control-allow-origin': '*', 'access-control-expose-headers': 'ETag, Location, Retry-After' })
+const PREFLIGHT_HEADERS = Object.freeze({ 'access-control-allow-methods': 'GET, HEAD, POST', 'access-control-max-age': '600', 'content-length': '0' })
+
+/**
+ * CORS on public reads and verification, never on the staff API (`/api/`),
+ * with headers fixed once: @fastify/cors with a per-request delegator
+ * rebuilt and merged its options on every request, and added
+ * `Vary: Origin` to answers that do not depend on the origin. Preflights
+ * answer 204 as @fastify/cors did (strict: an Origin and a requested
+ * method); a staff API preflight reaches the catch-all OPTIONS route, which
+ * answers 404.
+ */
+function installCors (app: FastifyInstance): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.url.startsWith('/api/')) { done(); return }
+    void reply.headers(PUBLIC_CORS_HEADERS)
+    if (request.raw.method !== 'OPTIONS') { done(); return }
+    if (request.headers.origin === undefined || request.headers['access-control-request-method'] === undefined) {
+      void reply.status(400).type('text/plain').send('Invalid Preflight Request')
+      return
+    }
+    const requested = request.headers['access-control-request-headers']
+    void reply.headers(PREFLIGHT_HEADERS).header('vary', 'Access-Control-Request-Headers')
+    if (requested !== undefined) void reply.header('access-control-allow-headers', requested)
+    void reply.code(204).send()
+  })
+  // Lets a preflight reach the hook above for every path; what it does not answer (the staff API) is not found.
+  app.options('*', { schema: { hide: true } }, async (_request, reply) => { reply.callNotFound() })
+}

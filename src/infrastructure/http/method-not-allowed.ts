@@ -14,7 +14,7 @@ export class MethodIndex {
   private readonly methods = new Set<HTTPMethod>()
 
   add (methods: string | readonly string[], url: string): void {
-    // A catch-all (@fastify/cors's OPTIONS preflight route) is not what an address answers.
+    // A catch-all (the CORS preflight route, hardening.ts) is not what an address answers.
     if (url === '*' || url === '/*') return
     for (const method of ([] as string[]).concat(methods) as HTTPMethod[]) {
       if (this.router.hasRoute(method, url)) continue
