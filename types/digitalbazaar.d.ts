@@ -11,7 +11,7 @@ declare module '@digitalbazaar/data-integrity' {
   }
 }
 declare module '@digitalbazaar/eddsa-rdfc-2022-cryptosuite' {
-  export const cryptosuite: unknown
+  export const cryptosuite: Record<string, unknown>
 }
 declare module '@digitalbazaar/eddsa-2022-cryptosuite' {
   export const cryptosuite: unknown

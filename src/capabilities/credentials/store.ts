@@ -228,10 +228,12 @@ export async function markSuperseded (tx: Db, id: string, versions: number[], at
   await tx`update credential_versions set superseded_at = ${at} where credential_id = ${id} and version in ${tx(versions)}`
 }
 
-export async function markRevoked (tx: Db, id: string, revocation: { at: Date, by: string, reason: string }): Promise<void> {
+export async function markRevoked (tx: Db, id: string, revocation: { at: Date, by: string, reason: string }, changes?: ChangeAnnouncer): Promise<void> {
   await tx`
     update credentials set revoked_at = ${revocation.at}, revoked_by = ${revocation.by}, revocation_reason = ${revocation.reason}
     where id = ${id}`
+  // Every version's status record now says revoked, also those on lists the revocation left alone (superseded versions).
+  await announceChange(tx, `credential:${id}`, changes)
 }
 
 /** What the service's records say about the version holding a status entry (for verification). */
@@ -320,6 +322,18 @@ export async function queryCredentials (sql: Db, q: CredentialQuery): Promise<Cr
 }
 
 /** Is this a signature value (Data Integrity proofValue, or the JWS signature part) of a stored version? */
+/**
+ * Whether a version's document is exactly the text whose SHA-256 (hex) this
+ * is: a document this service signed (migration 0021's index).
+ */
+export async function isStoredDocument (sql: Db, sha256Hex: string): Promise<boolean> {
+  const rows = await sql`
+    select 1 from credential_versions
+    where tessera_sha256_hex(document) = ${sha256Hex}
+    limit 1`
+  return rows.length > 0
+}
+
 export async function isStoredSignature (sql: Db, signature: string): Promise<boolean> {
   const rows = await sql`
     select 1 from credential_versions

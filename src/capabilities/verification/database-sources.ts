@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { Sql } from 'postgres'
-import { findStatusRecordWithListHead, isStoredSignature } from '../credentials/store.js'
+import { findStatusRecordWithListHead, isStoredDocument, isStoredSignature } from '../credentials/store.js'
 import { findEd25519Key, findPublishedKey } from '../keys/store.js'
 import type { PublicUrls } from '../../kernel/public-urls.js'
 import { parsePublicUrl } from '../../kernel/public-urls.js'
@@ -9,6 +9,7 @@ import { ownershipClassifier } from './ownership.js'
 import { SourceUnavailableError, type VerificationSources } from './sources.js'
 import type { ForeignResolvers } from './foreign/foreign-sources.js'
 import type { RecognisedIssuers } from '../registry/lookup.js'
+import { SIGNING_KEYS_TAG, type OwnRecordsCache } from './own-records-cache.js'
 
 /**
  * The verifier's view of this service's own issuers, keys and status lists,
@@ -23,8 +24,12 @@ import type { RecognisedIssuers } from '../registry/lookup.js'
  * The lists' bits are kept by version (a list is 16 KiB and more), up to
  * `bitsBytes` (16 MiB by default: a thousand lists of the default size); the
  * app makes one of these and shares it between its routes.
+ *
+ * With `records` (the app's, kept current by its change feed), keys and
+ * status records are read once and then served from memory until they
+ * change: a verification of a credential seen before asks PostgreSQL nothing.
  */
-export function databaseSources (sql: Sql, urls: PublicUrls, registry: Pick<RecognisedIssuers, 'find'>, clockLeewaySeconds?: number, bitsBytes = 16 * 1024 * 1024, foreign?: () => ForeignResolvers): VerificationSources {
+export function databaseSources (sql: Sql, urls: PublicUrls, registry: Pick<RecognisedIssuers, 'find'>, clockLeewaySeconds?: number, bitsBytes = 16 * 1024 * 1024, foreign?: () => ForeignResolvers, records?: OwnRecordsCache): VerificationSources {
   const ownership = ownershipClassifier(urls.base)
   const bitsCache = new LRUCache<string, { bits: Buffer, version: number }>({ maxSize: bitsBytes, sizeCalculation: (list, id) => list.bits.length + id.length + 64 })
   const own = (url: string, kind: 'issuer' | 'key' | 'status-list'): string | undefined => {
@@ -38,6 +43,9 @@ export function databaseSources (sql: Sql, urls: PublicUrls, registry: Pick<Reco
       throw new SourceUnavailableError(`The service's records of its own ${what} could not be read.`, { cause: error })
     }
   }
+  const remembered = async <T>(key: string, tagsOf: (value: T) => readonly string[] | undefined, load: () => Promise<T>): Promise<T> =>
+    records === undefined ? await load() : await records.get(key, tagsOf, load)
+  const keyTags = (): readonly string[] => [SIGNING_KEYS_TAG]
   const sources: VerificationSources = {
     ownership,
     recognisedIssuer: async (issuerId) => {
@@ -52,14 +60,14 @@ export function databaseSources (sql: Sql, urls: PublicUrls, registry: Pick<Reco
     findOwnEd25519Key: async (issuerId, publicKeyMultibase) => {
       const id = own(issuerId, 'issuer')
       if (id === undefined) return undefined
-      const key = await read('keys', async () => await findEd25519Key(sql, id, publicKeyMultibase))
+      const key = await remembered(`ed25519:${id}\u0000${publicKeyMultibase}`, keyTags, async () => await read('keys', async () => await findEd25519Key(sql, id, publicKeyMultibase)))
       return key === undefined ? undefined : { id: key.id, status: key.status, ...(key.compromisedAt !== null ? { compromisedAt: key.compromisedAt } : {}) }
     },
 
     findOwnJwtKey: async (kid) => {
       const id = own(kid, 'key')
       if (id === undefined) return undefined
-      const key = await read('keys', async () => await findPublishedKey(sql, id))
+      const key = await remembered(`key:${id}`, keyTags, async () => await read('keys', async () => await findPublishedKey(sql, id)))
       if (key === undefined || key.algorithm === 'Ed25519') return undefined
       return { issuerId: urls.issuer(key.issuerId), publicJwk: key.publicJwk, alg: key.algorithm, status: key.status, ...(key.compromisedAt !== null ? { compromisedAt: key.compromisedAt } : {}) }
     },
@@ -67,11 +75,14 @@ export function databaseSources (sql: Sql, urls: PublicUrls, registry: Pick<Reco
     findOwnStatusList: async (url, recordIndex) => {
       const id = own(url, 'status-list')
       if (id === undefined) return undefined
-      // The version is read every time (a revocation through any instance is seen at once);
-      // the 16 KiB of bits only when the version moved.
+      // The head and record come from memory until the list or the credential changes
+      // (own-records-cache.ts); the 16 KiB of bits are read again only when the version moved.
       const { head, record } = recordIndex === undefined
-        ? { head: await read('status lists', async () => await findStatusListHead(sql, id)), record: undefined }
-        : await read('status lists', async () => await findStatusRecordWithListHead(sql, id, recordIndex))
+        ? { head: await remembered(`list:${id}`, (found) => found === undefined ? undefined : [`status-list:${id}`], async () => await read('status lists', async () => await findStatusListHead(sql, id))), record: undefined }
+        // An index without a credential (yet) is not remembered: it may be issued next.
+        : await remembered(`record:${id}:${recordIndex}`,
+          (found) => found.record === undefined ? undefined : [`status-list:${id}`, `credential:${found.record.credentialId}`],
+          async () => await read('status lists', async () => await findStatusRecordWithListHead(sql, id, recordIndex)))
       if (head === undefined) return undefined
       let cached = bitsCache.get(id)
       if (cached?.version !== head.version) {
@@ -103,6 +114,8 @@ export function databaseSources (sql: Sql, urls: PublicUrls, registry: Pick<Reco
     },
 
     isOwnSignature: async (signature) => await read('credentials', async () => await isStoredSignature(sql, signature)),
+
+    isOwnDocument: async (sha256Hex) => await read('credentials', async () => await isStoredDocument(sql, sha256Hex)),
 
     fetchStatusListCredential: async () => undefined,
 

@@ -32,8 +32,21 @@ export class PureCheckCache {
     this.#keys = new LRUCache({ maxSize: Math.max(1, Math.floor(maxBytes / 16)), sizeCalculation: (_value, cacheKey) => cacheKey.length + 512 })
   }
 
-  static keyOf (kind: string, content: unknown): string {
-    return createHash('sha256').update(kind).update('\u0000').update(typeof content === 'string' ? content : JSON.stringify(content)).digest('base64url')
+  /**
+   * SHA-256 (hex) of a document's exact content (a string as is, anything
+   * else as its JSON): for a stored document of ours, the hash of its stored
+   * text, which PostgreSQL indexes (migration 0021).
+   */
+  static hashOf (content: unknown): string {
+    return createHash('sha256').update(typeof content === 'string' ? content : JSON.stringify(content)).digest('hex')
+  }
+
+  /**
+   * A check's key: its kind and the content's hash. A verification hashes its
+   * document once (hashOf) and keys every check of it from that hash.
+   */
+  static keyOf (kind: string, content: unknown, contentHash = PureCheckCache.hashOf(content)): string {
+    return `${kind}:${contentHash}`
   }
 
   /** The cached result of `compute` for this key; a failed computation is not kept. */
@@ -47,7 +60,7 @@ export class PureCheckCache {
 
   /** The public key of a JWK, imported once while it stays in the cache. */
   publicKey (jwk: JWK): KeyObject {
-    const cacheKey = JSON.stringify(jwk)
+    const cacheKey = jwkIdentity(jwk)
     let key = this.#keys.get(cacheKey)
     if (key === undefined) {
       key = importPublicKey(jwk)
@@ -62,6 +75,19 @@ export class PureCheckCache {
   }
 }
 
+const identities = new WeakMap<object, string>()
+
+/**
+ * A public JWK's content as a hash, made once per JWK object: the
+ * verifier's own keys come from a cache (own-records-cache.ts), so the same
+ * object is met on every verification.
+ */
+export function jwkIdentity (jwk: JWK): string {
+  let identity = identities.get(jwk)
+  if (identity === undefined) identities.set(jwk, identity = PureCheckCache.hashOf(jwk))
+  return identity
+}
+
 /** A JWK as a node:crypto public key (a cache may keep it: nothing secret). */
 export const importPublicKey = (jwk: JWK): KeyObject => createPublicKey({ key: { ...jwk } as NodeJsonWebKey, format: 'jwk' })
 
@@ -74,7 +100,11 @@ function approximateBytes (value: unknown): number {
   }
 }
 
-/** `compute`, remembered in `cache` when there is one (the app's); without one, computed every time. */
-export async function memoised<T extends {}> (cache: PureCheckCache | undefined, kind: string, content: unknown, compute: () => Promise<T>): Promise<T> {
-  return cache === undefined ? await compute() : await cache.get(PureCheckCache.keyOf(kind, content), compute)
+/**
+ * `compute`, remembered in `cache` when there is one (the app's); without
+ * one, computed every time. `contentHash`: the content's hash when the caller
+ * has it already (hashOf), so a document is hashed once per verification.
+ */
+export async function memoised<T extends {}> (cache: PureCheckCache | undefined, kind: string, content: unknown, compute: () => Promise<T>, contentHash?: string): Promise<T> {
+  return cache === undefined ? await compute() : await cache.get(PureCheckCache.keyOf(kind, content, contentHash), compute)
 }

@@ -33,6 +33,12 @@ export interface VerificationSources {
    */
   isOwnSignature: (signature: string) => Promise<boolean>
   /**
+   * Is this document (by the SHA-256, hex, of its JSON: PureCheckCache.hashOf)
+   * exactly one this service signed and stored? Then its proofs were made
+   * here and need no second check. Optional: without it, every proof is checked.
+   */
+  isOwnDocument?: (sha256Hex: string) => Promise<boolean>
+  /**
    * Own status list by its URL (bits from the database), or undefined when not
    * ours. With `recordIndex`, also what the records say about the version
    * holding that entry (when it was superseded or revoked, which version is

@@ -12,7 +12,7 @@ import { verifyJwtProof } from './steps/proof-jwt.js'
 import { deriveStatus, failed, skipped, unknown, type Check, type CheckId, type CurrentVersion, type VerificationResult } from './result.js'
 import { checkSchema } from './steps/schema-check.js'
 import { checkSignedData } from './steps/signed-data.js'
-import { memoised } from './pure-check-cache.js'
+import { memoised, PureCheckCache } from './pure-check-cache.js'
 import { SourceUnavailableError, type VerificationRuntime, type VerificationSources } from './sources.js'
 import { checkStatus, type StatusOutcome } from './steps/status-check.js'
 import { checkValidityPeriod } from './steps/validity-period.js'
@@ -89,15 +89,19 @@ async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<V
   let credential: Json
   let proofChecks: (credential: Json) => Promise<ProofChecks>
   let jwtProof: Check | undefined
+  // The document's hash, made once: every memoised check of it is keyed by it (pure-check-cache.ts).
+  let contentHash: string | undefined
   if (parsed.kind === 'jwt') {
     const outcome = await step('proof', async () => await verifyJwtProof(parsed.jwt, sources, deps.pureChecks))
     if (outcome.payload === undefined) return finish(now, {}, [failed('format', `The VC-JWT cannot be decoded: ${outcome.proof.message}`), ...ALL_AFTER_FORMAT.map((id) => skipped(id, 'format'))])
     credential = credentialFromPayload(outcome.payload)
     proofChecks = async (c) => await checkJwt(outcome, c, sources)
     jwtProof = { id: 'proof', result: outcome.proof.result, message: outcome.proof.message }
+    // The credential is a function of the token: the token's hash stands for it.
+    contentHash = outcome.contentHash === undefined ? undefined : `jwt-${outcome.contentHash}`
   } else {
     credential = parsed.credential
-    proofChecks = async (c) => await checkDataIntegrity(c, sources, deps)
+    proofChecks = async (c) => await checkDataIntegrity(c, sources, deps, contentHash)
   }
 
   // Before any recursive walk (schema view, JSON-LD): a bounded document is a bounded bill.
@@ -111,11 +115,12 @@ async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<V
     return finish(now, credential, [format, ...rest])
   }
 
-  const schema = await step('schema', async () => await memoised(deps.pureChecks, 'schema', credential, async () => checkSchema(credential)))
+  if (contentHash === undefined && deps.pureChecks !== undefined) contentHash = PureCheckCache.hashOf(credential)
+  const schema = await step('schema', async () => await memoised(deps.pureChecks, 'schema', credential, async () => checkSchema(credential), contentHash))
   const [proof, status] = await Promise.all([step('proof', async () => await proofChecks(credential)), step('status', async () => await checkStatus(credential, now, sources, at, deps))])
   // Only signed data means anything: every check above read plain JSON, which must state exactly what was signed.
   const { proof: _, ...unsigned } = credential
-  const signedData = proof.proof.result === 'passed' ? await step('signed_data', async () => await checkSignedData(unsigned, deps)) : skipped('signed_data', 'proof')
+  const signedData = proof.proof.result === 'passed' ? await step('signed_data', async () => await checkSignedData(unsigned, deps, contentHash)) : skipped('signed_data', 'proof')
   const validity = checkValidityPeriod(credential, at, sources.clockLeewaySeconds)
   const result = finish(now, credential, [format, schema.check, proof.proof, signedData, proof.keyBinding, validity, status.check],
     // Renewal advice is about what the holder can do now: a question about another moment ("at") gets none.

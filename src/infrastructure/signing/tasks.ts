@@ -7,7 +7,7 @@ import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cry
 import { createVerifyCryptosuite as ecdsaSd2023 } from '@digitalbazaar/ecdsa-sd-2023-cryptosuite'
 import { Ed25519Signature2020 } from '@digitalbazaar/ed25519-signature-2020'
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey'
-import { createPrivateKey, sign as cryptoSign } from 'node:crypto'
+import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import { createDocumentLoader, DocumentNotAvailableError, staticDocumentLoader } from '../jsonld/document-loader.js'
 import { installSharedTermDefinitions } from '../jsonld/shared-term-definitions.js'
 
@@ -64,8 +64,40 @@ export interface ReadyTask { kind: 'ready' }
 
 export type Task = SignTask | VerifyTask | CompareDatasetsTask | ReadyTask
 
+interface Ed25519Verifier { id: string, algorithm: 'Ed25519', verify: (input: { data: Uint8Array, signature: Uint8Array }) => Promise<boolean> }
+
+/**
+ * Ed25519 verifiers by key, their public keys imported once per runner: the
+ * library's verifier imports the key (a DER parse and a KeyObject) on every
+ * verification. Keyed by the whole verification method as the proof named
+ * it, so a different key under a known id is a different verifier. Module
+ * state: each thread (or an inline runner's process) has its own; public keys
+ * only, nothing secret.
+ */
+const ed25519Verifiers = new LRUCache<string, Promise<Ed25519Verifier>>({ max: 1000 })
+
+async function cachedEd25519Verifier ({ verificationMethod }: { verificationMethod: Json }): Promise<Ed25519Verifier> {
+  const cacheKey = JSON.stringify(verificationMethod)
+  let verifier = ed25519Verifiers.get(cacheKey)
+  if (verifier === undefined) {
+    verifier = (async () => {
+      // The library reads and checks the method as before; only the imported key is kept.
+      const keyPair = await Ed25519Multikey.from(verificationMethod)
+      const publicKey: KeyObject = createPublicKey({ key: await Ed25519Multikey.toJwk({ keyPair }) as never, format: 'jwk' })
+      const id = keyPair.id ?? String(verificationMethod.id)
+      return { id, algorithm: 'Ed25519' as const, verify: async ({ data, signature }) => cryptoVerify(null, data, publicKey, signature) }
+    })()
+    ed25519Verifiers.set(cacheKey, verifier)
+    verifier.catch(() => { ed25519Verifiers.delete(cacheKey) })
+  }
+  return await verifier
+}
+
+/** eddsa-rdfc-2022 as the library defines it, with verifiers whose keys are imported once. */
+const eddsaRdfc2022CachedKeys = { ...eddsaRdfc2022, createVerifier: cachedEd25519Verifier }
+
 export const SUITE_FACTORIES: Record<string, () => unknown | Promise<unknown>> = {
-  'DataIntegrityProof/eddsa-rdfc-2022': () => new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 }),
+  'DataIntegrityProof/eddsa-rdfc-2022': () => new DataIntegrityProof({ cryptosuite: eddsaRdfc2022CachedKeys }),
   // The draft name of eddsa-rdfc-2022 (same algorithm), still on older badges. Verification
   // only: its package has no signer, and runSign uses eddsa-rdfc-2022. Its proofs were made
   // under the data-integrity/v1 context, which the suite must add instead of v2 (the two

@@ -48,7 +48,7 @@ export async function revokeCredential (
     }
     const live = await listLiveVersions(tx, id)
     await setStatusBits({ ...deps, sql: tx }, live)
-    await markRevoked(tx, id, { at: deps.now, by: deps.actor, reason })
+    await markRevoked(tx, id, { at: deps.now, by: deps.actor, reason }, deps.changes)
     await recordAuditEvent(tx, {
       actor: deps.actor,
       action: 'credential.revoked',

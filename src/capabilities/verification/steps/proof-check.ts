@@ -30,8 +30,11 @@ const recognised = (binding: Binding): Pick<ProofChecks, 'recognisedIssuer'> =>
 const bindingCheck = (binding: Binding): Check =>
   binding.result === 'passed' ? passed('key_binding', binding.message) : binding.result === 'failed' ? failed('key_binding', binding.message) : unknown('key_binding', binding.message, binding.reason)
 
-/** Checks the Data Integrity proof(s) embedded in a JSON-LD credential. */
-export async function checkDataIntegrity (credential: Json, sources: VerificationSources, runtime: VerificationRuntime = {}): Promise<ProofChecks> {
+/**
+ * Checks the Data Integrity proof(s) embedded in a JSON-LD credential.
+ * `contentHash`: the credential's hash, when the caller has made it.
+ */
+export async function checkDataIntegrity (credential: Json, sources: VerificationSources, runtime: VerificationRuntime = {}, contentHash?: string): Promise<ProofChecks> {
   const proofs = asArray(credential.proof)
   if (proofs.length === 0) return { proof: failed('proof', 'The credential has no "proof".'), keyBinding: skipped('key_binding', 'proof'), warnings: [] }
   // Each proof costs a canonicalisation of the whole document: a few are a proof set, hundreds are an attack.
@@ -44,8 +47,13 @@ export async function checkDataIntegrity (credential: Json, sources: Verificatio
   // Keys on other servers are read first (through the cache); the signatures over this exact
   // content and those keys never change: computed once per content and keys read.
   const foreignKeys = await resolveForeignProofKeys(proofs, sources)
-  const memoKey = foreignKeys.size === 0 ? credential : { credential, keys: [...foreignKeys] }
-  const outcomes = await memoised(runtime.pureChecks, 'proof-set', memoKey, async () => await verifyProofSet(unsigned, proofs, runtime.dataIntegrity, foreignKeys))
+  // A document of our own issuer that we stored byte for byte was signed here: its
+  // proofs are established by one index lookup (by any process), not a canonicalisation.
+  const signedHere = async (): Promise<boolean> =>
+    contentHash !== undefined && sources.isOwnDocument !== undefined && issuer !== undefined && sources.ownership(issuer) === 'own' && await sources.isOwnDocument(contentHash)
+  const outcomes = foreignKeys.size === 0
+    ? await memoised(runtime.pureChecks, 'proof-set', credential, async () => await verifyProofSet(unsigned, proofs, runtime.dataIntegrity, foreignKeys, await signedHere()), contentHash)
+    : await memoised(runtime.pureChecks, 'proof-set', { credential, keys: [...foreignKeys] }, async () => await verifyProofSet(unsigned, proofs, runtime.dataIntegrity, foreignKeys))
   let bound: { suite: string, binding: Binding } | undefined
   for (const outcome of outcomes) {
     if (outcome.result !== 'passed') continue

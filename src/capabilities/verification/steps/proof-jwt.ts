@@ -2,7 +2,7 @@ import { verify as verifySignature, type KeyObject } from 'node:crypto'
 import { decodeProtectedHeader, type JWK } from 'jose'
 import { isObject } from '../../../kernel/json.js'
 import { impostorMessage } from './key-resolution.js'
-import { importPublicKey, memoised, type PureCheckCache } from '../pure-check-cache.js'
+import { importPublicKey, jwkIdentity, memoised, PureCheckCache } from '../pure-check-cache.js'
 import { multikeyToJwk } from '../multikey.js'
 import { issuerId } from '../credential-fields.js'
 import { credentialFromPayload } from '../jwt-claims.js'
@@ -26,6 +26,8 @@ export interface JwtOutcome {
   payload?: Json
   /** The JWS signature part, when it verified (a withdrawn key is judged by it). */
   signature?: string
+  /** The token's hash (PureCheckCache.hashOf), made once: every check of this credential is keyed by it. */
+  contentHash?: string
 }
 
 const ALLOWED: Record<string, (jwk: JWK) => boolean> = {
@@ -137,7 +139,9 @@ export async function verifyJwtProof (jwt: string, sources: VerificationSources,
   }
   if (keyTooWeak(alg, key)) return { header, payload, key: found.key, proof: failed('The JWS could not be verified: RS256 requires an RSA key of 2048 bits or more.') }
   // The signature's verdict depends only on the token's bytes and the key: a token seen before is not checked again.
-  const verifies = await memoised(pureChecks, 'jws', `${alg}\u0000${JSON.stringify(found.jwk)}\u0000${jwt}`, async () => signatureVerifies(jwt, alg, key))
-  if (!verifies) return { header, payload, key: found.key, proof: failed(`The ${alg} signature does not verify.`) }
-  return { header, payload, key: found.key, signature: jwt.split('.')[2] ?? '', proof: { result: 'passed', message: `The ${alg} signature verifies.` } }
+  const contentHash = pureChecks === undefined ? undefined : PureCheckCache.hashOf(jwt)
+  const verifies = await memoised(pureChecks, `jws:${alg}:${pureChecks === undefined ? '' : jwkIdentity(found.jwk)}`, jwt, async () => signatureVerifies(jwt, alg, key), contentHash)
+  const hashed = contentHash === undefined ? {} : { contentHash }
+  if (!verifies) return { header, payload, key: found.key, proof: failed(`The ${alg} signature does not verify.`), ...hashed }
+  return { header, payload, key: found.key, signature: jwt.split('.')[2] ?? '', proof: { result: 'passed', message: `The ${alg} signature verifies.` }, ...hashed }
 }

@@ -120,17 +120,25 @@ const quote = (items: readonly string[]): string =>
  * Judges a credential whose proof verified (without its `proof`). Honest
  * credentials cost one walk of the JSON; only a departure from the plain
  * reading costs a canonicalisation of both readings (on the Data Integrity
- * thread when it runs).
+ * thread when it runs). `contentHash`: the whole credential's hash (with its
+ * proof), when the caller has made it.
  */
-export async function checkSignedData (unsigned: Json, runtime: VerificationRuntime = {}): Promise<Check> {
+export async function checkSignedData (unsigned: Json, runtime: VerificationRuntime = {}, contentHash?: string): Promise<Check> {
+  // The verdict is a function of the content: a credential seen before is not walked again.
+  if (contentHash === undefined || runtime.pureChecks === undefined) return await judgeSignedData(unsigned, runtime)
+  return await memoised(runtime.pureChecks, 'signed-data-check', unsigned, async () => await judgeSignedData(unsigned, runtime, contentHash), contentHash)
+}
+
+async function judgeSignedData (unsigned: Json, runtime: VerificationRuntime, contentHash?: string): Promise<Check> {
   const reading = plainReading(unsigned)
   if (reading.departures.length > 0) {
     let difference: DatasetDifference
     try {
       // The same content always compares the same: computed once per content.
       const task: CompareDatasetsTask = { kind: 'compare-datasets', signed: unsigned, plain: reading.document }
+      // Keyed by the whole credential's hash when the caller made one: `unsigned` is a function of it.
       difference = await memoised(runtime.pureChecks, 'signed-data', unsigned, async () =>
-        runtime.dataIntegrity === undefined ? await runTask(task) as DatasetDifference : await runtime.dataIntegrity.run<DatasetDifference>(task))
+        runtime.dataIntegrity === undefined ? await runTask(task) as DatasetDifference : await runtime.dataIntegrity.run<DatasetDifference>(task), contentHash)
     } catch (error) {
       return failed('signed_data', `The credential's JSON-LD meaning cannot be read (${(error as Error).message}), so what its JSON says cannot be matched with what was signed.`)
     }
