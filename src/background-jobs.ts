@@ -36,6 +36,7 @@ const PORTAL_ROWS_KEPT_MS = 86_400_000
  */
 export async function startJobWorkers (deps: WorkerDeps): Promise<void> {
   const { jobs, config } = deps
+  // The outbox fans events out as it records them; this drains fan-out jobs queued before it did (and the admin CLI's).
   await jobs.work(QUEUES.fanOut, async (job) => { await fanOutEvent(deps, job.data.eventId) })
   await jobs.work(QUEUES.email, async (job) => { await sendEventEmail(deps, job.data.eventId) })
   await jobs.work(QUEUES.webhook, async (job) => { await attemptDelivery(deps, job.data.deliveryId) })

@@ -25,7 +25,10 @@ export interface Mailer {
  */
 export function createMailer (options: { smtpUrl: string | undefined, from: string, dataDir: string }): Mailer {
   if (options.smtpUrl !== undefined) {
-    const transport = nodemailer.createTransport(options.smtpUrl, { from: options.from })
+    // Pooled: a few SMTP connections reused for every message, instead of a
+    // connection (and its TLS handshake) per message, which bounded how fast a
+    // batch's emails drained. The URL's own parameters win (?pool=false).
+    const transport = nodemailer.createTransport({ url: options.smtpUrl, pool: true, maxConnections: 4, maxMessages: 1000 }, { from: options.from })
     return {
       send: async (email) => {
         const info = await transport.sendMail({ from: options.from, ...email })

@@ -47,19 +47,20 @@ const SHOWS_CE_PROGRESS: ReadonlySet<EmailKind> = new Set(['reminder', 'expired'
  */
 export async function sendEventEmail (deps: NotificationDeps, eventId: string): Promise<'sent' | 'skipped' | 'nothing to do'> {
   const { sql } = deps
-  const [pending] = await sql<Array<{ kind: EmailKind, resends: number }>>`select kind, resends from email_notifications where event_id = ${eventId} and state = 'pending'`
+  // The reads are sent together where one does not need another's answer (three round trips, not six).
+  const [[pending], event] = await Promise.all([
+    sql<Array<{ kind: EmailKind, resends: number }>>`select kind, resends from email_notifications where event_id = ${eventId} and state = 'pending'`,
+    findEvent(sql, eventId)
+  ])
   if (pending === undefined) return 'nothing to do'
-  const event = await findEvent(sql, eventId)
-  const credential = event !== undefined ? await findCredential(sql, event.credentialId) : undefined
+  const [credential, version] = event !== undefined ? await Promise.all([findCredential(sql, event.credentialId), findVersion(sql, event.credentialId, event.version)]) : []
   if (event === undefined || credential === undefined) return await skip(deps, eventId, 'the event or its credential is gone')
   if (credential.revokedAt !== null) return await skip(deps, eventId, 'the credential is revoked')
   if (event.version !== credential.currentVersion) return await skip(deps, eventId, `version ${event.version} was followed by version ${credential.currentVersion}`)
   const now = deps.clock()
   const scheduled = pending.kind === 'reminder' || pending.kind === 'expired'
   if (scheduled && credential.remindersOptedOutAt !== null) return await skip(deps, eventId, 'the holder unsubscribed from reminders')
-  const version = await findVersion(sql, credential.id, event.version)
-  const achievement = await findAchievement(sql, credential.achievementId)
-  const issuer = await findIssuer(sql, credential.issuerId)
+  const [achievement, issuer] = await Promise.all([findAchievement(sql, credential.achievementId), findIssuer(sql, credential.issuerId)])
   if (version === undefined || achievement === undefined || issuer === undefined) return await skip(deps, eventId, 'the version, achievement or issuer is gone')
   if (pending.kind === 'reminder' && (version.validUntil === null || version.validUntil.getTime() <= now.getTime())) return await skip(deps, eventId, 'the credential has expired since the reminder was due')
   if (pending.kind === 'expired' && (version.validUntil === null || version.validUntil.getTime() > now.getTime())) return await skip(deps, eventId, 'the credential is not expired')
@@ -90,8 +91,9 @@ export async function sendEventEmail (deps: NotificationDeps, eventId: string): 
   const unsubscribeUrl = scheduled ? `${deps.urls.base}/notifications/unsubscribe/${credential.id}?token=${await unsubscribeToken(sql, credential.id)}` : null
   const to = normaliseEmail(version.recipientEmail)
   // Claimed after every reason to skip is behind us, so a skipped email never holds them.
-  const accountInstructions = DELIVERS_A_BADGE.has(pending.kind) && await claimAccountInstructions(sql, { email: to, eventId, now })
-  const wallet = DELIVERS_A_BADGE.has(pending.kind) ? await emailWalletOffer(deps, { credentialId: credential.id, holderEmail: to, now }) : null
+  const [accountInstructions, wallet] = DELIVERS_A_BADGE.has(pending.kind)
+    ? await Promise.all([claimAccountInstructions(sql, { email: to, eventId, now }), emailWalletOffer(deps, { credentialId: credential.id, holderEmail: to, now })])
+    : [false, null]
   const rendered = await renderEmail(pending.kind, issuer.id, {
     holderName: version.recipientName,
     achievementName: achievement.name,

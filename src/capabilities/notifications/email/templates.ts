@@ -111,6 +111,10 @@ async function renderPart (name: string, issuerId: string, overridesDir: string 
     path.join(BUILT_IN, name)
   ]
   for (const file of candidates) {
+    // The built-in templates ship with the service and never change under it: compiled once, never looked at again
+    // (a stat per part per email was most of the file-system calls of a batch's emails). Overrides are checked each time.
+    const shipped = file.startsWith(BUILT_IN) ? compiled.get(file) : undefined
+    if (shipped !== undefined) return shipped.render(data)
     const info = await stat(file).catch(() => undefined)
     if (info === undefined) continue
     let entry = compiled.get(file)

@@ -27,8 +27,8 @@ export async function attemptDelivery (deps: Pick<NotificationDeps, 'sql' | 'clo
   const delivery = await findDelivery(deps.sql, deliveryId)
   if (delivery === undefined || (delivery.state !== 'pending' && options.manual !== true)) return 'nothing to do'
   const now = deps.clock()
-  const hook = await findWebhook(deps.sql, delivery.webhookId)
-  const event = await findEvent(deps.sql, delivery.eventId)
+  // Sent together: one round trip.
+  const [hook, event] = await Promise.all([findWebhook(deps.sql, delivery.webhookId), findEvent(deps.sql, delivery.eventId)])
   if (hook === undefined || !hook.enabled || event === undefined) {
     await markDeliveryFailed(deps.sql, deliveryId, now)
     return 'failed'
