@@ -67,3 +67,14 @@ export async function waitForEmails (sql: Sql, expected: number, maxSeconds: num
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
 }
+
+/** Waits until no email is pending (the backlog left by earlier scenarios), up to `maxSeconds`; returns how many still are. */
+export async function waitForNoPendingEmails (sql: Sql, maxSeconds: number): Promise<number> {
+  const deadline = performance.now() + maxSeconds * 1000
+  for (;;) {
+    const [row] = await sql<Array<{ n: number }>>`select count(*)::int as n from email_notifications where state = 'pending'`
+    const pending = row?.n ?? 0
+    if (pending === 0 || performance.now() > deadline) return pending
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
