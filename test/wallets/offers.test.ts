@@ -117,6 +117,10 @@ t.test(`at most ${OFFERS_PER_BADGE_PER_HOUR} offers of one badge an hour: then a
   const refused = await addToWallet(app, jar, jane.id)
   t.equal(refused.status, 429)
   t.match(refused.body, new RegExp(`At most ${OFFERS_PER_BADGE_PER_HOUR} wallet offers of one badge`))
+  // The limit is the holder's button's: a badge email staff caused still carries its offer.
+  const emailed = await createWalletOffer({ sql: app.sql, now, baseUrl: BASE_URL, actor: 'test' }, { credentialId: jane.id, holderEmail: 'jane@example.org', channel: 'email', revoked: false })
+  t.ok(emailed.txCode !== undefined, 'an email offer is made beyond the portal\'s limit')
+  t.equal((await addToWallet(app, jar, jane.id)).status, 429, 'and the portal is still refused')
   now = new Date(now.getTime() + 3601_000)
   t.equal((await addToWallet(app, jar, jane.id)).status, 303, 'an hour later, allowed again')
 })

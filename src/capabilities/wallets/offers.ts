@@ -76,14 +76,18 @@ export interface CreatedOffer {
  */
 export async function createWalletOffer (deps: { sql: Sql, now: Date, baseUrl: string, actor: string }, request: { credentialId: string, holderEmail: string, channel: 'portal' | 'email', revoked: boolean }): Promise<CreatedOffer> {
   if (request.revoked) throw new AppError('credential_revoked', 'A revoked badge cannot be added to a wallet.')
-  const recent = await countRecentOffers(deps.sql, request.credentialId, new Date(deps.now.getTime() - 3600_000))
-  if (recent >= OFFERS_PER_BADGE_PER_HOUR) throw new AppError('too_many_requests', `At most ${OFFERS_PER_BADGE_PER_HOUR} wallet offers of one badge an hour; try again later.`)
+  // The hourly limit is the holder's (the portal's button); an email's offer comes with an email staff caused.
+  if (request.channel === 'portal') {
+    const recent = await countRecentOffers(deps.sql, request.credentialId, new Date(deps.now.getTime() - 3600_000))
+    if (recent >= OFFERS_PER_BADGE_PER_HOUR) throw new AppError('too_many_requests', `At most ${OFFERS_PER_BADGE_PER_HOUR} wallet offers of one badge an hour; try again later.`)
+  }
   const token = randomToken()
   const preAuthorizedCode = preAuthorizedCodeFor(token)
   const txCode = request.channel === 'email' ? String(randomInt(0, 1_000_000)).padStart(6, '0') : undefined
   const id = newId()
   const expiresAt = new Date(deps.now.getTime() + OFFER_LIFETIME_MS[request.channel])
-  await insertWalletOffer(deps.sql, {
+  // Sent together (one round trip instead of two: every badge email makes an offer).
+  await Promise.all([insertWalletOffer(deps.sql, {
     id,
     tokenHash: secretHash(token),
     credentialId: request.credentialId,
@@ -93,8 +97,7 @@ export async function createWalletOffer (deps: { sql: Sql, now: Date, baseUrl: s
     expiresAt,
     txCodeHash: txCode === undefined ? null : secretHash(`${id}:${txCode}`),
     preAuthorizedCodeHash: secretHash(preAuthorizedCode)
-  })
-  await recordAuditEvent(deps.sql, { actor: deps.actor, action: 'wallet.offer_created', subjectType: 'credential', subjectId: request.credentialId, details: { offerId: id, channel: request.channel, expiresAt: expiresAt.toISOString() } })
+  }), recordAuditEvent(deps.sql, { actor: deps.actor, action: 'wallet.offer_created', subjectType: 'credential', subjectId: request.credentialId, details: { offerId: id, channel: request.channel, expiresAt: expiresAt.toISOString() } })])
   return { id, token, urls: offerUrls(deps.baseUrl, token), expiresAt, preAuthorizedCode, ...(txCode !== undefined ? { txCode } : {}) }
 }
 
