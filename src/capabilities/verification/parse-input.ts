@@ -13,6 +13,15 @@ export type ParsedInput =
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 const ENVELOPE_PREFIX = 'data:application/vc+jwt,'
 
+/** A compact JWS's payload as JSON, decoded without trusting it; undefined when it is not JSON. */
+export function decodeJwsPayload (jws: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as unknown
+  } catch {
+    return undefined
+  }
+}
+
 /** Is this string shaped like a compact JWS (three base64url parts)? It says nothing about the signature. */
 export function isCompactJws (value: string): boolean {
   return COMPACT_JWS.test(value.trim())

@@ -4,9 +4,9 @@ import { checkFormat } from './steps/format-check.js'
 import { credentialFromPayload } from './jwt-claims.js'
 import { LIMITS, exceedsVerifyLimits } from './limits.js'
 import { noticeFor } from './notice.js'
-import { isOpenBadge2 } from './ob2/detect.js'
+import { isOpenBadge2, looksLikeAssertion } from './ob2/detect.js'
 import { verifyOpenBadge2 } from './ob2/verify-open-badge-2.js'
-import { parseInput } from './parse-input.js'
+import { decodeJwsPayload, parseInput, type ParsedInput } from './parse-input.js'
 import { checkDataIntegrity, checkJwt, type ProofChecks } from './steps/proof-check.js'
 import { verifyJwtProof } from './steps/proof-jwt.js'
 import { deriveStatus, failed, skipped, unknown, type Check, type CheckId, type CurrentVersion, type VerificationResult } from './result.js'
@@ -52,8 +52,13 @@ const notRun = (because: string): Check[] => ALL_AFTER_FORMAT.map((id) => unknow
  * cannot be read, the answer is indeterminate, never valid.
  */
 export async function verifyCredential (input: unknown, deps: VerifyDeps, options: VerifyOptions = {}): Promise<VerificationResult> {
+  // Read once: a compact JWS's payload says both whether it is an OB 2.0 assertion and what the VC-JWT claims.
+  const parsed = parseInput(input)
+  const jwtPayload = parsed.kind === 'jwt' ? decodeJwsPayload(parsed.jwt) : undefined
   // Open Badges 2.0 assertions (hosted or signed) are verified by their own rules into the same result (ob2/).
-  if (isOpenBadge2(input)) return await verifyOpenBadge2(input, deps, options)
+  const bareJws = typeof input === 'string' && parsed.kind === 'jwt' && !input.trimStart().startsWith('{')
+  const openBadge2 = bareJws ? looksLikeAssertion(jwtPayload) : isOpenBadge2(input)
+  if (openBadge2) return await verifyOpenBadge2(input, deps, options)
   const budget = options.timeBudgetMs ?? deps.timeBudgetMs ?? LIMITS.timeBudgetMs
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<VerificationResult>((resolve) => {
@@ -62,7 +67,7 @@ export async function verifyCredential (input: unknown, deps: VerifyDeps, option
     }, budget)
   })
   const work = inSpan('verify credential', {}, async (span) => {
-    const result = await runChecks(input, deps, options.at ?? deps.now)
+    const result = await runChecks(parsed, jwtPayload, deps, options.at ?? deps.now)
     span.setAttribute('tessera.verification.status', result.status)
     return result
   }).catch((error: unknown) => {
@@ -79,11 +84,10 @@ export async function verifyCredential (input: unknown, deps: VerifyDeps, option
 /** A step of the pipeline in a span of its own (a no-op when tracing is off). */
 const step = async <T>(id: CheckId, run: () => Promise<T>): Promise<T> => await inSpan(`verify ${id}`, {}, run)
 
-async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<VerificationResult> {
+async function runChecks (parsed: ParsedInput, jwtPayload: unknown, deps: VerifyDeps, at: Date): Promise<VerificationResult> {
   const { now } = deps
   // One fetch budget for everything this verification asks of other servers.
   const sources = deps.sources.forVerification?.() ?? deps.sources
-  const parsed = parseInput(input)
   if (parsed.kind === 'unparseable') return finish(now, {}, [failed('format', `The input is not a credential: ${parsed.reason}.`), ...ALL_AFTER_FORMAT.map((id) => skipped(id, 'format'))])
 
   let credential: Json
@@ -92,7 +96,7 @@ async function runChecks (input: unknown, deps: VerifyDeps, at: Date): Promise<V
   // The document's hash, made once: every memoised check of it is keyed by it (pure-check-cache.ts).
   let contentHash: string | undefined
   if (parsed.kind === 'jwt') {
-    const outcome = await step('proof', async () => await verifyJwtProof(parsed.jwt, sources, deps.pureChecks))
+    const outcome = await step('proof', async () => await verifyJwtProof(parsed.jwt, sources, deps.pureChecks, jwtPayload))
     if (outcome.payload === undefined) return finish(now, {}, [failed('format', `The VC-JWT cannot be decoded: ${outcome.proof.message}`), ...ALL_AFTER_FORMAT.map((id) => skipped(id, 'format'))])
     credential = credentialFromPayload(outcome.payload)
     proofChecks = async (c) => await checkJwt(outcome, c, sources)

@@ -1,5 +1,5 @@
 import { isObject } from '../../../kernel/json.js'
-import { isCompactJws } from '../parse-input.js'
+import { decodeJwsPayload, isCompactJws } from '../parse-input.js'
 
 /**
  * Tells an Open Badges 2.0 assertion (hosted JSON, or a compact JWS whose
@@ -28,20 +28,12 @@ export function looksLikeAssertion (value: unknown): value is Json {
   return hasType(value, 'Assertion') && isObject(value.verification)
 }
 
-function jwsPayload (jws: string): unknown {
-  try {
-    return JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as unknown
-  } catch {
-    return undefined
-  }
-}
-
 /** The assertion and how it was given, or undefined when the input is not an Open Badges 2.0 assertion. */
 export function readOpenBadge2 (input: unknown): Ob2Input | undefined {
   if (typeof input === 'string') {
     const trimmed = input.trim()
     if (isCompactJws(trimmed)) {
-      const payload = jwsPayload(trimmed)
+      const payload = decodeJwsPayload(trimmed)
       return looksLikeAssertion(payload) ? { kind: 'signed', jws: trimmed, assertion: payload } : undefined
     }
     if (!trimmed.startsWith('{')) return undefined

@@ -6,6 +6,7 @@ import { importPublicKey, jwkIdentity, memoised, PureCheckCache } from '../pure-
 import { multikeyToJwk } from '../multikey.js'
 import { issuerId } from '../credential-fields.js'
 import { credentialFromPayload } from '../jwt-claims.js'
+import { decodeJwsPayload } from '../parse-input.js'
 import type { VerificationSources } from '../sources.js'
 
 /**
@@ -39,15 +40,6 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']
 
 const failed = (message: string): Outcome => ({ result: 'failed', message })
 const unknown = (message: string): Outcome => ({ result: 'unknown', message })
-
-function decodePayload (jwt: string): Json | undefined {
-  try {
-    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as unknown
-    return isObject(payload) ? payload : undefined
-  } catch {
-    return undefined
-  }
-}
 
 async function findKey (header: Json, sources: VerificationSources, payload?: Json): Promise<{ jwk: JWK, key: NonNullable<JwtOutcome['key']> } | Outcome> {
   if (header.jwk !== undefined) {
@@ -109,14 +101,15 @@ function keyTooWeak (alg: string, key: KeyObject): boolean {
 }
 
 /** Checks the JWS signature of a VC-JWT and returns its decoded header and payload. */
-export async function verifyJwtProof (jwt: string, sources: VerificationSources, pureChecks?: PureCheckCache): Promise<JwtOutcome> {
+export async function verifyJwtProof (jwt: string, sources: VerificationSources, pureChecks?: PureCheckCache, decodedPayload: unknown = decodeJwsPayload(jwt)): Promise<JwtOutcome> {
   let header: Json
   try {
     header = decodeProtectedHeader(jwt) as Json
   } catch {
     return { proof: failed('The JWS protected header is not valid base64url JSON.') }
   }
-  const payload = decodePayload(jwt)
+  // Decoded once per verification: the caller may have read it already (is it an OB 2.0 assertion?).
+  const payload = isObject(decodedPayload) ? decodedPayload : undefined
   if (payload === undefined) return { header, proof: failed('The JWS payload is not a JSON object.') }
   const alg = header.alg
   if (typeof alg !== 'string' || ALLOWED[alg] === undefined) {
