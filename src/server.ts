@@ -93,6 +93,29 @@ async function serveChild (config: Config, log: Logger): Promise<void> {
   await serve({ config, databaseUrl: config.databaseUrl, sql, keyRing, embedded: undefined }, log, { child: true })
 }
 
+/**
+ * SIGTERM/SIGINT run `steps` once, within SHUTDOWN_BOUND_MS (else exit 1:
+ * a stuck shutdown must not keep a deployment waiting), then exit 0.
+ */
+function stopOnSignals (log: Logger, what: () => string, steps: () => Promise<void>): void {
+  let stopping = false
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    log.info(`${signal} received: ${what()}`)
+    const force = setTimeout(() => { log.error('shutdown took too long; exiting'); process.exit(1) }, SHUTDOWN_BOUND_MS)
+    force.unref()
+    try {
+      await steps()
+    } catch (error) {
+      log.error({ err: error }, 'error during shutdown')
+    }
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => { void stop('SIGTERM') })
+  process.on('SIGINT', () => { void stop('SIGINT') })
+}
+
 /** Builds the app and listens; SIGTERM/SIGINT close it, the pool, then the embedded database. */
 async function serve (prepared: Prepared, log: Logger, options: { child: boolean }): Promise<void> {
   const { config, sql, keyRing, embedded } = prepared
@@ -102,26 +125,13 @@ async function serve (prepared: Prepared, log: Logger, options: { child: boolean
   // In a cluster the primary listens there and aggregates its children.
   const metricsServer = config.metrics.port === undefined || options.child ? undefined : await metricsListener(app.metrics)
   if (options.child) answerMetricsRequests(async () => { await app.metrics.exposition(); return await app.metrics.registry.getMetricsAsJSON() })
-  let stopping = false
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return
-    stopping = true
-    log.info(`${signal} received: shutting down`)
-    const force = setTimeout(() => { log.error('shutdown took too long; exiting'); process.exit(1) }, SHUTDOWN_BOUND_MS)
-    force.unref()
-    try {
-      await metricsServer?.close()
-      await app.close()
-      // Bounded: a database that is already gone must not hold the shutdown.
-      await sql.end({ timeout: 3 })
-      await embedded?.stop()
-    } catch (error) {
-      log.error({ err: error }, 'error during shutdown')
-    }
-    process.exit(0)
-  }
-  process.on('SIGTERM', () => { void stop('SIGTERM') })
-  process.on('SIGINT', () => { void stop('SIGINT') })
+  stopOnSignals(log, () => 'shutting down', async () => {
+    await metricsServer?.close()
+    await app.close()
+    // Bounded: a database that is already gone must not hold the shutdown.
+    await sql.end({ timeout: 3 })
+    await embedded?.stop()
+  })
 
   await app.listen({ port: config.port, host: config.host })
   if (options.child) return
@@ -160,25 +170,12 @@ async function runPrimary (prepared: Prepared, log: Logger): Promise<void> {
   })
   const metricsServer = config.metrics.port === undefined ? undefined : await metricsListener(running)
 
-  let stopping = false
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return
-    stopping = true
-    log.info(`${signal} received: stopping ${config.webConcurrency} HTTP process(es)${jobWorker ? ' and the job worker' : ''}`)
-    const force = setTimeout(() => { log.error('shutdown took too long; exiting'); process.exit(1) }, SHUTDOWN_BOUND_MS)
-    force.unref()
-    try {
-      await metricsServer?.close()
-      // The children close their apps within their own bound; what remains after 11 s is killed, leaving time for the database.
-      await running.stop(SHUTDOWN_BOUND_MS - 4_000)
-      await embedded?.stop()
-    } catch (error) {
-      log.error({ err: error }, 'error during shutdown')
-    }
-    process.exit(0)
-  }
-  process.on('SIGTERM', () => { void stop('SIGTERM') })
-  process.on('SIGINT', () => { void stop('SIGINT') })
+  stopOnSignals(log, () => `stopping ${config.webConcurrency} HTTP process(es)${jobWorker ? ' and the job worker' : ''}`, async () => {
+    await metricsServer?.close()
+    // The children close their apps within their own bound; what remains after 11 s is killed, leaving time for the database.
+    await running.stop(SHUTDOWN_BOUND_MS - 4_000)
+    await embedded?.stop()
+  })
 
   log.info(`Tessera is serving ${config.publicBaseUrl} (issuer "${config.issuer.id}") from ${config.webConcurrency} HTTP processes${jobWorker ? ' and one job-worker process' : ''}`)
   if (metricsServer !== undefined) log.info(`Metrics of every HTTP process on ${await metricsServer.listen({ port: config.metrics.port, host: config.host })}/metrics`)
