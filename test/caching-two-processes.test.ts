@@ -108,7 +108,7 @@ t.test('two processes, NOTIFY broken: B keeps serving the old list and the old v
   const problems = staleAnswers(observed)
   t.comment(`NOTIFY broken: verify at once ${observed.verdictAtOnce}; status list ${observed.listIsCurrent ? 'current' : 'stale'} (bit ${observed.bitInB}); corrected credential ${observed.credentialIsCorrected ? 'new version' : 'old version'}`)
   for (const problem of problems) t.comment(`  the working-NOTIFY expectation fails: ${problem}`)
-  t.equal(observed.verdictAtOnce, 'revoked', 'the verify API reads status live: it does not depend on the feed')
+  t.equal(observed.verdictAtOnce, 'revoked', 'B had not verified it before, so it read the status record after the revocation (copies it keeps follow the feed, or expire within 5 s: test/verification/own-records.test.ts)')
   t.ok(observed.listIsFirst, 'B still serves the list it read before the revocation')
   t.equal(observed.bitInB, 0, 'whose bit for the revoked credential is clear')
   t.ok(observed.credentialIsFirst, 'and the version it read before the correction')
