@@ -11,8 +11,13 @@
 -- convert_to is only STABLE (it depends on the database's encoding), and an
 -- index expression must be IMMUTABLE: a database's encoding is fixed when it
 -- is created, so for one database this function is immutable in fact.
+--
+-- Its cost is declared high (a SHA-256 of a document of a few kilobytes, read
+-- from TOAST): at the default cost the planner may prefer a sequential scan
+-- that hashes every stored document, as it did with 100,000 versions just
+-- loaded (stale statistics, LIMIT 1): seconds per lookup instead of an index probe.
 create function tessera_sha256_hex(content text) returns text
-  language sql immutable strict parallel safe
+  language sql immutable strict parallel safe cost 10000
   as $$ select encode(sha256(convert_to(content, 'UTF8')), 'hex') $$;
 
 create index credential_versions_document_sha256 on credential_versions (tessera_sha256_hex(document));
