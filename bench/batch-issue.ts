@@ -6,17 +6,7 @@
  * wall time and what was written; asserts nothing.
  *   npx tsx bench/batch-issue.ts [items=1000]
  */
-import { startBenchService } from './harness.js'
-
-/** A POST retried while the service's load shedding answers 503 (right after boot on a busy machine). */
-async function post (url: string, headers: Record<string, string>, body: unknown): Promise<Response> {
-  for (let tries = 0; ; tries++) {
-    const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) })
-    if (response.status !== 503 || tries >= 20) return response
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-  }
-}
-const ACHIEVEMENT = { name: 'CMA (AAMA)', description: 'd', criteria: { narrative: 'n' }, achievementType: 'Certification', validityMonths: 60 }
+import { ACHIEVEMENT, post, startBenchService } from './harness.js'
 
 const count = Number(process.argv[2] ?? 1000)
 const service = await startBenchService()

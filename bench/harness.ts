@@ -50,3 +50,15 @@ export async function startBenchService (env: Record<string, string> = {}): Prom
     }
   }
 }
+
+/** A POST retried while the service's load shedding answers 503 (right after boot on a busy machine). */
+export async function post (url: string, headers: Record<string, string>, body: unknown): Promise<Response> {
+  for (let tries = 0; ; tries++) {
+    const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) })
+    if (response.status !== 503 || tries >= 20) return response
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+  }
+}
+
+/** The achievement the benches issue. */
+export const ACHIEVEMENT = { name: 'CMA (AAMA)', description: 'd', criteria: { narrative: 'n' }, achievementType: 'Certification', validityMonths: 60 }

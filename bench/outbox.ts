@@ -17,7 +17,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createMailer } from '../src/capabilities/notifications/email/mailer.js'
 import { startJobWorkers } from '../src/background-jobs.js'
-import { startBenchService } from './harness.js'
+import { ACHIEVEMENT, post, startBenchService } from './harness.js'
 
 // The SMTP receiver in a process of its own, so its CPU is not counted as the workers'.
 if (process.argv[2] === '--smtp-receiver') {
@@ -31,16 +31,6 @@ if (process.argv[2] === '--smtp-receiver') {
   server.listen(0, '127.0.0.1', () => { process.send?.({ port: (server.server.address() as AddressInfo).port }) })
   await new Promise(() => {})
 }
-
-/** A POST retried while the service's load shedding answers 503 (right after boot on a busy machine). */
-async function post (url: string, headers: Record<string, string>, body: unknown): Promise<Response> {
-  for (let tries = 0; ; tries++) {
-    const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) })
-    if (response.status !== 503 || tries >= 20) return response
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-  }
-}
-const ACHIEVEMENT = { name: 'CMA (AAMA)', description: 'd', criteria: { narrative: 'n' }, achievementType: 'Certification', validityMonths: 60 }
 
 const count = Number(process.argv[2] ?? 1000)
 let received = 0
