@@ -9,7 +9,8 @@ import { ownershipClassifier } from './ownership.js'
 import { SourceUnavailableError, type VerificationSources } from './sources.js'
 import type { ForeignResolvers } from './foreign/foreign-sources.js'
 import type { RecognisedIssuers } from '../registry/lookup.js'
-import { SIGNING_KEYS_TAG, type OwnRecordsCache } from './own-records-cache.js'
+import type { OwnRecordsCache } from './own-records-cache.js'
+import { SIGNING_KEYS_CHANGED } from '../keys/key-ring-refresh.js'
 
 /**
  * The verifier's view of this service's own issuers, keys and status lists,
@@ -45,7 +46,8 @@ export function databaseSources (sql: Sql, urls: PublicUrls, registry: Pick<Reco
   }
   const remembered = async <T>(key: string, tagsOf: (value: T) => readonly string[] | undefined, load: () => Promise<T>): Promise<T> =>
     records === undefined ? await load() : await records.get(key, tagsOf, load)
-  const keyTags = (): readonly string[] => [SIGNING_KEYS_TAG]
+  // A key's copy is tagged with the announcement every key change makes.
+  const keyTags = (): readonly string[] => [SIGNING_KEYS_CHANGED]
   const sources: VerificationSources = {
     ownership,
     recognisedIssuer: async (issuerId) => {

@@ -94,6 +94,3 @@ export class OwnRecordsCache {
     }
   }
 }
-
-/** The tag a signing key's copies carry. */
-export const SIGNING_KEYS_TAG = SIGNING_KEYS_CHANGED
