@@ -67,16 +67,16 @@ export type Task = SignTask | VerifyTask | CompareDatasetsTask | ReadyTask
 interface Ed25519Verifier { id: string, algorithm: 'Ed25519', verify: (input: { data: Uint8Array, signature: Uint8Array }) => Promise<boolean> }
 
 /**
- * Ed25519 verifiers by key, their public keys imported once per runner: the
- * library's verifier imports the key (a DER parse and a KeyObject) on every
+ * Ed25519 verifiers by key, their public keys imported once per runner (a
+ * thread, or an inline runner: createTaskRunner owns one): the library's
+ * verifier imports the key (a DER parse and a KeyObject) on every
  * verification. Keyed by the whole verification method as the proof named
- * it, so a different key under a known id is a different verifier. Module
- * state: each thread (or an inline runner's process) has its own; public keys
- * only, nothing secret.
+ * it, so a different key under a known id is a different verifier. Public
+ * keys only, nothing secret.
  */
-const ed25519Verifiers = new LRUCache<string, Promise<Ed25519Verifier>>({ max: 1000 })
+export type VerifierCache = LRUCache<string, Promise<Ed25519Verifier>>
 
-async function cachedEd25519Verifier ({ verificationMethod }: { verificationMethod: Json }): Promise<Ed25519Verifier> {
+async function cachedEd25519Verifier ({ verificationMethod }: { verificationMethod: Json }, ed25519Verifiers: VerifierCache): Promise<Ed25519Verifier> {
   const cacheKey = JSON.stringify(verificationMethod)
   let verifier = ed25519Verifiers.get(cacheKey)
   if (verifier === undefined) {
@@ -93,11 +93,11 @@ async function cachedEd25519Verifier ({ verificationMethod }: { verificationMeth
   return await verifier
 }
 
-/** eddsa-rdfc-2022 as the library defines it, with verifiers whose keys are imported once. */
-const eddsaRdfc2022CachedKeys = { ...eddsaRdfc2022, createVerifier: cachedEd25519Verifier }
-
-export const SUITE_FACTORIES: Record<string, () => unknown | Promise<unknown>> = {
-  'DataIntegrityProof/eddsa-rdfc-2022': () => new DataIntegrityProof({ cryptosuite: eddsaRdfc2022CachedKeys }),
+/** Suites by name; `verifiers`: the runner's cache, when it keeps one (eddsa-rdfc-2022 then imports each key once). */
+export const SUITE_FACTORIES: Record<string, (verifiers?: VerifierCache) => unknown | Promise<unknown>> = {
+  'DataIntegrityProof/eddsa-rdfc-2022': (verifiers) => new DataIntegrityProof({
+    cryptosuite: verifiers === undefined ? eddsaRdfc2022 : { ...eddsaRdfc2022, createVerifier: async (options: { verificationMethod: Json }) => await cachedEd25519Verifier(options, verifiers) }
+  }),
   // The draft name of eddsa-rdfc-2022 (same algorithm), still on older badges. Verification
   // only: its package has no signer, and runSign uses eddsa-rdfc-2022. Its proofs were made
   // under the data-integrity/v1 context, which the suite must add instead of v2 (the two
@@ -192,13 +192,13 @@ function proofPurpose (purpose: VerifyTask['purpose']): unknown {
  * per cryptosuite (the library then canonicalises once per suite, not once
  * per proof). Keys come only from `documents`; nothing is fetched.
  */
-export async function runVerify (task: VerifyTask): Promise<VerifyResult> {
+export async function runVerify (task: VerifyTask, verifiers?: VerifierCache): Promise<VerifyResult> {
   const documents = new Map(Object.entries(task.documents))
   const documentLoader = createDocumentLoader(async (url) => documents.get(url))
   const suites = await Promise.all(task.suites.map(async (name) => {
     const create = SUITE_FACTORIES[name]
     if (create === undefined) throw new Error(`No suite "${name}"`)
-    return await create()
+    return await create(verifiers)
   }))
   try {
     const outcome = await jsigs.verify(task.document, { suite: suites, purpose: proofPurpose(task.purpose), documentLoader }) as { results?: unknown, error?: unknown }
@@ -232,10 +232,10 @@ export async function runCompareDatasets (task: CompareDatasetsTask): Promise<Da
 type TaskResult = Json | VerifyResult | DatasetDifference
 
 /** Runs one task with nothing kept between tasks (each signature imports its key). */
-export default async function runTask (task: Task, signers?: SignerCache): Promise<TaskResult> {
+export default async function runTask (task: Task, signers?: SignerCache, verifiers?: VerifierCache): Promise<TaskResult> {
   switch (task.kind) {
     case 'sign': return await runSign(task, signers)
-    case 'verify': return await runVerify(task)
+    case 'verify': return await runVerify(task, verifiers)
     case 'compare-datasets': return await runCompareDatasets(task)
     case 'ready': return {}
   }
@@ -243,10 +243,12 @@ export default async function runTask (task: Task, signers?: SignerCache): Promi
 
 /**
  * A task runner with its own signers (a few keys per deployment; 100 is
- * plenty): each worker thread makes one (thread.ts), and so does an inline
+ * plenty) and Ed25519 verifiers (other issuers' keys too; 1,000): each
+ * worker thread makes one (thread.ts), and so does an inline
  * Data Integrity service (pool.ts). Nothing is shared between runners.
  */
 export function createTaskRunner (): (task: Task) => Promise<TaskResult> {
   const signers: SignerCache = new LRUCache({ max: 100 })
-  return async (task) => await runTask(task, signers)
+  const verifiers: VerifierCache = new LRUCache({ max: 1000 })
+  return async (task) => await runTask(task, signers, verifiers)
 }
