@@ -154,6 +154,12 @@ async function runPrimary (prepared: Prepared, log: Logger): Promise<void> {
   const env: Record<string, string> = {
     DATABASE_URL: prepared.databaseUrl,
     MIGRATE_ON_BOOT: 'false',
+    // glibc gives each thread that allocates its own malloc arena (up to 8 per core), and each
+    // keeps what it freed: a child has its event loop, a Data Integrity thread, libuv's and
+    // V8's helpers. Two arenas cut a child's peak RSS by about 20 MiB under the bench at no measurable
+    // cost (bench/README.md). Read by glibc as a process starts, so it can only be set for
+    // the children; an operator's own value wins.
+    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
     // The development staff key: generated above, so the children must not each look for it.
     ...(config.adminApiKey !== undefined ? { ADMIN_API_KEY: config.adminApiKey } : {}),
     // The job workers run in their own process: the HTTP processes only queue work.

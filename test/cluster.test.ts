@@ -117,6 +117,11 @@ t.test('WEB_CONCURRENCY=2: two HTTP processes on one port and one job worker; th
   const children = childrenOf(primary)
   for (const pid of pids) t.ok(children.includes(pid), `${pid} is a child of the primary`)
   t.equal(children.length, 3, 'the primary runs two HTTP processes and one job-worker process')
+  const arenas = process.env.MALLOC_ARENA_MAX ?? '2'
+  for (const pid of children) {
+    const environment = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
+    t.ok(environment.includes(`MALLOC_ARENA_MAX=${arenas}`), `child ${pid} starts with MALLOC_ARENA_MAX=${arenas} (glibc reads it at start)`)
+  }
 
   const auth = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }
   const achievement = await fetch(`${base}/api/v1/achievements`, {
