@@ -14,6 +14,7 @@ import { describeRoute, installApiContract } from './infrastructure/http/api-con
 import { loggableUrl, loggerOptions } from './infrastructure/logging.js'
 import { Representations } from './infrastructure/http/representations.js'
 import { installHardening } from './infrastructure/http/hardening.js'
+import { InFlightHandlers } from './infrastructure/http/in-flight.js'
 import { openDataIntegrity, type DataIntegrity } from './infrastructure/signing/pool.js'
 import { installIdempotency } from './capabilities/staff-access/idempotency.js'
 import { installJsonBodyParser } from './infrastructure/http/json-body.js'
@@ -128,6 +129,9 @@ export interface AppDependencies {
   outboundForTests?: OutboundForTests
 }
 
+/** How long closing waits for request handlers still running (server.ts bounds the whole shutdown at 15 s). */
+const HANDLERS_BOUND_MS = 8_000
+
 /**
  * Builds the Fastify app: shared dependencies as decorators, the error
  * catalogue, then the routes of each capability. Listening is server.ts's job;
@@ -151,6 +155,9 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     installRequestTracing(app)
     app.addHook('onClose', tracing.shutdown)
   }
+  // Before any route: closing waits for the handlers still running (in-flight.ts).
+  const inFlight = new InFlightHandlers()
+  inFlight.install(app)
   const routeTable: RouteOptions[] = []
   app.addHook('onRoute', (route) => {
     describeRoute(route)
@@ -221,6 +228,8 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
     })
   }
   app.addHook('onClose', async () => {
+    // The server has stopped taking requests; handlers whose clients left may still run.
+    if (!await inFlight.settled(HANDLERS_BOUND_MS)) app.log.warn(`${inFlight.size} request handler(s) still running after ${HANDLERS_BOUND_MS} ms: closing anyway`)
     await changes.close()
     await keys.settled()
     await background.settled()
