@@ -21,7 +21,7 @@ import { installJsonBodyParser } from './infrastructure/http/json-body.js'
 import jsonLdReply from './infrastructure/http/json-ld-reply.js'
 import { validatorCompiler } from './infrastructure/http/validator-compiler.js'
 import { issuerRoutes } from './channels/api/issuers.js'
-import { openJobQueue, type JobQueue } from './infrastructure/jobs/job-queue.js'
+import { JOBS_ADDED, openJobQueue, type JobQueue } from './infrastructure/jobs/job-queue.js'
 import type { KeyRing } from './capabilities/keys/key-ring.js'
 import { followKeyChanges } from './capabilities/keys/key-ring-refresh.js'
 import { keyRoutes } from './channels/api/keys.js'
@@ -182,6 +182,10 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   app.decorate('documents', documents)
   // The signing keys reload when a rotation or compromise commits anywhere (no polling).
   const keys = followKeyChanges(deps.keyRing, { info: (m) => { app.log.info(m) }, error: (details, m) => { app.log.error(details, m) } })
+  const { notifications } = deps.config
+  const runWorkers = notifications.worker === 'inline'
+  const jobs = deps.jobs ?? await openJobQueue(deps.sql, { run: runWorkers, policy: notifications.jobs, onError: (error) => { app.log.warn({ err: error }, 'job queue') } })
+  app.decorate('jobs', jobs)
   const registry = recognisedIssuers(deps.sql)
   app.decorate('recognisedIssuers', registry)
   // The verifier's copies of our own keys and status records, dropped on the same feed.
@@ -191,6 +195,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
       ownRecords.onChange(key)
       if (key.startsWith('credential:')) documents.credentials.invalidate(key)
       else if (key.startsWith('status-list:')) documents.statusLists.invalidate(key)
+      else if (key.startsWith(JOBS_ADDED)) jobs.onChange(key)
       else { keys.onChange(key); registry.onChange(key) }
     },
     onReset: () => { ownRecords.clear(); documents.credentials.clear(); documents.statusLists.clear(); keys.reload(); registry.reset() }
@@ -209,10 +214,6 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   const outboundCache = new HttpCache({ allowLoopback, ...(deps.outboundForTests !== undefined ? { forTests: deps.outboundForTests } : {}), log: { debug: (details, message) => { app.log.debug(details, message) } } })
   const sources = databaseSources(deps.sql, app.urls, registry, deps.config.verifyClockLeewaySeconds, undefined, foreignResolvers(outboundCache, allowLoopback), ownRecords)
   app.decorate('verifier', { sources, dataIntegrity, pureChecks, timeBudgetMs: deps.config.verifyTimeBudgetMs })
-  const { notifications } = deps.config
-  const runWorkers = notifications.worker === 'inline'
-  const jobs = deps.jobs ?? await openJobQueue(deps.sql, { run: runWorkers, policy: notifications.jobs, onError: (error) => { app.log.warn({ err: error }, 'job queue') } })
-  app.decorate('jobs', jobs)
   // Events are fanned out (webhook deliveries, emails, their jobs) in the transaction that records them.
   app.decorate('outbox', databaseOutbox(jobs, fanOutInTransaction({ jobs, clock: app.clock })))
   // Every process sends sign-in links (they are not queued: the token is never stored in clear).

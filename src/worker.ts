@@ -3,7 +3,7 @@ import { loggerOptions } from './infrastructure/logging.js'
 import { loadConfigOrExit } from './kernel/config.js'
 import { connect, connectOptionsFor } from './infrastructure/db/connect.js'
 import { ensureSchema } from './boot.js'
-import { openJobQueue } from './infrastructure/jobs/job-queue.js'
+import { JOBS_ADDED, openJobQueue } from './infrastructure/jobs/job-queue.js'
 import { createMailer } from './capabilities/notifications/email/mailer.js'
 import { databaseOutbox } from './infrastructure/jobs/outbox.js'
 import { fanOutInTransaction } from './capabilities/notifications/fan-out.js'
@@ -37,7 +37,8 @@ async function main (): Promise<void> {
   const urls = publicUrls(config.publicBaseUrl)
   const keyRing = await loadKeyRing(sql, urls, config.keysDir)
   const keys = followKeyChanges(keyRing, { info: (m) => { log.info(m) }, error: (details, m) => { log.error(details, m) } })
-  const changes = await openChangeFeedFor(config.database, sql, { onChange: keys.onChange, onReset: keys.reload })
+  // Key changes, and jobs added by the HTTP processes (fetched at once rather than at the next poll).
+  const changes = await openChangeFeedFor(config.database, sql, { onChange: (key) => { if (key.startsWith(JOBS_ADDED)) jobs.onChange(key); else keys.onChange(key) }, onReset: keys.reload })
   // Traces when an OTLP endpoint is configured: a span per job, its statements its children.
   const tracing = config.tracing === undefined ? undefined : await startTracing(config.tracing)
   await startJobWorkers({ sql: tracing === undefined ? sql : traceStatements(sql), jobs, outbox: databaseOutbox(jobs, fanOutInTransaction({ jobs, clock: systemClock })), mailer, urls, config, clock: systemClock, log, keyRing })

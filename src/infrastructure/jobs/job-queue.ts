@@ -1,6 +1,7 @@
 import PgBoss from 'pg-boss'
 import type { Sql } from 'postgres'
 import type { Db } from '../db/types.js'
+import { announceChange } from '../caching/change-feed.js'
 import { inJobSpan, withJobOrigin } from '../tracing/tracing.js'
 
 /**
@@ -113,8 +114,24 @@ export interface JobQueue {
    * queue touches the pool, so the caller may end it.
    */
   stop: (options?: { graceMs?: number }) => Promise<void>
+  /**
+   * A change heard on the change feed: when it says jobs were added (by any
+   * process), this process's workers of those queues fetch at once instead of
+   * at their next poll.
+   */
+  onChange: (key: string) => void
   readonly policy: JobPolicy
 }
+
+/**
+ * The change-feed key a transaction that adds jobs announces (with the queues,
+ * sorted, after the colon). The job workers usually run in another process
+ * than the one adding (WORKER=inline in a cluster: the job-worker process);
+ * without it they would hear of a job only at their next poll, and a worker
+ * that had caught up would sleep a whole polling interval while a batch queued
+ * its emails behind it.
+ */
+export const JOBS_ADDED = 'jobs-added:'
 
 /** PostgreSQL's `unknown` type: a parameter declared with it is typed by the server from its use, as an unspecified one. */
 const UNKNOWN_OID = 705
@@ -215,6 +232,11 @@ const wakeSoon = (wake: (() => void) | undefined): void => {
   if (wake !== undefined) setTimeout(wake, 50).unref()
 }
 
+/** Tells every process's workers, through the change feed (delivered when `tx` commits), that these queues have new jobs. */
+async function announceAdded (tx: Db, queues: Iterable<QueueName>): Promise<void> {
+  await announceChange(tx, JOBS_ADDED + [...new Set(queues)].sort().join(','))
+}
+
 /**
  * Opens the queue: pg-boss's schema migrated (under its advisory lock) and the
  * queues created. `run` also starts its supervisor (crashed-job expiry) and
@@ -256,19 +278,31 @@ export async function openJobQueue (sql: Sql, options: { run: boolean, policy?: 
         ...(addOptions.id !== undefined ? { id: addOptions.id } : {}),
         ...(addOptions.startAfterSeconds !== undefined ? { startAfter: addOptions.startAfterSeconds } : {})
       })
-      wakeSoon(wakers.get(queue))
+      // A delayed job is for later: its worker's own poll finds it.
+      if (addOptions.startAfterSeconds === undefined) {
+        await announceAdded(tx, [queue])
+        wakeSoon(wakers.get(queue))
+      }
     },
     addMany: async (tx, queue, jobs) => {
       if (jobs.length === 0) return
       // pg-boss's insert takes the queue's retry and expiry settings, as send does.
       await boss.insert(jobs.map((job) => ({ id: job.id, name: queue, data: withJobOrigin(job.data) })), { db: pgBossDb(tx) })
+      await announceAdded(tx, [queue])
       wakeSoon(wakers.get(queue))
     },
     addAll: async (tx, jobs) => {
       if (jobs.length === 0) return
       // pg-boss's insert takes each job's queue (its name) and that queue's settings.
       await boss.insert(jobs.map((job) => ({ ...(job.id !== undefined ? { id: job.id } : {}), name: job.queue, data: withJobOrigin(job.data) })), { db: pgBossDb(tx) })
-      for (const queue of new Set(jobs.map((job) => job.queue))) wakeSoon(wakers.get(queue))
+      const queues = new Set(jobs.map((job) => job.queue))
+      await announceAdded(tx, queues)
+      for (const queue of queues) wakeSoon(wakers.get(queue))
+    },
+    onChange: (key) => {
+      // Not once stopping: a fetch then could run after the pool has ended.
+      if (stopping || !key.startsWith(JOBS_ADDED)) return
+      for (const queue of key.slice(JOBS_ADDED.length).split(',')) wakers.get(queue as QueueName)?.()
     },
     work: async <Q extends QueueName>(queue: Q, handler: (job: Job<Q>) => Promise<void>) => {
       const ids: string[] = []
