@@ -30,8 +30,8 @@ export type TesseraService = keyof typeof ENTRY_POINTS
  */
 export const NODE_FLAGS: Record<TesseraService, readonly string[]> = {
   migrate: [],
-  'tessera-1': ['--max-old-space-size=192'],
-  'tessera-2': ['--max-old-space-size=192'],
+  'tessera-1': ['--max-old-space-size=192', '--max-semi-space-size=8'],
+  'tessera-2': ['--max-old-space-size=192', '--max-semi-space-size=8'],
   worker: []
 }
 

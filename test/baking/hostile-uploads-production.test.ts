@@ -13,7 +13,7 @@ import { installTestKeys } from '../helpers/test-keys.js'
 /**
  * The attack as it reaches production: the compiled build (tsconfig.build.json,
  * as `npm run build` makes it) run exactly as the Dockerfile runs it,
- * `node --max-old-space-size=192 dist/server.js`, attacked over real HTTP.
+ * `node --max-old-space-size=192 --max-semi-space-size=8 dist/server.js`, attacked over real HTTP.
  * The build goes to a temporary folder beside links to what dist/ reads at
  * run time (assets, contexts, schemas, templates, migrations, node_modules),
  * so the working tree's dist/ is never touched.
@@ -72,7 +72,7 @@ t.test('hostile uploads against the production build under its memory cap: 4xx a
 
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
-  const server = running.server = spawn(process.execPath, ['--max-old-space-size=192', path.join(image, 'dist/server.js')], {
+  const server = running.server = spawn(process.execPath, ['--max-old-space-size=192', '--max-semi-space-size=8', path.join(image, 'dist/server.js')], {
     cwd: work,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
