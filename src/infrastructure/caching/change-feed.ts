@@ -8,7 +8,9 @@ import { openPolledChangeFeed } from './polled-change-feed.js'
  * Cache invalidation across instances: a transaction that changes a served
  * document announces it with NOTIFY, which PostgreSQL delivers to every
  * listening instance when (and only if) the transaction commits. Keys are
- * `credential:<id>` (a new current version) and `status-list:<id>` (re-signed).
+ * `credential:<id>` (a new current version), `status-list:<id>` (re-signed),
+ * the signing keys' and the issuer registry's, and `jobs-added:<queues>` (the
+ * job queue's: its workers fetch at once, jobs/job-queue.ts).
  *
  * Each app opens its own feed (its own LISTEN, its own handlers) and closes
  * it with itself. An app announcing through its feed also drops the key from
