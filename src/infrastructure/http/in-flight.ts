@@ -1,4 +1,5 @@
 import type { FastifyInstance, RouteOptions } from 'fastify'
+import { settledWithin } from '../../kernel/settled.js'
 
 /**
  * Route handlers still running, so that closing the app waits for them before
@@ -38,16 +39,6 @@ export class InFlightHandlers {
 
   /** Resolves when no handler runs, or after `boundMs` (a stuck handler must not hold a shutdown): whether they all ended. */
   async settled (boundMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined
-    const bound = new Promise<false>((resolve) => { timer = setTimeout(() => { resolve(false) }, boundMs) })
-    try {
-      while (this.#running.size > 0) {
-        const ended = await Promise.race([Promise.allSettled([...this.#running]).then(() => true), bound])
-        if (!ended) return false
-      }
-      return true
-    } finally {
-      clearTimeout(timer)
-    }
+    return await settledWithin(this.#running, boundMs)
   }
 }

@@ -2,6 +2,7 @@ import PgBoss from 'pg-boss'
 import type { Sql } from 'postgres'
 import type { Db } from '../db/types.js'
 import { announceChange } from '../caching/change-feed.js'
+import { settledWithin } from '../../kernel/settled.js'
 import { inJobSpan, withJobOrigin } from '../tracing/tracing.js'
 
 /**
@@ -210,20 +211,6 @@ function closableDb (sql: Db): { db: PgBoss.Db, drain: (ms: number) => Promise<v
       closed = true
       await settledWithin(inFlight, ms)
     }
-  }
-}
-
-/** Resolves when every promise in `running` has settled, or after `ms`, whichever is first. */
-async function settledWithin (running: Set<Promise<unknown>>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, ms) })
-  try {
-    while (running.size > 0) {
-      const all = Promise.allSettled([...running]).then(() => true)
-      if (!await Promise.race([all, deadline.then(() => false)])) return
-    }
-  } finally {
-    clearTimeout(timer)
   }
 }
 
