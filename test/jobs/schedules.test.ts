@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
@@ -9,9 +8,10 @@ import { prepareService } from '../../src/boot.js'
 import type { Config } from '../../src/kernel/config.js'
 import { connect } from '../../src/infrastructure/db/connect.js'
 import type { Clock } from '../../src/kernel/time.js'
-import { ADMIN_KEY, BASE_URL, build, CMA_ACHIEVEMENT, createAchievement, issue, type TestApp } from '../helpers/build-app.js'
+import { build, CMA_ACHIEVEMENT, createAchievement, issue, type TestApp } from '../helpers/build-app.js'
 import { testDataIntegrity } from '../helpers/data-integrity.js'
 import { startSmtpServer, waitFor } from '../helpers/notifications.js'
+import { startWorkerProcess } from '../helpers/worker-process.js'
 
 /**
  * Every scheduled task through the real schedule: pg-boss's cron (its
@@ -166,14 +166,7 @@ t.test('the worker process (npm run worker) runs every schedule on the real cloc
   await api.sql`insert into portal_sessions (id_hash, email, data, created_at, expires_at) values (${randomBytes(32)}, 'old@example.org', ${api.sql.json({})}, ${new Date(now - 3 * DAY)}, ${new Date(now - 2 * DAY)})`
   const [list] = await api.sql<Array<{ version: number }>>`select version from status_lists`
 
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    PUBLIC_BASE_URL: BASE_URL,
-    DATABASE_URL: api.config.databaseUrl ?? '',
-    DATA_DIR: api.dataDir,
-    ADMIN_API_KEY: ADMIN_KEY,
-    ISSUER_NAME: api.config.issuer.name,
-    LOG_LEVEL: 'warn',
+  const worker = startWorkerProcess(t, api, {
     SMTP_URL: smtp.url,
     MAIL_FROM: 'badges@aama.example',
     NOTIFICATION_SCAN_CRON: EVERY_MINUTE,
@@ -181,18 +174,9 @@ t.test('the worker process (npm run worker) runs every schedule on the real cloc
     PORTAL_PURGE_CRON: EVERY_MINUTE,
     JOB_POLL_SECONDS: '0.5',
     JOB_MAINTENANCE_SECONDS: '1',
-    JOB_RETRY_DELAY_SECONDS: '1',
-    DATA_INTEGRITY_THREADS: '0'
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('../../src/worker.ts', import.meta.url).pathname], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  const logged: string[] = []
-  child.stdout.on('data', (chunk: Buffer) => { logged.push(chunk.toString('utf8')) })
-  child.stderr.on('data', (chunk: Buffer) => { logged.push(chunk.toString('utf8')) })
-  const exited = new Promise<number | null>((resolve) => { child.once('exit', resolve) })
-  t.teardown(async () => {
-    child.kill('SIGTERM')
-    await exited
+    JOB_RETRY_DELAY_SECONDS: '1'
   })
+  const { logged } = worker
 
   await waitForTask('the reminder and the expired notice', { logged }, async () => smtp.messages.length >= 2 ? true : undefined)
   t.match(smtp.messages.find((m) => m.envelopeTo.includes('rita@example.org'))?.text, /expires on \d+ \w+ \d{4}, in 2[89] days/, 'the 30-day reminder (due 29 days from now; 28 if the send crosses midnight UTC)')
@@ -205,7 +189,6 @@ t.test('the worker process (npm run worker) runs every schedule on the real cloc
     const [row] = await api.sql<Array<{ n: number }>>`select count(*)::int as n from portal_sessions`
     return row?.n === 0 ? true : undefined
   })
-  child.kill('SIGTERM')
-  t.equal(await exited, 0, 'it stops cleanly on SIGTERM')
+  t.equal(await worker.stop(), 0, 'it stops cleanly on SIGTERM')
   t.same(logged.filter((l) => l.includes('job queue')), [], 'no job queue error')
 })

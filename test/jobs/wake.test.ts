@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process'
 import t from 'tap'
-import { ADMIN_KEY, BASE_URL, build, createAchievement, issue } from '../helpers/build-app.js'
+import { build, createAchievement, issue } from '../helpers/build-app.js'
 import { startSmtpServer, waitFor } from '../helpers/notifications.js'
+import { startWorkerProcess } from '../helpers/worker-process.js'
 
 /**
  * In a cluster the HTTP processes add jobs and the job-worker process
@@ -17,28 +17,8 @@ t.test('the worker process sends an email queued by another process at once, not
   const api = await build(t, { env: { SMTP_URL: smtp.url, MAIL_FROM: 'badges@aama.example' } })
   const achievement = await createAchievement(api)
 
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    PUBLIC_BASE_URL: BASE_URL,
-    DATABASE_URL: api.config.databaseUrl ?? '',
-    DATA_DIR: api.dataDir,
-    ADMIN_API_KEY: ADMIN_KEY,
-    ISSUER_NAME: api.config.issuer.name,
-    LOG_LEVEL: 'info',
-    SMTP_URL: smtp.url,
-    MAIL_FROM: 'badges@aama.example',
-    JOB_POLL_SECONDS: '60',
-    DATA_INTEGRITY_THREADS: '0'
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('../../src/worker.ts', import.meta.url).pathname], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  const logged: string[] = []
-  child.stdout.on('data', (chunk: Buffer) => { logged.push(chunk.toString('utf8')) })
-  child.stderr.on('data', (chunk: Buffer) => { logged.push(chunk.toString('utf8')) })
-  const exited = new Promise<number | null>((resolve) => { child.once('exit', resolve) })
-  t.teardown(async () => {
-    child.kill('SIGTERM')
-    await exited
-  })
+  const worker = startWorkerProcess(t, api, { LOG_LEVEL: 'info', SMTP_URL: smtp.url, MAIL_FROM: 'badges@aama.example', JOB_POLL_SECONDS: '60' })
+  const { logged } = worker
   await waitFor('the worker process running', () => logged.join('').includes('job worker running') ? true : undefined, 60_000)
   // Its workers have made their first fetch (empty) and now sleep until the next poll, a minute away.
   await new Promise((resolve) => setTimeout(resolve, 2_000))
@@ -48,6 +28,5 @@ t.test('the worker process sends an email queued by another process at once, not
   await waitFor('the badge email', () => smtp.messages.some((m) => m.envelopeTo.includes('nadia@example.org')) ? true : undefined, 20_000)
     .catch((error: Error) => { throw new Error(`${error.message}; the worker logged: ${logged.join('')}`) })
   t.ok(Date.now() - queuedAt < 30_000, `sent ${Date.now() - queuedAt} ms after it was queued, not at the worker's next poll (60 s)`)
-  child.kill('SIGTERM')
-  t.equal(await exited, 0, 'the worker stops cleanly')
+  t.equal(await worker.stop(), 0, 'the worker stops cleanly')
 })
