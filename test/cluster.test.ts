@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { freshDatabase } from './helpers/database.js'
+import { freePort } from './helpers/free-port.js'
 import { installTestKeys } from './helpers/test-keys.js'
 
 /**
@@ -16,14 +16,6 @@ import { installTestKeys } from './helpers/test-keys.js'
 
 const SERVER = new URL('../src/server.ts', import.meta.url).pathname
 const ADMIN_KEY = 'cluster-test-admin-key-0123456789abcdef'
-
-async function freePort (): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 const alive = (pid: number): boolean => {
   try {

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { freshDatabase } from '../helpers/database.js'
+import { freePort } from '../helpers/free-port.js'
 import { productionImage } from '../helpers/production-build.js'
 import { corruptCredentialPngs, oversizedCredentialPng, quadraticSvgs, zipBombPng } from '../helpers/hostile-files.js'
 import { installTestKeys } from '../helpers/test-keys.js'
@@ -21,14 +21,6 @@ import { installTestKeys } from '../helpers/test-keys.js'
 
 const RSS_BOUND_MIB = 300
 const ADMIN_KEY = 'hostile-upload-test-admin-key-0123456789'
-
-async function freePort (): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 /** Resident set size of a process, from /proc (Linux), in MiB; undefined once it is gone. */
 function rssMiB (pid: number): number | undefined {
