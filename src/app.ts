@@ -217,7 +217,7 @@ export async function buildApp (deps: AppDependencies): Promise<FastifyInstance>
   // Events are fanned out (webhook deliveries, emails, their jobs) in the transaction that records them.
   app.decorate('outbox', databaseOutbox(jobs, fanOutInTransaction({ jobs, clock: app.clock })))
   // Every process sends sign-in links (they are not queued: the token is never stored in clear).
-  const mailer = createMailer({ smtpUrl: notifications.smtpUrl, from: notifications.mailFrom, dataDir: deps.config.dataDir })
+  const mailer = createMailer({ smtpUrl: notifications.smtpUrl, from: notifications.mailFrom, dataDir: deps.config.dataDir, timeoutSeconds: notifications.smtpTimeoutSeconds })
   app.decorate('mailer', mailer)
   // The Open Badges API's OAuth 2.0 server: oidc-provider, its state in PostgreSQL, so any instance serves any token.
   app.decorate('authorizationServer', await openAuthorizationServer({ sql: deps.sql, issuer: deps.config.publicBaseUrl, resource: `${deps.config.publicBaseUrl}/ims/ob/v3p0`, proxy: deps.config.trustProxy !== false }))

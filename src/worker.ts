@@ -33,7 +33,7 @@ async function main (): Promise<void> {
   const sql = connect(config.databaseUrl, connectOptionsFor(config))
   await ensureSchema(config, config.databaseUrl, sql, { info: (m) => { log.info(m) }, warn: (m) => { log.warn(m) } })
   const jobs = await openJobQueue(sql, { run: true, policy: config.notifications.jobs, onError: (error) => { log.warn({ err: error }, 'job queue') } })
-  const mailer = createMailer({ smtpUrl: config.notifications.smtpUrl, from: config.notifications.mailFrom, dataDir: config.dataDir })
+  const mailer = createMailer({ smtpUrl: config.notifications.smtpUrl, from: config.notifications.mailFrom, dataDir: config.dataDir, timeoutSeconds: config.notifications.smtpTimeoutSeconds })
   const urls = publicUrls(config.publicBaseUrl)
   const keyRing = await loadKeyRing(sql, urls, config.keysDir)
   const keys = followKeyChanges(keyRing, { info: (m) => { log.info(m) }, error: (details, m) => { log.error(details, m) } })

@@ -83,3 +83,10 @@ t.test('OUTBOUND_ALLOW_LOOPBACK is one development switch for every outbound cal
   const error = t.throws(() => loadConfig({ WEBHOOKS_ALLOW_HTTP_LOCALHOST: 'true' })) as ConfigError
   t.same(error.problems, ['"WEBHOOKS_ALLOW_HTTP_LOCALHOST" was replaced by "OUTBOUND_ALLOW_LOOPBACK", which covers every outbound call (webhooks, pasted links, images, other issuers\' keys and status lists): rename it.'])
 })
+
+t.test('SMTP_TIMEOUT_SECONDS: thirty by default, and under half the job expiry (a message is given up after twice it, before its job expires)', async (t) => {
+  t.equal(loadConfig({}).notifications.smtpTimeoutSeconds, 30)
+  t.equal(loadConfig({ SMTP_TIMEOUT_SECONDS: '59', JOB_EXPIRE_SECONDS: '120' }).notifications.smtpTimeoutSeconds, 59)
+  t.throws(() => loadConfig({ SMTP_TIMEOUT_SECONDS: '60', JOB_EXPIRE_SECONDS: '120' }), /"SMTP_TIMEOUT_SECONDS" \(60\) must be under half of "JOB_EXPIRE_SECONDS" \(120\)/)
+  t.throws(() => loadConfig({ SMTP_TIMEOUT_SECONDS: '0' }), /"SMTP_TIMEOUT_SECONDS" must be a number of seconds/)
+})

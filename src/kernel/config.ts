@@ -28,6 +28,14 @@ export const MAX_CLOCK_LEEWAY_SECONDS = 300
  * 15 s statement timeout: a request queued behind the migration still answers.
  */
 export const DEFAULT_MIGRATION_LOCK_TIMEOUT_MS = 2000
+/**
+ * How long an SMTP conversation may stall (connecting, the greeting, any
+ * reply) before the send fails and its job is retried. Mail services that
+ * take submissions answer in seconds; nodemailer's own defaults (2 minutes to
+ * connect, 10 minutes of silence) outlive the job that sends, so a stalled
+ * server held a worker after pg-boss had expired and retried its job.
+ */
+export const DEFAULT_SMTP_TIMEOUT_SECONDS = 30
 
 export interface Config {
   /**
@@ -190,6 +198,8 @@ export interface Config {
     readonly worker: 'inline' | 'off'
     /** smtp:// or smtps:// URL; absent: emails are written as .eml files under <dataDir>/outbox-mail. */
     readonly smtpUrl: string | undefined
+    /** An SMTP stall that fails the send; a whole message is given up after twice this (see DEFAULT_SMTP_TIMEOUT_SECONDS). */
+    readonly smtpTimeoutSeconds: number
     readonly mailFrom: string
     /** A folder of template overrides: <kind>.<part>.eta, or <issuerId>/<kind>.<part>.eta. */
     readonly emailTemplatesDir: string | undefined
@@ -398,6 +408,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     maintenanceIntervalSeconds: seconds('JOB_MAINTENANCE_SECONDS', 30),
     pollingIntervalSeconds: seconds('JOB_POLL_SECONDS', 2, 0.5)
   })
+  const smtpTimeoutSeconds = seconds('SMTP_TIMEOUT_SECONDS', DEFAULT_SMTP_TIMEOUT_SECONDS)
+  // A send must end before its job expires, or pg-boss retries a job whose first attempt is still sending.
+  if (2 * smtpTimeoutSeconds >= jobs.expireInSeconds) problems.push(`"SMTP_TIMEOUT_SECONDS" (${smtpTimeoutSeconds}) must be under half of "JOB_EXPIRE_SECONDS" (${jobs.expireInSeconds}): a message is given up after twice the SMTP timeout, and that must come before its job expires.`)
   const metricsToken = secretFile('METRICS_TOKEN_FILE') ?? get('METRICS_TOKEN')
   const oidcIssuer = get('STAFF_OIDC_ISSUER')
   const oidcClientId = get('STAFF_OIDC_CLIENT_ID')
@@ -474,6 +487,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     notifications: Object.freeze({
       worker: worker === 'off' ? 'off' : 'inline',
       smtpUrl,
+      smtpTimeoutSeconds,
       mailFrom: mailFrom ?? `"${get('ISSUER_NAME') ?? 'Tessera Development Issuer'}" <no-reply@${hostOf(publicBaseUrl)}>`,
       emailTemplatesDir: get('EMAIL_TEMPLATES_DIR') !== undefined ? path.resolve(get('EMAIL_TEMPLATES_DIR') as string) : undefined,
       reminderDays: Object.freeze(reminderDays),
