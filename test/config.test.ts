@@ -84,9 +84,12 @@ t.test('OUTBOUND_ALLOW_LOOPBACK is one development switch for every outbound cal
   t.same(error.problems, ['"WEBHOOKS_ALLOW_HTTP_LOCALHOST" was replaced by "OUTBOUND_ALLOW_LOOPBACK", which covers every outbound call (webhooks, pasted links, images, other issuers\' keys and status lists): rename it.'])
 })
 
-t.test('SMTP_TIMEOUT_SECONDS: thirty by default, and under half the job expiry (a message is given up after twice it, before its job expires)', async (t) => {
+t.test('SMTP_TIMEOUT_SECONDS: thirty by default, and under half the job expiry when there is SMTP (a message is given up after twice it, before its job expires)', async (t) => {
+  const smtp = { SMTP_URL: 'smtp://127.0.0.1:2525' }
   t.equal(loadConfig({}).notifications.smtpTimeoutSeconds, 30)
-  t.equal(loadConfig({ SMTP_TIMEOUT_SECONDS: '59', JOB_EXPIRE_SECONDS: '120' }).notifications.smtpTimeoutSeconds, 59)
-  t.throws(() => loadConfig({ SMTP_TIMEOUT_SECONDS: '60', JOB_EXPIRE_SECONDS: '120' }), /"SMTP_TIMEOUT_SECONDS" \(60\) must be under half of "JOB_EXPIRE_SECONDS" \(120\)/)
+  t.equal(loadConfig({ ...smtp, SMTP_TIMEOUT_SECONDS: '59', JOB_EXPIRE_SECONDS: '120' }).notifications.smtpTimeoutSeconds, 59)
+  t.throws(() => loadConfig({ ...smtp, SMTP_TIMEOUT_SECONDS: '60', JOB_EXPIRE_SECONDS: '120' }), /"SMTP_TIMEOUT_SECONDS" \(60\) must be under half of "JOB_EXPIRE_SECONDS" \(120\)/)
+  t.throws(() => loadConfig({ ...smtp, JOB_EXPIRE_SECONDS: '3' }), /"SMTP_TIMEOUT_SECONDS" \(30\) must be under half/, 'a short job expiry needs a short SMTP timeout')
+  t.equal(loadConfig({ JOB_EXPIRE_SECONDS: '3' }).notifications.jobs.expireInSeconds, 3, 'without SMTP (emails written to files) no send can stall')
   t.throws(() => loadConfig({ SMTP_TIMEOUT_SECONDS: '0' }), /"SMTP_TIMEOUT_SECONDS" must be a number of seconds/)
 })

@@ -410,7 +410,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   })
   const smtpTimeoutSeconds = seconds('SMTP_TIMEOUT_SECONDS', DEFAULT_SMTP_TIMEOUT_SECONDS)
   // A send must end before its job expires, or pg-boss retries a job whose first attempt is still sending.
-  if (2 * smtpTimeoutSeconds >= jobs.expireInSeconds) problems.push(`"SMTP_TIMEOUT_SECONDS" (${smtpTimeoutSeconds}) must be under half of "JOB_EXPIRE_SECONDS" (${jobs.expireInSeconds}): a message is given up after twice the SMTP timeout, and that must come before its job expires.`)
+  if (smtpUrl !== undefined && 2 * smtpTimeoutSeconds >= jobs.expireInSeconds) problems.push(`"SMTP_TIMEOUT_SECONDS" (${smtpTimeoutSeconds}) must be under half of "JOB_EXPIRE_SECONDS" (${jobs.expireInSeconds}): a message is given up after twice the SMTP timeout, and that must come before its job expires.`)
   const metricsToken = secretFile('METRICS_TOKEN_FILE') ?? get('METRICS_TOKEN')
   const oidcIssuer = get('STAFF_OIDC_ISSUER')
   const oidcClientId = get('STAFF_OIDC_CLIENT_ID')
