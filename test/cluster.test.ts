@@ -1,12 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import t, { type Test } from 'tap'
-import { freshDatabase } from './helpers/database.js'
-import { freePort } from './helpers/free-port.js'
-import { installTestKeys } from './helpers/test-keys.js'
+import { startServiceProcess, type ServiceProcess } from './helpers/service-process.js'
 
 /**
  * WEB_CONCURRENCY: the real server (src/server.ts, as `npm start` runs it) on
@@ -35,56 +29,16 @@ function childrenOf (pid: number): number[] {
   }
 }
 
-interface Running { child: ChildProcess, base: string, exited: Promise<number | null>, log: () => string }
-
-async function start (t: Test, env: Record<string, string>): Promise<Running> {
-  const work = await mkdtemp(path.join(os.tmpdir(), 'tessera-cluster-'))
-  const db = await freshDatabase()
-  const holder: { child?: ChildProcess } = {}
-  t.teardown(async () => {
-    const child = holder.child
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL')
-      await new Promise((resolve) => child.once('exit', resolve))
-    }
-    await db.drop()
-    await rm(work, { recursive: true, force: true })
-  })
-  await mkdir(path.join(work, 'data'))
-  await installTestKeys(path.join(work, 'data', 'keys'), 'main')
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  const child = holder.child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+/** The real server from its sources (src/server.ts, as `npm start` runs it), ready once its primary says every HTTP process listens. */
+async function start (t: Test, env: Record<string, string>): Promise<ServiceProcess> {
+  return await startServiceProcess(t, {
+    nodeArgs: ['--import', 'tsx', SERVER],
     // The repository, where --import tsx resolves; everything the server writes goes to DATA_DIR.
     cwd: new URL('..', import.meta.url).pathname,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_BASE_URL: base,
-      DATABASE_URL: db.url,
-      DATA_DIR: path.join(work, 'data'),
-      ADMIN_API_KEY: ADMIN_KEY,
-      ISSUER_NAME: 'Cluster Test Board',
-      LOG_LEVEL: 'info',
-      RATE_LIMIT_VERIFY_PER_MINUTE: '100000',
-      MAX_EVENT_LOOP_DELAY_MS: '0',
-      DATA_INTEGRITY_THREADS: '0',
-      ...env
-    }
+    adminKey: ADMIN_KEY,
+    env: { ISSUER_NAME: 'Cluster Test Board', LOG_LEVEL: 'info', RATE_LIMIT_VERIFY_PER_MINUTE: '100000', MAX_EVENT_LOOP_DELAY_MS: '0', DATA_INTEGRITY_THREADS: '0', ...env },
+    readyWhenLogged: /Tessera is serving/
   })
-  let log = ''
-  child.stdout?.on('data', (d: Buffer) => { log += d.toString('utf8') })
-  child.stderr?.on('data', (d: Buffer) => { log += d.toString('utf8') })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code) }))
-  // Once every HTTP process listens the primary says so (tsx compiles in each process: slow on a busy machine).
-  for (let attempt = 0; !/Tessera is serving/.test(log); attempt++) {
-    if (child.exitCode !== null || child.signalCode !== null || attempt > 1800) throw new Error(`the server did not start:\n${log}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  return { child, base, exited, log: () => log }
 }
 
 /** The distinct processes that answered `requests` GET /health, each on a new connection. */
@@ -150,7 +104,7 @@ t.test('WEB_CONCURRENCY=2: two HTTP processes on one port and one job worker; th
   const before = childrenOf(primary)
   child.kill('SIGTERM')
   const started = Date.now()
-  t.equal(await running.exited, 0, 'the primary exits 0')
+  t.equal((await running.closed).code, 0, 'the primary exits 0')
   t.ok(Date.now() - started < 15_000, 'within the shutdown bound')
   for (const pid of before) t.notOk(alive(pid), `child ${pid} is gone`)
 })
@@ -161,5 +115,5 @@ t.test('WEB_CONCURRENCY=1 runs one process: no children, the server answers from
   t.same([...pids], [running.child.pid], 'the process started answers itself')
   t.same(childrenOf(running.child.pid ?? 0), [], 'and forked nothing (the Data Integrity threads are threads)')
   running.child.kill('SIGTERM')
-  t.equal(await running.exited, 0)
+  t.equal((await running.closed).code, 0)
 })

@@ -1,19 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import t from 'tap'
-import { freshDatabase } from '../helpers/database.js'
-import { freePort } from '../helpers/free-port.js'
-import { productionImage } from '../helpers/production-build.js'
+import { productionImage, productionStartArgs } from '../helpers/production-build.js'
 import { corruptCredentialPngs, oversizedCredentialPng, quadraticSvgs, zipBombPng } from '../helpers/hostile-files.js'
-import { installTestKeys } from '../helpers/test-keys.js'
+import { startServiceProcess } from '../helpers/service-process.js'
 
 /**
  * The attack as it reaches production: the compiled build (tsconfig.build.json,
- * as `npm run build` makes it) run exactly as the Dockerfile runs it,
- * `node --max-old-space-size=192 --max-semi-space-size=8 dist/server.js`, attacked over real HTTP.
+ * as `npm run build` makes it) run exactly as `npm run start:prod` and the
+ * Dockerfile run it (its memory flags; test/operations/topology.test.ts keeps
+ * the two equal), attacked over real HTTP.
  * The build goes to a temporary folder beside links to what dist/ reads at
  * run time (assets, contexts, schemas, templates, migrations, node_modules),
  * so the working tree's dist/ is never touched.
@@ -43,39 +38,11 @@ const form = (file: { name: string, type: string, body: Buffer | string }): Form
 }
 
 t.test('hostile uploads against the production build under its memory cap: 4xx answers, the process survives, RSS stays bounded', { skip: process.platform === 'linux' ? false : 'reads RSS from /proc', timeout: 600_000 }, async (t) => {
-  const work = await mkdtemp(path.join(os.tmpdir(), 'tessera-prod-'))
-  const db = await freshDatabase()
-  // Teardown is registered before the server exists, so a failed build still drops the database.
-  const running: { server?: ChildProcess } = {}
-  t.teardown(async () => {
-    const { server } = running
-    if (server !== undefined && server.exitCode === null && server.signalCode === null) {
-      server.kill('SIGTERM')
-      await new Promise((resolve) => server.once('exit', resolve))
-    }
-    await db.drop()
-    await rm(work, { recursive: true, force: true })
-  })
-  // The run's one production image (test/helpers/production-build.ts: the build, production packages only), shared read-only.
-  const image = await productionImage()
-  await mkdir(path.join(work, 'data'))
-  // The run's keys where the server looks without KEYS_DIR (DATA_DIR/keys), so it generates none.
-  await installTestKeys(path.join(work, 'data', 'keys'), 'main')
-
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  const server = running.server = spawn(process.execPath, ['--max-old-space-size=192', '--max-semi-space-size=8', path.join(image, 'dist/server.js')], {
-    cwd: work,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // The run's one production image (test/helpers/production-build.ts: the build, production packages only), shared read-only, run by start:prod's command.
+  const service = await startServiceProcess(t, {
+    nodeArgs: productionStartArgs(await productionImage()),
+    adminKey: ADMIN_KEY,
     env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_BASE_URL: base,
-      DATABASE_URL: db.url,
-      DATA_DIR: path.join(work, 'data'),
-      ADMIN_API_KEY: ADMIN_KEY,
       LOG_LEVEL: 'warn',
       WORKER: 'off',
       // One process, so the RSS sampled below is the one that reads the uploads.
@@ -86,18 +53,9 @@ t.test('hostile uploads against the production build under its memory cap: 4xx a
       MAX_EVENT_LOOP_DELAY_MS: '0'
     }
   })
-  let log = ''
-  server.stdout?.on('data', (d: Buffer) => { log += d.toString('utf8') })
-  server.stderr?.on('data', (d: Buffer) => { log += d.toString('utf8') })
+  const { base, child: server } = service
   const pid = server.pid ?? 0
-  const exited = new Promise<string>((resolve) => server.once('exit', (code, signal) => { resolve(`exited (code ${String(code)}, signal ${String(signal)})`) }))
-
-  for (let attempt = 0; ; attempt++) {
-    const health = await fetch(`${base}/health`).catch(() => undefined)
-    if (health?.status === 200) break
-    if (server.exitCode !== null || server.signalCode !== null || attempt > 300) throw new Error(`the server did not start:\n${log}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
+  const exited = service.closed.then(({ code, signal }) => `exited (code ${String(code)}, signal ${String(signal)})`)
   const idle = rssMiB(pid) ?? 0
   let peak = idle
   const sampler = setInterval(() => { peak = Math.max(peak, rssMiB(pid) ?? 0) }, 10)
@@ -119,7 +77,7 @@ t.test('hostile uploads against the production build under its memory cap: 4xx a
   const attack = async (name: string, send: () => Promise<Response>, check: (response: Response, body: string) => void): Promise<void> => {
     const response = await send().catch(async (error: unknown) => {
       const how = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000, 'closed the connection'))])
-      throw new Error(`the server ${String(how)} during "${name}" (peak RSS ${peak.toFixed(0)} MiB): ${String(error)}\n${log.slice(-2000)}`)
+      throw new Error(`the server ${String(how)} during "${name}" (peak RSS ${peak.toFixed(0)} MiB): ${String(error)}\n${service.log().slice(-2000)}`)
     })
     const body = await response.text()
     t.ok(response.status >= 400 && response.status < 500, `${name}: a 4xx (${response.status})`)

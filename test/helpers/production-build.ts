@@ -82,3 +82,11 @@ export async function productionBuild (t: Test): Promise<{ image: string, work: 
   t.teardown(async () => { await rm(work, { recursive: true, force: true }) })
   return { image: await productionImage(), work }
 }
+
+/** `npm run start:prod`'s command as node arguments (its memory flags, from package.json), its script in `image`. */
+export function productionStartArgs (image: string): string[] {
+  const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  const [node, ...args] = (scripts['start:prod'] ?? '').split(' ')
+  if (node !== 'node' || !args.some((arg) => arg.endsWith('.js'))) throw new Error(`start:prod is not "node [flags] <script>.js": ${scripts['start:prod']}`)
+  return args.map((arg) => arg.endsWith('.js') ? path.join(image, arg) : arg)
+}
